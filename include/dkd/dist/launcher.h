@@ -1,0 +1,40 @@
+#pragma once
+// Single-machine launcher: `dkd_train --nproc N ...` starts N ranks of itself.
+//
+// Each rank is /proc/self/exe re-executed with the same arguments minus the
+// --nproc flag and with RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE,
+// MASTER_ADDR=127.0.0.1 and MASTER_PORT=<a free port> set (the torchrun
+// conventions, so the ranks run exactly the code path torchrun would give).
+// SIGINT/SIGTERM received by the launcher are forwarded to the ranks; ranks die
+// with the launcher (PR_SET_PDEATHSIG). When a rank fails, the others get
+// SIGTERM, then SIGKILL after a grace period, and the launcher returns the
+// first failing rank's code (128 + signal for a rank killed by a signal).
+#include <string>
+#include <vector>
+
+namespace dkd {
+
+struct LaunchOptions {
+  /// Seconds between SIGTERM and SIGKILL for the ranks still running after a failure.
+  double kill_grace_s = 10.0;
+  /// 0: pick a free port on 127.0.0.1.
+  int master_port = 0;
+  /// Executable to start; empty: /proc/self/exe.
+  std::string executable;
+};
+
+/// Finds "--nproc N" or "--nproc=N" in argv. Returns N (0 when absent) and
+/// fills `rest` with the other arguments (argv[0] included). UsageError on a
+/// missing or non-positive value.
+int parse_nproc_flag(int argc, char** argv, std::vector<std::string>* rest);
+
+/// Starts `nproc` ranks running `args` (args[0] is passed as argv[0]; the
+/// executable is options.executable or /proc/self/exe), waits for all of them
+/// and returns 0 when all succeed, otherwise the first failing rank's code.
+int launch_local_ranks(int nproc, const std::vector<std::string>& args,
+                       const LaunchOptions& options = {});
+
+/// Convenience form for main(): strips --nproc from argv and launches.
+int launch_local_ranks(int nproc, int argc, char** argv);
+
+}  // namespace dkd

@@ -1,0 +1,181 @@
+#pragma once
+// PCK evaluation of video pose predictions (docs/datasets.md "PCK, exactly").
+//
+// The evaluator follows the detectron2/mmengine evaluator API:
+//
+//   PckEvaluator ev("penn");              // or ev("jhmdb", options)
+//   for (video) ev.process(record, preds); // preds: T*J, 0-based pixels, frame-major
+//   EvalResult r = ev.evaluate();
+//
+// Rules (exactly as the MATLAB reference):
+//   * a joint is correct when ||p_hat - p||_2 <= thr * norm  (<=, not <);
+//   * bbox norm = max(x2 - x1, y2 - y1) of that frame's ground-truth box;
+//   * torso norm = ||gt shoulder - gt opposite hip|| (skeleton.torso); when it is
+//     under 1 px the predicted pair's distance is used instead;
+//   * valid joints: Penn Action counts visible joints only, JHMDB counts all
+//     joints (its visibility vector is ignored);
+//   * PCK_j is pooled over every frame of every video: hits_j / valid_j.
+//
+// All PCK values are percentages (0..100). A joint with no valid instance has
+// PCK NaN and is left out of the means; NaN is written as null in JSON.
+//
+// The three means, named identically in every output:
+//   mean_joints  = mean of per-joint PCK over skeleton.table_joints() (13 joints;
+//                  JHMDB's neck and belly are excluded),
+//   mean_columns = mean of the 7 columns Head, Sho, Elb, Wri, Hip, Knee, Ank
+//                  (each column = mean of its left and right joint PCK),
+//   pooled       = sum of hits / sum of valid over the table joints.
+//
+// Temporal smoothness: mean keypoint acceleration ||p(t+1) - 2 p(t) + p(t-1)||
+// over valid triples (Penn: the joint is visible in all three frames), for the
+// predictions and for the ground truth, in pixels and in percent of the middle
+// frame's ground-truth box size max(w, h) (box sizes under 1 px count as 1 px).
+//
+// Distributed evaluation: counts() flattens every accumulator into one vector
+// of doubles; all-reduce (sum) it across ranks and merge() the sum into a fresh
+// evaluator (or set_counts()). The layout depends on the action list: give every
+// rank the same PckOptions::actions (e.g. actions_of(all test records)).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dkd/data/skeleton.h"
+#include "dkd/data/video.h"
+
+namespace dkd {
+
+/// Thresholds of the PCK curve: 0.05, 0.10, ..., 0.50.
+std::vector<double> default_curve_thresholds();
+
+/// Sorted, unique action names of `records`.
+std::vector<std::string> actions_of(const std::vector<VideoRecord>& records);
+
+/// PCK at one threshold under one normalisation.
+struct PckSummary {
+  double threshold = 0.2;
+  std::string norm = "bbox";               ///< "bbox" or "torso"
+  std::vector<std::string> joint_names;    ///< every joint of the skeleton, file order
+  std::vector<double> per_joint;           ///< percent per joint (NaN: no valid instance)
+  std::vector<double> hits;                ///< correct count per joint
+  std::vector<double> valid;               ///< valid count per joint
+  std::vector<std::string> column_names;   ///< Head, Sho, Elb, Wri, Hip, Knee, Ank
+  std::vector<double> columns;             ///< percent per column
+  double mean_joints = 0.0;                ///< mean of per-joint PCK over the table joints
+  double mean_columns = 0.0;               ///< mean of the 7 columns
+  double pooled = 0.0;                     ///< sum hits / sum valid over the table joints
+
+  /// Value of a column by name ("Head", ..., "Ank"); throws UsageError if unknown.
+  double column(const std::string& name) const;
+  /// Value of a joint by name ("head", "l_wrist", ...); throws UsageError if unknown.
+  double joint(const std::string& name) const;
+};
+
+/// Builds a summary (per joint, columns and means) from per-joint counts.
+PckSummary summarize_pck(const Skeleton& skeleton, const std::vector<double>& hits,
+                         const std::vector<double>& valid, double threshold,
+                         const std::string& norm);
+
+/// Mean keypoint acceleration of predictions and ground truth.
+struct SmoothnessResult {
+  double pred_px = 0.0;       ///< mean ||p(t+1) - 2p(t) + p(t-1)|| of predictions, pixels
+  double gt_px = 0.0;         ///< the same for the ground truth
+  double pred_box = 0.0;      ///< predictions, percent of the middle frame's box size
+  double gt_box = 0.0;        ///< ground truth, percent of the middle frame's box size
+  double triples = 0.0;       ///< number of (joint, t-1, t, t+1) triples averaged
+  std::vector<std::string> column_names;
+  std::vector<double> column_pred_px;  ///< per table column (left/right pooled), pixels
+  std::vector<double> column_gt_px;
+  /// pred_px / gt_px (NaN when gt_px is 0): > 1 means predictions jitter more than GT.
+  double ratio() const;
+};
+
+struct ActionResult {
+  std::string action;
+  double videos = 0.0;
+  double frames = 0.0;
+  PckSummary pck;  ///< bbox norm at the main threshold
+};
+
+struct EvalResult {
+  std::string dataset;       ///< "penn" or "jhmdb"
+  std::string split;         ///< "test", "1", "2", "3", "all", ...
+  double videos = 0.0;
+  double frames = 0.0;
+  PckSummary pck;            ///< bbox norm at the main threshold
+  PckSummary pck_torso;      ///< torso norm at the main threshold
+  /// (threshold, mean_joints) of the bbox norm for each curve threshold.
+  std::vector<std::pair<double, double>> curve;
+  std::vector<PckSummary> curve_full;  ///< full bbox summaries, one per curve threshold
+  std::vector<ActionResult> per_action;  ///< sorted by action name
+  SmoothnessResult smoothness;
+};
+
+struct PckOptions {
+  double threshold = 0.2;                                      ///< main threshold
+  std::vector<double> curve_thresholds = default_curve_thresholds();
+  /// Fixed action list (fixes the counts() layout; needed for merging across
+  /// ranks). Empty: actions are added as videos arrive.
+  std::vector<std::string> actions;
+  std::string split = "test";  ///< label carried into EvalResult::split
+};
+
+class PckEvaluator {
+ public:
+  explicit PckEvaluator(std::string dataset, PckOptions options = {});
+
+  /// Drops all accumulated counts (the action list given in the options stays).
+  void reset();
+
+  /// Adds one video. `predictions` holds T*J points (frame-major) in 0-based
+  /// pixels, T = gt.num_frames(), J = the skeleton's joint count. Throws
+  /// UsageError naming the video on a size mismatch, a wrong data set, or an
+  /// action outside a fixed action list. Non-finite predictions count as misses.
+  void process(const VideoRecord& gt, const std::vector<Point2>& predictions);
+
+  /// Summaries of everything processed so far.
+  EvalResult evaluate() const;
+
+  /// Every accumulator flattened (sums; safe to all-reduce with SUM).
+  std::vector<double> counts() const;
+  /// Adds counts from another evaluator with the same layout (UsageError otherwise).
+  void merge(const std::vector<double>& counts);
+  /// Replaces the accumulators by `counts` (e.g. the all-reduced sum).
+  void set_counts(const std::vector<double>& counts);
+  /// Length of counts() for the current action list.
+  std::size_t counts_size() const;
+
+  const Skeleton& skeleton() const { return *skeleton_; }
+  const PckOptions& options() const { return options_; }
+
+ private:
+  struct ActionCounts {
+    double videos = 0.0, frames = 0.0;
+    std::vector<double> hits, valid;
+  };
+  ActionCounts& action_counts(const std::string& action);
+  void add_counts(const std::vector<double>& counts, bool replace);
+
+  std::string dataset_;
+  const Skeleton* skeleton_;
+  PckOptions options_;
+  bool fixed_actions_;
+  int J_;
+  double videos_ = 0.0, frames_ = 0.0;
+  // bbox hits per threshold: index 0 = main threshold, 1.. = curve thresholds.
+  std::vector<std::vector<double>> bbox_hits_;
+  std::vector<double> valid_;
+  std::vector<double> torso_hits_;
+  std::map<std::string, ActionCounts> actions_;
+  // smoothness sums per joint
+  std::vector<double> acc_pred_px_, acc_gt_px_, acc_pred_box_, acc_gt_box_, acc_triples_;
+};
+
+/// Sub-JHMDB: averages per-split results the way papers do — the mean over
+/// splits of each per-joint PCK, column, mean, curve point, per-action value and
+/// smoothness value (NaNs skipped); counts and frames are summed; split = "all".
+/// Throws UsageError when the results are empty or differ in data set or threshold.
+EvalResult average_splits(const std::vector<EvalResult>& results);
+
+}  // namespace dkd

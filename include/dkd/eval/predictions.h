@@ -1,0 +1,53 @@
+#pragma once
+// External predictions file: one JSON object
+//
+//   {"dataset": "penn",
+//    "joints": ["head", "l_shoulder", ...],      // names in file order (or the count, 13)
+//    "videos": {"0001": [[[x, y], ...J...], ...T...], ...}}
+//
+// Coordinates on disk are in the data set's own pixel convention (the
+// annotation files' MATLAB 1-based coordinates); in memory they are 0-based
+// like VideoRecord. The conversion happens here only: +1 on write, -1 on read.
+// Video ids are VideoRecord::id ("0001" for Penn Action, "<action>/<video>" for
+// JHMDB). `dkd_eval --save-predictions` and `dkd_infer` write this format.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dkd/data/video.h"
+
+namespace dkd {
+
+struct Predictions {
+  std::string dataset;                                ///< "penn" or "jhmdb"
+  int num_joints = 0;
+  std::map<std::string, std::vector<Point2>> videos;  ///< id -> T*J points, 0-based, frame-major
+};
+
+/// The JSON text of `preds` (one video per line). Throws Error on non-finite
+/// coordinates or a video whose point count is not a multiple of num_joints.
+std::string predictions_to_string(const Predictions& preds);
+
+/// Writes predictions_to_string() to `path` atomically (Error naming the file).
+void write_predictions(const std::string& path, const Predictions& preds);
+
+/// Parses the format above. `origin` names the source in errors. Throws
+/// DataError(origin, problem) on malformed JSON, a missing/unknown "dataset",
+/// a "joints" field that does not match the data set's skeleton, or a
+/// coordinate that is not a number (naming the video, frame and joint).
+Predictions predictions_from_string(const std::string& text, const std::string& origin);
+
+/// Reads and parses `path` (DataError naming the file).
+Predictions read_predictions(const std::string& path);
+
+/// Checks `preds` against the records to be evaluated: same data set, every
+/// record's video present, the same frame count. Throws DataError(origin, ...)
+/// naming the first bad video. Videos without a record are allowed (ignored);
+/// returns their number.
+int validate_predictions(const Predictions& preds, const std::vector<VideoRecord>& records,
+                         const std::string& origin);
+
+/// The ground truth of `records` as predictions (tests, sanity checks).
+Predictions predictions_from_records(const std::vector<VideoRecord>& records);
+
+}  // namespace dkd

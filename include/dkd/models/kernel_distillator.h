@@ -1,0 +1,49 @@
+#pragma once
+// KernelDistillator: one-shot feed-forward prediction of pose kernels from the
+// previous frame (method.md): concat(F(t-1), H(t-1)) -> 1x1 conv to `channels`
+// -> 3x3 conv + BN + ReLU + 2x2 max-pool stages -> adaptive average pool to
+// exactly k x k -> 1x1 conv to G*C channels -> kernels [B, G, C, k, k], where
+// G = J (per_joint) or 1 (depthwise).
+//
+// The number of pooling stages is fixed at construction from the heatmap size
+// the model is built for: pool while halving keeps the side >= k (64 -> 8 for
+// k = 7, three stages). The final adaptive pool makes any other input size work.
+#include <cstdint>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "dkd/config/config.h"
+
+namespace dkd {
+
+/// Pooling stages the distillator uses for a heatmap side length and kernel size.
+int64_t distillator_stages(int64_t heatmap_side, int64_t kernel_size);
+
+class KernelDistillatorImpl : public torch::nn::Module {
+ public:
+  /// heatmap_side: min(h, w) of the heatmaps/features it will see.
+  KernelDistillatorImpl(const DistillatorConfig& cfg, int64_t feature_channels, int64_t num_joints,
+                        int64_t heatmap_side, const std::string& key = "model.distillator");
+
+  /// features [B, C, h, w] and heatmaps [B, J, h, w] of the previous frame
+  /// -> kernels [B, G, C, k, k].
+  torch::Tensor forward(const torch::Tensor& features, const torch::Tensor& heatmaps);
+
+  int64_t kernel_size() const { return kernel_size_; }
+  int64_t kernel_groups() const { return groups_; }
+  int64_t num_stages() const { return num_stages_; }
+
+ private:
+  torch::nn::Sequential reduce{nullptr};
+  torch::nn::Sequential stages{nullptr};
+  torch::nn::Conv2d head{nullptr};
+  int64_t feature_channels_;
+  int64_t num_joints_;
+  int64_t kernel_size_;
+  int64_t groups_;
+  int64_t num_stages_;
+};
+TORCH_MODULE(KernelDistillator);
+
+}  // namespace dkd

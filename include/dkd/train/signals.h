@@ -1,0 +1,16 @@
+#pragma once
+// SIGINT/SIGTERM during training: the first asks the trainer to save a
+// checkpoint and stop at the next step; a second exits at once.
+
+namespace dkd {
+
+/// Installs the handlers (idempotent).
+void install_stop_handlers();
+/// True once a stop was requested.
+bool stop_requested();
+/// Signal number that asked to stop (0 when none).
+int stop_signal();
+/// Clears the request (tests).
+void reset_stop_request();
+
+}  // namespace dkd

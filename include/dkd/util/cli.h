@@ -1,0 +1,35 @@
+#pragma once
+// Shared command-line plumbing of the four tools: --config / --set options and
+// the main() wrapper that maps exceptions to one clear line and an exit code.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "dkd/config/config.h"
+
+namespace dkd {
+
+struct ConfigOptions {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  bool print_config = false;
+};
+
+/// Adds --config FILE, repeatable --set key.path=value and --print-config.
+void add_config_options(CLI::App& app, ConfigOptions& options, bool config_required = true);
+
+/// Loads the config named by the options (ConfigError on problems). When
+/// --print-config was given, prints the resolved YAML to stdout.
+Config load_config(const ConfigOptions& options);
+
+/// Parses the command line. Returns -1 to go on, or the exit code to return
+/// at once: 0 after --help, 2 (with a one-line message) for a bad command line.
+int parse_command_line(CLI::App& app, int argc, char** argv);
+
+/// Runs a tool body: parses nothing itself, catches everything. Exit codes:
+/// 0 success, 1 runtime failure, 2 usage or config error. Never aborts.
+int run_tool(const std::string& tool_name, const std::function<int()>& body);
+
+}  // namespace dkd

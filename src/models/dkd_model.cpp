@@ -1,0 +1,86 @@
+#include "dkd/models/dkd_model.h"
+
+#include <vector>
+
+namespace dkd {
+
+DkdModelImpl::DkdModelImpl(PoseInitializer initializer_, FrameEncoder encoder_,
+                           KernelDistillator distillator_, KernelMatching matching_) {
+  initializer = register_module("initializer", std::move(initializer_));
+  encoder = register_module("encoder", std::move(encoder_));
+  distillator = register_module("distillator", std::move(distillator_));
+  matching = register_module("matching", std::move(matching_));
+}
+
+void DkdModelImpl::set_initializer_frozen(bool frozen) {
+  initializer_frozen_ = frozen;
+  for (auto& p : initializer->parameters()) p.set_requires_grad(!frozen);
+  if (frozen) initializer->eval();
+  else initializer->train(is_training());
+}
+
+void DkdModelImpl::train(bool on) {
+  torch::nn::Module::train(on);
+  if (initializer_frozen_) initializer->eval();
+}
+
+torch::Tensor DkdModelImpl::run_initializer(const torch::Tensor& frames) {
+  if (initializer_frozen_) {
+    torch::NoGradGuard no_grad;
+    return initializer->forward(frames);
+  }
+  return initializer->forward(frames);
+}
+
+DkdOutput DkdModelImpl::forward(const torch::Tensor& clip, const DkdForwardOptions& options) {
+  TORCH_CHECK(clip.dim() == 5 && clip.size(2) == 3, "DkdModel: clip must be [B, T, 3, H, W], got ",
+              clip.sizes());
+  const int64_t b = clip.size(0), t_len = clip.size(1);
+  // All frames through the encoder as one batch: the same result as frame by
+  // frame (batch norm aside) and far faster.
+  auto features = encoder->forward(clip.flatten(0, 1));
+  features = features.view({b, t_len, features.size(1), features.size(2), features.size(3)});
+
+  torch::Tensor mask = options.teacher_mask;
+  if (!mask.defined() && options.teacher_forcing > 0.0) {
+    mask = torch::rand({b, t_len}, torch::TensorOptions().device(clip.device())) <
+           options.teacher_forcing;
+  }
+  if (mask.defined()) {
+    TORCH_CHECK(options.gt_heatmaps.defined(), "DkdModel: teacher forcing needs gt_heatmaps");
+    TORCH_CHECK(mask.dim() == 2 && mask.size(0) == b && mask.size(1) >= t_len - 1,
+                "DkdModel: teacher_mask must be [B, T], got ", mask.sizes());
+    mask = mask.to(clip.device(), torch::kBool);
+  }
+
+  std::vector<torch::Tensor> heatmaps;
+  heatmaps.reserve(t_len);
+  heatmaps.push_back(run_initializer(clip.select(1, 0)));
+  for (int64_t t = 1; t < t_len; ++t) {
+    auto previous = heatmaps.back();
+    if (mask.defined()) {
+      const auto gt = options.gt_heatmaps.select(1, t - 1).to(previous.dtype());
+      previous = torch::where(mask.select(1, t - 1).view({b, 1, 1, 1}), gt, previous);
+    }
+    const auto kernels = distillator->forward(features.select(1, t - 1), previous);
+    heatmaps.push_back(matching->forward(kernels, features.select(1, t)));
+  }
+  return {torch::stack(heatmaps, 1), features};
+}
+
+DkdState DkdModelImpl::start(const torch::Tensor& frame) {
+  TORCH_CHECK(frame.dim() == 4, "DkdModel::start: frame must be [B, 3, H, W], got ", frame.sizes());
+  return {encoder->forward(frame), run_initializer(frame)};
+}
+
+torch::Tensor DkdModelImpl::step(DkdState& state, const torch::Tensor& frame) {
+  TORCH_CHECK(state.features.defined() && state.heatmaps.defined(),
+              "DkdModel::step: call start() on the first frame");
+  auto features = encoder->forward(frame);
+  auto heatmaps = matching->forward(distillator->forward(state.features, state.heatmaps), features);
+  state.features = features;
+  state.heatmaps = heatmaps;
+  return heatmaps;
+}
+
+}  // namespace dkd

@@ -1,0 +1,58 @@
+#include "dkd/models/kernel_matching.h"
+
+#include <cmath>
+
+#include "dkd/util/error.h"
+
+namespace dkd {
+
+KernelMatchingImpl::KernelMatchingImpl(const DistillatorConfig& cfg, int64_t feature_channels,
+                                       int64_t num_joints, const std::string& key)
+    : feature_channels_(feature_channels),
+      num_joints_(num_joints),
+      kernel_size_(cfg.kernel_size),
+      depthwise_(cfg.matching == "depthwise") {
+  if (cfg.kernel_size < 1 || cfg.kernel_size % 2 == 0) {
+    throw ConfigError(key + ".kernel_size = " + std::to_string(cfg.kernel_size) +
+                      ": must be odd so that matching keeps the heatmap size");
+  }
+  if (cfg.matching != "per_joint" && cfg.matching != "depthwise") {
+    throw ConfigError(key + ".matching = '" + cfg.matching + "': must be per_joint or depthwise");
+  }
+  // A correlation sums C*k*k products (k*k when depthwise; "project" has its
+  // own fan-in scaled init); starting the scale at 1/sqrt(fan-in) keeps the
+  // initial heatmap magnitude near that of a single product.
+  const int64_t fan_in = depthwise_ ? kernel_size_ * kernel_size_
+                                    : feature_channels * kernel_size_ * kernel_size_;
+  scale = register_parameter("scale", torch::full({num_joints}, 1.0 / std::sqrt(double(fan_in))));
+  bias = register_parameter("bias", torch::zeros({num_joints}));
+  if (depthwise_) {
+    project = register_module(
+        "project", torch::nn::Conv2d(torch::nn::Conv2dOptions(feature_channels, num_joints, 1).bias(false)));
+  }
+}
+
+torch::Tensor KernelMatchingImpl::forward(const torch::Tensor& kernels, const torch::Tensor& features) {
+  const int64_t groups = depthwise_ ? 1 : num_joints_;
+  TORCH_CHECK(features.dim() == 4 && features.size(1) == feature_channels_,
+              "KernelMatching: features must be [B, ", feature_channels_, ", h, w], got ",
+              features.sizes());
+  const int64_t b = features.size(0), c = feature_channels_, h = features.size(2),
+                w = features.size(3), k = kernel_size_;
+  TORCH_CHECK(kernels.sizes() == torch::IntArrayRef({b, groups, c, k, k}),
+              "KernelMatching: kernels must be [", b, ", ", groups, ", ", c, ", ", k, ", ", k,
+              "], got ", kernels.sizes());
+  const auto input = features.reshape({1, b * c, h, w});
+  torch::Tensor out;
+  if (depthwise_) {
+    out = torch::conv2d(input, kernels.reshape({b * c, 1, k, k}), {}, 1, k / 2, 1, b * c)
+              .view({b, c, h, w});
+    out = project(out);
+  } else {
+    out = torch::conv2d(input, kernels.reshape({b * num_joints_, c, k, k}), {}, 1, k / 2, 1, b)
+              .view({b, num_joints_, h, w});
+  }
+  return out * scale.view({1, -1, 1, 1}) + bias.view({1, -1, 1, 1});
+}
+
+}  // namespace dkd

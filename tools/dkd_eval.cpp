@@ -1,0 +1,13 @@
+// dkd_eval: placeholder main while the evaluator is wired up.
+#include "dkd/util/cli.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"dkd_eval"};
+  dkd::ConfigOptions options;
+  dkd::add_config_options(app, options, false);
+  if (const int code = dkd::parse_command_line(app, argc, argv); code >= 0) return code;
+  return dkd::run_tool("dkd_eval", [&] {
+    if (!options.config_path.empty()) dkd::load_config(options);
+    return 0;
+  });
+}

@@ -1,0 +1,26 @@
+// dkd_train: trains the stages of a config (initializer, baseline, dkd) into a work dir.
+#include "dkd/dist/launcher.h"
+#include "dkd/train/trainer.h"
+#include "dkd/util/cli.h"
+#include "dkd/util/logging.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"dkd_train: train a DKD model or a per-frame baseline.\n"
+               "Example: dkd_train --config configs/synthetic.yaml --set train.dkd.epochs=2"};
+  dkd::ConfigOptions config_options;
+  dkd::TrainOptions options;
+  int nproc = 0;
+  dkd::add_config_options(app, config_options);
+  app.add_option("--work-dir", options.work_dir, "output folder (default: train.work_dir or work_dirs/<config name>)");
+  app.add_flag("--resume", options.resume, "continue from <work-dir>/last_checkpoint");
+  app.add_option("--nproc", nproc, "start N local data-parallel ranks (c10d); torchrun's variables also work")
+      ->check(CLI::Range(1, 256));
+  if (const int code = dkd::parse_command_line(app, argc, argv); code >= 0) return code;
+  return dkd::run_tool("dkd_train", [&] {
+    if (nproc > 1) return dkd::launch_local_ranks(nproc, argc, argv);
+    const dkd::Config config = dkd::load_config(config_options);
+    if (config_options.print_config) return 0;
+    dkd::init_logging(config.runtime.log_level);
+    return dkd::run_training(config, options);
+  });
+}
