@@ -117,7 +117,7 @@ struct DistContext::Impl {
   std::chrono::milliseconds timeout{300000};
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroup> pg;
-  int64_t seq = 0;
+  mutable bool broken = false;  // a collective failed: no orderly shutdown
 };
 
 DistContext::DistContext() : impl_(std::make_unique<Impl>()) {}
@@ -186,16 +186,26 @@ DistContext::DistContext(const DistEnv& env, const DistConfig& config, const c10
 #endif
     }
   } catch (const std::exception& e) {
-    throw Error("dist: creating the " + backend + " process group for " + env.describe() +
-                " failed within " + fmt_seconds(I.timeout_s) + " (dist.timeout_s): " +
-                short_message(e));
+    throw Error("dist: rendezvous of " + env.describe() + " did not complete within " +
+                fmt_seconds(I.timeout_s) + " (dist.timeout_s) while creating the " + backend +
+                " process group: " + short_message(e) + ". Check that all " +
+                std::to_string(env.world_size) + " ranks were started and agree on " +
+                "MASTER_ADDR:MASTER_PORT (" + where + ")");
   }
   if (!I.pg) throw Error("dist: backend '" + backend + "' is not compiled in");
   I.backend = backend;
   barrier();  // everybody is connected before the first real collective
 }
 
-DistContext::~DistContext() = default;
+DistContext::~DistContext() {
+  if (impl_ && impl_->broken) {
+    // After a failed collective the group may still wait on a dead or hung peer;
+    // tearing it down could block, so it is deliberately leaked (the process is
+    // about to end with an error anyway).
+    impl_->pg.release();
+    impl_->store.release();
+  }
+}
 
 int DistContext::rank() const { return impl_->env.world_size > 1 ? impl_->env.rank : 0; }
 int DistContext::world_size() const { return std::max(1, impl_->env.world_size); }
@@ -207,6 +217,7 @@ const c10::Device& DistContext::device() const { return impl_->device; }
 
 void DistContext::fail(const std::string& op, const std::exception& e) const {
   const auto& I = *impl_;
+  I.broken = true;
   std::string msg = short_message(e);
   std::string peer = I.env.world_size == 2 ? "rank " + std::to_string(1 - I.env.rank)
                                            : "another rank";

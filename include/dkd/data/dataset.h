@@ -1,0 +1,42 @@
+#pragma once
+// Data set level loading shared by the readers, `dkd_data check` and the
+// trainer: scanning a whole data set folder while collecting every problem,
+// and the split loader that enforces data.skip_bad_videos / data.max_videos.
+#include <string>
+#include <vector>
+
+#include "dkd/data/video.h"
+
+namespace dkd {
+
+struct DataConfig;
+
+/// One problem found in a data set: the offending file and what is wrong.
+struct DataProblem {
+  std::string file;
+  std::string error;
+};
+
+/// Result of scanning a data set folder: every good video (both subsets) and
+/// every problem found (one entry per bad video or file).
+struct DatasetScan {
+  std::vector<VideoRecord> videos;
+  std::vector<DataProblem> problems;
+};
+
+/// Scans `root` in `dataset` format ("penn" or "jhmdb"; `split` 1..3 selects the
+/// Sub-JHMDB split files). Never throws for bad videos: they become problems.
+/// Throws DataError only when `root` itself is unusable (missing folder).
+DatasetScan scan_dataset(const std::string& dataset, const std::string& root, int split,
+                         double jhmdb_box_margin = 0.15);
+
+/// The videos of one subset ("train", "test" or "all") of data.dataset at
+/// data.root. With problems: throws DataError listing them all, unless
+/// data.skip_bad_videos, in which case each skipped video is logged (warn).
+/// Keeps only the first data.max_videos videos when that is > 0.
+std::vector<VideoRecord> load_split(const DataConfig& config, const std::string& split);
+
+/// Joins problems into one message, one "file: error" per line (at most `limit` lines).
+std::string format_problems(const std::vector<DataProblem>& problems, std::size_t limit = 50);
+
+}  // namespace dkd

@@ -1,0 +1,36 @@
+#pragma once
+// Figures drawn with OpenCV: PCK curves (one or several named curves) and the
+// temporal-smoothness bar chart (mean keypoint acceleration, predictions vs
+// ground truth, per PCK column). PNG files; write errors throw dkd::Error.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "dkd/eval/pck.h"
+
+namespace dkd {
+
+struct NamedCurve {
+  std::string name;
+  std::vector<std::pair<double, double>> points;  ///< (threshold, PCK in percent)
+};
+
+/// Curve of a result (EvalResult::curve, mean_joints) named `name`.
+NamedCurve curve_of(const EvalResult& result, const std::string& name);
+
+/// PCK vs threshold: x axis 0 .. max threshold (at least 0.5), y axis 0 .. 100,
+/// grid, tick labels, markers, legend. 8-bit BGR image.
+cv::Mat render_pck_curves(const std::vector<NamedCurve>& curves, const std::string& title,
+                          int width = 900, int height = 620);
+void plot_pck_curves(const std::string& png_path, const std::vector<NamedCurve>& curves,
+                     const std::string& title);
+
+/// Grouped bars per table column and "all": predictions vs ground truth, px/frame^2.
+cv::Mat render_smoothness(const SmoothnessResult& smoothness, const std::string& title,
+                          int width = 900, int height = 560);
+void plot_smoothness(const std::string& png_path, const SmoothnessResult& smoothness,
+                     const std::string& title);
+
+}  // namespace dkd

@@ -1,0 +1,101 @@
+#include "dkd/data/synth_show.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <spdlog/spdlog.h>
+
+#include "dkd/data/skeleton.h"
+#include "dkd/util/error.h"
+#include "dkd/util/runtime.h"
+
+namespace dkd {
+
+namespace {
+
+int side_of(const std::string& name) {
+  if (name.rfind("l_", 0) == 0) return 0;
+  if (name.rfind("r_", 0) == 0) return 1;
+  return 2;
+}
+
+const cv::Scalar kSideColor[3] = {cv::Scalar(60, 220, 60), cv::Scalar(60, 60, 235), cv::Scalar(235, 160, 40)};
+
+}  // namespace
+
+void draw_annotation(cv::Mat& image, const VideoRecord& v, int t, double scale) {
+  const Skeleton& sk = skeleton_for(v.dataset);
+  const int J = v.num_joints;
+  auto pt = [&](int j) {
+    const Point2& p = v.joint(t, j);
+    return cv::Point(static_cast<int>(std::lround(p.x * scale * 16)),
+                     static_cast<int>(std::lround(p.y * scale * 16)));
+  };
+  if (t < static_cast<int>(v.boxes.size())) {
+    const Box& b = v.boxes[t];
+    cv::rectangle(image, cv::Point(int(std::lround(b.x1 * scale)), int(std::lround(b.y1 * scale))),
+                  cv::Point(int(std::lround(b.x2 * scale)), int(std::lround(b.y2 * scale))),
+                  cv::Scalar(0, 230, 255), 1, cv::LINE_AA);
+  }
+  for (const auto& [a, b] : sk.limbs) {
+    if (a >= J || b >= J) continue;
+    const int sa = side_of(sk.joint_names[a]), sb = side_of(sk.joint_names[b]);
+    const int side = sa == sb ? sa : 2;
+    cv::line(image, pt(a), pt(b), kSideColor[side], 2, cv::LINE_AA, 4);
+  }
+  for (int j = 0; j < J; ++j) {
+    const cv::Scalar c = kSideColor[side_of(sk.joint_names[j])];
+    const bool vis = v.visible.empty() || v.is_visible(t, j);
+    cv::circle(image, pt(j), 3 * 16, vis ? c : cv::Scalar(255, 255, 255), vis ? cv::FILLED : 1, cv::LINE_AA, 4);
+    if (!vis) cv::circle(image, pt(j), 2 * 16, c, 1, cv::LINE_AA, 4);
+  }
+}
+
+std::vector<VideoRecord> pick_evenly(const std::vector<VideoRecord>& all, int count) {
+  std::vector<VideoRecord> out;
+  const int n = static_cast<int>(all.size());
+  count = std::min(count, n);
+  for (int i = 0; i < count; ++i) out.push_back(all[static_cast<std::size_t>(i) * n / std::max(1, count)]);
+  return out;
+}
+
+cv::Mat make_contact_sheet(const std::vector<VideoRecord>& videos, int frames, int cell_width) {
+  if (videos.empty()) throw UsageError("show: no videos to draw");
+  if (frames < 1) throw UsageError("--frames: must be >= 1");
+  if (cell_width < 16) throw UsageError("--cell-width: must be >= 16");
+  int cell_h = 0;
+  for (const auto& v : videos) {
+    const int h = v.width > 0 ? static_cast<int>(std::lround(double(v.height) * cell_width / v.width)) : cell_width;
+    cell_h = std::max(cell_h, h);
+  }
+  const int gap = 2;
+  cv::Mat sheet(static_cast<int>(videos.size()) * (cell_h + gap), frames * (cell_width + gap), CV_8UC3,
+                cv::Scalar(30, 30, 30));
+  for (std::size_t row = 0; row < videos.size(); ++row) {
+    const VideoRecord& v = videos[row];
+    const int T = v.num_frames();
+    for (int c = 0; c < frames && T > 0; ++c) {
+      const int t = frames == 1 ? 0 : static_cast<int>(std::lround(double(c) * (T - 1) / (frames - 1)));
+      cv::Mat img = cv::imread(v.frame_paths[t], cv::IMREAD_COLOR);
+      if (img.empty()) throw DataError(v.frame_paths[t], "cannot read frame image");
+      const double scale = double(cell_width) / img.cols;
+      cv::Mat cell;
+      cv::resize(img, cell, cv::Size(cell_width, static_cast<int>(std::lround(img.rows * scale))), 0, 0,
+                 cv::INTER_AREA);
+      if (cell.rows > cell_h) cell = cell.rowRange(0, cell_h).clone();
+      draw_annotation(cell, v, t, scale);
+      const std::string label = c == 0 ? v.id + " " + v.action : "t=" + std::to_string(t + 1);
+      cv::putText(cell, label, cv::Point(3, 12), cv::FONT_HERSHEY_SIMPLEX, 0.35, cv::Scalar(0, 0, 0), 3,
+                  cv::LINE_AA);
+      cv::putText(cell, label, cv::Point(3, 12), cv::FONT_HERSHEY_SIMPLEX, 0.35, cv::Scalar(255, 255, 255), 1,
+                  cv::LINE_AA);
+      cell.copyTo(sheet(cv::Rect(c * (cell_width + gap), static_cast<int>(row) * (cell_h + gap), cell.cols,
+                                 cell.rows)));
+    }
+  }
+  return sheet;
+}
+
+}  // namespace dkd

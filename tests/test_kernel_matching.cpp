@@ -1,0 +1,68 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "dkd/models/kernel_matching.h"
+#include "dkd/util/error.h"
+
+namespace {
+
+dkd::DistillatorConfig config(const char* variant, int k) {
+  dkd::DistillatorConfig c;
+  c.kernel_size = k;
+  c.matching = variant;
+  return c;
+}
+
+TEST(KernelMatching, PerJointBatchedEqualsPerSampleLoop) {
+  torch::manual_seed(0);
+  const int64_t b = 3, c = 6, j = 4, k = 5;
+  dkd::KernelMatching m(config("per_joint", k), c, j);
+  {
+    torch::NoGradGuard g;
+    m->scale.uniform_(0.5, 2.0);
+    m->bias.uniform_(-1.0, 1.0);
+  }
+  auto kernels = torch::randn({b, j, c, k, k});
+  auto features = torch::randn({b, c, 11, 9});
+  auto batched = m->forward(kernels, features);
+  ASSERT_EQ(batched.sizes(), (std::vector<int64_t>{b, j, 11, 9}));
+  for (int64_t i = 0; i < b; ++i) {
+    auto single = torch::conv2d(features[i].unsqueeze(0), kernels[i], {}, 1, k / 2);
+    single = single * m->scale.view({1, -1, 1, 1}) + m->bias.view({1, -1, 1, 1});
+    EXPECT_TRUE(torch::allclose(batched[i], single[0], 1e-5, 1e-5)) << "sample " << i;
+  }
+}
+
+TEST(KernelMatching, DepthwiseBatchedEqualsPerSampleLoop) {
+  torch::manual_seed(1);
+  const int64_t b = 2, c = 5, j = 3, k = 3;
+  dkd::KernelMatching m(config("depthwise", k), c, j);
+  auto kernels = torch::randn({b, 1, c, k, k});
+  auto features = torch::randn({b, c, 8, 8});
+  auto batched = m->forward(kernels, features);
+  ASSERT_EQ(batched.sizes(), (std::vector<int64_t>{b, j, 8, 8}));
+  for (int64_t i = 0; i < b; ++i) {
+    auto dw = torch::conv2d(features[i].unsqueeze(0), kernels[i][0].unsqueeze(1), {}, 1, k / 2, 1, c);
+    auto single = m->project(dw) * m->scale.view({1, -1, 1, 1}) + m->bias.view({1, -1, 1, 1});
+    EXPECT_TRUE(torch::allclose(batched[i], single[0], 1e-5, 1e-5)) << "sample " << i;
+  }
+}
+
+TEST(KernelMatching, GradientsReachKernelsAndFeatures) {
+  torch::manual_seed(2);
+  dkd::KernelMatching m(config("per_joint", 3), 4, 2);
+  auto kernels = torch::randn({2, 2, 4, 3, 3}, torch::requires_grad());
+  auto features = torch::randn({2, 4, 6, 6}, torch::requires_grad());
+  m->forward(kernels, features).pow(2).sum().backward();
+  EXPECT_GT(kernels.grad().abs().sum().item<double>(), 0.0);
+  EXPECT_GT(features.grad().abs().sum().item<double>(), 0.0);
+  EXPECT_GT(m->scale.grad().abs().sum().item<double>(), 0.0);
+}
+
+TEST(KernelMatching, WrongKernelShapeIsRejected) {
+  dkd::KernelMatching m(config("per_joint", 3), 4, 2);
+  EXPECT_THROW(m->forward(torch::randn({2, 1, 4, 3, 3}), torch::randn({2, 4, 6, 6})), c10::Error);
+  EXPECT_THROW(dkd::KernelMatching(config("per_joint", 6), 4, 2), dkd::ConfigError);
+}
+
+}  // namespace
