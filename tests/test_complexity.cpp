@@ -165,4 +165,28 @@ TEST(Complexity, FlopsCommandWritesJsonWithoutDataOrWeights) {
   std::filesystem::remove(path);
 }
 
+TEST(Complexity, DefaultPaperScaleConfigAt256) {
+  // Defaults = configs/penn.yaml model: ResNet-50 initializer, ResNet-18 encoder
+  // with 3x256 deconvolutions, k = 7 per_joint kernels, J = 13, 256x256 input.
+  dkd::Config cfg;
+  cfg.data.input_size = {256, 256};
+  const auto r = dkd::measure_complexity(cfg);
+  std::cout << dkd::format_complexity_table(r);
+  const auto& init = r.component("initializer");
+  const auto& enc = r.component("encoder");
+  // SimpleBaseline ResNet-50 at 256x256 (deconvolutions counted on their input
+  // size): trunk 4.0875 * (8/7)^2 = 5.339 + deconvolutions 2048*8^2*256*16 +
+  // 256*16^2*256*16 + 256*32^2*256*16 = 0.537 + 0.268 + 1.074 + head 0.014 G.
+  EXPECT_NEAR(init.gmacs(), 7.23, 0.02);
+  EXPECT_NEAR(init.params * 1e-6, 34.0, 0.05);  // SimpleBaseline-R50's published 34.0M
+  // Matching: J * 64 * 64 * C * 7 * 7.
+  EXPECT_EQ(r.component("matching").macs, int64_t{13} * 64 * 64 * 256 * 49);
+  // Distillator, by hand: 1x1 reduce (256+13 -> 256) at 64x64, 3x3 convs
+  // 256 -> 256 at 64, 32 and 16 (each before its pool), head 256 -> 13*256 at 7x7.
+  EXPECT_EQ(r.component("distillator").macs,
+            int64_t{269} * 256 * 64 * 64 + int64_t{256} * 256 * 9 * (64 * 64 + 32 * 32 + 16 * 16) +
+                int64_t{256} * 13 * 256 * 49);
+  EXPECT_EQ(r.component("per_frame_small").macs, enc.macs + int64_t{64} * 64 * 256 * 13);
+}
+
 }  // namespace

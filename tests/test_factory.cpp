@@ -11,7 +11,7 @@ namespace {
 
 dkd::Config tiny_config() {
   dkd::Config c;
-  c.data.input_size = {64, 48};  // [width, height]
+  c.data.input_size = {64, 96};  // [width, height]
   c.data.clip_length = 3;
   c.model.num_joints = 5;
   c.model.initializer.width = 0.0625;
@@ -29,16 +29,16 @@ dkd::Config tiny_config() {
 TEST(ModelFactory, BuildsEveryModuleFromConfig) {
   torch::manual_seed(0);
   const auto cfg = tiny_config();
-  EXPECT_EQ(dkd::heatmap_size(cfg), (std::array<int64_t, 2>{12, 16}));
+  EXPECT_EQ(dkd::heatmap_size(cfg), (std::array<int64_t, 2>{24, 16}));
   auto dkd_model = dkd::make_dkd_model(cfg);
-  auto out = dkd_model->forward(torch::randn({2, 3, 3, 48, 64}));
-  EXPECT_EQ(out.heatmaps.sizes(), (std::vector<int64_t>{2, 3, 5, 12, 16}));
+  auto out = dkd_model->forward(torch::randn({2, 3, 3, 96, 64}));
+  EXPECT_EQ(out.heatmaps.sizes(), (std::vector<int64_t>{2, 3, 5, 24, 16}));
   EXPECT_EQ(dkd_model->distillator->kernel_size(), 3);
   EXPECT_EQ(dkd_model->encoder->out_channels(), 6);
   auto disc = dkd::make_discriminator(cfg);
   EXPECT_EQ(disc->energy(out.heatmaps.detach()).sizes(), (std::vector<int64_t>{2}));
   auto small = dkd::make_per_frame_model(cfg.model.encoder, 5, "model.encoder");
-  EXPECT_EQ(small->forward(torch::randn({1, 3, 48, 64})).sizes(), (std::vector<int64_t>{1, 5, 12, 16}));
+  EXPECT_EQ(small->forward(torch::randn({1, 3, 96, 64})).sizes(), (std::vector<int64_t>{1, 5, 24, 16}));
 }
 
 TEST(ModelFactory, InvalidBackboneNamesTheConfigKey) {

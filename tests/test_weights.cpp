@@ -150,3 +150,21 @@ TEST(Weights, CheckpointWrapperAndPrefixSelectSubtree) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Weights, ReadsPythonTorchSaveOrderedDictLayout) {
+  // Fixture made by tests/fixtures/make_python_state_dict.py with torch.save's
+  // exact pickle layout (OrderedDict + _metadata, persistent storages).
+  const std::string path = std::string(DKD_SOURCE_DIR) + "/tests/fixtures/python_state_dict.pt";
+  torch::nn::Linear w(3, 2);
+  torch::nn::Sequential model;
+  model->push_back("w", w);
+  const auto report = dkd::load_state_dict(*model, path);
+  EXPECT_TRUE(report.missing.empty());
+  EXPECT_TRUE(report.unexpected.empty());
+  EXPECT_TRUE(w->weight.equal(torch::tensor({{1.f, 2.f, 3.f}, {4.f, 5.f, 6.f}})));
+  EXPECT_TRUE(w->bias.equal(torch::tensor({10.f, 11.f})));
+}
+
+}  // namespace

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include <opencv2/imgcodecs.hpp>
+
 #include "dkd/data/mat_file.h"
 #include "dkd/data/mat_writer.h"
 #include "dkd/data/skeleton.h"
@@ -128,6 +130,8 @@ VideoRecord PennAction::read_video(const std::string& root, const std::string& i
     std::error_code ec;
     for (const auto& f : v.frame_paths)
       if (!fs::is_regular_file(f, ec)) throw DataError(f, "frame missing");
+      else if (!cv::haveImageReader(f))
+        throw DataError(f, "unreadable image (not an image file: unknown signature)");
   }
   return v;
 }

@@ -157,6 +157,8 @@ VideoRecord SubJhmdb::read_video(const std::string& root, const std::string& act
     std::error_code ec;
     for (const auto& f : v.frame_paths)
       if (!fs::is_regular_file(f, ec)) throw DataError(f, "frame missing");
+      else if (!cv::haveImageReader(f))
+        throw DataError(f, "unreadable image (not an image file: unknown signature)");
   }
 
   const std::string mpath = jhmdb_mask_path(root, action, video);

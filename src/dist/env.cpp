@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <optional>
+#include <thread>
 
 #include "dkd/util/error.h"
 
@@ -61,6 +63,12 @@ DistEnv dist_env_from_environment() {
     throw ConfigError("environment variable RANK=" + *rank + " is not below WORLD_SIZE=" +
                       *world);
   env.local_rank = local ? parse_int("LOCAL_RANK", *local, 0, env.world_size - 1) : env.rank;
+  env.local_world_size = env.world_size;
+  if (auto lws = get("LOCAL_WORLD_SIZE"))
+    env.local_world_size = parse_int("LOCAL_WORLD_SIZE", *lws, 1, env.world_size);
+  if (env.local_rank >= env.local_world_size)
+    throw ConfigError("environment variable LOCAL_RANK=" + std::to_string(env.local_rank) +
+                      " is not below LOCAL_WORLD_SIZE=" + std::to_string(env.local_world_size));
   if (env.world_size > 1) {
     if (!addr) throw ConfigError("environment variable MASTER_ADDR is not set (WORLD_SIZE=" +
                                  *world + "); torchrun and dkd_train --nproc set it");
@@ -74,6 +82,13 @@ DistEnv dist_env_from_environment() {
   if (auto restarts = get("TORCHELASTIC_RESTART_COUNT"))
     env.restart_count = parse_int("TORCHELASTIC_RESTART_COUNT", *restarts, 0, 1 << 20);
   return env;
+}
+
+int threads_per_rank(int configured, const DistEnv& env) {
+  if (configured > 0) return configured;
+  const unsigned cores = std::thread::hardware_concurrency();
+  const int local = std::max(1, env.local_world_size);
+  return std::max(1, static_cast<int>(cores == 0 ? 1 : cores) / local);
 }
 
 int find_free_port() {

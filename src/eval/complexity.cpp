@@ -27,30 +27,54 @@ bool is_convolution(const char* name) {
   return std::strncmp(name, "aten::", 6) == 0 && std::strstr(name, "conv") != nullptr;
 }
 
-/// What the start callback of an outermost convolution saw.
+/// What the start callback of an outermost counted operator saw.
 struct ConvContext : at::ObserverContext {
   bool outermost = false;
+  bool matrix = false;  // linear / matrix product (else a convolution)
   bool transposed = false;
   int64_t input_numel = 0;
   int64_t per_output_macs = 0;  // weight.size(1) * kh * kw
 };
 
+/// Matrix products as layers use them: linear (1.13's F::linear calls addmm or
+/// matmul directly for 2-D inputs), and the products they are built from.
+/// Returns the contracted size K (MACs = output.numel() * K), or -1 when `name`
+/// is not such an operator.
+int64_t matrix_contraction(const char* name, c10::ArrayRef<const c10::IValue> inputs) {
+  auto size = [&inputs](size_t i, int64_t dim) -> int64_t {
+    if (inputs.size() <= i || !inputs[i].isTensor()) return 0;
+    const auto& t = inputs[i].toTensor();
+    return t.dim() == 0 ? 0 : t.size(dim < 0 ? t.dim() + dim : dim);
+  };
+  if (std::strcmp(name, "aten::linear") == 0) return size(1, 1);
+  if (std::strcmp(name, "aten::matmul") == 0 || std::strcmp(name, "aten::mm") == 0 ||
+      std::strcmp(name, "aten::bmm") == 0) {
+    return size(0, -1);
+  }
+  if (std::strcmp(name, "aten::addmm") == 0 || std::strcmp(name, "aten::baddbmm") == 0) {
+    return size(1, -1);
+  }
+  return -1;
+}
+
 std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
   if (active_recorder == nullptr) return nullptr;
   const char* name = fn.name();
-  if (std::strcmp(name, "aten::linear") == 0) {
-    const auto inputs = fn.inputs();
-    if (conv_depth == 0 && inputs.size() >= 2 && inputs[0].isTensor() && inputs[1].isTensor()) {
-      active_recorder->mutable_count().linear +=
-          inputs[0].toTensor().numel() * inputs[1].toTensor().size(0);
-    }
-    return nullptr;
+  const bool conv = is_convolution(name);
+  int64_t contraction = -1;
+  if (!conv) {
+    contraction = matrix_contraction(name, conv_depth == 0 ? fn.inputs() : c10::ArrayRef<const c10::IValue>());
+    if (contraction < 0) return nullptr;
   }
-  if (!is_convolution(name)) return nullptr;
   auto ctx = std::make_unique<ConvContext>();
   ctx->outermost = conv_depth == 0;
   ++conv_depth;
   if (!ctx->outermost) return ctx;
+  if (!conv) {
+    ctx->matrix = true;
+    ctx->per_output_macs = contraction;
+    return ctx;
+  }
   const auto inputs = fn.inputs();
   if (inputs.size() < 2 || !inputs[0].isTensor() || !inputs[1].isTensor()) {
     ctx->outermost = false;
@@ -81,9 +105,9 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext* base) {
     return;
   }
   const auto& outputs = fn.outputs();
-  if (!outputs.empty() && outputs[0].isTensor()) {
-    count.convolution += outputs[0].toTensor().numel() * ctx->per_output_macs;
-  }
+  if (outputs.empty() || !outputs[0].isTensor()) return;
+  const int64_t macs = outputs[0].toTensor().numel() * ctx->per_output_macs;
+  (ctx->matrix ? count.linear : count.convolution) += macs;
 }
 
 std::string fixed(double v, int digits) {

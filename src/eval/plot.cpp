@@ -141,7 +141,8 @@ cv::Mat render_smoothness(const SmoothnessResult& s, const std::string& title, i
   double vmax = 0.0;
   for (double v : pred) if (std::isfinite(v)) vmax = std::max(vmax, v);
   for (double v : gt) if (std::isfinite(v)) vmax = std::max(vmax, v);
-  // nice upper bound: 1, 2 or 5 times a power of ten, in 5 ticks
+  vmax *= 1.25;  // headroom for the legend
+  // nice upper bound: 1, 2 or 5 times a power of ten, in about 5 ticks
   double step = 1.0;
   if (vmax > 0) {
     const double raw = vmax / 5.0, p10 = std::pow(10.0, std::floor(std::log10(raw)));

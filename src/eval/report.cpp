@@ -105,7 +105,7 @@ std::string norm_description(const EvalResult& r) {
   std::string torso = "shoulder to opposite hip";
   try {
     const Skeleton& sk = skeleton_for(r.dataset);
-    torso = sk.joint_names[sk.torso.first] + " to " + sk.joint_names[sk.torso.second];
+    torso = sk.joint_names[sk.torso.first] + " - " + sk.joint_names[sk.torso.second];
   } catch (const Error&) {
   }
   const std::string valid = r.dataset == "penn" ? "visible joints only" : "all joints";
@@ -200,7 +200,8 @@ json result_to_json(const EvalResult& r, const json& complexity, const json& spe
 std::string format_pck_table(const EvalResult& r, bool markdown, const std::string& model) {
   std::ostringstream os;
   os << heading("PCK@" + fmt_g(r.pck.threshold) + " on " + r.dataset + " (split " + r.split +
-                    "): " + fmt(r.videos, 0) + " videos, " + fmt(r.frames, 0) + " frames",
+                    "): " + fmt(r.videos, 0) + " videos, " + fmt(r.frames, 0) + " frames" +
+                    (r.split == "all" ? " (mean of the per-split PCKs)" : ""),
                 markdown);
   std::vector<std::string> header = {model.empty() ? "norm" : "model (norm)"};
   for (const auto& c : column_names_or_default(r.pck)) header.push_back(c);

@@ -45,11 +45,11 @@ torch::Tensor KernelMatchingImpl::forward(const torch::Tensor& kernels, const to
   const auto input = features.reshape({1, b * c, h, w});
   torch::Tensor out;
   if (depthwise_) {
-    out = torch::conv2d(input, kernels.reshape({b * c, 1, k, k}), {}, 1, k / 2, 1, b * c)
+    out = torch::conv2d(input, kernels.reshape({b * c, 1, k, k}), {}, {1, 1}, {k / 2, k / 2}, {1, 1}, b * c)
               .view({b, c, h, w});
     out = project(out);
   } else {
-    out = torch::conv2d(input, kernels.reshape({b * num_joints_, c, k, k}), {}, 1, k / 2, 1, b)
+    out = torch::conv2d(input, kernels.reshape({b * num_joints_, c, k, k}), {}, {1, 1}, {k / 2, k / 2}, {1, 1}, b)
               .view({b, num_joints_, h, w});
   }
   return out * scale.view({1, -1, 1, 1}) + bias.view({1, -1, 1, 1});

@@ -1,20 +1,535 @@
-// Temporary: replaced by the full trainer once the data loader lands.
 #include "dkd/train/trainer.h"
 
-#include <filesystem>
+#include <torch/torch.h>
 
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "dkd/data/dataset.h"
+#include "dkd/data/loader.h"
+#include "dkd/dist/checkpoint_meta.h"
+#include "dkd/dist/env.h"
+#include "dkd/dist/gradient_reducer.h"
+#include "dkd/dist/process_group.h"
+#include "dkd/eval/model_eval.h"
+#include "dkd/models/model_set.h"
+#include "dkd/train/checkpoint.h"
+#include "dkd/train/losses.h"
+#include "dkd/train/optim.h"
+#include "dkd/train/signals.h"
+#include "dkd/train/work_dir.h"
 #include "dkd/util/error.h"
+#include "dkd/util/logging.h"
+#include "dkd/util/progress.h"
+#include "dkd/util/runtime.h"
+
+namespace fs = std::filesystem;
 
 namespace dkd {
 
 std::string resolve_work_dir(const Config& config, const TrainOptions& options) {
   if (!options.work_dir.empty()) return options.work_dir;
   if (!config.train.work_dir.empty()) return config.train.work_dir;
-  const std::string stem =
-      config.source_path.empty() ? "run" : std::filesystem::path(config.source_path).stem().string();
-  return (std::filesystem::path("work_dirs") / stem).string();
+  const std::string stem = config.source_path.empty() ? "run" : fs::path(config.source_path).stem().string();
+  return (fs::path("work_dirs") / stem).string();
 }
 
-int run_training(const Config&, const TrainOptions&) { throw Error("the trainer is not built into this revision"); }
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+const StageConfig& stage_config(const TrainConfig& train, const std::string& stage) {
+  if (stage == "initializer") return train.initializer;
+  if (stage == "baseline") return train.baseline;
+  if (stage == "dkd") return train.dkd;
+  throw ConfigError("train.stages: unknown stage '" + stage + "'");
+}
+
+/// Running means of the logged scalars between two metrics lines. Reset at
+/// every log and every checkpoint so an interrupted and resumed run logs the
+/// same numbers as an uninterrupted one.
+class ScalarWindow {
+ public:
+  void add(const std::string& name, double v) {
+    auto& [sum, n] = values_[name];
+    sum += v;
+    n += 1;
+  }
+  double mean(const std::string& name) const {
+    auto it = values_.find(name);
+    return it == values_.end() || it->second.second == 0 ? 0.0 : it->second.first / it->second.second;
+  }
+  void reset() { values_.clear(); }
+  const std::map<std::string, std::pair<double, int>>& values() const { return values_; }
+
+ private:
+  std::map<std::string, std::pair<double, int>> values_;
+};
+
+/// Everything a run holds across stages.
+class Trainer {
+ public:
+  Trainer(const Config& config, const TrainOptions& options) : config_(config), options_(options) {}
+
+  int run();
+
+ private:
+  void prepare();
+  void run_stage(const std::string& stage, const CheckpointMeta* resume);
+  /// One optimisation step; returns the named loss terms of this step.
+  std::map<std::string, double> train_step(const std::string& stage, const Batch& batch, int64_t step,
+                                           double progress);
+  void save(const std::string& path);
+  std::string checkpoint_now(const std::string& stage, const std::string& file_name);
+  double validate(const std::string& stage, int64_t epoch);
+  void check_finite(const std::string& stage, int64_t step, const std::map<std::string, double>& terms) const;
+
+  Config config_;
+  TrainOptions options_;
+  DistEnv env_;
+  std::unique_ptr<DistContext> dist_;
+  torch::Device device_{torch::kCPU};
+  std::unique_ptr<WorkDir> work_dir_;
+  MetricsWriter metrics_;
+  std::vector<VideoRecord> train_videos_;
+  std::vector<VideoRecord> val_videos_;
+  ModelSet models_;
+
+  // State of the stage being trained (part of every checkpoint).
+  CheckpointMeta meta_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<torch::optim::Optimizer> disc_optimizer_;
+  std::unique_ptr<GradientReducer> reducer_;
+  std::unique_ptr<GradientReducer> disc_reducer_;
+  std::vector<torch::Tensor> params_;
+  std::vector<torch::Tensor> disc_params_;
+  BeganBalance began_;
+  std::string last_good_checkpoint_;
+  bool is_main_ = true;
+};
+
+void Trainer::prepare() {
+  env_ = dist_env_from_environment();
+  is_main_ = env_.rank == 0;
+  set_log_rank(env_.rank);
+  device_ = apply_runtime(config_.runtime, env_.rank);
+  device_ = rank_device(device_, env_);
+  // A single process gets a no-op context, so the code path is the same.
+  dist_ = std::make_unique<DistContext>(env_, config_.dist, device_);
+
+  work_dir_ = std::make_unique<WorkDir>(resolve_work_dir(config_, options_));
+  if (options_.resume && work_dir_->last_checkpoint().empty())
+    throw UsageError("--resume: no last_checkpoint in " + work_dir_->root() + " (nothing to resume)");
+  if (!options_.resume && is_main_ && !work_dir_->last_checkpoint().empty())
+    spdlog::warn("{} already holds a run; starting a new one (use --resume to continue it)", work_dir_->root());
+  work_dir_->prepare(config_, is_main_);
+  spdlog::info("work dir: {}", work_dir_->root());
+  spdlog::info("device {}, {} thread(s), seed {}{}", device_.str(), current_threads(), config_.runtime.seed,
+               env_.enabled() ? ", rank " + std::to_string(env_.rank) + "/" + std::to_string(env_.world_size) : "");
+
+  // Everything that can be wrong with the data is reported before training starts.
+  train_videos_ = load_split(config_.data, "train");
+  val_videos_ = load_split(config_.data, "test");
+  if (train_videos_.empty()) throw DataError(config_.data.root, "the training split has no videos");
+  const int joints = train_videos_.front().num_joints;
+  if (joints != config_.model.num_joints)
+    throw ConfigError("model.num_joints is " + std::to_string(config_.model.num_joints) + " but " + config_.data.root +
+                      " has " + std::to_string(joints) + " joints per frame");
+  spdlog::info("data: {} train / {} test videos from {}", train_videos_.size(), val_videos_.size(),
+               config_.data.root);
+
+  models_ = build_model_set(config_, device_);
+  if (dist_->enabled()) {
+    for (auto& [name, module] : models_.modules()) dist_->broadcast_parameters(*module);
+  }
+}
+
+int Trainer::run() {
+  prepare();
+  std::optional<CheckpointMeta> resume;
+  if (options_.resume) {
+    const std::string path = work_dir_->last_checkpoint();
+    resume = read_checkpoint_meta(path);
+    check_resume_world_size(static_cast<int>(resume->world_size), env_.world_size, path);
+    load_model_weights(path, models_.modules());
+    last_good_checkpoint_ = path;
+    began_.k = resume->began_k;
+    spdlog::info("resuming from {} (stage {}, epoch {}, step {})", path, resume->stage.empty() ? "done" : resume->stage,
+                 resume->epoch, resume->step);
+  }
+  const int64_t keep_step = resume ? resume->global_step : -1;
+  if (is_main_) metrics_.open(work_dir_->path("metrics.jsonl"), options_.resume ? keep_step : -1);
+  install_stop_handlers();
+
+  meta_ = resume ? *resume : CheckpointMeta{};
+  for (const std::string& stage : config_.train.stages) {
+    if (std::find(meta_.completed_stages.begin(), meta_.completed_stages.end(), stage) != meta_.completed_stages.end()) {
+      spdlog::info("stage {}: already completed, skipped", stage);
+      continue;
+    }
+    const bool resuming_this = resume && resume->stage == stage;
+    run_stage(stage, resuming_this ? &*resume : nullptr);
+    if (stop_requested()) {
+      spdlog::warn("stopped by signal {}; resume with --resume (checkpoint {})", stop_signal(), last_good_checkpoint_);
+      return 130;
+    }
+  }
+  meta_.stage.clear();
+  if (is_main_) {
+    const std::string final_path = work_dir_->checkpoint_path("final.pt");
+    save(final_path);
+    work_dir_->set_last_checkpoint(final_path);
+  }
+  spdlog::info("training done: {}", work_dir_->root());
+  return 0;
+}
+
+void Trainer::save(const std::string& path) {
+  meta_.world_size = env_.world_size;
+  meta_.config_yaml = dump_config(config_, false);
+  meta_.began_k = began_.k;
+  OptimizerMap optimizers;
+  if (optimizer_) optimizers["pose"] = optimizer_.get();
+  if (disc_optimizer_) optimizers["discriminator"] = disc_optimizer_.get();
+  save_checkpoint(path, meta_, models_.modules(), optimizers);
+}
+
+std::string Trainer::checkpoint_now(const std::string& stage, const std::string& file_name) {
+  const std::string dir = work_dir_->checkpoint_path(stage);
+  const std::string path = (fs::path(dir) / file_name).string();
+  dist_->barrier();
+  if (is_main_) {
+    ensure_writable_dir(dir);
+    save(path);
+    work_dir_->set_last_checkpoint(path);
+  }
+  dist_->barrier();
+  last_good_checkpoint_ = path;
+  return path;
+}
+
+void Trainer::check_finite(const std::string& stage, int64_t step,
+                           const std::map<std::string, double>& terms) const {
+  for (const auto& [name, value] : terms) {
+    if (std::isfinite(value)) continue;
+    throw Error("stage " + stage + ", iteration " + std::to_string(step) + ": loss term '" + name + "' is " +
+                (std::isnan(value) ? "NaN" : "Inf") + "; training stopped. Last good checkpoint: " +
+                (last_good_checkpoint_.empty() ? std::string("none yet") : last_good_checkpoint_) +
+                " (resume with --resume, perhaps with a lower train.lr)");
+  }
+}
+
+std::map<std::string, double> Trainer::train_step(const std::string& stage, const Batch& batch, int64_t step,
+                                                  double progress) {
+  std::map<std::string, double> terms;
+  const auto images = batch.images.to(device_);
+  const auto targets = batch.heatmaps.to(device_);
+  const auto weights = batch.weights.to(device_);
+
+  if (stage != "dkd") {
+    // Per-frame stages see clips of one frame: [B, 1, ...] -> [B, ...].
+    PerFrameModel& model = stage == "initializer" ? models_.initializer : models_.baseline;
+    const auto pred = model->forward(images.flatten(0, 1));
+    const auto loss = heatmap_mse(pred, targets.flatten(0, 1), weights.flatten(0, 1));
+    optimizer_->zero_grad();
+    loss.backward();
+    reducer_->reduce();
+    clip_gradients(params_, config_.train.grad_clip);
+    optimizer_->step();
+    terms["loss_pose"] = loss.item<double>();
+    return terms;
+  }
+
+  // DKD stage: the whole clip with back-propagation through time.
+  const auto& tr = config_.train;
+  DkdForwardOptions fwd;
+  const double tf = tr.teacher_forcing_start + (tr.teacher_forcing_end - tr.teacher_forcing_start) * progress;
+  if (tf > 0) {
+    // Drawn from (seed, step) so a resumed run draws the same masks.
+    std::mt19937_64 rng(static_cast<uint64_t>(config_.runtime.seed) * 1000003ULL + static_cast<uint64_t>(step));
+    std::bernoulli_distribution coin(tf);
+    auto mask = torch::zeros({images.size(0), images.size(1)}, torch::kBool);
+    auto acc = mask.accessor<bool, 2>();
+    for (int64_t b = 0; b < mask.size(0); ++b)
+      for (int64_t t = 0; t < mask.size(1); ++t) acc[b][t] = coin(rng);
+    fwd.gt_heatmaps = targets;
+    fwd.teacher_mask = mask.to(device_);
+  }
+  const auto out = models_.dkd->forward(images, fwd);
+  const int64_t T = images.size(1);
+  // Frame 0 comes from the (frozen) initializer: the pose loss covers t = 1..T-1.
+  const auto pose_loss = heatmap_mse(out.heatmaps.narrow(1, 1, T - 1), targets.narrow(1, 1, T - 1),
+                                     weights.narrow(1, 1, T - 1));
+  terms["loss_pose"] = pose_loss.item<double>();
+  terms["tf_prob"] = tf;
+
+  torch::Tensor g_loss = pose_loss;
+  const bool adversarial = tr.adversarial.enabled && models_.discriminator;
+  torch::Tensor fake_energy;
+  if (adversarial) {
+    fake_energy = models_.discriminator->energy(out.heatmaps).mean();
+    g_loss = pose_loss + tr.adversarial.lambda_adv * fake_energy;
+    terms["loss_g_adv"] = fake_energy.item<double>();
+  }
+  optimizer_->zero_grad();
+  g_loss.backward();
+  reducer_->reduce();
+  clip_gradients(params_, tr.grad_clip);
+  optimizer_->step();
+
+  if (adversarial) {
+    // Discriminator: L_D = L(real) - k L(fake), on the detached prediction.
+    disc_optimizer_->zero_grad();
+    const auto real = models_.discriminator->energy(targets).mean();
+    const auto fake = models_.discriminator->energy(out.heatmaps.detach()).mean();
+    const auto d_loss = real - began_.k * fake;
+    d_loss.backward();
+    disc_reducer_->reduce();
+    disc_optimizer_->step();
+    double real_v = real.item<double>();
+    double fake_v = fake.item<double>();
+    // k must stay identical on every rank: update it from the mean energies.
+    real_v = dist_->all_reduce_mean(real_v);
+    fake_v = dist_->all_reduce_mean(fake_v);
+    began_.update(real_v, fake_v);
+    terms["d_real"] = real_v;
+    terms["d_fake"] = fake_v;
+    terms["d_loss"] = d_loss.item<double>();
+    terms["began_k"] = began_.k;
+    terms["began_m"] = began_.convergence(real_v, fake_v);
+  }
+  return terms;
+}
+
+double Trainer::validate(const std::string& stage, int64_t epoch) {
+  if (val_videos_.empty()) return -1.0;
+  for (auto& [name, module] : models_.modules()) dist_->sync_batchnorm_stats(*module);
+  const auto start = Clock::now();
+  EvalModel model = stage == "dkd"           ? EvalModel::dkd(models_.dkd)
+                    : stage == "initializer" ? EvalModel::per_frame(models_.initializer)
+                                             : EvalModel::per_frame(models_.baseline);
+  PckOptions options;
+  options.threshold = config_.eval.pck_threshold;
+  // A fixed action list fixes the layout of the counts summed across ranks.
+  for (const auto& v : val_videos_) options.actions.push_back(v.action);
+  std::sort(options.actions.begin(), options.actions.end());
+  options.actions.erase(std::unique(options.actions.begin(), options.actions.end()), options.actions.end());
+  PckEvaluator evaluator(config_.data.dataset, options);
+  run_model_on_videos(model, val_videos_, config_, device_, evaluator, env_.rank, env_.world_size);
+  if (dist_->enabled()) {
+    auto counts = torch::tensor(evaluator.counts(), torch::kFloat64);
+    dist_->all_reduce_sum(counts);
+    const auto* p = counts.data_ptr<double>();
+    evaluator.set_counts(std::vector<double>(p, p + counts.numel()));
+  }
+  const EvalResult result = evaluator.evaluate();
+  const double pck = result.pck.mean_joints;
+  spdlog::info("validation {} epoch {}: PCK@{} mean over joints {:.2f} (columns {:.2f}, pooled {:.2f}), torso {:.2f} "
+               "[{:.1f} s]",
+               stage, epoch, config_.eval.pck_threshold, pck, result.pck.mean_columns, result.pck.pooled,
+               result.pck_torso.mean_joints, seconds_since(start));
+  if (is_main_) {
+    nlohmann::json j = {{"type", "val"},
+                        {"stage", stage},
+                        {"epoch", epoch},
+                        {"step", meta_.global_step},
+                        {"pck", pck},
+                        {"pck_mean_columns", result.pck.mean_columns},
+                        {"pck_pooled", result.pck.pooled},
+                        {"pck_torso", result.pck_torso.mean_joints}};
+    for (std::size_t c = 0; c < result.pck.columns.size(); ++c)
+      j["pck_columns"][result.pck.column_names[c]] = result.pck.columns[c];
+    metrics_.write(j);
+  }
+  return pck;
+}
+
+void Trainer::run_stage(const std::string& stage, const CheckpointMeta* resume) {
+  const StageConfig& sc = stage_config(config_.train, stage);
+  const auto& tr = config_.train;
+  const bool dkd = stage == "dkd";
+
+  if (dkd && !tr.initializer_checkpoint.empty() &&
+      std::find(tr.stages.begin(), tr.stages.end(), "initializer") == tr.stages.end() && !resume) {
+    load_model_weights(tr.initializer_checkpoint, {{"initializer", models_.initializer.ptr().get()}});
+    spdlog::info("dkd: initializer weights from {}", tr.initializer_checkpoint);
+  }
+
+  // Parameters trained in this stage.
+  params_.clear();
+  torch::nn::Module* trained = nullptr;
+  if (stage == "initializer") {
+    trained = models_.initializer.ptr().get();
+    params_ = models_.initializer->parameters();
+  } else if (stage == "baseline") {
+    trained = models_.baseline.ptr().get();
+    params_ = models_.baseline->parameters();
+  } else {
+    trained = models_.dkd.ptr().get();
+    models_.dkd->set_initializer_frozen(tr.freeze_initializer);
+    for (auto& p : models_.dkd->parameters())
+      if (p.requires_grad()) params_.push_back(p);
+  }
+  const double lr = sc.lr.value_or(tr.lr);
+  optimizer_ = make_optimizer(params_, tr, lr);
+  disc_optimizer_.reset();
+  disc_params_.clear();
+  if (dkd && tr.adversarial.enabled) {
+    disc_params_ = models_.discriminator->parameters();
+    disc_optimizer_ = std::make_unique<torch::optim::Adam>(
+        disc_params_, torch::optim::AdamOptions(tr.adversarial.lr).betas({0.5, 0.999}));
+  }
+  reducer_ = std::make_unique<GradientReducer>(*dist_, params_, config_.dist.bucket_mb);
+  disc_reducer_ = std::make_unique<GradientReducer>(*dist_, disc_params_, config_.dist.bucket_mb);
+
+  const int clip_length = dkd ? config_.data.clip_length : 1;
+  ClipLoader loader(train_videos_, config_, clip_length, sc.batch_size, /*train=*/true,
+                    static_cast<uint64_t>(config_.runtime.seed), env_.rank, env_.world_size);
+  const int64_t steps_per_epoch = loader.size();
+  if (steps_per_epoch == 0)
+    throw DataError(config_.data.root, "stage " + stage + ": not enough training samples for one batch of " +
+                                           std::to_string(sc.batch_size));
+  LrSchedule schedule(tr, sc, lr, steps_per_epoch);
+  int64_t total_steps = steps_per_epoch * sc.epochs;
+  if (sc.max_iters > 0) total_steps = std::min<int64_t>(total_steps, sc.max_iters);
+
+  if (resume) {
+    OptimizerMap optimizers{{"pose", optimizer_.get()}};
+    if (disc_optimizer_) optimizers["discriminator"] = disc_optimizer_.get();
+    const std::string path = work_dir_->last_checkpoint();
+    meta_ = load_checkpoint(path, models_.modules(), optimizers);
+    began_.k = meta_.began_k;
+  } else {
+    meta_.stage = stage;
+    meta_.epoch = 0;
+    meta_.iter_in_epoch = 0;
+    meta_.step = 0;
+    meta_.best_metric = -1.0;
+    meta_.best_epoch = -1;
+    began_ = BeganBalance{tr.adversarial.k_init, tr.adversarial.gamma, tr.adversarial.lambda_k};
+  }
+  began_.gamma = tr.adversarial.gamma;
+  began_.lambda_k = tr.adversarial.lambda_k;
+
+  spdlog::info("stage {}: {} epochs x {} steps (batch {}, clip length {}), lr {}, {} trainable parameters", stage,
+               sc.epochs, steps_per_epoch, sc.batch_size, clip_length, lr,
+               [&] {
+                 int64_t n = 0;
+                 for (const auto& p : params_) n += p.numel();
+                 return n;
+               }());
+
+  ScalarWindow window;
+  double data_wait = 0.0;
+  int64_t samples_in_window = 0;
+  auto window_start = Clock::now();
+  bool stage_over = meta_.step >= total_steps;
+
+  for (int64_t epoch = meta_.epoch; epoch < sc.epochs && !stage_over; ++epoch) {
+    trained->train();
+    loader.start_epoch(static_cast<int>(epoch), meta_.iter_in_epoch);
+    ProgressBar bar(stage + " epoch " + std::to_string(epoch + 1) + "/" + std::to_string(sc.epochs),
+                    steps_per_epoch - meta_.iter_in_epoch, dkd ? "clips" : "frames");
+    for (;;) {
+      if (meta_.step >= total_steps) {
+        stage_over = true;
+        break;
+      }
+      const auto wait_start = Clock::now();
+      std::optional<Batch> batch = loader.next();
+      data_wait += seconds_since(wait_start);
+      if (!batch) break;
+
+      const double progress = static_cast<double>(meta_.step) / static_cast<double>(std::max<int64_t>(1, total_steps));
+      const double step_lr = schedule.lr_at(meta_.step);
+      set_lr(*optimizer_, step_lr);
+      auto terms = train_step(stage, *batch, meta_.step, progress);
+      check_finite(stage, meta_.step, terms);
+      ++meta_.step;
+      ++meta_.global_step;
+      ++meta_.iter_in_epoch;
+      const int64_t batch_samples = batch->images.size(0) * env_.world_size;
+      samples_in_window += batch_samples;
+      for (const auto& [k, v] : terms) window.add(k, v);
+
+      std::string status = "loss " + std::to_string(terms["loss_pose"]).substr(0, 8);
+      if (terms.count("began_k")) status += " k " + std::to_string(began_.k).substr(0, 6);
+      bar.tick(1, status);
+
+      if (meta_.step % tr.log_every == 0 && is_main_) {
+        const double elapsed = seconds_since(window_start);
+        nlohmann::json j = {{"type", "train"},      {"stage", stage},          {"epoch", epoch + 1},
+                            {"iter", meta_.iter_in_epoch}, {"step", meta_.global_step}, {"lr", step_lr}};
+        for (const auto& [k, v] : window.values()) j[k] = v.first / v.second;
+        j[dkd ? "clips_per_s" : "frames_per_s"] = elapsed > 0 ? samples_in_window / elapsed : 0.0;
+        j["data_wait_s"] = data_wait;
+        j["data_wait_fraction"] = elapsed > 0 ? data_wait / elapsed : 0.0;
+        metrics_.write(j);
+        window.reset();
+        data_wait = 0;
+        samples_in_window = 0;
+        window_start = Clock::now();
+      }
+      if (tr.checkpoint_every > 0 && meta_.step % tr.checkpoint_every == 0) {
+        checkpoint_now(stage, "step_" + std::to_string(meta_.step) + ".pt");
+        window.reset();
+        data_wait = 0;
+        samples_in_window = 0;
+        window_start = Clock::now();
+      }
+      if (stop_requested()) {
+        bar.finish();
+        checkpoint_now(stage, "interrupted_step_" + std::to_string(meta_.step) + ".pt");
+        return;
+      }
+    }
+    bar.finish();
+    // Epoch end: checkpoint first, then evaluate (a crash in evaluation loses nothing).
+    const bool epoch_complete = meta_.iter_in_epoch >= steps_per_epoch || !stage_over;
+    if (epoch_complete) {
+      meta_.epoch = epoch + 1;
+      meta_.iter_in_epoch = 0;
+    }
+    const bool last = stage_over || meta_.epoch >= sc.epochs;
+    if (last) meta_.completed_stages.push_back(stage);
+    const std::string path = checkpoint_now(stage, "epoch_" + std::to_string(epoch + 1) + ".pt");
+    window.reset();
+    const bool do_val = (tr.val_every > 0 && (epoch + 1) % tr.val_every == 0) || last;
+    if (do_val) {
+      const double pck = validate(stage, epoch + 1);
+      if (pck > meta_.best_metric) {
+        meta_.best_metric = pck;
+        meta_.best_epoch = epoch + 1;
+        if (is_main_) {
+          // Re-save so the checkpoint records its own validation result, then copy it as best.
+          save(path);
+          for (const std::string& best : {work_dir_->best_path(), work_dir_->path("best_" + stage + ".pt")}) {
+            const std::string tmp = best + ".tmp";
+            fs::copy_file(path, tmp, fs::copy_options::overwrite_existing);
+            fs::rename(tmp, best);
+          }
+          spdlog::info("new best {} PCK {:.2f} at epoch {} -> {}", stage, pck, epoch + 1, work_dir_->best_path());
+        }
+      }
+    }
+    window_start = Clock::now();
+    data_wait = 0;
+    samples_in_window = 0;
+  }
+  if (std::find(meta_.completed_stages.begin(), meta_.completed_stages.end(), stage) == meta_.completed_stages.end())
+    meta_.completed_stages.push_back(stage);
+  spdlog::info("stage {} done: best PCK {:.2f} at epoch {}", stage, meta_.best_metric, meta_.best_epoch);
+}
+
+}  // namespace
+
+int run_training(const Config& config, const TrainOptions& options) {
+  Trainer trainer(config, options);
+  return trainer.run();
+}
 
 }  // namespace dkd

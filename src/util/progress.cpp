@@ -88,13 +88,15 @@ void ProgressBar::render(bool final_line) {
     std::fflush(stderr);
   } else {
     spdlog::info("{}", line.str());
+    rendered_count_ = count_;
   }
 }
 
 void ProgressBar::finish() {
   if (finished_) return;
   finished_ = true;
-  if (count_ > 0 || tty_) render(true);
+  // A plain log already showing the final count needs no second line.
+  if (tty_ || (count_ > 0 && rendered_count_ != count_)) render(true);
 }
 
 }  // namespace dkd

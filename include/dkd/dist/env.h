@@ -10,6 +10,8 @@ struct DistEnv {
   int rank = 0;
   int world_size = 1;
   int local_rank = 0;
+  /// Ranks on this machine (LOCAL_WORLD_SIZE; world_size when unset).
+  int local_world_size = 1;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   /// torchrun (elastic agent) runs the TCPStore itself: every rank is a client
@@ -29,6 +31,11 @@ struct DistEnv {
 /// value (e.g. "RANK=3 is not below WORLD_SIZE=2"). MASTER_ADDR defaults to
 /// 127.0.0.1 and MASTER_PORT to 29500 only when WORLD_SIZE is 1.
 DistEnv dist_env_from_environment();
+
+/// Intra-op threads for one rank: `configured` when > 0 (runtime.threads),
+/// otherwise the machine's cores divided among the local ranks (at least 1),
+/// so N ranks on one machine do not oversubscribe it.
+int threads_per_rank(int configured, const DistEnv& env);
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0).
 int find_free_port();

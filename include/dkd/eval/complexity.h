@@ -9,10 +9,10 @@
 // C++ frontend has no module hooks) and applies
 //   convolution:            output.numel() * (Cin/groups) * kh * kw  (N*Cout*Hout*Wout outputs)
 //   transposed convolution: input.numel() * (Cout/groups) * kh * kw   (on its INPUT size)
-//   linear:                 input.numel() * out_features
+//   linear / matrix product: output.numel() * K (K = contracted size)
 // The distillator's dynamic kernel-matching convolution is a (grouped) convolution
 // and is counted by the same rule. Nested ATen calls (conv2d -> convolution ->
-// _convolution -> backend) are counted once, at the outermost.
+// _convolution -> backend; linear -> addmm) are counted once, at the outermost.
 #include <array>
 #include <cstdint>
 #include <functional>

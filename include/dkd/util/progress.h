@@ -37,6 +37,7 @@ class ProgressBar {
   std::string status_;
   int64_t total_;
   int64_t count_ = 0;
+  int64_t rendered_count_ = -1;  ///< count shown by the last plain line
   bool tty_;
   bool finished_ = false;
   std::chrono::steady_clock::time_point start_;

@@ -1,0 +1,87 @@
+#pragma once
+// Geometric and photometric transforms of the clip pipeline.
+//
+// A CropTransform is the 2x3 affine map from image pixels to crop (network
+// input or heatmap) pixels, with an exact inverse. Pixel-centre convention, as
+// cv::warpAffine: the crop region of size (region_w, region_h) around `center`
+// covers the output pixels [-0.5, out_w - 0.5] x [-0.5, out_h - 0.5], so the
+// same region mapped to the input size and to input/stride is consistent.
+#include <array>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <torch/torch.h>
+
+#include "dkd/data/video.h"
+
+namespace dkd {
+
+struct Skeleton;
+
+struct CropTransform {
+  /// Row-major [a b c; d e f]: x' = a x + b y + c, y' = d x + e y + f.
+  std::array<double, 6> m{1, 0, 0, 0, 1, 0};
+  int out_w = 0;
+  int out_h = 0;
+  bool flipped = false;  ///< horizontal flip included (joints must be swapped left/right)
+
+  /// Region of `region_w` x `region_h` image pixels centred at `center`, rotated
+  /// by `rotation_deg` (counter-clockwise in the image, as SimpleBaseline),
+  /// optionally mirrored, mapped onto an out_w x out_h crop.
+  static CropTransform make(Point2 center, double region_w, double region_h, double rotation_deg,
+                            bool flip, int out_w, int out_h);
+
+  Point2 apply(Point2 p) const;
+  Point2 apply_inverse(Point2 p) const;
+  /// Exact inverse (crop -> image); its out size is left 0.
+  CropTransform inverse() const;
+  /// The same region mapped to a crop `1/stride` the size (e.g. input -> heatmap).
+  CropTransform downscaled(int stride) const;
+  /// 2x3 CV_64F matrix for cv::warpAffine.
+  cv::Mat to_mat() const;
+};
+
+/// Box enlarged by `scale` and widened/heightened to `aspect` (= w / h), centre kept.
+/// Returns {center, region_w, region_h}; degenerate boxes get at least 1 px.
+struct Region {
+  Point2 center;
+  double width = 1.0;
+  double height = 1.0;
+};
+Region box_region(const Box& box, double scale, double aspect);
+/// Union of boxes.
+Box box_union(const std::vector<Box>& boxes);
+
+/// Warps an image into the crop (bilinear, constant black border).
+cv::Mat warp_image(const cv::Mat& image, const CropTransform& transform);
+
+/// Maps one frame's joints through `transform`; when the transform is flipped,
+/// left/right joints are swapped with `skeleton` (index j of the result is
+/// joint j of the mirrored person). `visible` is swapped the same way.
+void transform_joints(const CropTransform& transform, const Skeleton& skeleton,
+                      std::vector<Point2>& joints, std::vector<uint8_t>& visible);
+
+/// Horizontal flip of joints in an image of width `width` with left/right
+/// swap: x -> width - 1 - x. Applying it twice is the identity.
+std::vector<Point2> flip_joints(const std::vector<Point2>& joints, int width, const Skeleton& skeleton);
+/// Left/right swap of per-joint values (heatmaps along dim `joint_dim`).
+torch::Tensor swap_joints(const torch::Tensor& t, const Skeleton& skeleton, int64_t joint_dim);
+
+/// Photometric jitter: brightness, contrast and saturation factors in
+/// [1 - strength, 1 + strength], drawn once per clip and applied to every frame.
+struct ColorJitter {
+  double brightness = 1.0;
+  double contrast = 1.0;
+  double saturation = 1.0;
+  void apply(cv::Mat& bgr) const;  ///< in place, CV_8UC3
+};
+
+/// BGR uint8 image -> [3, H, W] float RGB normalised with ImageNet mean/std.
+torch::Tensor image_to_tensor(const cv::Mat& bgr);
+/// Inverse of image_to_tensor ([3, H, W] -> BGR uint8), for overlays and tests.
+cv::Mat tensor_to_image(const torch::Tensor& chw);
+
+extern const std::array<float, 3> kImageNetMean;  ///< RGB
+extern const std::array<float, 3> kImageNetStd;   ///< RGB
+
+}  // namespace dkd

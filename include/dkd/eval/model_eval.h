@@ -1,0 +1,84 @@
+#pragma once
+// Running a model over whole test videos, in order, as the papers evaluate:
+// DKD runs the initializer on the first frame and distilled kernels afterwards
+// (optionally re-initialising on keyframes, infer.reinit_*); a per-frame model
+// runs every frame. Shared by dkd_eval and the trainer's validation, so both
+// compute PCK through the same code.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <c10/core/Device.h>
+
+#include "dkd/config/config.h"
+#include "dkd/data/video.h"
+#include "dkd/eval/pck.h"
+#include "dkd/eval/predictions.h"
+#include "dkd/eval/report.h"
+#include "dkd/models/dkd_model.h"
+#include "dkd/models/per_frame_model.h"
+
+namespace dkd {
+
+struct Skeleton;
+
+/// A DKD model or a per-frame model, as the evaluator runs it.
+class EvalModel {
+ public:
+  static EvalModel dkd(DkdModel model);
+  static EvalModel per_frame(PerFrameModel model);
+
+  bool is_dkd() const { return static_cast<bool>(dkd_); }
+  /// Puts the model in eval mode.
+  void eval();
+
+  /// Heatmaps [T, J, h, w] for a video's cropped frames [T, 3, H, W]. With
+  /// `flip` the horizontally flipped input is run too (a second stream for DKD)
+  /// and the flipped-back heatmaps are averaged in (SimpleBaseline's flip test).
+  /// DKD re-runs the initializer where `reinit` says so; `initializer_runs`
+  /// counts the initializer runs (1 + re-initialisations; T for per-frame).
+  torch::Tensor run_video(const torch::Tensor& frames, bool flip, const Skeleton& skeleton, const InferConfig& reinit,
+                          int64_t* initializer_runs = nullptr);
+
+  /// One streaming step for timing: the first frame (initializer for DKD) ...
+  torch::Tensor first_frame(const torch::Tensor& frame);
+  /// ... and each later frame.
+  torch::Tensor next_frame(const torch::Tensor& frame);
+
+ private:
+  DkdModel dkd_{nullptr};
+  PerFrameModel per_frame_{nullptr};
+  DkdState state_;
+};
+
+/// Per-video predictions in image pixels (0-based), T*J frame-major, and the
+/// peak confidence of each.
+struct VideoPredictions {
+  std::vector<Point2> joints;
+  std::vector<float> confidence;
+  int64_t initializer_runs = 0;
+};
+
+/// Runs `model` over `videos[i]` for every i with i % world_size == rank,
+/// adds each to `evaluator` and, when `predictions` is given, stores them
+/// there (by video id). Shows a progress bar. Returns the total initializer runs
+/// and frames seen (for the per-video GMACs average).
+struct RunTotals {
+  int64_t videos = 0;
+  int64_t frames = 0;
+  int64_t initializer_runs = 0;
+};
+RunTotals run_model_on_videos(EvalModel& model, const std::vector<VideoRecord>& videos, const Config& config,
+                              const c10::Device& device, PckEvaluator& evaluator, int rank = 0, int world_size = 1,
+                              Predictions* predictions = nullptr);
+
+/// One video: crops every frame with its ground-truth box, runs the model,
+/// decodes heatmaps (argmax + quarter-pixel shift) and maps them back to the image.
+VideoPredictions predict_video(EvalModel& model, const VideoRecord& video, const Config& config,
+                               const c10::Device& device);
+
+/// Median ms of the first frame and of later frames over eval.speed_frames
+/// frames after eval.warmup_frames, on random input of data.input_size.
+SpeedInfo measure_speed(EvalModel& model, const Config& config, const c10::Device& device);
+
+}  // namespace dkd

@@ -1,0 +1,138 @@
+#pragma once
+// PoseTracker: streaming DKD inference on one person in a video.
+//
+//   dkd::PoseTracker tracker(config, "work_dirs/penn/best.pt");
+//   auto r = tracker.start(frame0, box);      // pose initializer (large network)
+//   while (...) r = tracker.track(frame);     // encoder + distilled kernels
+//   // r.keypoints (J, image pixels), r.confidence (J), r.next_box
+//
+// Each frame is cropped around the current box (enlarged by data.box_scale to
+// the network's aspect, the training crop), run, decoded (argmax + quarter-pixel
+// refinement) and mapped back to image pixels; a joint's confidence is its
+// heatmap peak. The box for the next frame is the extent of the joints with
+// confidence >= infer.draw_threshold enlarged by infer.box_scale, exponentially
+// smoothed with infer.box_smoothing (0 = none) and kept on the image.
+//
+// Inference mode: no autograd (torch::InferenceMode), the model in eval mode
+// with batch norm folded into the preceding convolutions at load time
+// (infer.fold_bn), the input tensor reused between frames.
+//
+// Re-initialisation (beyond the paper), decided before each track() from the
+// previous frame: infer.reinit_every = N re-runs the initializer when N frames
+// have passed since it last ran; infer.reinit_confidence = c re-runs it when the
+// previous frame's mean peak confidence was below c. initializer_runs() counts
+// every run (start included) so the evaluator can count GMACs.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <c10/core/Device.h>
+#include <opencv2/core.hpp>
+#include <torch/torch.h>
+
+#include "dkd/config/config.h"
+#include "dkd/data/transforms.h"
+#include "dkd/data/video.h"
+#include "dkd/infer/bn_fold.h"
+#include "dkd/models/dkd_model.h"
+
+namespace dkd {
+
+struct TrackResult {
+  int64_t frame_index = 0;        ///< 0 for start(), then 1, 2, ...
+  std::vector<Point2> keypoints;  ///< J, image pixels (0-based)
+  std::vector<float> confidence;  ///< J, heatmap peak values
+  float mean_confidence = 0.f;
+  Box box;                        ///< the box this frame was cropped with
+  Box next_box;                   ///< the box for the next frame
+  bool initializer_ran = false;   ///< this frame ran the pose initializer
+};
+
+/// The re-initialisation rule, shared with the evaluator: true when the frame
+/// after `frames_since_init` DKD frames (0 right after the initializer) whose
+/// last mean peak confidence was `last_mean_confidence` should re-run the initializer.
+bool reinit_due(const InferConfig& infer, int64_t frames_since_init, double last_mean_confidence);
+
+/// Next-frame box: extent of the joints with confidence >= `min_confidence`
+/// enlarged by `scale`, blended with `previous` (new = s*previous + (1-s)*extent,
+/// s = smoothing) and clamped to overlap the image. At least 2 confident joints
+/// are needed; otherwise `previous` is kept. Never smaller than 1/4 of the
+/// previous box per side nor than 8 pixels.
+Box next_box_from_keypoints(const std::vector<Point2>& keypoints, const std::vector<float>& confidence,
+                            const Box& previous, double min_confidence, double scale, double smoothing,
+                            cv::Size image_size);
+
+/// UsageError unless `box` has positive size and lies inside the image
+/// (partially outside by at most half its size on each side is accepted).
+void check_box_in_frame(const Box& box, cv::Size image_size);
+
+/// DKD model for `config` with the weights of `checkpoint` (models initializer,
+/// encoder, distillator, matching), on config.runtime.device. Pretrained
+/// backbone files of the config are not read. Error naming the checkpoint and
+/// the part when it does not match the config.
+DkdModel load_model_for_inference(const Config& config, const std::string& checkpoint);
+
+class PoseTracker {
+ public:
+  /// Builds the model of `config` and loads `checkpoint` (see load_model_for_inference).
+  PoseTracker(const Config& config, const std::string& checkpoint);
+  /// Uses an already built model (tests, benchmarks with random weights). The
+  /// model is moved to config.runtime.device, put in eval mode and, with
+  /// infer.fold_bn, folded (in place: the caller's module is changed).
+  PoseTracker(const Config& config, DkdModel model);
+
+  /// First frame: the initializer on `frame` cropped around `box`. Also resets
+  /// the tracker (a new video). UsageError for a box outside the frame.
+  TrackResult start(const cv::Mat& frame, const Box& box);
+  /// Next frame: encoder + distilled kernels (or the initializer on a keyframe,
+  /// see infer.reinit_*). Error when start() has not been called.
+  TrackResult track(const cv::Mat& frame);
+
+  /// The per-frame large network (initializer alone) on `frame` cropped around
+  /// `box`; the tracker's state is untouched. The baseline that track() is
+  /// compared with (dkd_infer --bench).
+  TrackResult estimate_per_frame(const cv::Mat& frame, const Box& box);
+
+  bool started() const { return started_; }
+  /// Box the next track() will crop with.
+  const Box& current_box() const { return box_; }
+  /// Initializer runs since construction (start() and re-initialisations).
+  int64_t initializer_runs() const { return initializer_runs_; }
+  /// Frames processed since construction (start() and track()).
+  int64_t frames_processed() const { return frames_processed_; }
+  void reset_counters();
+
+  int num_joints() const { return num_joints_; }
+  const c10::Device& device() const { return device_; }
+  const BnFoldReport& fold_report() const { return fold_report_; }
+  bool bn_folded() const { return folded_; }
+  DkdModel& model() { return model_; }
+  const Config& config() const { return config_; }
+
+ private:
+  void prepare();
+  /// Crops `frame` around `box` into input_; returns the heatmap transform.
+  CropTransform crop(const cv::Mat& frame, const Box& box);
+  TrackResult decode(const torch::Tensor& heatmaps, const CropTransform& heatmap_transform, const Box& box,
+                     cv::Size image_size);
+
+  Config config_;
+  DkdModel model_{nullptr};
+  c10::Device device_{c10::kCPU};
+  int num_joints_ = 0;
+  int input_w_ = 0, input_h_ = 0;
+  bool folded_ = false;
+  BnFoldReport fold_report_;
+
+  torch::Tensor input_;  ///< [1, 3, H, W] on device_, reused every frame
+  DkdState state_;
+  bool started_ = false;
+  Box box_;
+  int64_t frame_index_ = 0;
+  int64_t frames_since_init_ = 0;
+  float last_mean_confidence_ = 1.f;
+  int64_t initializer_runs_ = 0;
+  int64_t frames_processed_ = 0;
+};
+
+}  // namespace dkd

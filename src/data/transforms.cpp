@@ -1,0 +1,195 @@
+#include "dkd/data/transforms.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <opencv2/imgproc.hpp>
+
+#include "dkd/data/skeleton.h"
+#include "dkd/util/error.h"
+
+namespace dkd {
+
+const std::array<float, 3> kImageNetMean = {0.485f, 0.456f, 0.406f};
+const std::array<float, 3> kImageNetStd = {0.229f, 0.224f, 0.225f};
+
+CropTransform CropTransform::make(Point2 center, double region_w, double region_h,
+                                  double rotation_deg, bool flip, int out_w, int out_h) {
+  if (!(region_w > 0) || !(region_h > 0) || out_w <= 0 || out_h <= 0)
+    throw Error("CropTransform: region and output size must be positive");
+  const double sx = out_w / region_w, sy = out_h / region_h;
+  const double th = rotation_deg * M_PI / 180.0;
+  const double c = std::cos(th), s = std::sin(th);
+  double a = sx * c, b = sx * s, d = -sy * s, e = sy * c;
+  const double ox = 0.5 * (out_w - 1), oy = 0.5 * (out_h - 1);
+  double tx = ox - (a * center.x + b * center.y);
+  double ty = oy - (d * center.x + e * center.y);
+  if (flip) {
+    a = -a;
+    b = -b;
+    tx = (out_w - 1) - tx;
+  }
+  CropTransform t;
+  t.m = {a, b, tx, d, e, ty};
+  t.out_w = out_w;
+  t.out_h = out_h;
+  t.flipped = flip;
+  return t;
+}
+
+Point2 CropTransform::apply(Point2 p) const {
+  return {static_cast<float>(m[0] * p.x + m[1] * p.y + m[2]),
+          static_cast<float>(m[3] * p.x + m[4] * p.y + m[5])};
+}
+
+CropTransform CropTransform::inverse() const {
+  const double det = m[0] * m[4] - m[1] * m[3];
+  if (det == 0.0) throw Error("CropTransform: singular transform");
+  const double a = m[4] / det, b = -m[1] / det, d = -m[3] / det, e = m[0] / det;
+  CropTransform inv;
+  inv.m = {a, b, -(a * m[2] + b * m[5]), d, e, -(d * m[2] + e * m[5])};
+  inv.flipped = flipped;
+  return inv;
+}
+
+Point2 CropTransform::apply_inverse(Point2 p) const {
+  // Solve in double precision directly (no float round trip of the inverse).
+  const double det = m[0] * m[4] - m[1] * m[3];
+  const double x = p.x - m[2], y = p.y - m[5];
+  return {static_cast<float>((m[4] * x - m[1] * y) / det),
+          static_cast<float>((-m[3] * x + m[0] * y) / det)};
+}
+
+CropTransform CropTransform::downscaled(int stride) const {
+  if (stride <= 0) throw Error("CropTransform: stride must be positive");
+  CropTransform t = *this;
+  const double s = 1.0 / stride;
+  t.m = {m[0] * s, m[1] * s, (m[2] + 0.5) * s - 0.5, m[3] * s, m[4] * s, (m[5] + 0.5) * s - 0.5};
+  t.out_w = out_w / stride;
+  t.out_h = out_h / stride;
+  return t;
+}
+
+cv::Mat CropTransform::to_mat() const {
+  cv::Mat mat(2, 3, CV_64F);
+  for (int i = 0; i < 6; ++i) mat.at<double>(i / 3, i % 3) = m[i];
+  return mat;
+}
+
+Region box_region(const Box& box, double scale, double aspect) {
+  Region r;
+  r.center = {0.5f * (box.x1 + box.x2), 0.5f * (box.y1 + box.y2)};
+  double w = std::max(1.0, static_cast<double>(box.x2 - box.x1));
+  double h = std::max(1.0, static_cast<double>(box.y2 - box.y1));
+  if (w > aspect * h) h = w / aspect;
+  else w = h * aspect;
+  r.width = w * scale;
+  r.height = h * scale;
+  return r;
+}
+
+Box box_union(const std::vector<Box>& boxes) {
+  if (boxes.empty()) return {};
+  Box u = boxes[0];
+  for (const auto& b : boxes) {
+    u.x1 = std::min(u.x1, b.x1);
+    u.y1 = std::min(u.y1, b.y1);
+    u.x2 = std::max(u.x2, b.x2);
+    u.y2 = std::max(u.y2, b.y2);
+  }
+  return u;
+}
+
+cv::Mat warp_image(const cv::Mat& image, const CropTransform& t) {
+  cv::Mat out;
+  cv::warpAffine(image, out, t.to_mat(), cv::Size(t.out_w, t.out_h), cv::INTER_LINEAR,
+                 cv::BORDER_CONSTANT, cv::Scalar::all(0));
+  return out;
+}
+
+void transform_joints(const CropTransform& t, const Skeleton& skeleton, std::vector<Point2>& joints,
+                      std::vector<uint8_t>& visible) {
+  std::vector<Point2> mapped(joints.size());
+  for (std::size_t j = 0; j < joints.size(); ++j) mapped[j] = t.apply(joints[j]);
+  if (!t.flipped) {
+    joints = std::move(mapped);
+    return;
+  }
+  std::vector<Point2> out(joints.size());
+  std::vector<uint8_t> vis(visible.size());
+  for (std::size_t j = 0; j < joints.size(); ++j) {
+    const std::size_t src = static_cast<std::size_t>(skeleton.flipped(static_cast<int>(j)));
+    out[j] = mapped[src];
+    if (!visible.empty()) vis[j] = visible[src];
+  }
+  joints = std::move(out);
+  if (!visible.empty()) visible = std::move(vis);
+}
+
+std::vector<Point2> flip_joints(const std::vector<Point2>& joints, int width, const Skeleton& skeleton) {
+  std::vector<Point2> out(joints.size());
+  for (std::size_t j = 0; j < joints.size(); ++j) {
+    const Point2& p = joints[static_cast<std::size_t>(skeleton.flipped(static_cast<int>(j)))];
+    out[j] = {static_cast<float>(width - 1) - p.x, p.y};
+  }
+  return out;
+}
+
+torch::Tensor swap_joints(const torch::Tensor& t, const Skeleton& skeleton, int64_t joint_dim) {
+  const int64_t J = t.size(joint_dim);
+  std::vector<int64_t> perm(static_cast<std::size_t>(J));
+  for (int64_t j = 0; j < J; ++j) perm[static_cast<std::size_t>(j)] = skeleton.flipped(static_cast<int>(j));
+  auto index = torch::tensor(perm, torch::kLong).to(t.device());
+  return t.index_select(joint_dim, index);
+}
+
+void ColorJitter::apply(cv::Mat& bgr) const {
+  if (brightness == 1.0 && contrast == 1.0 && saturation == 1.0) return;
+  cv::Mat f;
+  bgr.convertTo(f, CV_32FC3, brightness);
+  cv::Mat gray;
+  cv::cvtColor(f, gray, cv::COLOR_BGR2GRAY);
+  if (contrast != 1.0) {
+    const double mean = cv::mean(gray)[0];
+    f = (f - cv::Scalar::all(mean)) * contrast + cv::Scalar::all(mean);
+    gray = (gray - mean) * contrast + mean;
+  }
+  if (saturation != 1.0) {
+    cv::Mat gray3;
+    cv::cvtColor(gray, gray3, cv::COLOR_GRAY2BGR);
+    f = gray3 + (f - gray3) * saturation;
+  }
+  f.convertTo(bgr, CV_8UC3);  // saturating cast
+}
+
+torch::Tensor image_to_tensor(const cv::Mat& bgr) {
+  if (bgr.empty() || bgr.type() != CV_8UC3) throw Error("image_to_tensor: expected a CV_8UC3 image");
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  if (!rgb.isContinuous()) rgb = rgb.clone();
+  auto t = torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8)
+               .permute({2, 0, 1})
+               .to(torch::kFloat)
+               .div_(255.0f);
+  auto mean = torch::tensor({kImageNetMean[0], kImageNetMean[1], kImageNetMean[2]}).view({3, 1, 1});
+  auto std = torch::tensor({kImageNetStd[0], kImageNetStd[1], kImageNetStd[2]}).view({3, 1, 1});
+  return t.sub_(mean).div_(std).contiguous();
+}
+
+cv::Mat tensor_to_image(const torch::Tensor& chw) {
+  auto mean = torch::tensor({kImageNetMean[0], kImageNetMean[1], kImageNetMean[2]}).view({3, 1, 1});
+  auto std = torch::tensor({kImageNetStd[0], kImageNetStd[1], kImageNetStd[2]}).view({3, 1, 1});
+  auto t = (chw.detach().to(torch::kCPU, torch::kFloat) * std + mean)
+               .mul(255.0f)
+               .round()
+               .clamp(0, 255)
+               .to(torch::kUInt8)
+               .permute({1, 2, 0})
+               .contiguous();
+  cv::Mat rgb(static_cast<int>(t.size(0)), static_cast<int>(t.size(1)), CV_8UC3, t.data_ptr<uint8_t>());
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  return bgr;
+}
+
+}  // namespace dkd

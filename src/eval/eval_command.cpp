@@ -1,0 +1,301 @@
+#include "dkd/eval/eval_command.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "dkd/data/dataset.h"
+#include "dkd/eval/complexity.h"
+#include "dkd/eval/model_eval.h"
+#include "dkd/eval/plot.h"
+#include "dkd/eval/predictions.h"
+#include "dkd/eval/report.h"
+#include "dkd/models/model_set.h"
+#include "dkd/train/checkpoint.h"
+#include "dkd/util/error.h"
+#include "dkd/util/logging.h"
+#include "dkd/util/runtime.h"
+
+namespace fs = std::filesystem;
+
+namespace dkd {
+
+namespace {
+
+struct ModelEvaluation {
+  EvalResult result;
+  nlohmann::json complexity;
+  SpeedInfo speed;
+  double gmacs_per_frame = 0.0;
+  double params = 0.0;
+  RunTotals totals;
+};
+
+void check_kind(const std::string& kind) {
+  if (kind != "dkd" && kind != "initializer" && kind != "baseline")
+    throw UsageError("--model: expected dkd, initializer or baseline, got '" + kind + "'");
+}
+
+/// Complexity of the evaluated model. For DKD with keyframe re-initialisation
+/// the per-frame average uses the initializer runs actually made.
+nlohmann::json complexity_of(const Config& config, const std::string& kind, const RunTotals& totals,
+                             double* gmacs_per_frame, double* params) {
+  const ComplexityReport report = measure_complexity(config);
+  nlohmann::json j = complexity_to_json(report);
+  j["model"] = kind;
+  if (kind == "dkd") {
+    *gmacs_per_frame = report.macs_per_frame * 1e-9;
+    *params = static_cast<double>(report.params_total);
+    if (totals.frames > 0) {
+      // Every initializer run replaces a kernel step with initializer + encoder.
+      const double frames = static_cast<double>(totals.frames);
+      const double runs = static_cast<double>(totals.initializer_runs);
+      const double measured = (runs * report.macs_first_frame + (frames - runs) * report.macs_per_frame) / frames;
+      j["gmacs_per_frame_measured_average"] = measured * 1e-9;
+      j["initializer_runs"] = totals.initializer_runs;
+      j["frames"] = totals.frames;
+    }
+  } else {
+    const auto& c = report.component(kind == "initializer" ? "per_frame_large" : "per_frame_small");
+    *gmacs_per_frame = c.gmacs();
+    *params = static_cast<double>(c.params);
+    j["gmacs_per_frame"] = c.gmacs();
+    j["gmacs_first_frame"] = c.gmacs();
+    j["params_total"] = c.params;
+    j["params"] = c.params;
+  }
+  return j;
+}
+
+ModelEvaluation evaluate_model(const Config& config, const std::string& checkpoint, const std::string& kind,
+                               const std::vector<VideoRecord>& videos, const std::string& split_label, bool speed,
+                               Predictions* predictions) {
+  check_kind(kind);
+  const c10::Device device = apply_runtime(config.runtime);
+  ModelSet models = build_model_set(config, device);
+  load_model_weights(checkpoint, models.modules_for(kind));
+  EvalModel model = kind == "dkd"           ? EvalModel::dkd(models.dkd)
+                    : kind == "initializer" ? EvalModel::per_frame(models.initializer)
+                                            : EvalModel::per_frame(models.baseline);
+  PckOptions options;
+  options.threshold = config.eval.pck_threshold;
+  options.split = split_label;
+  PckEvaluator evaluator(config.data.dataset, options);
+  ModelEvaluation out;
+  spdlog::info("evaluating {} ({}) on {} videos of {}", checkpoint, kind, videos.size(), config.data.root);
+  out.totals = run_model_on_videos(model, videos, config, device, evaluator, 0, 1, predictions);
+  out.result = evaluator.evaluate();
+  out.complexity = complexity_of(config, kind, out.totals, &out.gmacs_per_frame, &out.params);
+  if (speed) out.speed = measure_speed(model, config, device);
+  return out;
+}
+
+nlohmann::json speed_json(const ModelEvaluation& e, bool speed) { return speed ? speed_to_json(e.speed) : nullptr; }
+
+void write_text(const std::string& path, const std::string& text) {
+  if (path.empty()) return;
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty()) ensure_writable_dir(parent.string());
+  write_file_atomic(path, text);
+  spdlog::info("wrote {}", path);
+}
+
+std::vector<std::string> split_list(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : text) {
+    if (c == sep) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+}  // namespace
+
+std::string default_model_kind(const Config& config) {
+  const auto& stages = config.train.stages;
+  if (std::find(stages.begin(), stages.end(), "dkd") != stages.end()) return "dkd";
+  return stages.empty() ? "dkd" : stages.back();
+}
+
+int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options) {
+  if (options.checkpoints.empty()) throw UsageError("--checkpoint FILE is required to evaluate a model");
+  const std::string kind = options.model.empty() ? default_model_kind(base) : options.model;
+  check_kind(kind);
+
+  // Which splits: Penn has one test split; Sub-JHMDB has three.
+  std::vector<std::string> splits;
+  if (options.split == "all") {
+    if (base.data.dataset != "jhmdb") throw UsageError("--split all is for Sub-JHMDB (data.dataset: jhmdb)");
+    splits = {"1", "2", "3"};
+  } else if (!options.split.empty() && options.split != "test") {
+    if (options.split != "1" && options.split != "2" && options.split != "3")
+      throw UsageError("--split: expected test, 1, 2, 3 or all, got '" + options.split + "'");
+    splits = {options.split};
+  } else {
+    splits = {base.data.dataset == "jhmdb" ? std::to_string(base.data.split) : std::string("test")};
+  }
+  if (options.checkpoints.size() != splits.size())
+    throw UsageError("--checkpoint: " + std::to_string(splits.size()) + " checkpoint(s) needed for --split " +
+                     (options.split.empty() ? "test" : options.split) + " (comma-separated, one per split), got " +
+                     std::to_string(options.checkpoints.size()));
+
+  std::vector<EvalResult> results;
+  ModelEvaluation last;
+  Predictions predictions;
+  predictions.dataset = base.data.dataset;
+  predictions.num_joints = base.model.num_joints;
+  for (std::size_t i = 0; i < splits.size(); ++i) {
+    Config config = base.data.dataset == "jhmdb" ? apply_overrides(base, {"data.split=" + splits[i]}) : base;
+    const auto videos = load_split(config.data, config.eval.split);
+    if (videos.empty()) throw DataError(config.data.root, "the " + config.eval.split + " split has no videos");
+    last = evaluate_model(config, options.checkpoints[i], kind, videos, splits[i],
+                          options.speed && i + 1 == splits.size(), &predictions);
+    results.push_back(last.result);
+  }
+  const EvalResult result = results.size() > 1 ? average_splits(results) : results.front();
+  const nlohmann::json speed = speed_json(last, options.speed);
+  std::cout << format_report(result, false, last.complexity, speed, kind) << std::flush;
+  if (!options.json_path.empty())
+    write_text(options.json_path, result_to_json(result, last.complexity, speed).dump(2) + "\n");
+  write_text(options.md_path, format_report(result, true, last.complexity, speed, kind));
+  if (!options.predictions_path.empty()) {
+    if (splits.size() > 1)
+      spdlog::warn("--save-predictions with --split all: the three splits' test videos are written together");
+    write_predictions(options.predictions_path, predictions);
+    spdlog::info("wrote {}", options.predictions_path);
+  }
+  if (!options.plot_dir.empty()) {
+    ensure_writable_dir(options.plot_dir);
+    const std::string title = base.data.dataset + " " + (options.split.empty() ? "test" : options.split);
+    plot_pck_curves((fs::path(options.plot_dir) / "pck_curve.png").string(), {curve_of(result, kind)}, title);
+    plot_smoothness((fs::path(options.plot_dir) / "smoothness.png").string(), result.smoothness, title);
+    spdlog::info("wrote {}/pck_curve.png and smoothness.png", options.plot_dir);
+  }
+  return 0;
+}
+
+int run_compare(const std::vector<std::string>& specs, const std::vector<std::string>& overrides,
+                const EvalCommandOptions& options) {
+  if (specs.empty()) throw UsageError("--compare needs at least one name=CONFIG:CHECKPOINT");
+  std::vector<ComparisonRow> rows;
+  std::vector<NamedCurve> curves;
+  nlohmann::json doc = nlohmann::json::object();
+  std::vector<VideoRecord> videos;
+  std::string data_key;
+  for (const std::string& spec : specs) {
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError("--compare: expected name=CONFIG:CHECKPOINT[:MODEL], got '" + spec + "'");
+    const std::string name = spec.substr(0, eq);
+    const auto parts = split_list(spec.substr(eq + 1), ':');
+    if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty())
+      throw UsageError("--compare: expected name=CONFIG:CHECKPOINT[:MODEL], got '" + spec + "'");
+    const Config config = load_config(parts[0], overrides);
+    const std::string kind = parts.size() == 3 ? parts[2] : default_model_kind(config);
+    // Every model is evaluated on the same videos: those of the first config.
+    const std::string key = config.data.dataset + ":" + config.data.root + ":" + std::to_string(config.data.split);
+    if (videos.empty()) {
+      videos = load_split(config.data, config.eval.split);
+      data_key = key;
+    } else if (key != data_key) {
+      throw UsageError("--compare: " + name + " uses data " + key + " but the first model uses " + data_key +
+                       "; compare models on the same split");
+    }
+    const ModelEvaluation e = evaluate_model(config, parts[1], kind, videos, config.eval.split, options.speed, nullptr);
+    ComparisonRow row;
+    row.name = name;
+    row.pck = e.result.pck;
+    row.gmacs_per_frame = e.gmacs_per_frame;
+    row.params = e.params;
+    if (options.speed) row.ms_per_frame = e.speed.ms_per_frame;
+    rows.push_back(row);
+    curves.push_back(curve_of(e.result, name));
+    doc[name] = result_to_json(e.result, e.complexity, speed_json(e, options.speed));
+  }
+  std::cout << format_comparison(rows, false) << std::flush;
+  if (!options.json_path.empty()) write_text(options.json_path, doc.dump(2) + "\n");
+  write_text(options.md_path, format_comparison(rows, true));
+  if (!options.plot_dir.empty()) {
+    ensure_writable_dir(options.plot_dir);
+    plot_pck_curves((fs::path(options.plot_dir) / "pck_curves.png").string(), curves, "PCK comparison");
+  }
+  return 0;
+}
+
+int run_bench(const Config& config, const std::string& json_path, const std::string& md_path) {
+  const c10::Device device = apply_runtime(config.runtime);
+  ModelSet models = build_model_set(config, device);
+  const ComplexityReport report = measure_complexity(config);
+  struct Row {
+    std::string name;
+    SpeedInfo speed;
+    double gmacs;
+    double params;
+  };
+  std::vector<Row> rows;
+  {
+    EvalModel m = EvalModel::per_frame(models.initializer);
+    const auto& c = report.component("per_frame_large");
+    rows.push_back({"per-frame large (initializer)", measure_speed(m, config, device), c.gmacs(),
+                    static_cast<double>(c.params)});
+  }
+  {
+    EvalModel m = EvalModel::per_frame(models.baseline);
+    const auto& c = report.component("per_frame_small");
+    rows.push_back({"per-frame small (encoder + 1x1)", measure_speed(m, config, device), c.gmacs(),
+                    static_cast<double>(c.params)});
+  }
+  {
+    EvalModel m = EvalModel::dkd(models.dkd);
+    rows.push_back({"DKD (later frames)", measure_speed(m, config, device), report.macs_per_frame * 1e-9,
+                    static_cast<double>(report.params_total)});
+  }
+  const double ref_ms = rows.front().speed.ms_per_frame;
+  const double ref_gmacs = rows.front().gmacs;
+  std::ostringstream table, md;
+  char line[256];
+  std::snprintf(line, sizeof(line), "Speed on %s, %d thread(s), input %dx%d, batch 1, median of %d frames after %d warm-up\n",
+                device.str().c_str(), current_threads(), config.data.input_size[0], config.data.input_size[1],
+                config.eval.speed_frames, config.eval.warmup_frames);
+  table << line;
+  md << line << "\n| model | ms/frame | ms first frame | fps | GMACs/frame | params (M) | time ratio | GMACs ratio |\n"
+     << "|---|---|---|---|---|---|---|---|\n";
+  std::snprintf(line, sizeof(line), "%-34s %10s %10s %8s %12s %10s %10s %11s\n", "model", "ms/frame", "ms first",
+                "fps", "GMACs/frame", "params(M)", "time/large", "GMACs/large");
+  table << line;
+  nlohmann::json j;
+  j["device"] = device.str();
+  j["threads"] = current_threads();
+  j["input_size"] = config.data.input_size;
+  for (const Row& r : rows) {
+    const double tr = r.speed.ms_per_frame / ref_ms;
+    const double gr = r.gmacs / ref_gmacs;
+    std::snprintf(line, sizeof(line), "%-34s %10.2f %10.2f %8.1f %12.3f %10.2f %10.3f %11.3f\n", r.name.c_str(),
+                  r.speed.ms_per_frame, r.speed.ms_first_frame, r.speed.fps, r.gmacs, r.params * 1e-6, tr, gr);
+    table << line;
+    std::snprintf(line, sizeof(line), "| %s | %.2f | %.2f | %.1f | %.3f | %.2f | %.3f | %.3f |\n", r.name.c_str(),
+                  r.speed.ms_per_frame, r.speed.ms_first_frame, r.speed.fps, r.gmacs, r.params * 1e-6, tr, gr);
+    md << line;
+    j["rows"].push_back({{"name", r.name},
+                         {"ms_per_frame", r.speed.ms_per_frame},
+                         {"ms_first_frame", r.speed.ms_first_frame},
+                         {"fps", r.speed.fps},
+                         {"gmacs_per_frame", r.gmacs},
+                         {"params", r.params},
+                         {"time_ratio_to_large", tr},
+                         {"gmacs_ratio_to_large", gr}});
+  }
+  std::cout << table.str() << std::flush;
+  if (!json_path.empty()) write_text(json_path, j.dump(2) + "\n");
+  write_text(md_path, md.str());
+  return 0;
+}
+
+}  // namespace dkd

@@ -1,0 +1,228 @@
+#include "dkd/infer/pose_tracker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "dkd/data/heatmap.h"
+#include "dkd/models/factory.h"
+#include "dkd/train/checkpoint.h"
+#include "dkd/util/error.h"
+#include "dkd/util/runtime.h"
+
+namespace dkd {
+namespace {
+
+std::string box_text(const Box& b) {
+  std::ostringstream s;
+  s << b.x1 << "," << b.y1 << "," << b.x2 << "," << b.y2;
+  return s.str();
+}
+
+}  // namespace
+
+bool reinit_due(const InferConfig& infer, int64_t frames_since_init, double last_mean_confidence) {
+  if (infer.reinit_every > 0 && frames_since_init >= infer.reinit_every) return true;
+  if (infer.reinit_confidence > 0.0 && last_mean_confidence < infer.reinit_confidence) return true;
+  return false;
+}
+
+Box next_box_from_keypoints(const std::vector<Point2>& keypoints, const std::vector<float>& confidence,
+                            const Box& previous, double min_confidence, double scale, double smoothing,
+                            cv::Size image_size) {
+  float x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+  int n = 0;
+  for (std::size_t j = 0; j < keypoints.size(); ++j) {
+    const auto& p = keypoints[j];
+    if (j < confidence.size() && confidence[j] < min_confidence) continue;
+    if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
+    if (n == 0) {
+      x1 = x2 = p.x;
+      y1 = y2 = p.y;
+    } else {
+      x1 = std::min(x1, p.x);
+      x2 = std::max(x2, p.x);
+      y1 = std::min(y1, p.y);
+      y2 = std::max(y2, p.y);
+    }
+    ++n;
+  }
+  if (n < 2) return previous;
+  const double cx = 0.5 * (x1 + x2), cy = 0.5 * (y1 + y2);
+  const double min_w = std::max(8.0, 0.25 * previous.width());
+  const double min_h = std::max(8.0, 0.25 * previous.height());
+  const double w = std::max<double>(min_w, (x2 - x1) * scale);
+  const double h = std::max<double>(min_h, (y2 - y1) * scale);
+  Box extent{static_cast<float>(cx - w / 2), static_cast<float>(cy - h / 2), static_cast<float>(cx + w / 2),
+             static_cast<float>(cy + h / 2)};
+  const float s = static_cast<float>(smoothing), r = 1.f - s;
+  Box out{s * previous.x1 + r * extent.x1, s * previous.y1 + r * extent.y1, s * previous.x2 + r * extent.x2,
+          s * previous.y2 + r * extent.y2};
+  // Keep it on the image: centre inside, size at most twice the image.
+  const float W = static_cast<float>(image_size.width), H = static_cast<float>(image_size.height);
+  float bw = std::min(out.width(), 2.f * W), bh = std::min(out.height(), 2.f * H);
+  float bcx = std::clamp(0.5f * (out.x1 + out.x2), 0.f, W - 1.f);
+  float bcy = std::clamp(0.5f * (out.y1 + out.y2), 0.f, H - 1.f);
+  return {bcx - bw / 2, bcy - bh / 2, bcx + bw / 2, bcy + bh / 2};
+}
+
+void check_box_in_frame(const Box& box, cv::Size image_size) {
+  const std::string frame = std::to_string(image_size.width) + "x" + std::to_string(image_size.height);
+  if (!std::isfinite(box.x1) || !std::isfinite(box.y1) || !std::isfinite(box.x2) || !std::isfinite(box.y2) ||
+      !(box.x2 > box.x1) || !(box.y2 > box.y1)) {
+    throw UsageError("box " + box_text(box) + ": expected x1,y1,x2,y2 with x1 < x2 and y1 < y2");
+  }
+  const float ox = std::min<float>(box.x2, image_size.width) - std::max(box.x1, 0.f);
+  const float oy = std::min<float>(box.y2, image_size.height) - std::max(box.y1, 0.f);
+  if (ox < 0.5f * box.width() || oy < 0.5f * box.height()) {
+    throw UsageError("box " + box_text(box) + " lies outside the " + frame +
+                     " frame (at least half of it must be inside)");
+  }
+}
+
+DkdModel load_model_for_inference(const Config& config, const std::string& checkpoint) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(checkpoint, ec)) throw DataError(checkpoint, "no such checkpoint file");
+  Config c = config;
+  c.model.initializer.pretrained.clear();  // the checkpoint has every weight
+  c.model.encoder.pretrained.clear();
+  DkdModel model = make_dkd_model(c);
+  const std::map<std::string, torch::nn::Module*> parts = {
+      {"initializer", model->initializer.ptr().get()},
+      {"encoder", model->encoder.ptr().get()},
+      {"distillator", model->distillator.ptr().get()},
+      {"matching", model->matching.ptr().get()}};
+  load_model_weights(checkpoint, parts);
+  model->to(resolve_device(config.runtime.device));
+  return model;
+}
+
+PoseTracker::PoseTracker(const Config& config, const std::string& checkpoint)
+    : config_(config), model_(load_model_for_inference(config, checkpoint)) {
+  prepare();
+}
+
+PoseTracker::PoseTracker(const Config& config, DkdModel model) : config_(config), model_(std::move(model)) {
+  if (!model_) throw Error("PoseTracker: no model");
+  prepare();
+}
+
+void PoseTracker::prepare() {
+  device_ = resolve_device(config_.runtime.device);
+  input_w_ = config_.data.input_size.at(0);
+  input_h_ = config_.data.input_size.at(1);
+  num_joints_ = config_.model.num_joints;
+  model_->to(device_);
+  model_->eval();
+  if (config_.infer.fold_bn) {
+    fold_report_ = fold_batch_norm(*model_);
+    folded_ = true;
+    spdlog::debug("PoseTracker: folded {} batch norms into convolutions", fold_report_.folded);
+    for (const auto& name : fold_report_.not_folded) {
+      spdlog::debug("PoseTracker: batch norm {} has no convolution before it; kept", name);
+    }
+  }
+  torch::InferenceMode guard;
+  input_ = torch::zeros({1, 3, input_h_, input_w_}, torch::TensorOptions().device(device_));
+}
+
+void PoseTracker::reset_counters() {
+  initializer_runs_ = 0;
+  frames_processed_ = 0;
+}
+
+CropTransform PoseTracker::crop(const cv::Mat& frame, const Box& box) {
+  if (frame.empty() || frame.type() != CV_8UC3) throw Error("PoseTracker: expected a BGR CV_8UC3 frame");
+  const double aspect = static_cast<double>(input_w_) / input_h_;
+  const Region region = box_region(box, config_.data.box_scale, aspect);
+  const CropTransform t = CropTransform::make(region.center, region.width, region.height, 0.0, false, input_w_,
+                                              input_h_);
+  const cv::Mat patch = warp_image(frame, t);
+  input_[0].copy_(image_to_tensor(patch), /*non_blocking=*/false);
+  return t;
+}
+
+TrackResult PoseTracker::decode(const torch::Tensor& heatmaps, const CropTransform& t, const Box& box,
+                                cv::Size image_size) {
+  const int64_t hw = heatmaps.size(-1);
+  const int stride = static_cast<int>(std::max<int64_t>(1, input_w_ / hw));
+  const CropTransform heatmap_transform = t.downscaled(stride);
+  const HeatmapPeaks peaks = decode_heatmaps(heatmaps[0]);
+  const auto coords = peaks.coords.to(torch::kCPU).contiguous();
+  const auto maxvals = peaks.maxvals.to(torch::kCPU).contiguous();
+  const auto c = coords.accessor<float, 2>();
+  const auto v = maxvals.accessor<float, 1>();
+  TrackResult r;
+  const int J = static_cast<int>(coords.size(0));
+  r.keypoints.resize(J);
+  r.confidence.resize(J);
+  double sum = 0.0;
+  for (int j = 0; j < J; ++j) {
+    r.keypoints[j] = heatmap_to_image({c[j][0], c[j][1]}, heatmap_transform);
+    r.confidence[j] = v[j];
+    sum += v[j];
+  }
+  r.mean_confidence = J > 0 ? static_cast<float>(sum / J) : 0.f;
+  r.box = box;
+  r.next_box = next_box_from_keypoints(r.keypoints, r.confidence, box, config_.infer.draw_threshold,
+                                       config_.infer.box_scale, config_.infer.box_smoothing, image_size);
+  return r;
+}
+
+TrackResult PoseTracker::start(const cv::Mat& frame, const Box& box) {
+  check_box_in_frame(box, frame.size());
+  torch::InferenceMode guard;
+  const CropTransform t = crop(frame, box);
+  state_ = model_->start(input_);
+  ++initializer_runs_;
+  ++frames_processed_;
+  frame_index_ = 0;
+  frames_since_init_ = 0;
+  TrackResult r = decode(state_.heatmaps, t, box, frame.size());
+  r.frame_index = 0;
+  r.initializer_ran = true;
+  started_ = true;
+  box_ = r.next_box;
+  last_mean_confidence_ = r.mean_confidence;
+  return r;
+}
+
+TrackResult PoseTracker::track(const cv::Mat& frame) {
+  if (!started_) throw Error("PoseTracker::track: call start(frame, box) on the first frame");
+  torch::InferenceMode guard;
+  const Box box = box_;
+  const CropTransform t = crop(frame, box);
+  const bool reinit = reinit_due(config_.infer, frames_since_init_, last_mean_confidence_);
+  torch::Tensor heatmaps;
+  if (reinit) {
+    state_ = model_->start(input_);
+    heatmaps = state_.heatmaps;
+    ++initializer_runs_;
+    frames_since_init_ = 0;
+  } else {
+    heatmaps = model_->step(state_, input_);
+    ++frames_since_init_;
+  }
+  ++frames_processed_;
+  TrackResult r = decode(heatmaps, t, box, frame.size());
+  r.frame_index = ++frame_index_;
+  r.initializer_ran = reinit;
+  box_ = r.next_box;
+  last_mean_confidence_ = r.mean_confidence;
+  return r;
+}
+
+TrackResult PoseTracker::estimate_per_frame(const cv::Mat& frame, const Box& box) {
+  check_box_in_frame(box, frame.size());
+  torch::InferenceMode guard;
+  const CropTransform t = crop(frame, box);
+  const auto heatmaps = model_->initializer->forward(input_);
+  TrackResult r = decode(heatmaps, t, box, frame.size());
+  r.initializer_ran = true;
+  return r;
+}
+
+}  // namespace dkd
