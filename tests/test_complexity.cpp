@@ -187,6 +187,15 @@ TEST(Complexity, DefaultPaperScaleConfigAt256) {
             int64_t{269} * 256 * 64 * 64 + int64_t{256} * 256 * 9 * (64 * 64 + 32 * 32 + 16 * 16) +
                 int64_t{256} * 13 * 256 * 49);
   EXPECT_EQ(r.component("per_frame_small").macs, enc.macs + int64_t{64} * 64 * 256 * 13);
+
+  // pool_first: the 3x3 convs run at 32, 16 and 8 instead of 64, 32 and 16.
+  cfg.model.distillator.pool_first = true;
+  const auto pooled = dkd::measure_complexity(cfg);
+  EXPECT_EQ(pooled.component("distillator").macs,
+            int64_t{269} * 256 * 64 * 64 + int64_t{256} * 256 * 9 * (32 * 32 + 16 * 16 + 8 * 8) +
+                int64_t{256} * 13 * 256 * 49);
+  std::cout << "pool_first: distillator " << pooled.component("distillator").gmacs()
+            << " GMACs, DKD per frame " << pooled.macs_per_frame * 1e-9 << " GMACs\n";
 }
 
 }  // namespace

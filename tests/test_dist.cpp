@@ -667,7 +667,7 @@ TEST(DistTwoRanks, HungRankEndsTheOtherWithinTimeout) {
   auto t0 = Clock::now();
   ASSERT_TRUE(r0->wait_for(12)) << "rank 0 hangs on a stopped peer";
   const double took = std::chrono::duration<double>(Clock::now() - t0).count();
-  EXPECT_LE(took, 2.0 + 3.0);
+  EXPECT_LE(took, 2.0 + 6.0);  // timeout plus slack for a loaded 2-core machine
   EXPECT_EQ(r0->exit_code(), 3);
   const std::string msg = read_text(dir / "error_0.txt");
   EXPECT_NE(msg.find("rank 1 did not answer within 2 s"), std::string::npos) << msg;

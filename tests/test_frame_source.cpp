@@ -4,7 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -63,6 +65,37 @@ TEST(FrameSource, VideoFileGivesEveryFrameWithSizeAndFps) {
   EXPECT_EQ(source->frames_read(), 12);
   EXPECT_EQ(source->skipped(), 0);
   EXPECT_FALSE(source->next(frame));
+  fs::remove_all(dir);
+}
+
+TEST(FrameSource, AnUndecodableVideoFrameIsSkippedAndCounted) {
+  const auto dir = temp_dir("corrupt");
+  const std::string path = write_test_video(dir, 6, {64, 48});
+  // Wreck the JPEG headers of frame 2 (the third start-of-image marker).
+  std::vector<char> bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  int seen = 0;
+  for (std::size_t i = 0; i + 1 < bytes.size(); ++i) {
+    if (static_cast<unsigned char>(bytes[i]) == 0xFF && static_cast<unsigned char>(bytes[i + 1]) == 0xD8 &&
+        seen++ == 2) {
+      for (std::size_t k = i + 2; k < std::min(bytes.size(), i + 400); ++k) bytes[k] = 0;
+      break;
+    }
+  }
+  ASSERT_GT(seen, 2);
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  auto source = dkd::open_frame_source(path);
+  cv::Mat frame;
+  int n = 0;
+  while (source->next(frame)) ++n;
+  EXPECT_EQ(n, 5);
+  EXPECT_EQ(source->skipped(), 1);
   fs::remove_all(dir);
 }
 

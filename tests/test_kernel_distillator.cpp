@@ -30,6 +30,18 @@ TEST(KernelDistillator, KernelShapesPerVariantAndAnyInputSize) {
   }
 }
 
+TEST(KernelDistillator, PoolFirstGivesTheSameKernelShape) {
+  torch::manual_seed(0);
+  dkd::DistillatorConfig cfg;
+  cfg.channels = 8;
+  cfg.kernel_size = 3;
+  cfg.pool_first = true;
+  dkd::KernelDistillator d(cfg, 6, 2, 16);
+  EXPECT_EQ(d->num_stages(), 2);
+  EXPECT_EQ(d->forward(torch::randn({2, 6, 16, 16}), torch::rand({2, 2, 16, 16})).sizes(),
+            (std::vector<int64_t>{2, 2, 6, 3, 3}));
+}
+
 TEST(KernelDistillator, KernelsDependOnPreviousHeatmaps) {
   torch::manual_seed(0);
   dkd::DistillatorConfig cfg;

@@ -114,3 +114,22 @@ TEST(Loader, UnreadableFramesSurfaceAsDataErrors) {
     }
   }
 }
+
+TEST(Loader, BenchReportsClipsPerSecond) {
+  const std::string root = test::fresh_dir("loader_bench");
+  for (int i = 1; i <= 2; ++i) {
+    char id[8];
+    std::snprintf(id, sizeof(id), "%04d", i);
+    VideoRecord r = test::make_record("penn", id, "squat", 6, true, 48, 40, i);
+    test::write_penn_fixture(r, root);
+  }
+  Config c = config(2);
+  c.data.root = root;
+  c.data.clip_length = 3;
+  c.train.dkd.batch_size = 2;
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(run_loader_bench(c, 3), 0);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("clips/s"), std::string::npos) << out;
+  EXPECT_NE(out.find("3 batches of 2 clips x 3 frames"), std::string::npos) << out;
+}

@@ -1,16 +1,25 @@
-// Overlay drawing and the overlay writer (mp4, or MJPG .avi as fallback).
+// Overlay drawing, the overlay writer (mp4, or MJPG .avi as fallback) and
+// dkd_infer end to end: keypoints.json evaluates with dkd_eval --predictions,
+// the overlay keeps the input's frame count and size, bad inputs fail clearly.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "dkd/config/config.h"
 #include "dkd/data/skeleton.h"
+#include "dkd/data/synth.h"
+#include "dkd/eval/predictions.h"
 #include "dkd/infer/overlay.h"
+#include "dkd/models/factory.h"
+#include "dkd/train/checkpoint.h"
+#include "tool_runner.h"
 
 namespace fs = std::filesystem;
 
@@ -97,5 +106,108 @@ TEST(Overlay, WriterKeepsFrameCountAndSize) {
     EXPECT_EQ(count_frames(path, &got), 10) << path;
     EXPECT_EQ(got, size) << path;
   }
+  fs::remove_all(dir);
+}
+
+// --- dkd_infer end to end -------------------------------------------------------
+
+namespace {
+
+using dkd::test::run_tool_command;
+
+const char* kTinyYaml = R"(runtime: {device: cpu, threads: 2}
+data: {dataset: penn, input_size: [64, 64]}
+model:
+  num_joints: 13
+  initializer: {depth: 18, width: 0.25, deconv_filters: 16}
+  encoder: {depth: 18, width: 0.25, stages: 2, deconv_layers: 1, deconv_filters: 8}
+  distillator: {channels: 8, kernel_size: 3}
+)";
+
+}  // namespace
+
+TEST(InferTool, KeypointsEvaluateWithDkdEvalAndOverlayKeepsFramesAndSize) {
+  const auto dir = temp_dir("tool");
+  const std::string data = (dir / "synth").string();
+  dkd::SynthOptions synth;
+  synth.format = "penn";
+  synth.out = data;
+  synth.videos = 2;
+  synth.min_frames = synth.max_frames = 8;
+  synth.width = 160;
+  synth.height = 120;
+  synth.threads = 1;
+  synth.progress = false;
+  const auto records = dkd::generate_synth_dataset(synth);
+  ASSERT_EQ(records.size(), 2u);
+  ASSERT_FALSE(records[1].train);
+  ASSERT_EQ(records[1].id, "0002");
+  const std::string config = (dir / "tiny.yaml").string();
+  std::ofstream(config) << kTinyYaml;
+  // Video 0002 is the test video of a two-video synthetic Penn set.
+  const std::string out = (dir / "out").string();
+  auto r = run_tool_command("dkd_infer", "--config " + config + " --random-weights --input " + data +
+                                        "/frames/0002 --video-id 0002 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("8 frames"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("ms/frame"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("fps"), std::string::npos) << r.output;
+
+  const auto preds = dkd::read_predictions(out + "/keypoints.json");
+  ASSERT_EQ(preds.videos.count("0002"), 1u);
+  EXPECT_EQ(preds.videos.at("0002").size(), 8u * 13u);
+  r = run_tool_command("dkd_eval", "--predictions " + out + "/keypoints.json --dataset penn --root " + data);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("PCK"), std::string::npos) << r.output;
+
+  std::string overlay = out + "/overlay.mp4";
+  if (!fs::exists(overlay)) overlay = out + "/overlay.avi";
+  cv::Size size;
+  EXPECT_EQ(count_frames(overlay, &size), 8) << overlay;
+  EXPECT_EQ(size, cv::Size(160, 120));
+  fs::remove_all(dir);
+}
+
+TEST(InferTool, BadInputsGiveOneClearErrorAndNonZeroExit) {
+  const auto dir = temp_dir("tool_bad");
+  const std::string config = (dir / "tiny.yaml").string();
+  std::ofstream(config) << kTinyYaml;
+  const std::string video = (dir / "clip.avi").string();
+  {
+    cv::VideoWriter w(video, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 10.0, cv::Size(80, 64));
+    for (int i = 0; i < 3; ++i) w.write(cv::Mat(64, 80, CV_8UC3, cv::Scalar::all(30 * i)));
+  }
+  const std::string base = "--config " + config + " --out " + (dir / "out").string();
+  // Missing file: runtime failure naming it.
+  auto r = run_tool_command("dkd_infer", base + " --random-weights --input " + (dir / "nope.mp4").string());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("nope.mp4"), std::string::npos) << r.output;
+  // Empty folder.
+  fs::create_directories(dir / "empty");
+  r = run_tool_command("dkd_infer", base + " --random-weights --input " + (dir / "empty").string());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("no images"), std::string::npos) << r.output;
+  // A box outside the frame: usage error naming the box.
+  r = run_tool_command("dkd_infer", base + " --random-weights --input " + video + " --box 100,100,200,200");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("100,100,200,200"), std::string::npos) << r.output;
+  r = run_tool_command("dkd_infer", base + " --random-weights --input " + video + " --box 1,2,3");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  // No checkpoint and no --random-weights.
+  r = run_tool_command("dkd_infer", base + " --input " + video);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  // A checkpoint of another architecture: one error naming the checkpoint.
+  dkd::Config other = dkd::load_config(config, {"model.encoder.width=0.5"});
+  auto model = dkd::make_dkd_model(other);
+  const std::string ckpt = (dir / "other.pt").string();
+  dkd::save_checkpoint(ckpt, {}, {{"initializer", model->initializer.ptr().get()},
+                                  {"encoder", model->encoder.ptr().get()},
+                                  {"distillator", model->distillator.ptr().get()},
+                                  {"matching", model->matching.ptr().get()}},
+                       {});
+  r = run_tool_command("dkd_infer", base + " --checkpoint " + ckpt + " --input " + video);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("other.pt"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("does the checkpoint match"), std::string::npos) << r.output;
   fs::remove_all(dir);
 }

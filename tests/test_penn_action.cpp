@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "data_fixtures.h"
 #include "dkd/data/mat_file.h"
@@ -172,4 +174,38 @@ TEST(PennAction, CorruptFilesNameTheFileAndTheProblem) {
   err = error_of([&] { PennAction p(root); });
   EXPECT_NE(err.find("0001.mat"), std::string::npos) << err;
   EXPECT_NE(err.find("0002"), std::string::npos) << err;
+}
+
+TEST(PennAction, CorruptBytesNeverCrash) {
+  const std::string root = test::fresh_dir("penn_fuzz");
+  VideoRecord v = test::make_record("penn", "0001", "bowl", 2, true);
+  for (bool compress : {true, false}) {
+    MatQuirks q;
+    q.compress = compress;
+    test::write_penn_fixture(v, root, q);
+    const std::string labels = penn_label_path(root, "0001");
+    std::string bytes;
+    {
+      std::ifstream f(labels, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(f), {});
+    }
+    int errors = 0, reads = 0;
+    for (std::size_t k = 0; k < bytes.size(); k += 3) {
+      std::string bad = bytes;
+      bad[k] = static_cast<char>(bad[k] ^ 0x5a);
+      {
+        std::ofstream f(labels, std::ios::binary | std::ios::trunc);
+        f.write(bad.data(), static_cast<std::streamsize>(bad.size()));
+      }
+      try {
+        PennAction::read_video(root, "0001");
+        ++reads;
+      } catch (const DataError& e) {
+        EXPECT_EQ(e.file(), labels);
+        ++errors;
+      }
+    }
+    EXPECT_GT(errors, 0);
+    EXPECT_GT(reads + errors, 0);
+  }
 }

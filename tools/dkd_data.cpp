@@ -1,10 +1,67 @@
-// dkd_data: placeholder main while the tool is wired up.
+// dkd_data: checks data set folders, generates the synthetic data set, draws
+// contact sheets and benchmarks the loader.
+#include "dkd/config/config.h"
+#include "dkd/data/check.h"
+#include "dkd/data/loader.h"
+#include "dkd/data/synth.h"
+#include "dkd/data/synth_show.h"
 #include "dkd/util/cli.h"
+#include "dkd/util/logging.h"
+#include "dkd/util/runtime.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"dkd_data"};
-  dkd::ConfigOptions options;
-  dkd::add_config_options(app, options, false);
+  CLI::App app{"dkd_data: data set tools (check, synth, show, bench)"};
+  app.require_subcommand(1);
+
+  std::string dataset = "penn";
+  std::string root;
+  int split = 1;
+  std::string json_path;
+  auto* check = app.add_subcommand("check", "validate every file of a data set folder; exit 1 on any problem");
+  check->add_option("--dataset", dataset, "penn or jhmdb")->check(CLI::IsMember({"penn", "jhmdb"}));
+  check->add_option("--root", root, "data set folder")->required();
+  check->add_option("--split", split, "Sub-JHMDB split (1, 2 or 3)")->check(CLI::Range(1, 3));
+  check->add_option("--json", json_path, "write the report as JSON");
+
+  dkd::SynthOptions synth;
+  auto* gen = app.add_subcommand("synth", "generate the synthetic data set in the Penn Action or JHMDB layout");
+  gen->add_option("--format", synth.format, "penn or jhmdb")->check(CLI::IsMember({"penn", "jhmdb"}));
+  gen->add_option("--out", synth.out, "output folder")->required();
+  gen->add_option("--videos", synth.videos, "number of videos")->capture_default_str();
+  gen->add_option("--seed", synth.seed, "random seed (same seed, same bytes)")->capture_default_str();
+  gen->add_option("--difficulty", synth.difficulty, "easy, standard or hard")
+      ->check(CLI::IsMember({"easy", "standard", "hard"}))
+      ->capture_default_str();
+  gen->add_option("--width", synth.width, "frame width")->capture_default_str();
+  gen->add_option("--height", synth.height, "frame height")->capture_default_str();
+  gen->add_option("--min-frames", synth.min_frames, "shortest video")->capture_default_str();
+  gen->add_option("--max-frames", synth.max_frames, "longest video")->capture_default_str();
+  gen->add_option("--threads", synth.threads, "generator threads; 0 = all cores")->capture_default_str();
+  gen->add_flag("--force", synth.force, "replace an existing data set in --out");
+
+  dkd::ShowOptions show;
+  auto* sheet = app.add_subcommand("show", "draw a contact sheet: frames with the ground-truth skeletons");
+  sheet->add_option("--dataset", show.dataset, "penn or jhmdb")->check(CLI::IsMember({"penn", "jhmdb"}));
+  sheet->add_option("--root", show.root, "data set folder")->required();
+  sheet->add_option("--out", show.out, "PNG file")->capture_default_str();
+  sheet->add_option("--videos", show.videos, "rows (videos spread over the set)")->capture_default_str();
+  sheet->add_option("--frames", show.frames, "columns (frames spread over each video)")->capture_default_str();
+  sheet->add_option("--split", show.split, "Sub-JHMDB split")->check(CLI::Range(1, 3));
+
+  dkd::ConfigOptions config_options;
+  int batches = 50;
+  auto* bench = app.add_subcommand("bench", "time the training loader (clips/s) of a config");
+  dkd::add_config_options(*bench, config_options);
+  bench->add_option("--batches", batches, "batches to time")->capture_default_str();
+
   if (const int code = dkd::parse_command_line(app, argc, argv); code >= 0) return code;
-  return dkd::run_tool("dkd_data", [&] { return 0; });
+  return dkd::run_tool("dkd_data", [&]() -> int {
+    dkd::init_logging("info");
+    if (*check) return dkd::run_data_check(dataset, root, split, json_path);
+    if (*gen) return dkd::run_synth(synth);
+    if (*sheet) return dkd::run_show(show);
+    const dkd::Config config = dkd::load_config(config_options);
+    dkd::apply_runtime(config.runtime);
+    return dkd::run_loader_bench(config, batches);
+  });
 }

@@ -1,10 +1,67 @@
-// dkd_infer: placeholder main while the tool is wired up.
+// dkd_infer: streaming DKD pose tracking on a video file, a folder of images or
+// a camera; writes keypoints.json (the evaluator's predictions format) and an
+// overlay video. --bench times track() against the per-frame large network.
+#include "dkd/infer/bench.h"
+#include "dkd/infer/infer_command.h"
+#include "dkd/train/checkpoint.h"
 #include "dkd/util/cli.h"
+#include "dkd/util/error.h"
+#include "dkd/util/logging.h"
+#include "dkd/util/runtime.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"dkd_infer"};
-  dkd::ConfigOptions options;
-  dkd::add_config_options(app, options, false);
+  CLI::App app{
+      "dkd_infer: track one person's pose through a video with a trained DKD model.\n"
+      "Writes OUT/keypoints.json (dkd_eval --predictions format) and OUT/overlay.mp4 (.avi without an MP4 "
+      "writer).\nWithout --box the first frame's box is the whole frame.\n"
+      "Example: dkd_infer --config configs/penn.yaml --checkpoint work_dirs/penn/best.pt \\\n"
+      "           --input /usr/share/doc/opencv-doc/examples/data/vtest.avi --out out/vtest"};
+  dkd::ConfigOptions config_options;
+  dkd::InferOptions options;
+  bool bench = false;
+  dkd::BenchOptions bench_options;
+  dkd::add_config_options(app, config_options, /*config_required=*/false);
+  app.add_option("--checkpoint", options.checkpoint,
+                 "trained checkpoint; without --config its stored config is used");
+  app.add_option("--input", options.input, "video file, folder of images (sorted) or camera:N");
+  app.add_option("--out", options.out, "output folder");
+  app.add_option("--box", options.box, "person box in the first frame, pixels (default: the whole frame)")
+      ->type_name("x1,y1,x2,y2");
+  app.add_option("--video-id", options.video_id, "video id in keypoints.json (default: the input's name)");
+  app.add_option("--max-frames", options.max_frames, "stop after N frames (0 = all; a camera runs until Ctrl-C)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("!--no-overlay", options.overlay, "do not write the overlay video");
+  app.add_flag("--random-weights", options.random_weights,
+               "no checkpoint: an untrained model, to check the pipeline only (meaningless keypoints)");
+  app.add_flag("--bench", bench,
+               "time track() against the per-frame large network, with and without BN folding "
+               "(random weights without --checkpoint; --input gives the frame)");
+  app.add_option("--bench-frames", bench_options.frames, "timed frames per benchmark row")
+      ->check(CLI::PositiveNumber);
   if (const int code = dkd::parse_command_line(app, argc, argv); code >= 0) return code;
-  return dkd::run_tool("dkd_infer", [&] { return 0; });
+  return dkd::run_tool("dkd_infer", [&] {
+    dkd::Config config;
+    if (!config_options.config_path.empty()) {
+      config = dkd::load_config(config_options);
+    } else if (!options.checkpoint.empty()) {
+      const auto meta = dkd::read_checkpoint_meta(options.checkpoint);
+      if (meta.config_yaml.empty()) {
+        throw dkd::UsageError(options.checkpoint + " stores no config; give --config FILE");
+      }
+      config = dkd::load_config_from_string(meta.config_yaml, config_options.overrides, options.checkpoint);
+      if (config_options.print_config) std::printf("%s", dkd::dump_config(config, true).c_str());
+    } else {
+      throw dkd::UsageError("--config FILE is required (or --checkpoint with a stored config)");
+    }
+    if (config_options.print_config) return 0;
+    dkd::init_logging(config.runtime.log_level);
+    dkd::apply_runtime(config.runtime);
+    if (bench) {
+      bench_options.checkpoint = options.checkpoint;
+      bench_options.input = options.input;
+      return dkd::run_infer_bench(config, bench_options);
+    }
+    if (options.input.empty()) throw dkd::UsageError("--input is required (a video file, a folder or camera:N)");
+    return dkd::run_infer(config, options);
+  });
 }

@@ -1,4 +1,6 @@
 // dkd_train: trains the stages of a config (initializer, baseline, dkd) into a work dir.
+#include <cstdio>
+
 #include "dkd/dist/launcher.h"
 #include "dkd/train/trainer.h"
 #include "dkd/util/cli.h"
@@ -10,13 +12,19 @@ int main(int argc, char** argv) {
   dkd::ConfigOptions config_options;
   dkd::TrainOptions options;
   int nproc = 0;
-  dkd::add_config_options(app, config_options);
+  bool reference = false;
+  dkd::add_config_options(app, config_options, false);
+  app.add_flag("--config-reference", reference, "print every config key with its default and meaning (Markdown)");
   app.add_option("--work-dir", options.work_dir, "output folder (default: train.work_dir or work_dirs/<config name>)");
   app.add_flag("--resume", options.resume, "continue from <work-dir>/last_checkpoint");
   app.add_option("--nproc", nproc, "start N local data-parallel ranks (c10d); torchrun's variables also work")
       ->check(CLI::Range(1, 256));
   if (const int code = dkd::parse_command_line(app, argc, argv); code >= 0) return code;
   return dkd::run_tool("dkd_train", [&] {
+    if (reference) {
+      std::fputs(dkd::config_reference_markdown().c_str(), stdout);
+      return 0;
+    }
     if (nproc > 1) return dkd::launch_local_ranks(nproc, argc, argv);
     const dkd::Config config = dkd::load_config(config_options);
     if (config_options.print_config) return 0;

@@ -94,6 +94,53 @@ std::string dims_string(const matvar_t* v) {
   return s;
 }
 
+uint32_t read_u32(const std::string& b, std::size_t pos) {
+  uint32_t v;
+  std::memcpy(&v, b.data() + pos, 4);
+  return v;
+}
+
+/// Walks the top-level elements of a little-endian level-5 file and checks the
+/// sizes matio would otherwise trust (a corrupt tag can make it allocate
+/// gigabytes). Returns "" when the structure is plausible, else the problem.
+std::string check_level5_structure(const std::string& b) {
+  constexpr uint32_t kMatrix = 14, kCompressed = 15;
+  std::size_t pos = 128;
+  while (pos + 8 <= b.size()) {
+    const uint32_t type = read_u32(b, pos), nbytes = read_u32(b, pos + 4);
+    const std::string where = "element at byte " + std::to_string(pos);
+    if (type != kMatrix && type != kCompressed)
+      return where + " has data type " + std::to_string(type) + ", expected a matrix";
+    if (pos + 8 + static_cast<std::size_t>(nbytes) > b.size())
+      return where + " claims " + std::to_string(nbytes) + " bytes past the end of the file (truncated)";
+    if (type == kMatrix && nbytes > 0) {
+      // Sub-elements: array flags (8+8 bytes), dimensions, name.
+      const std::size_t end = pos + 8 + nbytes;
+      std::size_t p = pos + 8;
+      if (p + 16 > end) return where + " is too short for its array flags";
+      const uint32_t cls = read_u32(b, p + 8) & 0xffu;
+      p += 16;
+      if (p + 8 > end) return where + " is too short for its dimensions";
+      const uint32_t dtype = read_u32(b, p), dbytes = read_u32(b, p + 4);
+      if (dtype != 5 || dbytes % 4 != 0 || dbytes == 0 || p + 8 + dbytes > end)
+        return where + " has corrupt dimensions";
+      long double numel = 1;
+      for (uint32_t i = 0; i < dbytes / 4; ++i) numel *= read_u32(b, p + 8 + 4 * i);
+      // Numeric and char classes (4, 6..15; not sparse) cannot hold more elements than bytes.
+      if (cls >= 4 && cls != 5 && cls <= 15 && numel > static_cast<long double>(nbytes))
+        return where + " claims more elements than it holds (corrupt dimensions)";
+      p += 8 + ((dbytes + 7) / 8) * 8;
+      if (p + 8 > end) return where + " is too short for its name";
+      const uint32_t ntag = read_u32(b, p);
+      const uint32_t nlen = (ntag >> 16) ? (ntag >> 16) : read_u32(b, p + 4);
+      if ((ntag >> 16) ? nlen > 4 : p + 8 + static_cast<std::size_t>(nlen) > end)
+        return where + " has a corrupt variable name";
+    }
+    pos += 8 + static_cast<std::size_t>(nbytes);
+  }
+  return "";
+}
+
 }  // namespace
 
 void quiet_matio() {
@@ -116,6 +163,18 @@ MatReader::MatReader(const std::string& path) : path_(path) {
       throw DataError(path, "not a MAT file (no 'MATLAB' header text)");
     f.seekg(0, std::ios::end);
     file_size_ = static_cast<std::size_t>(f.tellg());
+    const uint16_t version = static_cast<uint16_t>(static_cast<unsigned char>(header[124]) |
+                                                   (static_cast<unsigned char>(header[125]) << 8));
+    const bool little_endian_v5 = header[126] == 'I' && header[127] == 'M' && version == 0x0100;
+    if (little_endian_v5) {
+      std::string bytes(file_size_, '\0');
+      f.seekg(0);
+      f.read(&bytes[0], static_cast<std::streamsize>(file_size_));
+      if (f.gcount() != static_cast<std::streamsize>(file_size_))
+        throw DataError(path, "read error");
+      const std::string problem = check_level5_structure(bytes);
+      if (!problem.empty()) throw DataError(path, "corrupt MAT file: " + problem);
+    }
   }
   mat_ = Mat_Open(path.c_str(), MAT_ACC_RDONLY);
   if (!mat_) throw DataError(path, "not a readable MAT file (matio cannot open it)");
@@ -317,11 +376,8 @@ void MatWriter::write_numeric(const std::string& name, const std::vector<std::si
   const matio_classes cls =
       storage == MatStorage::kPacked ? MAT_C_DOUBLE : (use8 ? MAT_C_UINT8 : MAT_C_UINT16);
   if (use8) {
+    // kPacked: a double-class variable whose data element type is uint8 (as MATLAB packs).
     std::vector<uint8_t> buf(data.begin(), data.end());
-    if (storage == MatStorage::kPacked) {
-      // matio writes a double-class variable from double memory; pack by hand
-      // through a uint8-typed double variable (data element type uint8).
-    }
     write_var(mat_, path_, name, cls, MAT_T_UINT8, dims, buf.data(), false, compress_);
   } else {
     std::vector<uint16_t> buf(data.begin(), data.end());

@@ -118,7 +118,10 @@ SynthVideo generate_synth_video(const SynthOptions& o, int index) {
   } else {
     video_name = jhmdb_name(rng, action, index);
     r.id = action + "/" + video_name;
-    for (int s = 1; s <= 3; ++s) v.split_train.push_back((occurrence + s) % 3 != 0);
+    // Test in exactly one of the three splits, rotating with the class so that
+    // every split has about a third of the videos (and of each class) as test.
+    const int cls = index % static_cast<int>(names.size());
+    for (int s = 1; s <= 3; ++s) v.split_train.push_back((occurrence + cls) % 3 != s - 1);
     r.train = v.split_train[0];
   }
 

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <spdlog/spdlog.h>
 
+#include "dkd/data/dataset.h"
 #include "dkd/data/skeleton.h"
 #include "dkd/util/error.h"
 #include "dkd/util/runtime.h"
@@ -61,7 +63,8 @@ std::vector<VideoRecord> pick_evenly(const std::vector<VideoRecord>& all, int co
   return out;
 }
 
-cv::Mat make_contact_sheet(const std::vector<VideoRecord>& videos, int frames, int cell_width) {
+cv::Mat make_contact_sheet(const std::vector<VideoRecord>& videos, int frames, int cell_width,
+                           bool annotate) {
   if (videos.empty()) throw UsageError("show: no videos to draw");
   if (frames < 1) throw UsageError("--frames: must be >= 1");
   if (cell_width < 16) throw UsageError("--cell-width: must be >= 16");
@@ -85,7 +88,7 @@ cv::Mat make_contact_sheet(const std::vector<VideoRecord>& videos, int frames, i
       cv::resize(img, cell, cv::Size(cell_width, static_cast<int>(std::lround(img.rows * scale))), 0, 0,
                  cv::INTER_AREA);
       if (cell.rows > cell_h) cell = cell.rowRange(0, cell_h).clone();
-      draw_annotation(cell, v, t, scale);
+      if (annotate) draw_annotation(cell, v, t, scale);
       const std::string label = c == 0 ? v.id + " " + v.action : "t=" + std::to_string(t + 1);
       cv::putText(cell, label, cv::Point(3, 12), cv::FONT_HERSHEY_SIMPLEX, 0.35, cv::Scalar(0, 0, 0), 3,
                   cv::LINE_AA);
@@ -96,6 +99,22 @@ cv::Mat make_contact_sheet(const std::vector<VideoRecord>& videos, int frames, i
     }
   }
   return sheet;
+}
+
+int run_show(const ShowOptions& options) {
+  if (options.videos < 1) throw UsageError("--videos: must be >= 1");
+  const DatasetScan scan = scan_dataset(options.dataset, options.root, options.split);
+  if (scan.videos.empty())
+    throw DataError(options.root, "no readable " + options.dataset + " videos" +
+                                      (scan.problems.empty() ? std::string() : ":\n" + format_problems(scan.problems, 5)));
+  const cv::Mat sheet = make_contact_sheet(pick_evenly(scan.videos, options.videos), options.frames,
+                                         options.cell_width, options.annotate);
+  const std::string parent = std::filesystem::path(options.out).parent_path().string();
+  if (!parent.empty()) ensure_writable_dir(parent);
+  if (!cv::imwrite(options.out, sheet)) throw Error("cannot write " + options.out);
+  spdlog::info("wrote {} ({}x{} px: {} videos x {} frames)", options.out, sheet.cols, sheet.rows,
+               std::min<std::size_t>(scan.videos.size(), static_cast<std::size_t>(options.videos)), options.frames);
+  return 0;
 }
 
 }  // namespace dkd

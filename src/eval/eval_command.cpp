@@ -25,6 +25,7 @@ namespace {
 
 struct ModelEvaluation {
   EvalResult result;
+  ComplexityReport report;
   nlohmann::json complexity;
   SpeedInfo speed;
   double gmacs_per_frame = 0.0;
@@ -39,9 +40,8 @@ void check_kind(const std::string& kind) {
 
 /// Complexity of the evaluated model. For DKD with keyframe re-initialisation
 /// the per-frame average uses the initializer runs actually made.
-nlohmann::json complexity_of(const Config& config, const std::string& kind, const RunTotals& totals,
+nlohmann::json complexity_of(const ComplexityReport& report, const std::string& kind, const RunTotals& totals,
                              double* gmacs_per_frame, double* params) {
-  const ComplexityReport report = measure_complexity(config);
   nlohmann::json j = complexity_to_json(report);
   j["model"] = kind;
   if (kind == "dkd") {
@@ -86,7 +86,8 @@ ModelEvaluation evaluate_model(const Config& config, const std::string& checkpoi
   spdlog::info("evaluating {} ({}) on {} videos of {}", checkpoint, kind, videos.size(), config.data.root);
   out.totals = run_model_on_videos(model, videos, config, device, evaluator, 0, 1, predictions);
   out.result = evaluator.evaluate();
-  out.complexity = complexity_of(config, kind, out.totals, &out.gmacs_per_frame, &out.params);
+  out.report = measure_complexity(config);
+  out.complexity = complexity_of(out.report, kind, out.totals, &out.gmacs_per_frame, &out.params);
   if (speed) out.speed = measure_speed(model, config, device);
   return out;
 }
@@ -161,7 +162,15 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options) {
   }
   const EvalResult result = results.size() > 1 ? average_splits(results) : results.front();
   const nlohmann::json speed = speed_json(last, options.speed);
-  std::cout << format_report(result, false, last.complexity, speed, kind) << std::flush;
+  // The console shows the complexity as its table; the files carry the JSON.
+  std::cout << format_report(result, false, nullptr, speed, kind) << "\n"
+            << "Complexity of the evaluated model (" << kind << "): " << last.gmacs_per_frame
+            << " GMACs per frame, " << last.params * 1e-6 << " M parameters";
+  if (last.complexity.contains("gmacs_per_frame_measured_average"))
+    std::cout << "; measured per-frame average with " << last.totals.initializer_runs << " initializer run(s) over "
+              << last.totals.frames << " frames: " << last.complexity["gmacs_per_frame_measured_average"].get<double>()
+              << " GMACs";
+  std::cout << "\n\n" << format_complexity_table(last.report) << std::flush;
   if (!options.json_path.empty())
     write_text(options.json_path, result_to_json(result, last.complexity, speed).dump(2) + "\n");
   write_text(options.md_path, format_report(result, true, last.complexity, speed, kind));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <sstream>
 
@@ -158,8 +159,8 @@ json result_to_json(const EvalResult& r, const json& complexity, const json& spe
   json j;
   j["dataset"] = r.dataset;
   j["split"] = r.split;
-  j["videos"] = r.videos;
-  j["frames"] = r.frames;
+  j["videos"] = static_cast<int64_t>(std::llround(r.videos));
+  j["frames"] = static_cast<int64_t>(std::llround(r.frames));
   j["pck"] = pck_to_json(r.pck);
   j["pck_torso"] = pck_to_json(r.pck_torso);
   json curve = json::array();
@@ -172,8 +173,8 @@ json result_to_json(const EvalResult& r, const json& complexity, const json& spe
     x.erase("per_joint");
     x.erase("norm");
     x.erase("threshold");
-    x["videos"] = a.videos;
-    x["frames"] = a.frames;
+    x["videos"] = static_cast<int64_t>(std::llround(a.videos));
+    x["frames"] = static_cast<int64_t>(std::llround(a.frames));
     pa[a.action] = x;
   }
   j["per_action"] = pa;
@@ -190,7 +191,7 @@ json result_to_json(const EvalResult& r, const json& complexity, const json& spe
       {"pred_box_pct", num(s.pred_box)},
       {"gt_box_pct", num(s.gt_box)},
       {"ratio", num(s.ratio())},
-      {"triples", s.triples},
+      {"triples", static_cast<int64_t>(std::llround(s.triples))},
       {"per_column", cols}};
   if (!complexity.is_null()) j["complexity"] = complexity;
   if (!speed.is_null()) j["speed"] = speed;

@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
+#include <opencv2/videoio/registry.hpp>
 #include <spdlog/spdlog.h>
 
 #include "dkd/util/error.h"
@@ -90,7 +91,19 @@ VideoFileSource::VideoFileSource(const std::string& path)
   std::error_code ec;
   if (!fs::exists(path, ec)) throw DataError(path, "no such video file");
   if (fs::is_directory(path, ec)) throw DataError(path, "is a folder, not a video file");
-  if (!capture_->cap.open(path) || !capture_->cap.isOpened()) {
+  // FFmpeg reads every common container; OpenCV's other backends (GStreamer,
+  // image sequences) only add noisy console errors for a file it rejects.
+  bool opened = false;
+  try {
+    if (cv::videoio_registry::hasBackend(cv::CAP_FFMPEG)) {
+      opened = capture_->cap.open(path, cv::CAP_FFMPEG) && capture_->cap.isOpened();
+    } else {
+      opened = capture_->cap.open(path) && capture_->cap.isOpened();
+    }
+  } catch (const cv::Exception&) {
+    opened = false;
+  }
+  if (!opened) {
     throw DataError(path, "cannot open as a video (unknown format or not a video)");
   }
   const double count = capture_->cap.get(cv::CAP_PROP_FRAME_COUNT);
@@ -107,6 +120,8 @@ VideoFileSource::VideoFileSource(const std::string& path)
 VideoFileSource::~VideoFileSource() = default;
 
 bool VideoFileSource::read_decodable(cv::Mat& frame) {
+  // Failed reads count as skipped frames only when a good frame follows them:
+  // a container that overstates its frame count just ends early, silently.
   int failures = 0;
   while (!ended_) {
     cv::Mat raw;
@@ -117,20 +132,27 @@ bool VideoFileSource::read_decodable(cv::Mat& frame) {
       ok = false;
     }
     if (ok && !raw.empty()) {
+      const int64_t position = frames_read_ + skipped_ + (has_pending_ ? 1 : 0);
+      for (int k = 0; k < failures; ++k) {
+        spdlog::warn("{}: frame {} could not be decoded; skipped", path_, position + k);
+      }
+      skipped_ += failures;
       frame = to_bgr8(raw);
       if (size_.area() > 0 && frame.size() != size_) {
         cv::resize(frame, frame, size_, 0, 0, cv::INTER_LINEAR);
       }
       return true;
     }
-    const int64_t position = frames_read_ + skipped_ + (has_pending_ ? 1 : 0);
+    const int64_t position = frames_read_ + skipped_ + failures + (has_pending_ ? 1 : 0);
     const bool before_end = frame_count_ > 0 && position < frame_count_;
     if (!before_end || ++failures > kMaxConsecutiveFailures) {
+      if (failures > 0 && before_end) {
+        spdlog::warn("{}: {} frames in a row could not be decoded; stopping at frame {}", path_, failures,
+                     position);
+      }
       ended_ = true;
       break;
     }
-    ++skipped_;
-    spdlog::warn("{}: frame {} could not be decoded; skipped", path_, position);
   }
   return false;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -23,12 +24,6 @@ std::string box_text(const Box& b) {
 }
 
 }  // namespace
-
-bool reinit_due(const InferConfig& infer, int64_t frames_since_init, double last_mean_confidence) {
-  if (infer.reinit_every > 0 && frames_since_init >= infer.reinit_every) return true;
-  if (infer.reinit_confidence > 0.0 && last_mean_confidence < infer.reinit_confidence) return true;
-  return false;
-}
 
 Box next_box_from_keypoints(const std::vector<Point2>& keypoints, const std::vector<float>& confidence,
                             const Box& previous, double min_confidence, double scale, double smoothing,
@@ -95,7 +90,7 @@ DkdModel load_model_for_inference(const Config& config, const std::string& check
       {"encoder", model->encoder.ptr().get()},
       {"distillator", model->distillator.ptr().get()},
       {"matching", model->matching.ptr().get()}};
-  load_model_weights(checkpoint, parts);
+  load_model_weights(checkpoint, parts);  // errors name any part or shape that does not fit
   model->to(resolve_device(config.runtime.device));
   return model;
 }
@@ -180,13 +175,11 @@ TrackResult PoseTracker::start(const cv::Mat& frame, const Box& box) {
   ++initializer_runs_;
   ++frames_processed_;
   frame_index_ = 0;
-  frames_since_init_ = 0;
   TrackResult r = decode(state_.heatmaps, t, box, frame.size());
   r.frame_index = 0;
   r.initializer_ran = true;
   started_ = true;
   box_ = r.next_box;
-  last_mean_confidence_ = r.mean_confidence;
   return r;
 }
 
@@ -195,23 +188,30 @@ TrackResult PoseTracker::track(const cv::Mat& frame) {
   torch::InferenceMode guard;
   const Box box = box_;
   const CropTransform t = crop(frame, box);
-  const bool reinit = reinit_due(config_.infer, frames_since_init_, last_mean_confidence_);
+  // Keyframes as dkd_eval counts them (eval/model_eval.cpp): every
+  // reinit_every-th frame, or a frame whose distilled-kernel output has a mean
+  // peak below reinit_confidence is run again through the initializer.
+  const int64_t index = frame_index_ + 1;
+  const InferConfig& rules = config_.infer;
+  bool reinit = rules.reinit_every > 0 && index % rules.reinit_every == 0;
   torch::Tensor heatmaps;
+  if (!reinit) {
+    heatmaps = model_->step(state_, input_);
+    if (rules.reinit_confidence > 0.0) {
+      const double mean_peak = heatmaps.flatten(2).amax(-1).mean().item<double>();
+      reinit = mean_peak < rules.reinit_confidence;
+    }
+  }
   if (reinit) {
     state_ = model_->start(input_);
     heatmaps = state_.heatmaps;
     ++initializer_runs_;
-    frames_since_init_ = 0;
-  } else {
-    heatmaps = model_->step(state_, input_);
-    ++frames_since_init_;
   }
   ++frames_processed_;
   TrackResult r = decode(heatmaps, t, box, frame.size());
   r.frame_index = ++frame_index_;
   r.initializer_ran = reinit;
   box_ = r.next_box;
-  last_mean_confidence_ = r.mean_confidence;
   return r;
 }
 

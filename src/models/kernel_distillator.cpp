@@ -39,10 +39,12 @@ KernelDistillatorImpl::KernelDistillatorImpl(const DistillatorConfig& cfg, int64
   num_stages_ = distillator_stages(heatmap_side, cfg.kernel_size);
   stages = torch::nn::Sequential();
   for (int64_t i = 0; i < num_stages_; ++i) {
+    // pool_first runs each 3x3 convolution on the pooled (4x smaller) map.
+    if (cfg.pool_first) stages->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2).stride(2)));
     stages->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(hidden, hidden, 3).padding(1).bias(false)));
     stages->push_back(torch::nn::BatchNorm2d(hidden));
     stages->push_back(torch::nn::ReLU(torch::nn::ReLUOptions(true)));
-    stages->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2).stride(2)));
+    if (!cfg.pool_first) stages->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2).stride(2)));
   }
   register_module("stages", stages);
   head = register_module(

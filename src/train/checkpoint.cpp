@@ -94,12 +94,25 @@ void load_module(torch::serialize::InputArchive& a, const std::string& name, tor
       return s.empty() ? std::string("none") : s;
     }() + ")");
   }
+  // Module::load replaces tensors whatever their shape, so compare shapes around it.
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& p : module.named_parameters()) shapes[p.key()] = p.value().sizes().vec();
+  for (const auto& b : module.named_buffers()) shapes[b.key()] = b.value().sizes().vec();
   try {
     module.load(sub);
   } catch (const c10::Error& e) {
-    throw Error(path + ": the '" + name + "' weights do not fit the model built from the config (" +
-                std::string(e.what_without_backtrace()).substr(0, 300) + ")");
+    throw Error(path + ": the '" + name + "' weights do not fit the model built from the config; "
+                "does the checkpoint match the config? (" + std::string(e.what_without_backtrace()).substr(0, 300) + ")");
   }
+  const auto check = [&](const std::string& key, const at::Tensor& t) {
+    const auto it = shapes.find(key);
+    if (it == shapes.end() || it->second == t.sizes().vec()) return;
+    throw Error(path + ": '" + name + "." + key + "' has shape " + c10::str(t.sizes()) + " in the checkpoint but " +
+                c10::str(c10::IntArrayRef(it->second)) +
+                " in the model built from the config (does the checkpoint match the config?)");
+  };
+  for (const auto& p : module.named_parameters()) check(p.key(), p.value());
+  for (const auto& b : module.named_buffers()) check(b.key(), b.value());
 }
 
 }  // namespace

@@ -116,7 +116,10 @@ void Trainer::prepare() {
   env_ = dist_env_from_environment();
   is_main_ = env_.rank == 0;
   set_log_rank(env_.rank);
-  device_ = apply_runtime(config_.runtime, env_.rank);
+  RuntimeConfig runtime = config_.runtime;
+  // Ranks on one machine share its cores instead of each taking all of them.
+  runtime.threads = threads_per_rank(runtime.threads, env_);
+  device_ = apply_runtime(runtime, env_.rank);
   device_ = rank_device(device_, env_);
   // A single process gets a no-op context, so the code path is the same.
   dist_ = std::make_unique<DistContext>(env_, config_.dist, device_);
@@ -134,6 +137,8 @@ void Trainer::prepare() {
   // Everything that can be wrong with the data is reported before training starts.
   train_videos_ = load_split(config_.data, "train");
   val_videos_ = load_split(config_.data, "test");
+  if (config_.train.val_max_videos > 0 && static_cast<int>(val_videos_.size()) > config_.train.val_max_videos)
+    val_videos_.resize(static_cast<std::size_t>(config_.train.val_max_videos));
   if (train_videos_.empty()) throw DataError(config_.data.root, "the training split has no videos");
   const int joints = train_videos_.front().num_joints;
   if (joints != config_.model.num_joints)
@@ -315,9 +320,7 @@ double Trainer::validate(const std::string& stage, int64_t epoch) {
   PckOptions options;
   options.threshold = config_.eval.pck_threshold;
   // A fixed action list fixes the layout of the counts summed across ranks.
-  for (const auto& v : val_videos_) options.actions.push_back(v.action);
-  std::sort(options.actions.begin(), options.actions.end());
-  options.actions.erase(std::unique(options.actions.begin(), options.actions.end()), options.actions.end());
+  options.actions = actions_of(val_videos_);
   PckEvaluator evaluator(config_.data.dataset, options);
   run_model_on_videos(model, val_videos_, config_, device_, evaluator, env_.rank, env_.world_size);
   if (dist_->enabled()) {
@@ -433,7 +436,7 @@ void Trainer::run_stage(const std::string& stage, const CheckpointMeta* resume) 
     trained->train();
     loader.start_epoch(static_cast<int>(epoch), meta_.iter_in_epoch);
     ProgressBar bar(stage + " epoch " + std::to_string(epoch + 1) + "/" + std::to_string(sc.epochs),
-                    steps_per_epoch - meta_.iter_in_epoch, dkd ? "clips" : "frames");
+                    (steps_per_epoch - meta_.iter_in_epoch) * sc.batch_size, dkd ? "clips" : "frames");
     for (;;) {
       if (meta_.step >= total_steps) {
         stage_over = true;
@@ -458,7 +461,7 @@ void Trainer::run_stage(const std::string& stage, const CheckpointMeta* resume) 
 
       std::string status = "loss " + std::to_string(terms["loss_pose"]).substr(0, 8);
       if (terms.count("began_k")) status += " k " + std::to_string(began_.k).substr(0, 6);
-      bar.tick(1, status);
+      bar.tick(batch->images.size(0), status);
 
       if (meta_.step % tr.log_every == 0 && is_main_) {
         const double elapsed = seconds_since(window_start);

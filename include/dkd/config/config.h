@@ -169,10 +169,14 @@ struct DistillatorConfig {
   int channels = 256;
   int kernel_size = 7;
   std::string matching = "per_joint";
+  bool pool_first = false;
 
   template <class V>
   void visit(V& v) {
     v.field("channels", channels, "hidden channels of the distillator", Check::range(1, 4096));
+    v.field("pool_first", pool_first,
+            "2x2 max-pool before (not after) each 3x3 conv stage: ~3x fewer distillator MACs",
+            Check::none());
     v.field("kernel_size", kernel_size, "spatial size k of each pose kernel (odd)",
             Check::range(1, 31));
     v.field("matching", matching,
@@ -267,6 +271,7 @@ struct TrainConfig {
   double gamma = 0.1;
   int warmup_iters = 0;
   int val_every = 1;
+  int val_max_videos = 0;
   int log_every = 20;
   int checkpoint_every = 0;
   StageConfig initializer;
@@ -296,6 +301,9 @@ struct TrainConfig {
     v.field("warmup_iters", warmup_iters, "linear lr warm-up steps at the start of each stage",
             Check::at_least(0));
     v.field("val_every", val_every, "validate every N epochs; 0 = only at the end",
+            Check::at_least(0));
+    v.field("val_max_videos", val_max_videos,
+            "validate during training on the first N test videos (a quicker estimate); 0 = all",
             Check::at_least(0));
     v.field("log_every", log_every, "write metrics every N steps", Check::at_least(1));
     v.field("checkpoint_every", checkpoint_every,

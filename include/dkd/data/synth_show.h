@@ -18,6 +18,7 @@ struct ShowOptions {
   int frames = 6;                ///< columns: frames spread evenly over each video
   int cell_width = 160;          ///< pixels per cell
   int split = 1;                 ///< jhmdb split used by the reader
+  bool annotate = true;          ///< draw skeletons and boxes (off: raw frames)
 };
 
 /// Draws `video`'s annotation of frame t onto `image` (already scaled by
@@ -28,7 +29,8 @@ void draw_annotation(cv::Mat& image, const VideoRecord& video, int t, double sca
 /// Grid of `frames` evenly spaced frames (columns) of each video (rows), read
 /// from their frame_paths, with annotations and a "id action" label per row.
 /// DataError naming the file when a frame cannot be read.
-cv::Mat make_contact_sheet(const std::vector<VideoRecord>& videos, int frames, int cell_width);
+cv::Mat make_contact_sheet(const std::vector<VideoRecord>& videos, int frames, int cell_width,
+                           bool annotate = true);
 
 /// Videos spread evenly over `all` (at most `count`).
 std::vector<VideoRecord> pick_evenly(const std::vector<VideoRecord>& all, int count);

@@ -17,11 +17,12 @@
 // with batch norm folded into the preceding convolutions at load time
 // (infer.fold_bn), the input tensor reused between frames.
 //
-// Re-initialisation (beyond the paper), decided before each track() from the
-// previous frame: infer.reinit_every = N re-runs the initializer when N frames
-// have passed since it last ran; infer.reinit_confidence = c re-runs it when the
-// previous frame's mean peak confidence was below c. initializer_runs() counts
-// every run (start included) so the evaluator can count GMACs.
+// Re-initialisation (beyond the paper), the rules dkd_eval applies
+// (eval/model_eval.cpp): infer.reinit_every = N runs the initializer instead of
+// the kernels on frames N, 2N, ... after start(); infer.reinit_confidence = c
+// re-runs a frame through the initializer when the kernels' output has a mean
+// peak (over joints) below c. initializer_runs() counts every run (start
+// included) so the evaluator can count GMACs.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -47,11 +48,6 @@ struct TrackResult {
   Box next_box;                   ///< the box for the next frame
   bool initializer_ran = false;   ///< this frame ran the pose initializer
 };
-
-/// The re-initialisation rule, shared with the evaluator: true when the frame
-/// after `frames_since_init` DKD frames (0 right after the initializer) whose
-/// last mean peak confidence was `last_mean_confidence` should re-run the initializer.
-bool reinit_due(const InferConfig& infer, int64_t frames_since_init, double last_mean_confidence);
 
 /// Next-frame box: extent of the joints with confidence >= `min_confidence`
 /// enlarged by `scale`, blended with `previous` (new = s*previous + (1-s)*extent,
@@ -129,8 +125,6 @@ class PoseTracker {
   bool started_ = false;
   Box box_;
   int64_t frame_index_ = 0;
-  int64_t frames_since_init_ = 0;
-  float last_mean_confidence_ = 1.f;
   int64_t initializer_runs_ = 0;
   int64_t frames_processed_ = 0;
 };

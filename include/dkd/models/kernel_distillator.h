@@ -1,7 +1,8 @@
 #pragma once
 // KernelDistillator: one-shot feed-forward prediction of pose kernels from the
 // previous frame (method.md): concat(F(t-1), H(t-1)) -> 1x1 conv to `channels`
-// -> 3x3 conv + BN + ReLU + 2x2 max-pool stages -> adaptive average pool to
+// -> 3x3 conv + BN + ReLU + 2x2 max-pool stages (distillator.pool_first: the
+// pool before the conv, so every conv runs on the smaller map) -> adaptive average pool to
 // exactly k x k -> 1x1 conv to G*C channels -> kernels [B, G, C, k, k], where
 // G = J (per_joint) or 1 (depthwise).
 //

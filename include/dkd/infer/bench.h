@@ -1,0 +1,48 @@
+#pragma once
+// dkd_infer --bench: milliseconds per frame of PoseTracker::track (encoder +
+// distilled kernels, with cropping and decoding) against the per-frame large
+// network (the initializer on every frame, same cropping and decoding), with
+// and without batch-norm folding, all measured in one run on one frame (the
+// four rows timed round-robin, so load changes hit them alike), on
+// config.runtime.device. Weights come from a checkpoint or are random (the
+// speed does not depend on them).
+#include <string>
+#include <vector>
+
+#include "dkd/config/config.h"
+
+namespace dkd {
+
+struct BenchOptions {
+  std::string checkpoint;  ///< "" = random weights
+  std::string input;       ///< take the first frame from here; "" = a random 640x480 image
+  int frames = 50;         ///< timed frames per row (median reported)
+  int warmup = 5;          ///< untimed frames before each row
+};
+
+struct BenchRow {
+  std::string name;       ///< "dkd_track" or "per_frame_large"
+  bool folded = false;
+  double median_ms = 0.0;
+  double mean_ms = 0.0;
+};
+
+struct BenchResult {
+  std::string device;
+  int threads = 0;
+  std::vector<int> input_size;  ///< [w, h]
+  bool random_weights = true;
+  int frames = 0;
+  std::vector<BenchRow> rows;
+  const BenchRow& row(const std::string& name, bool folded) const;
+};
+
+BenchResult bench_tracker(const Config& config, const BenchOptions& options);
+
+/// Markdown table: rows track / per-frame large / speed-up, columns BN unfolded / folded.
+std::string format_bench(const BenchResult& result);
+
+/// Runs bench_tracker and prints format_bench. Returns the exit code (0).
+int run_infer_bench(const Config& config, const BenchOptions& options);
+
+}  // namespace dkd

@@ -1,0 +1,133 @@
+#include "dkd/infer/bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <numeric>
+
+#include <spdlog/spdlog.h>
+
+#include "dkd/infer/frame_source.h"
+#include "dkd/infer/pose_tracker.h"
+#include "dkd/models/factory.h"
+#include "dkd/util/error.h"
+#include "dkd/util/runtime.h"
+
+namespace dkd {
+
+const BenchRow& BenchResult::row(const std::string& name, bool folded) const {
+  for (const auto& r : rows) {
+    if (r.name == name && r.folded == folded) return r;
+  }
+  throw Error("bench: no row " + name);
+}
+
+namespace {
+
+BenchRow summarize(const std::string& name, bool folded, std::vector<double> ms) {
+  BenchRow row;
+  row.name = name;
+  row.folded = folded;
+  row.mean_ms = std::accumulate(ms.begin(), ms.end(), 0.0) / ms.size();
+  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+  row.median_ms = ms[ms.size() / 2];
+  return row;
+}
+
+template <class F>
+double time_ms(F&& fn) {
+  const auto t0 = std::chrono::steady_clock::now();
+  fn();  // decoding copies the peaks to the CPU, so CUDA work is finished here
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+BenchResult bench_tracker(const Config& config, const BenchOptions& options) {
+  if (options.frames < 1) throw UsageError("--bench-frames must be at least 1");
+  BenchResult result;
+  result.device = config.runtime.device;
+  result.threads = current_threads();
+  result.input_size = config.data.input_size;
+  result.random_weights = options.checkpoint.empty();
+  result.frames = options.frames;
+
+  cv::Mat frame;
+  if (!options.input.empty()) {
+    auto source = open_frame_source(options.input);
+    source->next(frame);
+  } else {
+    frame = cv::Mat(480, 640, CV_8UC3);
+    cv::randu(frame, 0, 255);
+  }
+  const Box box{0.f, 0.f, static_cast<float>(frame.cols), static_cast<float>(frame.rows)};
+
+  // Both trackers exist at once and the four rows are timed round-robin, so
+  // any change in machine load during the run affects every row alike.
+  std::unique_ptr<PoseTracker> trackers[2];
+  for (int fold = 0; fold < 2; ++fold) {
+    Config c = config;
+    c.infer.fold_bn = fold == 1;
+    c.infer.reinit_every = 0;
+    c.infer.reinit_confidence = 0.0;
+    c.infer.box_smoothing = 0.99;  // keep the crop still: timing, not tracking
+    if (options.checkpoint.empty()) {
+      c.model.initializer.pretrained.clear();
+      c.model.encoder.pretrained.clear();
+      torch::manual_seed(config.runtime.seed);
+      trackers[fold] = std::make_unique<PoseTracker>(c, make_dkd_model(c));
+    } else {
+      trackers[fold] = std::make_unique<PoseTracker>(c, options.checkpoint);
+    }
+    trackers[fold]->start(frame, box);
+  }
+  std::vector<double> ms[2][2];  // [fold][0 = track, 1 = per-frame large]
+  for (int i = 0; i < options.warmup + options.frames; ++i) {
+    for (int fold = 0; fold < 2; ++fold) {
+      const double a = time_ms([&] { trackers[fold]->track(frame); });
+      const double b = time_ms([&] { trackers[fold]->estimate_per_frame(frame, box); });
+      if (i >= options.warmup) {
+        ms[fold][0].push_back(a);
+        ms[fold][1].push_back(b);
+      }
+    }
+  }
+  for (int fold = 0; fold < 2; ++fold) {
+    result.rows.push_back(summarize("dkd_track", fold == 1, ms[fold][0]));
+    result.rows.push_back(summarize("per_frame_large", fold == 1, ms[fold][1]));
+  }
+  return result;
+}
+
+std::string format_bench(const BenchResult& r) {
+  char line[256];
+  std::string out;
+  std::snprintf(line, sizeof(line),
+                "ms per frame (median of %d; crop + network + decode), device %s, %d threads, input %dx%d, %s\n\n",
+                r.frames, r.device.c_str(), r.threads, r.input_size.at(0), r.input_size.at(1),
+                r.random_weights ? "random weights" : "checkpoint weights");
+  out += line;
+  out += "| | BN unfolded | BN folded | folding gain |\n|---|---:|---:|---:|\n";
+  auto add = [&](const char* label, const std::string& name) {
+    const double a = r.row(name, false).median_ms, b = r.row(name, true).median_ms;
+    std::snprintf(line, sizeof(line), "| %s | %.2f | %.2f | %.2fx |\n", label, a, b, a / b);
+    out += line;
+  };
+  add("DKD track (encoder + distilled kernels)", "dkd_track");
+  add("per-frame large network (initializer)", "per_frame_large");
+  const double su = r.row("per_frame_large", false).median_ms / r.row("dkd_track", false).median_ms;
+  const double sf = r.row("per_frame_large", true).median_ms / r.row("dkd_track", true).median_ms;
+  std::snprintf(line, sizeof(line), "| speed-up of track over per-frame large | %.2fx | %.2fx | |\n", su, sf);
+  out += line;
+  return out;
+}
+
+int run_infer_bench(const Config& config, const BenchOptions& options) {
+  if (options.checkpoint.empty()) spdlog::info("--bench without --checkpoint: random weights (speed only)");
+  const BenchResult result = bench_tracker(config, options);
+  std::cout << format_bench(result) << std::flush;
+  return 0;
+}
+
+}  // namespace dkd

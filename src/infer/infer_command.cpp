@@ -1,0 +1,195 @@
+#include "dkd/infer/infer_command.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "dkd/data/skeleton.h"
+#include "dkd/eval/predictions.h"
+#include "dkd/infer/frame_source.h"
+#include "dkd/infer/overlay.h"
+#include "dkd/infer/pose_tracker.h"
+#include "dkd/models/factory.h"
+#include "dkd/util/error.h"
+#include "dkd/util/progress.h"
+#include "dkd/util/runtime.h"
+
+namespace fs = std::filesystem;
+
+namespace dkd {
+
+Box parse_box(const std::string& text) {
+  std::vector<float> v;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      std::size_t used = 0;
+      const float f = std::stof(item, &used);
+      if (item.find_first_not_of(" \t", used) != std::string::npos) throw std::invalid_argument(item);
+      v.push_back(f);
+    } catch (const std::exception&) {
+      throw UsageError("--box " + text + ": '" + item + "' is not a number (expected x1,y1,x2,y2 in pixels)");
+    }
+  }
+  if (v.size() != 4) throw UsageError("--box " + text + ": expected four numbers x1,y1,x2,y2 in pixels");
+  return {v[0], v[1], v[2], v[3]};
+}
+
+std::string default_video_id(const std::string& input) {
+  const std::string prefix = "camera:";
+  if (input.compare(0, prefix.size(), prefix) == 0) return "camera" + input.substr(prefix.size());
+  fs::path p(input);
+  while (!p.empty() && p.filename().empty()) p = p.parent_path();  // "frames/" -> "frames"
+  std::error_code ec;
+  if (fs::is_directory(p, ec)) return p.filename().string();
+  const std::string stem = p.stem().string();
+  return stem.empty() ? "video" : stem;
+}
+
+namespace {
+
+// Ctrl-C / SIGTERM: stop reading frames and write what was tracked (a camera
+// runs until then). A second signal ends the process at once (default action).
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int sig) {
+  g_stop = true;
+  std::signal(sig, SIG_DFL);
+}
+
+struct StopSignals {
+  using Handler = void (*)(int);
+  Handler old_int, old_term;
+  StopSignals() {
+    g_stop = false;
+    old_int = std::signal(SIGINT, on_stop_signal);
+    old_term = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~StopSignals() {
+    std::signal(SIGINT, old_int);
+    std::signal(SIGTERM, old_term);
+  }
+};
+
+DkdModel untrained_model(const Config& config) {
+  Config c = config;
+  c.model.initializer.pretrained.clear();
+  c.model.encoder.pretrained.clear();
+  return make_dkd_model(c);
+}
+
+std::string fmt(const char* format, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), format, value);
+  return buf;
+}
+
+}  // namespace
+
+int run_infer(const Config& config, const InferOptions& options) {
+  if (options.checkpoint.empty() && !options.random_weights) {
+    throw UsageError("--checkpoint FILE is required (or --random-weights to check the pipeline with an "
+                     "untrained model)");
+  }
+  if (options.out.empty()) throw UsageError("--out DIR is required");
+  // Cheap checks first: the input and the box, then the model.
+  auto source = open_frame_source(options.input);
+  const cv::Size size = source->frame_size();
+  Box box{0.f, 0.f, static_cast<float>(size.width), static_cast<float>(size.height)};
+  if (!options.box.empty()) {
+    box = parse_box(options.box);
+    check_box_in_frame(box, size);
+  }
+  spdlog::info("input: {}{}", source->description(),
+               options.box.empty() ? "; first box = the whole frame (give --box x1,y1,x2,y2 for a person)" : "");
+
+  std::unique_ptr<PoseTracker> tracker;
+  if (options.checkpoint.empty()) {
+    spdlog::warn("--random-weights: an UNTRAINED model; the keypoints are meaningless (pipeline check only)");
+    torch::manual_seed(config.runtime.seed);
+    tracker = std::make_unique<PoseTracker>(config, untrained_model(config));
+  } else {
+    tracker = std::make_unique<PoseTracker>(config, options.checkpoint);
+  }
+  if (tracker->bn_folded()) spdlog::info("batch norm folded into {} convolutions", tracker->fold_report().folded);
+
+  ensure_writable_dir(options.out);
+  const std::string keypoints_path = (fs::path(options.out) / "keypoints.json").string();
+  std::unique_ptr<OverlayWriter> writer;
+  if (options.overlay) {
+    writer = std::make_unique<OverlayWriter>((fs::path(options.out) / "overlay").string(), source->fps(), size);
+  }
+  const Skeleton* skeleton = nullptr;
+  try {
+    skeleton = &skeleton_for(config.data.dataset);
+  } catch (const Error&) {
+    skeleton = nullptr;
+  }
+
+  Predictions predictions;
+  predictions.dataset = config.data.dataset;
+  predictions.num_joints = tracker->num_joints();
+  const std::string video_id = options.video_id.empty() ? default_video_id(options.input) : options.video_id;
+  auto& points = predictions.videos[video_id];
+
+  StopSignals stop_signals;
+  int64_t total = source->is_live() ? -1 : source->frame_count();
+  if (options.max_frames > 0) total = total < 0 ? options.max_frames : std::min<int64_t>(total, options.max_frames);
+  std::unique_ptr<ProgressBar> bar;
+  if (options.progress) bar = std::make_unique<ProgressBar>("dkd_infer", total, "frames");
+
+  using clock = std::chrono::steady_clock;
+  double track_s = 0.0;
+  const auto start_time = clock::now();
+  DrawOptions draw;
+  draw.threshold = config.infer.draw_threshold;
+  cv::Mat frame;
+  int64_t frames = 0;
+  double confidence_sum = 0.0;
+  while ((options.max_frames <= 0 || frames < options.max_frames) && !g_stop && source->next(frame)) {
+    const auto t0 = clock::now();
+    const TrackResult r = frames == 0 ? tracker->start(frame, box) : tracker->track(frame);
+    track_s += std::chrono::duration<double>(clock::now() - t0).count();
+    points.insert(points.end(), r.keypoints.begin(), r.keypoints.end());
+    confidence_sum += r.mean_confidence;
+    if (writer) {
+      draw.caption = "frame " + std::to_string(r.frame_index) + "  conf " + fmt("%.2f", r.mean_confidence) +
+                     (r.initializer_ran ? "  [initializer]" : "");
+      draw_pose(frame, r.keypoints, r.confidence, skeleton, &r.box, draw);
+      writer->write(frame);
+    }
+    ++frames;
+    if (bar) bar->tick(1, "conf " + fmt("%.2f", r.mean_confidence));
+  }
+  if (bar) bar->finish();
+  if (g_stop) spdlog::warn("stopped by signal after {} frames; writing what was tracked", frames);
+  if (frames == 0) throw DataError(options.input, "no frame could be read");
+  if (writer) writer->close();
+  write_predictions(keypoints_path, predictions);
+  const double wall_s = std::chrono::duration<double>(clock::now() - start_time).count();
+
+  const double ms_track = 1000.0 * track_s / frames;
+  const double ms_total = 1000.0 * wall_s / frames;
+  std::printf("dkd_infer: %lld frames", static_cast<long long>(frames));
+  if (source->skipped() > 0) std::printf(" (%lld undecodable frames skipped)", static_cast<long long>(source->skipped()));
+  std::printf(" from %s in %.1f s\n", source->description().c_str(), wall_s);
+  std::printf("  tracker (crop + network + decode): %.2f ms/frame, %.1f fps; initializer runs: %lld; "
+              "mean confidence %.3f\n",
+              ms_track, 1000.0 / std::max(ms_track, 1e-9), static_cast<long long>(tracker->initializer_runs()),
+              confidence_sum / frames);
+  std::printf("  end to end (read + track + draw + write): %.2f ms/frame, %.1f fps\n", ms_total,
+              1000.0 / std::max(ms_total, 1e-9));
+  std::printf("  wrote %s (video id \"%s\")%s%s\n", keypoints_path.c_str(), video_id.c_str(),
+              writer ? " and " : "", writer ? writer->path().c_str() : "");
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace dkd

@@ -1,0 +1,82 @@
+#include "dkd/train/work_dir.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "dkd/util/error.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path scratch(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("dkd_workdir_" + std::to_string(getpid()) + "_" + name);
+  fs::remove_all(p);
+  return p;
+}
+
+TEST(WorkDir, PrepareWritesTheResolvedConfigAndLog) {
+  const fs::path root = scratch("prepare");
+  dkd::WorkDir wd(root.string());
+  dkd::Config c;
+  c.train.lr = 0.0375;
+  wd.prepare(c);
+  EXPECT_TRUE(fs::is_directory(root / "checkpoints"));
+  const dkd::Config back = dkd::load_config((root / "config.yaml").string());
+  EXPECT_TRUE(back == c);
+  EXPECT_TRUE(fs::exists(root / "log.txt"));
+  fs::remove_all(root);
+}
+
+TEST(WorkDir, LastCheckpointIsRelativeAndAtomic) {
+  const fs::path root = scratch("last");
+  fs::create_directories(root / "checkpoints");
+  dkd::WorkDir wd(root.string());
+  EXPECT_EQ(wd.last_checkpoint(), "");
+  wd.set_last_checkpoint((root / "checkpoints" / "epoch_2.pt").string());
+  std::ifstream in(root / "last_checkpoint");
+  std::string text;
+  std::getline(in, text);
+  EXPECT_EQ(text, "checkpoints/epoch_2.pt");
+  EXPECT_EQ(fs::path(wd.last_checkpoint()), root / "checkpoints" / "epoch_2.pt");
+  fs::remove_all(root);
+}
+
+TEST(WorkDir, UnwritableRootIsAnErrorNamingIt) {
+  dkd::WorkDir wd("/proc/dkd_no_such_dir/run");
+  try {
+    wd.prepare(dkd::Config{});
+    FAIL() << "no error";
+  } catch (const dkd::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/proc/dkd_no_such_dir"), std::string::npos) << e.what();
+  }
+}
+
+TEST(MetricsWriter, ResumeDropsLinesAfterTheCheckpointAndCutLines) {
+  const fs::path root = scratch("metrics");
+  fs::create_directories(root);
+  const std::string path = (root / "metrics.jsonl").string();
+  {
+    std::ofstream f(path);
+    f << R"({"type":"train","step":1,"loss":1})" << "\n"
+      << R"({"type":"val","step":2,"pck":50})" << "\n"
+      << R"({"type":"train","step":3,"loss":0.5})" << "\n"
+      << R"({"type":"train","st)";  // cut by a kill
+  }
+  dkd::MetricsWriter w;
+  w.open(path, 2);
+  w.write({{"type", "train"}, {"step", 3}, {"loss", 0.4}});
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[0].find("\"step\":1"), std::string::npos);
+  EXPECT_NE(lines[1].find("\"step\":2"), std::string::npos);
+  EXPECT_NE(lines[2].find("0.4"), std::string::npos);
+  fs::remove_all(root);
+}
+
+}  // namespace
