@@ -108,20 +108,32 @@ TEST(EvalReport, ConsoleAndMarkdownTables) {
 }
 
 TEST(EvalReport, ComparisonTable) {
-  const EvalResult r = sample_result();
+  EvalResult r = sample_result();
+  r.smoothness.pred_px = 3.0;  // predictions jitter 1.5x as much as the ground truth
+  r.smoothness.gt_px = 2.0;
   ComparisonRow a;
   a.name = "per-frame R50";
   a.pck = r.pck;
   a.gmacs_per_frame = 4.25;
   a.params = 34.0e6;
   a.ms_per_frame = 12.5;
+  a.set_torso(r.pck_torso);
   ComparisonRow b = comparison_row_from_json(
       "dkd R18", result_to_json(r, {{"gmacs_per_frame", 1.0}}, nullptr), "b.json");
   EXPECT_DOUBLE_EQ(b.pck.column("Head"), 50.0);
   EXPECT_DOUBLE_EQ(b.pck.mean_joints, r.pck.mean_joints);
   EXPECT_DOUBLE_EQ(b.gmacs_per_frame, 1.0);
   EXPECT_TRUE(std::isnan(b.params));
+  EXPECT_DOUBLE_EQ(b.torso_mean("pooled"), r.pck_torso.pooled);
+  EXPECT_DOUBLE_EQ(b.accel_ratio, 1.5);
+  // The relative block: PCK difference to the first row and how many times fewer GMACs.
+  b.ms_per_frame = 2.5;
   const std::string t = format_comparison({a, b});
+  EXPECT_TRUE(has(t, "relative to per-frame R50")) << t;
+  EXPECT_TRUE(has(t, "4.25x")) << t;  // 4.25 GMACs vs 1.0
+  EXPECT_TRUE(has(t, "5.00x")) << t;  // 12.5 ms vs 2.5
+  EXPECT_TRUE(has(t, "accel/GT")) << t;
+  EXPECT_TRUE(has(t, "1.50")) << t;
   for (const char* k : {"per-frame R50", "dkd R18", "4.25", "34.00", "12.50", "1.00",
                         "mean = mean_joints", "GMACs/frame", "params (M)", "ms/frame", "96.2"})
     EXPECT_TRUE(has(t, k)) << k << "\n" << t;

@@ -141,18 +141,30 @@ TEST(PoseTracker, ReinitialisationRulesAndCounter) {
 }
 
 TEST(PoseTracker, NextBoxFromKeypoints) {
-  const dkd::Box prev{0, 0, 100, 100};
   const std::vector<dkd::Point2> kps = {{40, 40}, {60, 80}, {500, 500}};
   const std::vector<float> conf = {0.9f, 0.8f, 0.01f};  // the far one is ignored
   const cv::Size size(640, 480);
-  auto b = dkd::next_box_from_keypoints(kps, conf, prev, 0.1, 1.5, 0.0, size);
-  EXPECT_NEAR(b.x1, 35, 1e-4);  // extent 20 x 40 around (50, 60), * 1.5
+  // Extent 20 x 40 around (50, 60), * 1.5 = 30 x 60: within the per-frame bounds of this box.
+  auto b = dkd::next_box_from_keypoints(kps, conf, {35, 30, 65, 90}, 0.1, 1.5, 0.0, size);
+  EXPECT_NEAR(b.x1, 35, 1e-4);
   EXPECT_NEAR(b.x2, 65, 1e-4);
   EXPECT_NEAR(b.y1, 30, 1e-4);
   EXPECT_NEAR(b.y2, 90, 1e-4);
+  // A 60 x 80 box shrinks by at most 0.8 per side: 48 x 64 around (50, 60).
+  const dkd::Box prev{20, 20, 80, 100};
+  auto shrunk = dkd::next_box_from_keypoints(kps, conf, prev, 0.1, 1.5, 0.0, size);
+  EXPECT_NEAR(shrunk.x1, 26, 1e-4);
+  EXPECT_NEAR(shrunk.x2, 74, 1e-4);
+  EXPECT_NEAR(shrunk.y1, 28, 1e-4);
+  EXPECT_NEAR(shrunk.y2, 92, 1e-4);
+  // A 10 x 20 box grows by at most 1.25 per side: 12.5 x 25.
+  auto grown = dkd::next_box_from_keypoints(kps, conf, {45, 50, 55, 70}, 0.1, 1.5, 0.0, size);
+  EXPECT_NEAR(grown.width(), 12.5, 1e-4);
+  EXPECT_NEAR(grown.height(), 25, 1e-4);
+  // Smoothing blends with the previous box: 0.5 * 20 + 0.5 * 26, 0.5 * 100 + 0.5 * 92.
   auto s = dkd::next_box_from_keypoints(kps, conf, prev, 0.1, 1.5, 0.5, size);
-  EXPECT_NEAR(s.x1, 17.5, 1e-4);
-  EXPECT_NEAR(s.y2, 95, 1e-4);
+  EXPECT_NEAR(s.x1, 23, 1e-4);
+  EXPECT_NEAR(s.y2, 96, 1e-4);
   // Fewer than two confident joints: the box is kept.
   auto k = dkd::next_box_from_keypoints(kps, {0.9f, 0.0f, 0.0f}, prev, 0.1, 1.5, 0.0, size);
   EXPECT_EQ(k.x1, prev.x1);

@@ -44,9 +44,11 @@ int main(int argc, char** argv) {
   sheet->add_option("--dataset", show.dataset, "penn or jhmdb")->check(CLI::IsMember({"penn", "jhmdb"}));
   sheet->add_option("--root", show.root, "data set folder")->required();
   sheet->add_option("--out", show.out, "PNG file")->capture_default_str();
-  sheet->add_option("--videos", show.videos, "rows (videos spread over the set)")->capture_default_str();
+  sheet->add_option("--videos", show.videos, "rows (one video per action in turn)")->capture_default_str();
   sheet->add_option("--frames", show.frames, "columns (frames spread over each video)")->capture_default_str();
   sheet->add_option("--split", show.split, "Sub-JHMDB split")->check(CLI::Range(1, 3));
+  sheet->add_option("--cell-width", show.cell_width, "pixels per cell")->capture_default_str();
+  sheet->add_flag("!--no-annotations", show.annotate, "raw frames: no skeletons or boxes");
 
   dkd::ConfigOptions config_options;
   int batches = 50;

@@ -1,5 +1,7 @@
 #include "dkd/data/dataset.h"
 
+#include <filesystem>
+
 #include <spdlog/spdlog.h>
 
 #include "dkd/config/config.h"
@@ -14,6 +16,16 @@ DatasetScan scan_dataset(const std::string& dataset, const std::string& root, in
   if (dataset == "penn") return PennAction::scan(root);
   if (dataset == "jhmdb") return SubJhmdb::scan(root, split, jhmdb_box_margin);
   throw UsageError("unknown data set format '" + dataset + "' (expected penn or jhmdb)");
+}
+
+int count_files(const std::string& dir, const std::string& ext) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return -1;
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file(ec) && e.path().extension() == ext) ++n;
+  return n;
 }
 
 std::string format_problems(const std::vector<DataProblem>& problems, std::size_t limit) {

@@ -1,3 +1,4 @@
+#include "dkd/data/dataset.h"
 #include "dkd/data/penn_action.h"
 
 #include <algorithm>
@@ -35,16 +36,6 @@ void expect_finite(const std::string& path, const MatArray& a) {
   for (double v : a.data)
     if (!std::isfinite(v))
       throw DataError(path, "variable '" + a.name + "' holds a non-finite value");
-}
-
-/// Counts files with extension `ext` in `dir`; -1 when the folder is missing.
-int count_files(const std::string& dir, const std::string& ext) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return -1;
-  int n = 0;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_regular_file(ec) && e.path().extension() == ext) ++n;
-  return n;
 }
 
 }  // namespace

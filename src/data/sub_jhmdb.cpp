@@ -1,3 +1,4 @@
+#include "dkd/data/dataset.h"
 #include "dkd/data/sub_jhmdb.h"
 
 #include <algorithm>
@@ -27,15 +28,6 @@ std::string trim(const std::string& s) {
   if (b == std::string::npos) return "";
   auto e = s.find_last_not_of(ws);
   return s.substr(b, e - b + 1);
-}
-
-int count_files(const std::string& dir, const std::string& ext) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return -1;
-  int n = 0;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_regular_file(ec) && e.path().extension() == ext) ++n;
-  return n;
 }
 
 }  // namespace

@@ -30,10 +30,10 @@ namespace dkd {
 namespace {
 
 // Internal body joint of each file joint.
-const std::vector<int> kPennJoints = {kHead,   kLShoulder, kRShoulder, kLElbow, kRElbow,
+const std::vector<int> kPennBodyJoints = {kHead,   kLShoulder, kRShoulder, kLElbow, kRElbow,
                                       kLWrist, kRWrist,    kLHip,      kRHip,   kLKnee,
                                       kRKnee,  kLAnkle,    kRAnkle};
-const std::vector<int> kJhmdbJoints = {kNeck,   kBelly,  kHead,   kRShoulder, kLShoulder,
+const std::vector<int> kJhmdbBodyJoints = {kNeck,   kBelly,  kHead,   kRShoulder, kLShoulder,
                                        kRHip,   kLHip,   kRElbow, kLElbow,    kRKnee,
                                        kLKnee,  kRWrist, kLWrist, kRAnkle,    kLAnkle};
 
@@ -101,7 +101,7 @@ SynthVideo generate_synth_video(const SynthOptions& o, int index) {
   const int W = o.width, H = o.height;
   const int T = rng.integer(o.min_frames, o.max_frames);
   const bool penn = o.format == "penn";
-  const std::vector<int>& jmap = penn ? kPennJoints : kJhmdbJoints;
+  const std::vector<int>& jmap = penn ? kPennBodyJoints : kJhmdbBodyJoints;
   const int J = static_cast<int>(jmap.size());
 
   SynthVideo v;

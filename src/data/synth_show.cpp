@@ -56,10 +56,27 @@ void draw_annotation(cv::Mat& image, const VideoRecord& v, int t, double scale) 
 }
 
 std::vector<VideoRecord> pick_evenly(const std::vector<VideoRecord>& all, int count) {
+  // Round-robin over the actions (in order of first appearance), so a sheet of
+  // N rows shows N different actions when the set has them.
+  std::vector<std::string> actions;
+  std::vector<std::vector<std::size_t>> by_action;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const auto it = std::find(actions.begin(), actions.end(), all[i].action);
+    if (it == actions.end()) {
+      actions.push_back(all[i].action);
+      by_action.push_back({i});
+    } else {
+      by_action[static_cast<std::size_t>(it - actions.begin())].push_back(i);
+    }
+  }
   std::vector<VideoRecord> out;
-  const int n = static_cast<int>(all.size());
-  count = std::min(count, n);
-  for (int i = 0; i < count; ++i) out.push_back(all[static_cast<std::size_t>(i) * n / std::max(1, count)]);
+  count = std::min<int>(count, static_cast<int>(all.size()));
+  for (std::size_t round = 0; static_cast<int>(out.size()) < count; ++round) {
+    for (const auto& members : by_action) {
+      if (static_cast<int>(out.size()) >= count) break;
+      if (round < members.size()) out.push_back(all[members[round]]);
+    }
+  }
   return out;
 }
 

@@ -221,6 +221,8 @@ int run_compare(const std::vector<std::string>& specs, const std::vector<std::st
     ComparisonRow row;
     row.name = name;
     row.pck = e.result.pck;
+    row.set_torso(e.result.pck_torso);
+    row.accel_ratio = e.result.smoothness.ratio();
     row.gmacs_per_frame = e.gmacs_per_frame;
     row.params = e.params;
     if (options.speed) row.ms_per_frame = e.speed.ms_per_frame;

@@ -296,6 +296,19 @@ std::string format_report(const EvalResult& r, bool markdown, const json& comple
   return os.str();
 }
 
+void ComparisonRow::set_torso(const PckSummary& torso) {
+  torso_mean_joints = torso.mean_joints;
+  torso_mean_columns = torso.mean_columns;
+  torso_pooled = torso.pooled;
+}
+
+double ComparisonRow::torso_mean(const std::string& mean) const {
+  if (mean == "mean_joints") return torso_mean_joints;
+  if (mean == "mean_columns") return torso_mean_columns;
+  if (mean == "pooled") return torso_pooled;
+  throw UsageError("unknown PCK mean '" + mean + "' (expected mean_joints, mean_columns or pooled)");
+}
+
 std::string format_comparison(const std::vector<ComparisonRow>& rows, bool markdown,
                               const std::string& mean) {
   std::ostringstream os;
@@ -307,18 +320,42 @@ std::string format_comparison(const std::vector<ComparisonRow>& rows, bool markd
   std::vector<std::string> header = {"model"};
   for (const auto& c : column_names_or_default(rows.empty() ? PckSummary{} : rows[0].pck))
     header.push_back(c);
-  header.insert(header.end(), {mean, "GMACs/frame", "params (M)", "ms/frame"});
+  header.insert(header.end(), {mean, "torso " + mean, "accel/GT", "GMACs/frame", "params (M)", "ms/frame"});
   std::vector<std::vector<std::string>> body;
   for (const auto& r : rows) {
     std::vector<std::string> row = {r.name};
     for (double v : r.pck.columns) row.push_back(fmt(v));
     row.push_back(fmt(mean_of(r.pck, mean)));
-    row.push_back(fmt(r.gmacs_per_frame, 2));
+    row.push_back(fmt(r.torso_mean(mean)));
+    row.push_back(fmt(r.accel_ratio, 2));
+    row.push_back(fmt(r.gmacs_per_frame, 3));
     row.push_back(fmt(r.params / 1e6, 2));
     row.push_back(fmt(r.ms_per_frame, 2));
     body.push_back(row);
   }
   os << table(header, body, markdown, 8);
+  if (rows.size() > 1) {
+    // The questions a comparison is for: how close, at what cost.
+    const ComparisonRow& ref = rows.front();
+    os << "\n"
+       << heading("relative to " + ref.name + " (PCK difference in points; x = times fewer than " + ref.name + ")",
+                  markdown);
+    std::vector<std::vector<std::string>> rel;
+    const auto signed_fmt = [](double v) {
+      if (!std::isfinite(v)) return std::string("-");
+      return (v >= 0 ? "+" : "") + fmt(v);
+    };
+    const auto times = [](double a, double b) {
+      return std::isfinite(a) && std::isfinite(b) && b > 0 ? fmt(a / b, 2) + "x" : std::string("-");
+    };
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+      const ComparisonRow& r = rows[i];
+      rel.push_back({r.name, signed_fmt(mean_of(r.pck, mean) - mean_of(ref.pck, mean)),
+                     signed_fmt(r.torso_mean(mean) - ref.torso_mean(mean)), times(ref.gmacs_per_frame, r.gmacs_per_frame),
+                     times(ref.ms_per_frame, r.ms_per_frame)});
+    }
+    os << table({"model", "d " + mean, "d torso", "GMACs", "ms/frame"}, rel, markdown, 8);
+  }
   return os.str();
 }
 
@@ -354,6 +391,13 @@ ComparisonRow comparison_row_from_json(const std::string& name, const json& doc,
     row.params = get(doc["complexity"], "params");
   }
   if (doc.contains("speed")) row.ms_per_frame = get(doc["speed"], "ms_per_frame");
+  if (doc.contains("pck_torso")) {
+    const json& t = doc["pck_torso"];
+    row.torso_mean_joints = get(t, "mean_joints");
+    row.torso_mean_columns = get(t, "mean_columns");
+    row.torso_pooled = get(t, "pooled");
+  }
+  if (doc.contains("smoothness")) row.accel_ratio = get(doc["smoothness"], "ratio");
   return row;
 }
 

@@ -47,10 +47,15 @@ Box next_box_from_keypoints(const std::vector<Point2>& keypoints, const std::vec
   }
   if (n < 2) return previous;
   const double cx = 0.5 * (x1 + x2), cy = 0.5 * (y1 + y2);
-  const double min_w = std::max(8.0, 0.25 * previous.width());
-  const double min_h = std::max(8.0, 0.25 * previous.height());
-  const double w = std::max<double>(min_w, (x2 - x1) * scale);
-  const double h = std::max<double>(min_h, (y2 - y1) * scale);
+  // A person does not change size much between two frames: bounding the
+  // per-frame change keeps a few low-confidence, clustered peaks from
+  // collapsing (or blowing up) the box within a handful of frames.
+  const auto bounded = [](double side, double previous_side) {
+    return std::clamp(side, std::max(8.0, kMaxBoxShrink * previous_side),
+                      std::max(8.0, kMaxBoxGrowth * previous_side));
+  };
+  const double w = bounded((x2 - x1) * scale, previous.width());
+  const double h = bounded((y2 - y1) * scale, previous.height());
   Box extent{static_cast<float>(cx - w / 2), static_cast<float>(cy - h / 2), static_cast<float>(cx + w / 2),
              static_cast<float>(cy + h / 2)};
   const float s = static_cast<float>(smoothing), r = 1.f - s;

@@ -36,6 +36,10 @@ DatasetScan scan_dataset(const std::string& dataset, const std::string& root, in
 /// Keeps only the first data.max_videos videos when that is > 0.
 std::vector<VideoRecord> load_split(const DataConfig& config, const std::string& split);
 
+/// Counts the regular files with extension `ext` (".jpg") directly in `dir`;
+/// -1 when the folder is missing. The readers compare it with nframes.
+int count_files(const std::string& dir, const std::string& ext);
+
 /// Joins problems into one message, one "file: error" per line (at most `limit` lines).
 std::string format_problems(const std::vector<DataProblem>& problems, std::size_t limit = 50);
 

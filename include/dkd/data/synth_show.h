@@ -32,7 +32,8 @@ void draw_annotation(cv::Mat& image, const VideoRecord& video, int t, double sca
 cv::Mat make_contact_sheet(const std::vector<VideoRecord>& videos, int frames, int cell_width,
                            bool annotate = true);
 
-/// Videos spread evenly over `all` (at most `count`).
+/// At most `count` videos of `all`, one per action in turn (so the rows show
+/// as many different actions as possible), in `all`'s order within an action.
 std::vector<VideoRecord> pick_evenly(const std::vector<VideoRecord>& all, int count);
 
 /// `dkd_data show`: reads the data set, writes the sheet; returns the exit code.

@@ -67,10 +67,24 @@ struct ComparisonRow {
   double gmacs_per_frame = std::numeric_limits<double>::quiet_NaN();
   double params = std::numeric_limits<double>::quiet_NaN();  ///< parameter count
   double ms_per_frame = std::numeric_limits<double>::quiet_NaN();
+  /// The same means under torso normalisation (EvalResult::pck_torso); NaN when unknown.
+  double torso_mean_joints = std::numeric_limits<double>::quiet_NaN();
+  double torso_mean_columns = std::numeric_limits<double>::quiet_NaN();
+  double torso_pooled = std::numeric_limits<double>::quiet_NaN();
+  /// Takes the three torso means of `torso`.
+  void set_torso(const PckSummary& torso);
+  /// The torso mean named like mean_of's `mean`.
+  double torso_mean(const std::string& mean) const;
+  /// Temporal smoothness: mean keypoint acceleration of the predictions over
+  /// that of the ground truth (SmoothnessResult::ratio(); 1 = as smooth as GT).
+  double accel_ratio = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// Side-by-side table: name, 7 PCK columns, the mean named by `mean`
-/// ("mean_joints", "mean_columns" or "pooled"), GMACs/frame, params (M), ms/frame.
+/// ("mean_joints", "mean_columns" or "pooled"), the torso-normalised mean, the
+/// acceleration ratio, GMACs/frame, params (M), ms/frame; then each model
+/// relative to the first row (PCK difference in points, how many times fewer
+/// GMACs and ms per frame it needs).
 std::string format_comparison(const std::vector<ComparisonRow>& rows, bool markdown = false,
                               const std::string& mean = "mean_joints");
 

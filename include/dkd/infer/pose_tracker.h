@@ -52,8 +52,11 @@ struct TrackResult {
 /// Next-frame box: extent of the joints with confidence >= `min_confidence`
 /// enlarged by `scale`, blended with `previous` (new = s*previous + (1-s)*extent,
 /// s = smoothing) and clamped to overlap the image. At least 2 confident joints
-/// are needed; otherwise `previous` is kept. Never smaller than 1/4 of the
-/// previous box per side nor than 8 pixels.
+/// are needed; otherwise `previous` is kept. Each side of the extent stays
+/// within [kMaxBoxShrink, kMaxBoxGrowth] times the previous box's side (and at
+/// least 8 pixels).
+constexpr double kMaxBoxShrink = 0.8;
+constexpr double kMaxBoxGrowth = 1.25;
 Box next_box_from_keypoints(const std::vector<Point2>& keypoints, const std::vector<float>& confidence,
                             const Box& previous, double min_confidence, double scale, double smoothing,
                             cv::Size image_size);

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The synthetic benchmark behind docs/results.md: the paper's claim (a small
+# frame encoder plus distilled pose kernels matches a large per-frame network at
+# a fraction of its cost) checked on the built-in data set, end to end:
+#
+#   1. generate the synthetic set (Penn Action layout, standard difficulty);
+#   2. train the per-frame large network (the DKD initializer), the per-frame
+#      small network (DKD's encoder + a 1x1 head), DKD without and with the
+#      temporally adversarial training, and DKD again with a second seed;
+#   3. evaluate them side by side on the test split (dkd_eval --compare), time
+#      DKD against both baselines in one run (dkd_eval --bench) for the lean and
+#      the paper-style configurations, count their GMACs (dkd_eval --flops);
+#   4. write docs/results.md from those outputs (every number in it comes from here).
+#
+#   tools/benchmark.sh                 # everything (finished runs are reused)
+#   BENCH_FRESH=1 tools/benchmark.sh   # retrain from scratch
+#   BENCH_OUT=docs/results.md ...      # where the report goes
+#
+# Run tools/setup.sh first. Each training run resumes when interrupted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD="${BUILD_DIR:-build}"
+DATA="data/synthetic"
+VIDEOS=300
+WORK="work_dirs/benchmark"
+REPORT="${BENCH_OUT:-docs/results.md}"
+CFG="configs/synthetic"
+for tool in dkd_data dkd_train dkd_eval; do
+  [ -x "$BUILD/$tool" ] || { echo "benchmark: $BUILD/$tool is missing; run tools/setup.sh first" >&2; exit 1; }
+done
+[ "${BENCH_FRESH:-0}" = 1 ] && rm -rf "$WORK"
+mkdir -p "$WORK"
+now() { date +%s; }
+declare -A seconds
+
+echo "== data: $VIDEOS synthetic videos in the Penn Action layout ($DATA)"
+t0=$(now)
+DATA_CMD="$BUILD/dkd_data synth --format penn --out $DATA --videos $VIDEOS --seed 1 --difficulty standard --force"
+if [ -f "$DATA/.dkd_quickstart_$VIDEOS" ] && "$BUILD/dkd_data" check --dataset penn --root "$DATA" > /dev/null 2>&1; then
+  echo "reusing $DATA (the quickstart's set: same command)"
+else
+  $DATA_CMD
+  "$BUILD/dkd_data" check --dataset penn --root "$DATA"
+  touch "$DATA/.dkd_quickstart_$VIDEOS"
+fi
+seconds[data]=$(( $(now) - t0 ))
+
+# train NAME CONFIG [--set ...]: one run into $WORK/NAME, resumed when interrupted,
+# skipped when it already finished (best.pt and a "done" marker).
+TRAIN_CMDS=()
+train() {
+  local name=$1 config=$2
+  shift 2
+  local dir="$WORK/$name"
+  TRAIN_CMDS+=("$BUILD/dkd_train --config $config --work-dir $dir $*")
+  if [ -f "$dir/.done" ] && [ -f "$dir/best.pt" ]; then
+    echo "== train $name: done before, reusing $dir"
+    seconds[$name]=$(cat "$dir/.done")
+    return
+  fi
+  echo "== train $name: $config -> $dir"
+  local resume=()
+  [ -f "$dir/last_checkpoint" ] && resume=(--resume)
+  local t=$(now)
+  "$BUILD/dkd_train" --config "$config" --work-dir "$dir" "${resume[@]}" "$@"
+  seconds[$name]=$(( $(now) - t ))
+  echo "${seconds[$name]}" > "$dir/.done"
+}
+
+train large "$CFG/large.yaml"
+train small "$CFG/small.yaml"
+train dkd_noadv "$CFG/dkd_noadv.yaml" --set train.initializer_checkpoint="$WORK/large/best.pt"
+train dkd "$CFG/dkd.yaml" --set train.initializer_checkpoint="$WORK/large/best.pt"
+train dkd_seed2 "$CFG/dkd.yaml" --set train.initializer_checkpoint="$WORK/large/best.pt" --set runtime.seed=2
+
+echo "== compare on the test split"
+COMPARE_CMD="$BUILD/dkd_eval --compare large=$CFG/large.yaml:$WORK/large/best.pt:initializer \
+small=$CFG/small.yaml:$WORK/small/best.pt:baseline \
+dkd_noadv=$CFG/dkd_noadv.yaml:$WORK/dkd_noadv/best.pt \
+dkd=$CFG/dkd.yaml:$WORK/dkd/best.pt \
+dkd_seed2=$CFG/dkd.yaml:$WORK/dkd_seed2/best.pt \
+--json $WORK/compare.json --md $WORK/compare.md --plots $WORK/plots"
+t=$(now)
+$COMPARE_CMD
+seconds[compare]=$(( $(now) - t ))
+
+echo "== speed in one run: the lean DKD against both baselines, and the paper-style configuration"
+BENCH_CMD="$BUILD/dkd_eval --bench --config $CFG/dkd.yaml --md $WORK/bench_lean.md --json $WORK/bench_lean.json"
+$BENCH_CMD
+BENCH_PAPER_CMD="$BUILD/dkd_eval --bench --config configs/penn.yaml --set eval.speed_frames=30 --md $WORK/bench_paper.md --json $WORK/bench_paper.json"
+$BENCH_PAPER_CMD
+FLOPS_CMD="$BUILD/dkd_eval --flops --config $CFG/dkd.yaml"
+FLOPS_PAPER_CMD="$BUILD/dkd_eval --flops --config configs/penn.yaml"
+$FLOPS_CMD > "$WORK/flops_lean.txt"
+$FLOPS_PAPER_CMD > "$WORK/flops_paper.txt"
+
+# The second seed's spread: the two DKD rows of compare.md, side by side.
+seed_row() { grep -E "^\| $1 \|" "$WORK/compare.md" | head -n 1; }
+
+{
+  echo "# Results: DKD on the synthetic benchmark"
+  echo
+  echo "Written by \`tools/benchmark.sh\` on $(date -u +%Y-%m-%d) ($(nproc) cores, $(uname -m)); every number below"
+  echo "comes from the commands listed at the end. Data: \`dkd_data synth --format penn\`, $VIDEOS videos"
+  echo "(standard difficulty), the test split of that set. PCK@0.2 with bbox normalisation, visible"
+  echo "joints only, as on Penn Action (docs/datasets.md); \`accel/GT\` is the mean keypoint"
+  echo "acceleration of the predictions over that of the ground truth (1 = as smooth as the ground"
+  echo "truth). GMACs are per frame (later frames for DKD), 1 multiply-add = 1 FLOP. ms/frame is the"
+  echo "median over \`eval.speed_frames\` (100) frames after warm-up, batch 1, on this machine's CPU with all its cores."
+  echo
+  echo "Rows: \`large\` = per-frame large network (the DKD initializer), \`small\` = per-frame small"
+  echo "network (the DKD frame encoder + 1x1 head), \`dkd_noadv\` = DKD without the temporal"
+  echo "discriminator, \`dkd\` = DKD with temporally adversarial training, \`dkd_seed2\` = the same"
+  echo "with seed 2. Configs: \`$CFG/\`."
+  echo
+  cat "$WORK/compare.md"
+  echo
+  echo "## Speed, measured in one run (random frames, batch 1)"
+  echo
+  echo "Lean configuration (\`$CFG/dkd.yaml\`):"
+  echo
+  cat "$WORK/bench_lean.md"
+  echo
+  echo "Paper-style configuration (\`configs/penn.yaml\`: 256x256, ResNet-50 initializer, ResNet-18"
+  echo "encoder with a 3x256 deconvolution head, 7x7x256 per-joint kernels; untrained weights, 30 frames):"
+  echo
+  cat "$WORK/bench_paper.md"
+  echo
+  echo "## Complexity"
+  echo
+  echo '```'
+  cat "$WORK/flops_lean.txt"
+  echo '```'
+  echo
+  echo '```'
+  cat "$WORK/flops_paper.txt"
+  echo '```'
+  echo
+  echo "## Time on this machine"
+  echo
+  echo "| step | seconds |"
+  echo "|---|---:|"
+  for k in data large small dkd_noadv dkd dkd_seed2 compare; do echo "| $k | ${seconds[$k]:-?} |"; done
+  echo
+  echo "## Commands"
+  echo
+  echo '```bash'
+  echo "$DATA_CMD"
+  for c in "${TRAIN_CMDS[@]}"; do echo "$c"; done
+  echo "$COMPARE_CMD"
+  echo "$BENCH_CMD"
+  echo "$BENCH_PAPER_CMD"
+  echo "$FLOPS_CMD"
+  echo "$FLOPS_PAPER_CMD"
+  echo '```'
+} > "$REPORT"
+echo "wrote $REPORT"
