@@ -324,4 +324,43 @@ TEST_F(TrainerTest, ProblemsAreReportedBeforeTraining) {
   EXPECT_NE(r.output.find("model.num_joints"), std::string::npos) << r.output;
 }
 
+TEST_F(TrainerTest, EncoderStartsFromTheTrainedBaseline) {
+  const fs::path base_work = dir_ / "baseline";
+  dkd::TrainOptions options;
+  options.work_dir = base_work.string();
+  ASSERT_EQ(dkd::run_training(config({"train.stages=[baseline]", "train.baseline.max_iters=5"}), options), 0);
+  const std::string baseline_ckpt = (base_work / "best.pt").string();
+  ASSERT_TRUE(fs::exists(baseline_ckpt));
+
+  // A dkd run with a negligible learning rate: its encoder must hold the baseline's trunk.
+  const fs::path dkd_work = dir_ / "dkd";
+  options.work_dir = dkd_work.string();
+  ASSERT_EQ(dkd::run_training(config({"train.stages=[dkd]", "train.dkd.max_iters=2", "train.dkd.lr=1e-12",
+                                      "train.adversarial.enabled=false", "train.encoder_from_baseline=true",
+                                      "train.baseline_checkpoint=" + baseline_ckpt}),
+                              options),
+            0);
+  const auto cfg = config();
+  dkd::ModelSet trained = dkd::build_model_set(cfg, torch::kCPU);
+  dkd::load_model_weights(baseline_ckpt, {{"baseline", trained.baseline.ptr().get()}});
+  dkd::load_model_weights((dkd_work / "best.pt").string(), {{"encoder", trained.dkd->encoder.ptr().get()}});
+  dkd::ModelSet fresh = dkd::build_model_set(cfg, torch::kCPU);
+  auto from = trained.baseline->backbone->named_parameters();
+  auto untrained = fresh.dkd->encoder->backbone->named_parameters();
+  int compared = 0;
+  for (const auto& p : trained.dkd->encoder->backbone->named_parameters()) {
+    EXPECT_TRUE(torch::allclose(p.value(), from[p.key()], 1e-5, 1e-7)) << p.key();
+    ++compared;
+  }
+  EXPECT_GT(compared, 10);
+  EXPECT_FALSE(torch::allclose(from["conv1.weight"], untrained["conv1.weight"]));
+
+  // Without a baseline stage or checkpoint the config is refused before training.
+  auto r = dkd::test::run_tool_command("dkd_train", "--config " + config_path_ + " --work-dir " +
+                                                        (dir_ / "w").string() +
+                                                        " --set train.stages=[dkd] --set train.encoder_from_baseline=true");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("train.baseline_checkpoint"), std::string::npos) << r.output;
+}
+
 }  // namespace

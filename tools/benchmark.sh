@@ -6,7 +6,8 @@
 #   1. generate the synthetic set (Penn Action layout, standard difficulty);
 #   2. train the per-frame large network (the DKD initializer), the per-frame
 #      small network (DKD's encoder + a 1x1 head), DKD without and with the
-#      temporally adversarial training, and DKD again with a second seed;
+#      temporally adversarial training, DKD again with a second seed, and DKD
+#      with its encoder warm-started from the per-frame small network;
 #   3. evaluate them side by side on the test split (dkd_eval --compare), time
 #      DKD against both baselines in one run (dkd_eval --bench) for the lean and
 #      the paper-style configurations, count their GMACs (dkd_eval --flops);
@@ -73,6 +74,9 @@ train small "$CFG/small.yaml"
 train dkd_noadv "$CFG/dkd_noadv.yaml" --set train.initializer_checkpoint="$WORK/large/best.pt"
 train dkd "$CFG/dkd.yaml" --set train.initializer_checkpoint="$WORK/large/best.pt"
 train dkd_seed2 "$CFG/dkd.yaml" --set train.initializer_checkpoint="$WORK/large/best.pt" --set runtime.seed=2
+# Tried to close the gap: the encoder starts from the per-frame small network's trunk.
+train dkd_warm "$CFG/dkd_warm.yaml" --set train.initializer_checkpoint="$WORK/large/best.pt" \
+  --set train.baseline_checkpoint="$WORK/small/best.pt"
 
 echo "== compare on the test split"
 COMPARE_CMD="$BUILD/dkd_eval --compare large=$CFG/large.yaml:$WORK/large/best.pt:initializer \
@@ -80,6 +84,7 @@ small=$CFG/small.yaml:$WORK/small/best.pt:baseline \
 dkd_noadv=$CFG/dkd_noadv.yaml:$WORK/dkd_noadv/best.pt \
 dkd=$CFG/dkd.yaml:$WORK/dkd/best.pt \
 dkd_seed2=$CFG/dkd.yaml:$WORK/dkd_seed2/best.pt \
+dkd_warm=$CFG/dkd_warm.yaml:$WORK/dkd_warm/best.pt \
 --json $WORK/compare.json --md $WORK/compare.md --plots $WORK/plots"
 t=$(now)
 $COMPARE_CMD
@@ -112,7 +117,8 @@ seed_row() { grep -E "^\| $1 \|" "$WORK/compare.md" | head -n 1; }
   echo "Rows: \`large\` = per-frame large network (the DKD initializer), \`small\` = per-frame small"
   echo "network (the DKD frame encoder + 1x1 head), \`dkd_noadv\` = DKD without the temporal"
   echo "discriminator, \`dkd\` = DKD with temporally adversarial training, \`dkd_seed2\` = the same"
-  echo "with seed 2. Configs: \`$CFG/\`."
+  echo "with seed 2, \`dkd_warm\` = DKD whose encoder starts from \`small\`'s trained trunk instead of"
+  echo "random weights (\`train.encoder_from_baseline\`). Configs: \`$CFG/\`."
   echo
   cat "$WORK/compare.md"
   echo
@@ -141,7 +147,7 @@ seed_row() { grep -E "^\| $1 \|" "$WORK/compare.md" | head -n 1; }
   echo
   echo "| step | seconds |"
   echo "|---|---:|"
-  for k in data large small dkd_noadv dkd dkd_seed2 compare; do echo "| $k | ${seconds[$k]:-?} |"; done
+  for k in data large small dkd_noadv dkd dkd_seed2 dkd_warm compare; do echo "| $k | ${seconds[$k]:-?} |"; done
   echo
   echo "## Commands"
   echo

@@ -38,6 +38,22 @@ std::string resolve_work_dir(const Config& config, const TrainOptions& options) 
 
 namespace {
 
+/// Copies every parameter and buffer of `from` into `to` (same architecture: the
+/// baseline and the encoder are both built from model.encoder).
+void copy_backbone(torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard no_grad;
+  auto source = from.named_parameters();
+  for (auto& p : to.named_parameters()) p.value().copy_(source[p.key()]);
+  auto buffers = from.named_buffers();
+  for (auto& b : to.named_buffers()) b.value().copy_(buffers[b.key()]);
+}
+
+/// True when `a` comes before `b` in `stages` (both present).
+bool stage_before(const std::vector<std::string>& stages, const std::string& a, const std::string& b) {
+  const auto ia = std::find(stages.begin(), stages.end(), a), ib = std::find(stages.begin(), stages.end(), b);
+  return ia != stages.end() && ib != stages.end() && ia < ib;
+}
+
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -134,6 +150,16 @@ void Trainer::prepare() {
   spdlog::info("device {}, {} thread(s), seed {}{}", device_.str(), current_threads(), config_.runtime.seed,
                env_.enabled() ? ", rank " + std::to_string(env_.rank) + "/" + std::to_string(env_.world_size) : "");
 
+  const auto& tr = config_.train;
+  if (tr.encoder_from_baseline && std::find(tr.stages.begin(), tr.stages.end(), "dkd") != tr.stages.end() &&
+      !stage_before(tr.stages, "baseline", "dkd")) {
+    if (tr.baseline_checkpoint.empty())
+      throw ConfigError("train.encoder_from_baseline: needs stage baseline before dkd in train.stages, or "
+                        "train.baseline_checkpoint");
+    std::error_code ec;
+    if (!fs::is_regular_file(tr.baseline_checkpoint, ec))
+      throw DataError(tr.baseline_checkpoint, "no such checkpoint (train.baseline_checkpoint)");
+  }
   // Everything that can be wrong with the data is reported before training starts.
   train_videos_ = load_split(config_.data, "train");
   val_videos_ = load_split(config_.data, "test");
@@ -360,6 +386,13 @@ void Trainer::run_stage(const std::string& stage, const CheckpointMeta* resume) 
       std::find(tr.stages.begin(), tr.stages.end(), "initializer") == tr.stages.end() && !resume) {
     load_model_weights(tr.initializer_checkpoint, {{"initializer", models_.initializer.ptr().get()}});
     spdlog::info("dkd: initializer weights from {}", tr.initializer_checkpoint);
+  }
+  if (dkd && tr.encoder_from_baseline && !resume) {
+    const bool trained_here = stage_before(tr.stages, "baseline", "dkd");
+    if (!trained_here) load_model_weights(tr.baseline_checkpoint, {{"baseline", models_.baseline.ptr().get()}});
+    copy_backbone(*models_.baseline->backbone, *models_.dkd->encoder->backbone);
+    spdlog::info("dkd: encoder starts from the per-frame small baseline's trunk ({})",
+                 trained_here ? "stage baseline of this run" : tr.baseline_checkpoint);
   }
 
   // Parameters trained in this stage.

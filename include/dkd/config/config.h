@@ -278,6 +278,8 @@ struct TrainConfig {
   StageConfig baseline;
   StageConfig dkd{10, 8, std::nullopt, {}, 0};
   std::string initializer_checkpoint;
+  bool encoder_from_baseline = false;
+  std::string baseline_checkpoint;
   bool freeze_initializer = true;
   double teacher_forcing_start = 0.0;
   double teacher_forcing_end = 0.0;
@@ -314,6 +316,12 @@ struct TrainConfig {
     v.section("dkd", dkd, "DKD stage on clips");
     v.field("initializer_checkpoint", initializer_checkpoint,
             "dkd stage: take the trained initializer from this checkpoint", Check::none());
+    v.field("encoder_from_baseline", encoder_from_baseline,
+            "dkd stage: start the encoder from the trained per-frame small baseline's trunk "
+            "(stage baseline of this run, else train.baseline_checkpoint)",
+            Check::none());
+    v.field("baseline_checkpoint", baseline_checkpoint,
+            "checkpoint with a trained baseline, for train.encoder_from_baseline", Check::none());
     v.field("freeze_initializer", freeze_initializer, "keep the initializer fixed in the dkd stage",
             Check::none());
     v.field("teacher_forcing_start", teacher_forcing_start,
