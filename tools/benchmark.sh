@@ -100,8 +100,26 @@ FLOPS_PAPER_CMD="$BUILD/dkd_eval --flops --config configs/penn.yaml"
 $FLOPS_CMD > "$WORK/flops_lean.txt"
 $FLOPS_PAPER_CMD > "$WORK/flops_paper.txt"
 
-# The second seed's spread: the two DKD rows of compare.md, side by side.
-seed_row() { grep -E "^\| $1 \|" "$WORK/compare.md" | head -n 1; }
+# cell TABLE ROW COLUMN: one cell of compare.md's TABLE-th table (1 = PCK and cost,
+# 2 = relative to large), found by its row name and column header; "x" suffixes dropped.
+cell() {
+  awk -F'|' -v table="$1" -v row="$2" -v col="$3" '
+    function trim(s) { gsub(/^ +| +$/, "", s); sub(/x$/, "", s); return s }
+    /^\| model \|/ { t++; if (t == table) for (i = 2; i < NF; i++) idx[trim($i)] = i; next }
+    t == table && trim($2) == row { print trim($(idx[col])); exit }
+  ' "$WORK/compare.md"
+}
+# calc EXPR: floating-point arithmetic for the summary (awk is on every Debian machine).
+calc() { awk "BEGIN { printf \"%.1f\", $1 }"; }
+verdict() { awk "BEGIN { print ($1) ? \"met\" : \"missed\" }"; }
+
+L=$(cell 1 large mean_joints); S=$(cell 1 small mean_joints)
+summary_row() {  # summary_row NAME: how DKD variant NAME compares with large and small
+  local d g m
+  d=$(cell 2 "$1" "d mean_joints"); g=$(cell 2 "$1" GMACs); m=$(cell 2 "$1" ms/frame)
+  echo "| $1 | $(cell 1 "$1" mean_joints) | $d | $(verdict "$d >= -1") | ${g}x | $(verdict "$g >= 10") |" \
+       "${m}x | $(verdict "$m >= 5") | $(calc "$(cell 1 "$1" mean_joints) - $S") |"
+}
 
 {
   echo "# Results: DKD on the synthetic benchmark"
@@ -121,6 +139,22 @@ seed_row() { grep -E "^\| $1 \|" "$WORK/compare.md" | head -n 1; }
   echo "random weights (\`train.encoder_from_baseline\`). Configs: \`$CFG/\`."
   echo
   cat "$WORK/compare.md"
+  echo
+  echo "## What the table says"
+  echo
+  echo "Targets (the paper's claim made concrete): mean PCK within 1 point of \`large\` ($L), at least"
+  echo "10x fewer GMACs per later frame and at least 5x fewer ms per frame."
+  echo
+  echo "| DKD run | mean PCK | vs large (points) | within 1 point | GMACs: times fewer | <= 1/10 | ms: times fewer | <= 1/5 | vs small ($S), points |"
+  echo "|:---|---:|---:|:---|---:|:---|---:|:---|---:|"
+  for r in dkd_warm dkd dkd_noadv dkd_seed2; do summary_row "$r"; done
+  echo
+  echo "- Temporally adversarial training (\`dkd\` - \`dkd_noadv\`): $(calc "$(cell 1 dkd mean_joints) - $(cell 1 dkd_noadv mean_joints)")"
+  echo "  points of mean PCK, $(calc "$(cell 1 dkd "torso mean_joints") - $(cell 1 dkd_noadv "torso mean_joints")") of torso PCK, accel/GT"
+  echo "  $(cell 1 dkd_noadv accel/GT) -> $(cell 1 dkd accel/GT) (lower is smoother)."
+  echo "- Seed spread (\`dkd\` vs \`dkd_seed2\`, same config): $(calc "$(cell 1 dkd mean_joints) - $(cell 1 dkd_seed2 mean_joints)") points of mean PCK;"
+  echo "  differences smaller than that between single runs are not evidence."
+  echo "- Warm-starting the encoder (\`dkd_warm\` - \`dkd\`): $(calc "$(cell 1 dkd_warm mean_joints) - $(cell 1 dkd mean_joints)") points."
   echo
   echo "## Speed, measured in one run (random frames, batch 1)"
   echo

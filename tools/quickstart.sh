@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The quickstart: generate the built-in synthetic data set, train a compact DKD
-# (pose initializer, then the DKD stage with temporally adversarial training),
+# (pose initializer; per-frame small network, which starts the DKD encoder; then
+# the DKD stage with temporally adversarial training),
 # evaluate it, print the PCK and FLOPs tables, and render an overlay video of a
 # test clip. Run tools/setup.sh first (README's first command does both).
 #
