@@ -115,10 +115,10 @@ verdict() { awk "BEGIN { print ($1) ? \"met\" : \"missed\" }"; }
 
 L=$(cell 1 large mean_joints); S=$(cell 1 small mean_joints)
 summary_row() {  # summary_row NAME: how DKD variant NAME compares with large and small
-  local d g m
-  d=$(cell 2 "$1" "d mean_joints"); g=$(cell 2 "$1" GMACs); m=$(cell 2 "$1" ms/frame)
-  echo "| $1 | $(cell 1 "$1" mean_joints) | $d | $(verdict "$d >= -1") | ${g}x | $(verdict "$g >= 10") |" \
-       "${m}x | $(verdict "$m >= 5") | $(calc "$(cell 1 "$1" mean_joints) - $S") |"
+  local p d g m
+  p=$(cell 1 "$1" mean_joints); d=$(cell 2 "$1" "d mean_joints"); g=$(cell 2 "$1" GMACs); m=$(cell 2 "$1" ms/frame)
+  echo "| $1 | $p | $d | $(verdict "$d >= -1") | ${g}x | $(verdict "$g >= 10") |" \
+       "${m}x | $(verdict "$m >= 5") | $(calc "$p - $S") |"
 }
 
 {
