@@ -2,6 +2,8 @@
 // augmentation per clip, cache identical to decoding, test-video crops.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "data_fixtures.h"
 #include "dkd/config/config.h"
 #include "dkd/data/clip_dataset.h"
@@ -63,15 +65,27 @@ TEST(ClipDataset, SamplesHaveTheRightShapesAndConsistentTargets) {
     EXPECT_GE(stride, 1);
     EXPECT_LE(stride, 2);
     EXPECT_EQ(s.frames[2] - s.frames[1], stride);
-    // One augmentation for the whole clip.
-    for (const auto& t : s.transforms) EXPECT_EQ(t.m, s.transforms[0].m);
     const VideoRecord& v = f.videos[static_cast<std::size_t>(s.video)];
+    // One augmentation for the whole clip (the same rotation, flip and scale
+    // factor), each frame centred on its own box and sized by it.
+    for (std::size_t t = 0; t < s.transforms.size(); ++t) {
+      const auto& m = s.transforms[t].m;
+      const auto& m0 = s.transforms[0].m;
+      EXPECT_NEAR(std::atan2(m[1], m[0]), std::atan2(m0[1], m0[0]), 1e-9);  // rotation (and flip)
+      EXPECT_NEAR(std::atan2(m[3], m[4]), std::atan2(m0[3], m0[4]), 1e-9);
+      EXPECT_EQ(s.transforms[t].flipped, s.transforms[0].flipped);
+      const Region r = box_region(v.boxes[static_cast<std::size_t>(s.frames[t])], c.box_scale, 64.0 / 96.0);
+      const Point2 centre = s.transforms[t].apply(r.center);
+      EXPECT_NEAR(centre.x, 31.5, 1e-3);  // the crop's centre pixel
+      EXPECT_NEAR(centre.y, 47.5, 1e-3);
+    }
     const Skeleton& sk = skeleton_for("penn");
     auto peaks = decode_heatmaps(s.heatmaps);
     for (int t = 0; t < 3; ++t)
       for (int j = 0; j < 13; ++j) {
         const int src = s.transforms[0].flipped ? sk.flipped(j) : j;
-        const Point2 want = s.transforms[0].apply(v.joint(s.frames[static_cast<std::size_t>(t)], src));
+        const Point2 want =
+            s.transforms[static_cast<std::size_t>(t)].apply(v.joint(s.frames[static_cast<std::size_t>(t)], src));
         EXPECT_NEAR(s.joints[t][j][0].item<float>(), want.x, 1e-3);
         if (s.weights[t][j].item<float>() > 0) {
           EXPECT_TRUE(v.is_visible(s.frames[static_cast<std::size_t>(t)], src));
@@ -139,4 +153,29 @@ TEST(ClipDataset, TestVideosCropEachFrameAndMapBack) {
   VideoRecord broken = v;
   broken.frame_paths[0] = f.root + "/nope.jpg";
   EXPECT_THROW(load_test_video(broken, c), DataError);
+}
+
+TEST(ClipDataset, TrainingClipCropsEqualTheEvaluationCrops) {
+  // Without augmentation a training clip's frame is exactly the frame dkd_eval
+  // feeds the model: the same crop transform and the same pixels.
+  const auto& f = penn_fixture();
+  DataConfig c = small_config();
+  c.scale_factor = 0.0;
+  c.rotation = 0.0;
+  c.flip = false;
+  c.color_jitter = 0.0;
+  c.stride_min = c.stride_max = 1;
+  ClipDataset ds(f.videos, c, 4, /*train=*/true);
+  for (int64_t i : {0, 3, 9}) {
+    const ClipSample s = ds.get(i, 7);
+    const VideoRecord& v = f.videos[static_cast<std::size_t>(s.video)];
+    const TestVideo tv = load_test_video(v, c);
+    for (std::size_t t = 0; t < s.frames.size(); ++t) {
+      const int frame = s.frames[t];
+      const CropTransform want = test_crop_transform(v.boxes[static_cast<std::size_t>(frame)], c);
+      for (int k = 0; k < 6; ++k) EXPECT_NEAR(s.transforms[t].m[k], want.m[k], 1e-9) << "frame " << frame;
+      EXPECT_TRUE(torch::allclose(s.images[static_cast<int64_t>(t)], tv.frames[frame], 1e-5, 1e-5))
+          << "frame " << frame;
+    }
+  }
 }

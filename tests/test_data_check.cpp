@@ -2,6 +2,8 @@
 // trainer's refusal unless data.skip_bad_videos.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
 #include <filesystem>
 #include <fstream>
 
@@ -120,4 +122,43 @@ TEST(DataCheck, SyntheticOutputHasNoProblemsInEitherFormat) {
     EXPECT_EQ(r.videos, 3) << format;
     EXPECT_EQ(r.joints, std::string(format) == "penn" ? 13 : 15);
   }
+}
+
+TEST(DataCheck, ValidationSplitIsHeldOutOfTheTrainingListOnly) {
+  const std::string root = test::fresh_dir("check_val");
+  for (int i = 1; i <= 10; ++i) {
+    char id[8];
+    std::snprintf(id, sizeof(id), "%04d", i);
+    VideoRecord v = test::make_record("penn", id, "bowl", 3, /*train=*/i <= 8, 48, 40, i);
+    test::write_penn_fixture(v, root);
+  }
+  DataConfig c;
+  c.dataset = "penn";
+  c.root = root;
+  c.val_fraction = 0.25;
+  const auto ids = [](const std::vector<VideoRecord>& v) {
+    std::set<std::string> s;
+    for (const auto& r : v) s.insert(r.id);
+    return s;
+  };
+  const auto train = ids(load_split(c, "train")), val = ids(load_split(c, "val")), test = ids(load_split(c, "test"));
+  EXPECT_EQ(val.size(), 2u);  // round(0.25 * 8)
+  EXPECT_EQ(train.size(), 6u);
+  EXPECT_EQ(test, (std::set<std::string>{"0009", "0010"}));
+  for (const auto& id : val) {
+    EXPECT_EQ(train.count(id), 0u) << id;  // disjoint from training
+    EXPECT_LE(id, std::string("0008")) << id;  // from the data set's training list, never its test list
+  }
+  // Deterministic and independent of listing order.
+  auto records = load_split(c, "all");
+  std::vector<VideoRecord> official;
+  for (const auto& r : records)
+    if (r.train) official.push_back(r);
+  const auto a = validation_ids(official, 0.25);
+  std::reverse(official.begin(), official.end());
+  EXPECT_EQ(validation_ids(official, 0.25), a);
+  EXPECT_EQ(std::set<std::string>(a.begin(), a.end()), val);
+  c.val_fraction = 0.0;
+  EXPECT_EQ(load_split(c, "train").size(), 8u);
+  EXPECT_THROW(load_split(c, "val"), DataError);
 }

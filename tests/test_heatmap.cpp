@@ -62,3 +62,56 @@ TEST(Heatmap, DecodedCoordsMapBackToImagePixels) {
     EXPECT_NEAR(q.y, img_pts[j].y, 1e-3);
   }
 }
+
+TEST(Heatmap, DarkDecodesAnalyticGaussiansAtFractionalCentres) {
+  // Unnormalised Gaussians (the training targets' shape) at fractional centres,
+  // at least 3 sigma from the border (where the map is not cut off): DARK is
+  // exact up to the blur's border effects.
+  std::mt19937 rng(11);
+  for (double sigma : {1.5, 2.0, 3.0}) {
+    const float margin = static_cast<float>(3.0 * sigma + 1.0);
+    std::uniform_real_distribution<float> ux(margin, 47.f - margin), uy(margin, 63.f - margin);
+    std::vector<Point2> joints;
+    for (int j = 0; j < 24; ++j) joints.push_back({ux(rng), uy(rng)});
+    auto hm = render_heatmaps(joints, {}, 48, 64, sigma);
+    // render_heatmaps truncates at 3 sigma; an analytic map is not truncated.
+    auto ys = torch::arange(64, torch::kFloat).view({1, 64, 1});
+    auto xs = torch::arange(48, torch::kFloat).view({1, 1, 48});
+    std::vector<float> cx, cy;
+    for (auto& p : joints) {
+      cx.push_back(p.x);
+      cy.push_back(p.y);
+    }
+    auto tx = torch::tensor(cx).view({-1, 1, 1}), ty = torch::tensor(cy).view({-1, 1, 1});
+    auto analytic = torch::exp(-((xs - tx).pow(2) + (ys - ty).pow(2)) / (2 * sigma * sigma));
+    for (const auto& maps : {analytic, hm}) {
+      auto dark = decode_heatmaps(maps.unsqueeze(0), HeatmapDecoder::dark, sigma);
+      auto argmax = decode_heatmaps(maps.unsqueeze(0), HeatmapDecoder::argmax, sigma);
+      double worst_dark = 0, worst_argmax = 0;
+      for (int j = 0; j < 24; ++j) {
+        const auto& p = joints[static_cast<std::size_t>(j)];
+        worst_dark = std::max(worst_dark, std::hypot(dark.coords[0][j][0].item<double>() - p.x,
+                                                     dark.coords[0][j][1].item<double>() - p.y));
+        worst_argmax = std::max(worst_argmax, std::hypot(argmax.coords[0][j][0].item<double>() - p.x,
+                                                         argmax.coords[0][j][1].item<double>() - p.y));
+      }
+      EXPECT_LT(worst_dark, 0.05) << "sigma " << sigma;
+      EXPECT_GT(worst_argmax, 0.15) << "sigma " << sigma;  // what DARK improves on
+      EXPECT_TRUE(torch::equal(dark.maxvals, argmax.maxvals));
+    }
+  }
+}
+
+TEST(Heatmap, DarkFallsBackToArgmaxAtTheBorderAndOnFlatMaps) {
+  auto hm = torch::zeros({3, 16, 16});
+  hm[0][0][0] = 1.f;     // corner peak: no room for the Taylor expansion
+  hm[1][8][8] = 1.f;     // a single hot pixel is locally concave: refined, stays within the pixel
+  auto dark = decode_heatmaps(hm, HeatmapDecoder::dark, 2.0);
+  auto argmax = decode_heatmaps(hm, HeatmapDecoder::argmax, 2.0);
+  EXPECT_TRUE(torch::allclose(dark.coords[0], argmax.coords[0]));
+  EXPECT_NEAR(dark.coords[1][0].item<float>(), 8.f, 0.5f);
+  EXPECT_NEAR(dark.coords[1][1].item<float>(), 8.f, 0.5f);
+  EXPECT_TRUE(torch::isfinite(dark.coords).all().item<bool>());  // all-zero map 2
+  EXPECT_EQ(parse_heatmap_decoder("dark"), HeatmapDecoder::dark);
+  EXPECT_THROW(parse_heatmap_decoder("soft-argmax"), std::exception);
+}

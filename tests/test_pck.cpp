@@ -280,6 +280,33 @@ TEST(Pck, CountsMergeEqualsSingleEvaluator) {
   EXPECT_THROW(all.process(c, c.joints), UsageError);
 }
 
+TEST(Pck, ByFrameIndexBucketsHandComputed) {
+  // 45 frames: exact on frame 1 and on frames 5-10, 40 px off (a miss) elsewhere.
+  VideoRecord r = make_record("penn", "0001", "bowl", 45);
+  std::vector<Point2> p = offset(r, 40.f, 0.f);
+  for (int t : {0, 4, 5, 6, 7, 8, 9})
+    for (int j = 0; j < r.num_joints; ++j) at(p, r, t, j) = r.joint(t, j);
+  PckOptions options;
+  options.actions = {"bowl"};
+  PckEvaluator ev("penn", options);
+  ev.process(r, p);
+  const EvalResult res = ev.evaluate();
+  ASSERT_EQ(res.by_frame.size(), 6u);
+  const std::vector<std::string> labels = {"1", "2-4", "5-10", "11-20", "21-40", "41+"};
+  const std::vector<double> want = {100, 0, 100, 0, 0, 0};
+  const std::vector<double> frames = {1, 3, 6, 10, 20, 5};
+  for (std::size_t b = 0; b < 6; ++b) {
+    EXPECT_EQ(res.by_frame[b].label(), labels[b]);
+    EXPECT_DOUBLE_EQ(res.by_frame[b].pck.mean_joints, want[b]) << labels[b];
+    EXPECT_DOUBLE_EQ(res.by_frame[b].pck.valid[0], frames[b]) << labels[b];
+  }
+  // The buckets survive the counts round trip (distributed evaluation).
+  PckEvaluator merged("penn", options);
+  merged.merge(ev.counts());
+  EXPECT_DOUBLE_EQ(merged.evaluate().by_frame[2].pck.mean_joints, 100.0);
+  EXPECT_DOUBLE_EQ(merged.evaluate().by_frame[1].pck.mean_joints, 0.0);
+}
+
 TEST(Pck, BadInputNamesTheVideo) {
   VideoRecord r = make_record("penn", "0042", "bowl", 2);
   PckEvaluator ev("penn");

@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
       "  dkd_eval --flops --config C [--json F]          complexity table, no data or checkpoint needed\n"
       "  dkd_eval --bench --config C                     speed of DKD and the per-frame baselines (random input)\n"
       "  dkd_eval --predictions F --dataset penn|jhmdb --root DIR [--split N|all]\n"
-      "  dkd_eval --compare name=C:P[:MODEL] ...         several models side by side"};
+      "  dkd_eval --compare name=C:P[:MODEL] ...         several models side by side\n"
+      "  dkd_eval --seeds name=a.json,b.json,c.json ...  mean ± sd over runs that differ only in their seed"};
   dkd::ConfigOptions config_options;
   dkd::add_config_options(app, config_options, false);
   dkd::EvalCommandOptions options;
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   std::string dataset;
   std::string root;
   std::vector<std::string> compare;
+  std::vector<std::string> seeds;
   app.add_option("--checkpoint", checkpoints, "checkpoint to evaluate; for --split all: a.pt,b.pt,c.pt");
   app.add_option("--split", options.split, "test (default), a Sub-JHMDB split 1|2|3, or all (average of 1-3)");
   app.add_option("--model", options.model,
@@ -58,7 +60,7 @@ int main(int argc, char** argv) {
   app.add_option("--json", options.json_path, "write the report as JSON");
   app.add_option("--md", options.md_path, "write the report as Markdown");
   app.add_option("--save-predictions", options.predictions_path, "write the predictions (see README for the format)");
-  app.add_option("--plots", options.plot_dir, "write pck_curve.png and smoothness.png into this folder");
+  app.add_option("--plots", options.plot_dir, "write pck_curve.png, smoothness.png and pck_by_frame.png into this folder");
   app.add_flag("--no-speed", no_speed, "skip the speed measurement");
   app.add_flag("--flops", flops, "print the complexity table (params, GMACs) of the config");
   app.add_flag("--bench", bench, "time DKD and the per-frame baselines on random frames");
@@ -66,6 +68,9 @@ int main(int argc, char** argv) {
   app.add_option("--dataset", dataset, "data set format for --predictions: penn or jhmdb");
   app.add_option("--root", root, "data set folder for --predictions");
   app.add_option("--compare", compare, "name=CONFIG:CHECKPOINT[:MODEL], repeatable or several")->expected(1, -1);
+  app.add_option("--seeds", seeds, "name=REPORT.json,REPORT.json,...: dkd_eval --json reports of one model trained "
+                                   "with different seeds; mean ± sd, compared with the first name")
+      ->expected(1, -1);
   if (const int code = dkd::parse_command_line(app, argc, argv); code >= 0) return code;
 
   return dkd::run_tool("dkd_eval", [&]() -> int {
@@ -73,6 +78,7 @@ int main(int argc, char** argv) {
     options.checkpoints = split_commas(checkpoints);
     options.speed = !no_speed;
     if (!compare.empty()) return dkd::run_compare(compare, config_options.overrides, options);
+    if (!seeds.empty()) return dkd::run_seed_summary(seeds, options);
     if (!predictions.empty()) {
       if (dataset.empty() || root.empty()) throw dkd::UsageError("--predictions needs --dataset and --root");
       dkd::Config config;

@@ -10,6 +10,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian's LibTorch does matrix products (and so transposed convolutions and linear
+# layers) through libblas.so.3, which Debian points at whichever BLAS is installed
+# (alternatives). With only the reference BLAS that is ~1-5 GFLOP/s on a 2-core machine;
+# OpenBLAS runs the same product ~50x faster, no rebuild needed. The pthreads build was
+# chosen by measurement (docs/results.md, "BLAS"); BLAS_PACKAGE overrides it.
+BLAS_PACKAGE="${BLAS_PACKAGE:-libopenblas0-pthread}"
+
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libgloo-dev          # LibTorch 1.13 (CPU) and the Gloo headers for c10d
@@ -18,6 +25,7 @@ PACKAGES=(
   libmatio-dev                      # MATLAB .mat files (Penn Action, JHMDB)
   libgtest-dev
   opencv-doc                        # sample photographs (synthetic backgrounds) and vtest.avi
+  "$BLAS_PACKAGE"                   # optimised BLAS behind libblas.so.3 (see below)
 )
 
 build=1
@@ -44,6 +52,19 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all Debian packages present"
+fi
+
+# Make libblas.so.3 point at the optimised library even where an earlier choice
+# pinned the reference one (alternatives in manual mode).
+blas_alt="libblas.so.3-$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)"
+blas_dir="${BLAS_PACKAGE#lib}"; blas_dir="${blas_dir%%[0-9]*}-${BLAS_PACKAGE##*-}"   # openblas-pthread
+current=$(update-alternatives --query "$blas_alt" 2>/dev/null | awk '/^Value:/ {print $2}')
+wanted=$(update-alternatives --list "$blas_alt" 2>/dev/null | grep "/$blas_dir/" | head -n 1 || true)
+if [ -n "$wanted" ] && [ "$current" != "$wanted" ] && [[ "$current" == */blas/libblas.so.3 ]]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "setup: libblas.so.3 -> $wanted (was the reference BLAS)"
+  $SUDO update-alternatives --set "$blas_alt" "$wanted"
 fi
 
 ((build)) || exit 0

@@ -157,12 +157,7 @@ ClipSample ClipDataset::get(int64_t index, uint64_t rng_seed) const {
   }
   ClipSample s;
   s.video = vi;
-  std::vector<Box> boxes;
-  for (int t = 0; t < T; ++t) {
-    s.frames.push_back(start + t * stride);
-    boxes.push_back(v.boxes[static_cast<std::size_t>(s.frames.back())]);
-  }
-  const Region region = box_region(box_union(boxes), box_scale_, static_cast<double>(in_w_) / in_h_);
+  for (int t = 0; t < T; ++t) s.frames.push_back(start + t * stride);
 
   double scale = 1.0, rot = 0.0;
   bool flip = false;
@@ -176,9 +171,6 @@ ClipSample ClipDataset::get(int64_t index, uint64_t rng_seed) const {
     jitter.contrast = uniform(rng, 1.0 - color_jitter_, 1.0 + color_jitter_);
     jitter.saturation = uniform(rng, 1.0 - color_jitter_, 1.0 + color_jitter_);
   }
-  const CropTransform tr = CropTransform::make(region.center, region.width * scale,
-                                               region.height * scale, rot, flip, in_w_, in_h_);
-  const CropTransform hm_tr = tr.downscaled(kHeatmapStride);
   const Skeleton& skel = skeleton_for(dataset_);
   const int J = num_joints_;
   const int hw = in_w_ / kHeatmapStride, hh = in_h_ / kHeatmapStride;
@@ -187,8 +179,14 @@ ClipSample ClipDataset::get(int64_t index, uint64_t rng_seed) const {
   s.heatmaps = torch::empty({T, J, hh, hw}, torch::kFloat);
   s.weights = torch::empty({T, J}, torch::kFloat);
   s.joints = torch::empty({T, J, 2}, torch::kFloat);
+  const double aspect = static_cast<double>(in_w_) / in_h_;
   for (int t = 0; t < T; ++t) {
     const int f = s.frames[static_cast<std::size_t>(t)];
+    // This frame's own box (the evaluation crop), with the clip's augmentation.
+    const Region region = box_region(v.boxes[static_cast<std::size_t>(f)], box_scale_, aspect);
+    const CropTransform tr = CropTransform::make(region.center, region.width * scale, region.height * scale, rot,
+                                                 flip, in_w_, in_h_);
+    const CropTransform hm_tr = tr.downscaled(kHeatmapStride);
     cv::Point off;
     cv::Mat img = frames_->get(vi, f, &off);
     CropTransform local = tr;  // image -> crop, expressed on the (possibly cached) sub-image
@@ -221,6 +219,12 @@ ClipSample ClipDataset::get(int64_t index, uint64_t rng_seed) const {
 
 // ---------------------------------------------------------------- test videos
 
+CropTransform test_crop_transform(const Box& box, const DataConfig& c) {
+  const int in_w = c.input_size.at(0), in_h = c.input_size.at(1);
+  const Region r = box_region(box, c.box_scale, static_cast<double>(in_w) / in_h);
+  return CropTransform::make(r.center, r.width, r.height, 0.0, false, in_w, in_h);
+}
+
 TestVideo load_test_video(const VideoRecord& v, const DataConfig& c, const std::vector<Box>* boxes) {
   const int in_w = c.input_size.at(0), in_h = c.input_size.at(1);
   const int T = v.num_frames();
@@ -231,8 +235,7 @@ TestVideo load_test_video(const VideoRecord& v, const DataConfig& c, const std::
   out.frames = torch::empty({T, 3, in_h, in_w}, torch::kFloat);
   for (int t = 0; t < T; ++t) {
     const Box& b = boxes ? (*boxes)[static_cast<std::size_t>(t)] : v.boxes[static_cast<std::size_t>(t)];
-    const Region r = box_region(b, c.box_scale, static_cast<double>(in_w) / in_h);
-    const CropTransform tr = CropTransform::make(r.center, r.width, r.height, 0.0, false, in_w, in_h);
+    const CropTransform tr = test_crop_transform(b, c);
     cv::Mat img = read_frame(v.frame_paths[static_cast<std::size_t>(t)]);
     out.frames[t].copy_(image_to_tensor(warp_image(img, tr)));
     out.transforms.push_back(tr);

@@ -1,5 +1,7 @@
 #include "dkd/data/dataset.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -37,9 +39,28 @@ std::string format_problems(const std::vector<DataProblem>& problems, std::size_
   return out;
 }
 
+std::vector<std::string> validation_ids(const std::vector<VideoRecord>& train_videos, double fraction) {
+  const std::size_t n = train_videos.size();
+  if (!(fraction > 0.0) || n < 2) return {};
+  const std::size_t k = std::clamp<std::size_t>(static_cast<std::size_t>(std::llround(fraction * n)), 1, n - 1);
+  // FNV-1a of the id: a video's membership does not depend on listing order or platform.
+  const auto hash = [](const std::string& id) {
+    uint64_t h = 1469598103934665603ULL;
+    for (unsigned char ch : id) h = (h ^ ch) * 1099511628211ULL;
+    return h;
+  };
+  std::vector<std::pair<uint64_t, std::string>> keyed;
+  for (const auto& v : train_videos) keyed.emplace_back(hash(v.id), v.id);
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < k; ++i) ids.push_back(keyed[i].second);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
 std::vector<VideoRecord> load_split(const DataConfig& config, const std::string& split) {
-  if (split != "train" && split != "test" && split != "all")
-    throw UsageError("split must be train, test or all, not '" + split + "'");
+  if (split != "train" && split != "val" && split != "test" && split != "all")
+    throw UsageError("split must be train, val, test or all, not '" + split + "'");
   DatasetScan scan = scan_dataset(config.dataset, config.root, config.split, config.jhmdb_box_margin);
   if (!scan.problems.empty()) {
     if (!config.skip_bad_videos)
@@ -50,14 +71,25 @@ std::vector<VideoRecord> load_split(const DataConfig& config, const std::string&
     for (const auto& p : scan.problems)
       spdlog::warn("skipping bad video: {}: {}", p.file, p.error);
   }
+  // The validation split: whole videos held out of the data set's training list.
+  std::vector<VideoRecord> official_train;
+  for (const auto& v : scan.videos)
+    if (v.train) official_train.push_back(v);
+  const auto val_ids = validation_ids(official_train, config.val_fraction);
+  const auto is_val = [&](const VideoRecord& v) {
+    return v.train && std::binary_search(val_ids.begin(), val_ids.end(), v.id);
+  };
   std::vector<VideoRecord> out;
   for (auto& v : scan.videos) {
-    if (split != "all" && v.train != (split == "train")) continue;
+    const bool keep = split == "all" || (split == "test" && !v.train) || (split == "val" && is_val(v)) ||
+                      (split == "train" && v.train && !is_val(v));
+    if (!keep) continue;
     if (config.max_videos > 0 && static_cast<int>(out.size()) >= config.max_videos) break;
     out.push_back(std::move(v));
   }
   if (out.empty())
-    throw DataError(config.root, "no usable " + split + " videos in the " + config.dataset + " data set");
+    throw DataError(config.root, "no usable " + split + " videos in the " + config.dataset + " data set" +
+                                     (split == "val" ? " (set data.val_fraction > 0)" : ""));
   spdlog::info("{} {} split: {} videos, {} frames", config.dataset, split, out.size(), [&] {
     long n = 0;
     for (const auto& v : out) n += v.num_frames();

@@ -31,8 +31,15 @@ torch::Tensor render_heatmaps(const std::vector<Point2>& joints, const std::vect
   return hm;
 }
 
-HeatmapPeaks decode_heatmaps(const torch::Tensor& heatmaps) {
-  if (heatmaps.dim() < 3) throw Error("decode_heatmaps: expected [..., J, h, w]");
+HeatmapDecoder parse_heatmap_decoder(const std::string& name) {
+  if (name == "argmax") return HeatmapDecoder::argmax;
+  if (name == "dark") return HeatmapDecoder::dark;
+  throw ConfigError("eval.decode: expected argmax or dark, got '" + name + "'");
+}
+
+namespace {
+
+HeatmapPeaks decode_argmax(const torch::Tensor& heatmaps) {
   const int64_t h = heatmaps.size(-2), w = heatmaps.size(-1);
   auto flat = heatmaps.detach().to(torch::kFloat).flatten(-2);  // [..., J, h*w]
   auto [maxvals, idx] = flat.max(-1);
@@ -54,6 +61,62 @@ HeatmapPeaks decode_heatmaps(const torch::Tensor& heatmaps) {
   out.coords = torch::stack({fx, fy}, -1);
   out.maxvals = maxvals;
   return out;
+}
+
+/// Gaussian blur of maps [N, 1, h, w] with replicated borders, each map's maximum kept.
+torch::Tensor modulate(const torch::Tensor& maps, double sigma) {
+  const int64_t r = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(3.0 * sigma)));
+  auto x = torch::arange(-r, r + 1, maps.options()).pow(2).mul(-1.0 / (2.0 * sigma * sigma)).exp();
+  x = x / x.sum();
+  const auto kernel = (x.view({-1, 1}) * x.view({1, -1})).view({1, 1, 2 * r + 1, 2 * r + 1});
+  namespace F = torch::nn::functional;
+  const auto padded = F::pad(maps, F::PadFuncOptions({r, r, r, r}).mode(torch::kReplicate));
+  auto blurred = torch::conv2d(padded, kernel);
+  const auto old_max = maps.amax({2, 3}, true), new_max = blurred.amax({2, 3}, true);
+  return blurred * torch::where(new_max > 0, old_max / new_max.clamp_min(1e-12), torch::ones_like(new_max));
+}
+
+HeatmapPeaks decode_dark(const torch::Tensor& heatmaps, double sigma) {
+  HeatmapPeaks coarse = decode_argmax(heatmaps);
+  const int64_t h = heatmaps.size(-2), w = heatmaps.size(-1);
+  const auto lead = heatmaps.sizes().slice(0, heatmaps.dim() - 2).vec();
+  const auto maps = heatmaps.detach().to(torch::kFloat).reshape({-1, 1, h, w});
+  const auto logmap = modulate(maps, sigma).clamp_min(1e-10).log().view({maps.size(0), h * w});
+  // Integer argmax of the original heatmap (the coarse decoder's unshifted peak).
+  const auto idx = maps.view({maps.size(0), h * w}).argmax(-1);
+  const auto px = idx % w, py = torch::div(idx, w, "floor");
+  const auto at = [&](int dx, int dy) {
+    const auto lin = ((py + dy).clamp(0, h - 1) * w + (px + dx).clamp(0, w - 1)).unsqueeze(-1);
+    return logmap.gather(-1, lin).squeeze(-1);
+  };
+  const auto c = at(0, 0);
+  const auto gx = 0.5 * (at(1, 0) - at(-1, 0));
+  const auto gy = 0.5 * (at(0, 1) - at(0, -1));
+  const auto hxx = 0.25 * (at(2, 0) - 2 * c + at(-2, 0));
+  const auto hyy = 0.25 * (at(0, 2) - 2 * c + at(0, -2));
+  const auto hxy = 0.25 * (at(1, 1) - at(-1, 1) - at(1, -1) + at(-1, -1));
+  const auto det = hxx * hyy - hxy * hxy;
+  const auto safe_det = torch::where(det.abs() > 1e-12, det, torch::ones_like(det));
+  const auto ox = -(hyy * gx - hxy * gy) / safe_det;
+  const auto oy = -(hxx * gy - hxy * gx) / safe_det;
+  // A maximum (negative-definite Hessian), away from the border, with a step
+  // inside the pixel's neighbourhood; elsewhere the argmax decoder's answer.
+  const auto ok = (px > 1) & (px < w - 2) & (py > 1) & (py < h - 2) & (det > 1e-12) & (hxx < 0) &
+                  (ox.abs() <= 1.0) & (oy.abs() <= 1.0);
+  const auto fine = torch::stack({px.to(torch::kFloat) + ox, py.to(torch::kFloat) + oy}, -1);
+  auto lead_j2 = lead;
+  lead_j2.push_back(2);
+  const auto refined = fine.view(lead_j2);
+  coarse.coords = torch::where(ok.view(lead).unsqueeze(-1), refined, coarse.coords);
+  return coarse;
+}
+
+}  // namespace
+
+HeatmapPeaks decode_heatmaps(const torch::Tensor& heatmaps, HeatmapDecoder decoder, double sigma) {
+  if (heatmaps.dim() < 3) throw Error("decode_heatmaps: expected [..., J, h, w]");
+  if (decoder == HeatmapDecoder::dark) return decode_dark(heatmaps, sigma);
+  return decode_argmax(heatmaps);
 }
 
 Point2 heatmap_to_image(Point2 p, const CropTransform& t) { return t.apply_inverse(p); }

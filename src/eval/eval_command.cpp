@@ -11,9 +11,11 @@
 #include "dkd/eval/plot.h"
 #include "dkd/eval/predictions.h"
 #include "dkd/eval/report.h"
+#include "dkd/eval/seed_table.h"
 #include "dkd/models/model_set.h"
 #include "dkd/train/checkpoint.h"
 #include "dkd/util/error.h"
+#include "dkd/util/blas.h"
 #include "dkd/util/logging.h"
 #include "dkd/util/runtime.h"
 
@@ -185,7 +187,9 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options) {
     const std::string title = base.data.dataset + " " + (options.split.empty() ? "test" : options.split);
     plot_pck_curves((fs::path(options.plot_dir) / "pck_curve.png").string(), {curve_of(result, kind)}, title);
     plot_smoothness((fs::path(options.plot_dir) / "smoothness.png").string(), result.smoothness, title);
-    spdlog::info("wrote {}/pck_curve.png and smoothness.png", options.plot_dir);
+    plot_pck_by_frame((fs::path(options.plot_dir) / "pck_by_frame.png").string(), {{kind, result.by_frame}},
+                      "PCK by frame index, " + title);
+    spdlog::info("wrote {}/pck_curve.png, smoothness.png and pck_by_frame.png", options.plot_dir);
   }
   return 0;
 }
@@ -195,6 +199,7 @@ int run_compare(const std::vector<std::string>& specs, const std::vector<std::st
   if (specs.empty()) throw UsageError("--compare needs at least one name=CONFIG:CHECKPOINT");
   std::vector<ComparisonRow> rows;
   std::vector<NamedCurve> curves;
+  std::vector<NamedFrameCurve> frame_curves;
   nlohmann::json doc = nlohmann::json::object();
   std::vector<VideoRecord> videos;
   std::string data_key;
@@ -228,6 +233,7 @@ int run_compare(const std::vector<std::string>& specs, const std::vector<std::st
     if (options.speed) row.ms_per_frame = e.speed.ms_per_frame;
     rows.push_back(row);
     curves.push_back(curve_of(e.result, name));
+    frame_curves.push_back({name, e.result.by_frame});
     doc[name] = result_to_json(e.result, e.complexity, speed_json(e, options.speed));
   }
   std::cout << format_comparison(rows, false) << std::flush;
@@ -236,7 +242,32 @@ int run_compare(const std::vector<std::string>& specs, const std::vector<std::st
   if (!options.plot_dir.empty()) {
     ensure_writable_dir(options.plot_dir);
     plot_pck_curves((fs::path(options.plot_dir) / "pck_curves.png").string(), curves, "PCK comparison");
+    plot_pck_by_frame((fs::path(options.plot_dir) / "pck_by_frame.png").string(), frame_curves,
+                      "PCK by frame index");
   }
+  return 0;
+}
+
+int run_seed_summary(const std::vector<std::string>& specs, const EvalCommandOptions& options) {
+  std::vector<SeedRow> rows;
+  for (const std::string& spec : specs) {
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+      throw UsageError("--seeds: expected name=REPORT.json,REPORT.json,..., got '" + spec + "'");
+    const auto files = split_list(spec.substr(eq + 1), ',');
+    std::vector<nlohmann::json> docs;
+    for (const auto& f : files) {
+      try {
+        docs.push_back(nlohmann::json::parse(read_file(f)));
+      } catch (const nlohmann::json::exception& e) {
+        throw DataError(f, std::string("not a JSON report: ") + e.what());
+      }
+    }
+    rows.push_back(seed_row_from_reports(spec.substr(0, eq), docs, files));
+  }
+  std::cout << format_seed_tables(rows, false) << std::flush;
+  write_text(options.md_path, format_seed_tables(rows, true));
+  if (!options.json_path.empty()) write_text(options.json_path, seed_rows_to_json(rows).dump(2) + "\n");
   return 0;
 }
 
@@ -270,29 +301,50 @@ int run_bench(const Config& config, const std::string& json_path, const std::str
   }
   const double ref_ms = rows.front().speed.ms_per_frame;
   const double ref_gmacs = rows.front().gmacs;
+  // What this machine can do, measured now: a model's achieved rate as a share of it
+  // says whether its time is arithmetic or overhead.
+  const BlasInfo blas = loaded_blas();
+  const MachineRates rates = measure_machine_rates(device);
   std::ostringstream table, md;
-  char line[256];
+  char line[512];
+  std::snprintf(line, sizeof(line),
+                "Machine: BLAS %s, %s; measured %.1f GFLOP/s matrix product (1024^3), %.1f GFLOP/s 3x3 "
+                "convolution, %.1f GFLOP/s 4x4 transposed convolution (1 multiply-add = 2 FLOP)\n",
+                blas.name.c_str(), onednn_state().c_str(), rates.matmul_gflops, rates.conv_gflops,
+                rates.deconv_gflops);
+  table << line;
+  md << line << "\n";
   std::snprintf(line, sizeof(line), "Speed on %s, %d thread(s), input %dx%d, batch 1, median of %d frames after %d warm-up\n",
                 device.str().c_str(), current_threads(), config.data.input_size[0], config.data.input_size[1],
                 config.eval.speed_frames, config.eval.warmup_frames);
   table << line;
-  md << line << "\n| model | ms/frame | ms first frame | fps | GMACs/frame | params (M) | time ratio | GMACs ratio |\n"
-     << "|---|---|---|---|---|---|---|---|\n";
-  std::snprintf(line, sizeof(line), "%-34s %10s %10s %8s %12s %10s %10s %11s\n", "model", "ms/frame", "ms first",
-                "fps", "GMACs/frame", "params(M)", "time/large", "GMACs/large");
+  md << line
+     << "\n| model | ms/frame | ms first frame | fps | GMACs/frame | params (M) | time ratio | GMACs ratio | "
+        "GFLOP/s | share of conv rate |\n"
+     << "|---|---|---|---|---|---|---|---|---|---|\n";
+  std::snprintf(line, sizeof(line), "%-34s %10s %10s %8s %12s %10s %10s %11s %9s %6s\n", "model", "ms/frame",
+                "ms first", "fps", "GMACs/frame", "params(M)", "time/large", "GMACs/large", "GFLOP/s", "share");
   table << line;
   nlohmann::json j;
   j["device"] = device.str();
   j["threads"] = current_threads();
   j["input_size"] = config.data.input_size;
+  j["blas"] = {{"name", blas.name}, {"library", blas.library}};
+  j["onednn"] = onednn_state();
+  j["machine_gflops"] = {
+      {"matmul", rates.matmul_gflops}, {"conv3x3", rates.conv_gflops}, {"deconv4x4", rates.deconv_gflops}};
   for (const Row& r : rows) {
     const double tr = r.speed.ms_per_frame / ref_ms;
     const double gr = r.gmacs / ref_gmacs;
-    std::snprintf(line, sizeof(line), "%-34s %10.2f %10.2f %8.1f %12.3f %10.2f %10.3f %11.3f\n", r.name.c_str(),
-                  r.speed.ms_per_frame, r.speed.ms_first_frame, r.speed.fps, r.gmacs, r.params * 1e-6, tr, gr);
+    const double gflops = 2.0 * r.gmacs / (r.speed.ms_per_frame * 1e-3);
+    const double share = gflops / rates.conv_gflops;
+    std::snprintf(line, sizeof(line), "%-34s %10.2f %10.2f %8.1f %12.3f %10.2f %10.3f %11.3f %9.1f %5.0f%%\n",
+                  r.name.c_str(), r.speed.ms_per_frame, r.speed.ms_first_frame, r.speed.fps, r.gmacs, r.params * 1e-6,
+                  tr, gr, gflops, 100.0 * share);
     table << line;
-    std::snprintf(line, sizeof(line), "| %s | %.2f | %.2f | %.1f | %.3f | %.2f | %.3f | %.3f |\n", r.name.c_str(),
-                  r.speed.ms_per_frame, r.speed.ms_first_frame, r.speed.fps, r.gmacs, r.params * 1e-6, tr, gr);
+    std::snprintf(line, sizeof(line), "| %s | %.2f | %.2f | %.1f | %.3f | %.2f | %.3f | %.3f | %.1f | %.0f%% |\n",
+                  r.name.c_str(), r.speed.ms_per_frame, r.speed.ms_first_frame, r.speed.fps, r.gmacs, r.params * 1e-6,
+                  tr, gr, gflops, 100.0 * share);
     md << line;
     j["rows"].push_back({{"name", r.name},
                          {"ms_per_frame", r.speed.ms_per_frame},
@@ -301,6 +353,8 @@ int run_bench(const Config& config, const std::string& json_path, const std::str
                          {"gmacs_per_frame", r.gmacs},
                          {"params", r.params},
                          {"time_ratio_to_large", tr},
+                         {"achieved_gflops", gflops},
+                         {"share_of_conv_rate", share},
                          {"gmacs_ratio_to_large", gr}});
   }
   std::cout << table.str() << std::flush;

@@ -52,10 +52,25 @@ void EvalModel::eval() {
   if (per_frame_) per_frame_->eval();
 }
 
+void EvalModel::set_flip_test(bool flip, const Skeleton* skeleton) {
+  if (flip && !skeleton) throw Error("EvalModel: the flip test needs the skeleton (left/right joints)");
+  flip_ = flip;
+  skeleton_ = skeleton;
+}
+
+torch::Tensor EvalModel::input_of(const torch::Tensor& frame) const {
+  return flip_ ? torch::cat({frame, frame.flip({3})}, 0) : frame;
+}
+
+torch::Tensor EvalModel::output_of(const torch::Tensor& h) const {
+  return flip_ ? 0.5 * (h.narrow(0, 0, 1) + unflip_heatmaps(h.narrow(0, 1, 1), *skeleton_)) : h;
+}
+
 torch::Tensor EvalModel::run_video(const torch::Tensor& frames, bool flip, const Skeleton& skeleton,
                                    const InferConfig& reinit, int64_t* initializer_runs) {
   torch::NoGradGuard no_grad;
   const int64_t T = frames.size(0);
+  set_flip_test(flip, &skeleton);
   if (!dkd_) {
     // Per-frame: batches of frames, every frame independent.
     constexpr int64_t kChunk = 16;
@@ -69,35 +84,15 @@ torch::Tensor EvalModel::run_video(const torch::Tensor& frames, bool flip, const
     if (initializer_runs) *initializer_runs = T;
     return torch::cat(parts, 0);
   }
-  // DKD: one stream (two with flip test: the mirrored stream keeps its own state).
-  const auto input_of = [&](int64_t t) {
-    const auto f = frames.narrow(0, t, 1);
-    return flip ? torch::cat({f, f.flip({3})}, 0) : f;
-  };
-  const auto output_of = [&](const torch::Tensor& h) {
-    return flip ? 0.5 * (h.narrow(0, 0, 1) + unflip_heatmaps(h.narrow(0, 1, 1), skeleton)) : h;
-  };
+  // DKD: one stream (two with the flip test: the mirrored stream keeps its own state).
   std::vector<torch::Tensor> out;
   out.reserve(static_cast<std::size_t>(T));
-  DkdState state = dkd_->start(input_of(0));
+  out.push_back(first_frame(frames.narrow(0, 0, 1)));
   int64_t runs = 1;
-  out.push_back(output_of(state.heatmaps));
   for (int64_t t = 1; t < T; ++t) {
-    torch::Tensor h;
-    if (reinit.reinit_every > 0 && t % reinit.reinit_every == 0) {
-      state = dkd_->start(input_of(t));
-      h = state.heatmaps;
-      ++runs;
-    } else {
-      h = dkd_->step(state, input_of(t));
-      if (reinit.reinit_confidence > 0 && mean_peak(h) < reinit.reinit_confidence) {
-        // The kernels lost the person: a keyframe for the initializer.
-        state = dkd_->start(input_of(t));
-        h = state.heatmaps;
-        ++runs;
-      }
-    }
-    out.push_back(output_of(h));
+    bool ran = false;
+    out.push_back(next_frame(frames.narrow(0, t, 1), reinit, &ran));
+    runs += ran ? 1 : 0;
   }
   if (initializer_runs) *initializer_runs = runs;
   return torch::cat(out, 0);
@@ -105,31 +100,86 @@ torch::Tensor EvalModel::run_video(const torch::Tensor& frames, bool flip, const
 
 torch::Tensor EvalModel::first_frame(const torch::Tensor& frame) {
   torch::NoGradGuard no_grad;
-  if (!dkd_) return per_frame_->forward(frame);
-  state_ = dkd_->start(frame);
-  return state_.heatmaps;
+  stream_index_ = 0;
+  if (!dkd_) return output_of(per_frame_->forward(input_of(frame)));
+  state_ = dkd_->start(input_of(frame));
+  return output_of(state_.heatmaps);
 }
 
-torch::Tensor EvalModel::next_frame(const torch::Tensor& frame) {
+torch::Tensor EvalModel::next_frame(const torch::Tensor& frame, const InferConfig& rules, bool* initializer_ran) {
   torch::NoGradGuard no_grad;
-  if (!dkd_) return per_frame_->forward(frame);
-  if (!state_.features.defined()) return first_frame(frame);
-  return dkd_->step(state_, frame);
+  if (initializer_ran) *initializer_ran = !dkd_;
+  if (!dkd_) return output_of(per_frame_->forward(input_of(frame)));
+  if (!state_.features.defined()) {
+    if (initializer_ran) *initializer_ran = true;
+    return first_frame(frame);
+  }
+  const int64_t index = ++stream_index_;
+  const auto x = input_of(frame);
+  // Keyframes: every reinit_every-th frame, or a frame whose distilled kernels
+  // lost the person (mean peak below reinit_confidence) runs the initializer.
+  bool reinit = rules.reinit_every > 0 && index % rules.reinit_every == 0;
+  torch::Tensor h;
+  if (!reinit) {
+    h = dkd_->step(state_, x);
+    reinit = rules.reinit_confidence > 0 && mean_peak(h) < rules.reinit_confidence;
+  }
+  if (reinit) {
+    state_ = dkd_->start(x);
+    h = state_.heatmaps;
+  }
+  if (initializer_ran) *initializer_ran = reinit;
+  return output_of(h);
 }
+
+namespace {
+
+/// Decoded peaks of heatmaps [T, J, h, w] mapped to image pixels through each
+/// frame's heatmap transform, appended to `out`.
+void append_decoded(const torch::Tensor& heatmaps, const std::vector<CropTransform>& heatmap_transforms,
+                    const Config& config, VideoPredictions& out) {
+  const HeatmapPeaks peaks = decode_heatmaps(heatmaps.to(torch::kCPU), parse_heatmap_decoder(config.eval.decode),
+                                             config.data.heatmap_sigma);
+  const auto image = heatmap_coords_to_image(peaks.coords, heatmap_transforms).contiguous();
+  const float* xy = image.data_ptr<float>();
+  for (int64_t i = 0; i < image.size(0) * image.size(1); ++i) out.joints.push_back(Point2{xy[2 * i], xy[2 * i + 1]});
+  const auto conf = peaks.maxvals.contiguous();
+  out.confidence.insert(out.confidence.end(), conf.data_ptr<float>(), conf.data_ptr<float>() + conf.numel());
+}
+
+/// eval.boxes = tracked: frame by frame, each crop from the previous prediction.
+VideoPredictions predict_video_tracked(EvalModel& model, const VideoRecord& video, const Config& config,
+                                       const c10::Device& device) {
+  const int J = video.num_joints;
+  model.set_flip_test(config.eval.flip_test, &skeleton_for(video.dataset));
+  VideoPredictions out;
+  Box box = video.boxes.at(0);
+  for (int t = 0; t < video.num_frames(); ++t) {
+    const cv::Mat img = read_frame(video.frame_paths[static_cast<std::size_t>(t)]);
+    const CropTransform tr = test_crop_transform(box, config.data);
+    const auto x = image_to_tensor(warp_image(img, tr)).unsqueeze(0).to(device);
+    bool ran = true;
+    const auto h = t == 0 ? model.first_frame(x) : model.next_frame(x, config.infer, &ran);
+    out.initializer_runs += ran ? 1 : 0;
+    append_decoded(h, {tr.downscaled(kHeatmapStride)}, config, out);
+    const std::vector<Point2> kps(out.joints.end() - J, out.joints.end());
+    const std::vector<float> conf(out.confidence.end() - J, out.confidence.end());
+    box = next_box_from_keypoints(kps, conf, box, config.infer.draw_threshold, config.infer.box_scale,
+                                  config.infer.box_smoothing, img.size());
+  }
+  return out;
+}
+
+}  // namespace
 
 VideoPredictions predict_video(EvalModel& model, const VideoRecord& video, const Config& config,
                                const c10::Device& device) {
+  if (config.eval.boxes == "tracked") return predict_video_tracked(model, video, config, device);
   const TestVideo test = load_test_video(video, config.data);
   VideoPredictions out;
   const auto heatmaps = model.run_video(test.frames.to(device), config.eval.flip_test, skeleton_for(video.dataset),
                                         config.infer, &out.initializer_runs);
-  const HeatmapPeaks peaks = decode_heatmaps(heatmaps.to(torch::kCPU));
-  const auto image = test_coords_to_image(peaks.coords, test).contiguous();
-  const float* xy = image.data_ptr<float>();
-  out.joints.resize(static_cast<std::size_t>(image.size(0) * image.size(1)));
-  for (std::size_t i = 0; i < out.joints.size(); ++i) out.joints[i] = Point2{xy[2 * i], xy[2 * i + 1]};
-  const auto conf = peaks.maxvals.contiguous();
-  out.confidence.assign(conf.data_ptr<float>(), conf.data_ptr<float>() + conf.numel());
+  append_decoded(heatmaps, test.heatmap_transforms, config, out);
   return out;
 }
 

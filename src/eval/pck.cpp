@@ -49,6 +49,29 @@ std::vector<double> default_curve_thresholds() {
   return t;
 }
 
+std::vector<std::pair<int, int>> default_frame_buckets() {
+  return {{1, 1}, {2, 4}, {5, 10}, {11, 20}, {21, 40}, {41, 0}};
+}
+
+std::string FrameBucket::label() const {
+  if (last == 0) return std::to_string(first) + "+";
+  if (last == first) return std::to_string(first);
+  return std::to_string(first) + "-" + std::to_string(last);
+}
+
+namespace {
+
+/// Index into default_frame_buckets() of a 0-based frame index.
+std::size_t frame_bucket_of(int t) {
+  const int f = t + 1;
+  const auto buckets = default_frame_buckets();
+  for (std::size_t b = 0; b < buckets.size(); ++b)
+    if (f >= buckets[b].first && (buckets[b].second == 0 || f <= buckets[b].second)) return b;
+  return buckets.size() - 1;
+}
+
+}  // namespace
+
 std::vector<std::string> actions_of(const std::vector<VideoRecord>& records) {
   std::set<std::string> s;
   for (const auto& r : records) s.insert(r.action);
@@ -126,6 +149,8 @@ void PckEvaluator::reset() {
   torso_hits_.assign(J_, 0.0);
   actions_.clear();
   for (const auto& a : options_.actions) action_counts(a);
+  frame_hits_.assign(default_frame_buckets().size(), std::vector<double>(J_, 0.0));
+  frame_valid_.assign(default_frame_buckets().size(), std::vector<double>(J_, 0.0));
   for (auto* v : {&acc_pred_px_, &acc_gt_px_, &acc_pred_box_, &acc_gt_box_, &acc_triples_})
     v->assign(J_, 0.0);
 }
@@ -180,16 +205,21 @@ void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pre
                                       static_cast<double>(b.y2) - b.y1);
     double torso_norm = dist(gt.joint(t, ts), gt.joint(t, th));
     if (torso_norm < 1.0) torso_norm = dist(pred_at(t, ts), pred_at(t, th));
+    const std::size_t bucket = frame_bucket_of(t);
     for (int j = 0; j < J_; ++j) {
       if (!valid_at(t, j)) continue;
       valid_[j] += 1;
       ac.valid[j] += 1;
+      frame_valid_[bucket][j] += 1;
       const Point2& p = pred_at(t, j);
       if (!finite(p)) continue;  // a miss
       const double d = dist(p, gt.joint(t, j));
       for (std::size_t k = 0; k < K; ++k)
         if (d <= thr[k] * bbox_norm) bbox_hits_[k][j] += 1;
-      if (d <= options_.threshold * bbox_norm) ac.hits[j] += 1;
+      if (d <= options_.threshold * bbox_norm) {
+        ac.hits[j] += 1;
+        frame_hits_[bucket][j] += 1;
+      }
       if (d <= options_.threshold * torso_norm) torso_hits_[j] += 1;
     }
   }
@@ -243,6 +273,14 @@ EvalResult PckEvaluator::evaluate() const {
     a.pck = summarize_pck(*skeleton_, kv.second.hits, kv.second.valid, options_.threshold, "bbox");
     r.per_action.push_back(std::move(a));
   }
+  const auto buckets = default_frame_buckets();
+  for (std::size_t b = 0; b < buckets.size(); ++b) {
+    FrameBucket fb;
+    fb.first = buckets[b].first;
+    fb.last = buckets[b].second;
+    fb.pck = summarize_pck(*skeleton_, frame_hits_[b], frame_valid_[b], options_.threshold, "bbox");
+    r.by_frame.push_back(std::move(fb));
+  }
   SmoothnessResult& s = r.smoothness;
   double sp = 0, sg = 0, sbp = 0, sbg = 0, n = 0;
   for (int j : skeleton_->table_joints()) {
@@ -273,7 +311,8 @@ EvalResult PckEvaluator::evaluate() const {
 
 std::size_t PckEvaluator::counts_size() const {
   const std::size_t J = J_;
-  return 2 + bbox_hits_.size() * J + 2 * J + actions_.size() * (2 + 2 * J) + 5 * J;
+  return 2 + bbox_hits_.size() * J + 2 * J + actions_.size() * (2 + 2 * J) + 5 * J +
+         2 * frame_hits_.size() * J;
 }
 
 std::vector<double> PckEvaluator::counts() const {
@@ -293,6 +332,10 @@ std::vector<double> PckEvaluator::counts() const {
   }
   for (const auto* v : {&acc_pred_px_, &acc_gt_px_, &acc_pred_box_, &acc_gt_box_, &acc_triples_})
     put(*v);
+  for (std::size_t b = 0; b < frame_hits_.size(); ++b) {
+    put(frame_hits_[b]);
+    put(frame_valid_[b]);
+  }
   return c;
 }
 
@@ -322,6 +365,10 @@ void PckEvaluator::add_counts(const std::vector<double>& c, bool replace) {
   }
   for (auto* v : {&acc_pred_px_, &acc_gt_px_, &acc_pred_box_, &acc_gt_box_, &acc_triples_})
     take_v(*v);
+  for (std::size_t b = 0; b < frame_hits_.size(); ++b) {
+    take_v(frame_hits_[b]);
+    take_v(frame_valid_[b]);
+  }
 }
 
 void PckEvaluator::merge(const std::vector<double>& counts) { add_counts(counts, false); }
@@ -427,6 +474,15 @@ EvalResult average_splits(const std::vector<EvalResult>& results) {
     }
     a.pck = average_summaries(ss);
     out.per_action.push_back(std::move(a));
+  }
+  // PCK by frame index: average over the splits, like every other summary.
+  for (std::size_t b = 0; b < f.by_frame.size(); ++b) {
+    std::vector<const PckSummary*> ss;
+    for (const auto& r : results)
+      if (b < r.by_frame.size()) ss.push_back(&r.by_frame[b].pck);
+    FrameBucket fb = f.by_frame[b];
+    fb.pck = average_summaries(ss);
+    out.by_frame.push_back(std::move(fb));
   }
   // Smoothness: mean of the per-split values.
   SmoothnessResult& s = out.smoothness;

@@ -130,6 +130,59 @@ void plot_pck_curves(const std::string& png_path, const std::vector<NamedCurve>&
   write_png(png_path, render_pck_curves(curves, title));
 }
 
+cv::Mat render_pck_by_frame(const std::vector<NamedFrameCurve>& curves, const std::string& title, int width,
+                            int height) {
+  cv::Mat img(height, width, CV_8UC3, kWhite);
+  const int left = 80, right = 30, top = 55, bottom = 70;
+  const int pw = width - left - right, ph = height - top - bottom;
+  std::size_t n = 0;
+  double lo = 100.0;
+  for (const auto& c : curves) {
+    n = std::max(n, c.buckets.size());
+    for (const auto& b : c.buckets)
+      if (std::isfinite(b.pck.mean_joints)) lo = std::min(lo, b.pck.mean_joints);
+  }
+  // Differences of a few points matter here: the y axis starts just below the lowest value.
+  const double ymin = std::clamp(std::floor((lo - 5.0) / 10.0) * 10.0, 0.0, 90.0);
+  auto X = [&](std::size_t i) {
+    return left + static_cast<int>(std::lround((static_cast<double>(i) + 0.5) / std::max<std::size_t>(n, 1) * pw));
+  };
+  auto Y = [&](double v) { return top + static_cast<int>(std::lround((1.0 - (v - ymin) / (100.0 - ymin)) * ph)); };
+  for (int v = static_cast<int>(ymin); v <= 100; v += 5) {
+    cv::line(img, {left, Y(v)}, {left + pw, Y(v)}, kGrid, 1);
+    cv::line(img, {left - 6, Y(v)}, {left, Y(v)}, kBlack, 1);
+    text(img, std::to_string(v), {left - 10, Y(v)}, 0.5, 1, 1, true);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    cv::line(img, {X(i), top}, {X(i), top + ph}, kGrid, 1);
+    const auto& any = std::find_if(curves.begin(), curves.end(), [&](const auto& c) { return i < c.buckets.size(); });
+    if (any != curves.end()) text(img, any->buckets[i].label(), {X(i), top + ph + 24}, 0.5, 1, 0);
+  }
+  cv::rectangle(img, {left, top}, {left + pw, top + ph}, kBlack, 1);
+  text(img, "frame index in the video (1 = first frame)", {left + pw / 2, height - 18}, 0.55, 1, 0);
+  text(img, "PCK", {30, top + ph / 2}, 0.6, 1, 0);
+  text(img, title, {width / 2, 32}, 0.7, 2, 0);
+  for (std::size_t k = 0; k < curves.size(); ++k) {
+    const cv::Scalar col = kColors[k % kColors.size()];
+    std::vector<cv::Point> pts;
+    for (std::size_t i = 0; i < curves[k].buckets.size(); ++i) {
+      const double v = curves[k].buckets[i].pck.mean_joints;
+      if (std::isfinite(v)) pts.emplace_back(X(i), Y(std::clamp(v, ymin, 100.0)));
+    }
+    if (pts.size() > 1) cv::polylines(img, pts, false, col, 2, cv::LINE_AA);
+    for (const auto& q : pts) cv::circle(img, q, 4, col, cv::FILLED, cv::LINE_AA);
+    const int y = top + 20 + 24 * static_cast<int>(k);
+    cv::line(img, {left + 12, y}, {left + 42, y}, col, 2, cv::LINE_AA);
+    text(img, curves[k].name, {left + 50, y}, 0.55, 1, -1, true);
+  }
+  return img;
+}
+
+void plot_pck_by_frame(const std::string& png_path, const std::vector<NamedFrameCurve>& curves,
+                       const std::string& title) {
+  write_png(png_path, render_pck_by_frame(curves, title));
+}
+
 cv::Mat render_smoothness(const SmoothnessResult& s, const std::string& title, int width,
                           int height) {
   cv::Mat img(height, width, CV_8UC3, kWhite);

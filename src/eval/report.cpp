@@ -16,6 +16,12 @@ namespace {
 
 json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
+double sum_of(const std::vector<double>& v) {
+  double s = 0.0;
+  for (double x : v) s += x;
+  return s;
+}
+
 std::string fmt(double v, int prec = 1) {
   if (!std::isfinite(v)) return "-";
   char buf[64];
@@ -193,6 +199,15 @@ json result_to_json(const EvalResult& r, const json& complexity, const json& spe
       {"ratio", num(s.ratio())},
       {"triples", static_cast<int64_t>(std::llround(s.triples))},
       {"per_column", cols}};
+  json by_frame = json::array();
+  for (const auto& b : r.by_frame)
+    by_frame.push_back(json{{"frames", b.label()},
+                            {"first", b.first},
+                            {"last", b.last == 0 ? json(nullptr) : json(b.last)},
+                            {"mean_joints", num(b.pck.mean_joints)},
+                            {"pooled", num(b.pck.pooled)},
+                            {"valid", static_cast<int64_t>(std::llround(sum_of(b.pck.valid)))}});
+  j["pck_by_frame"] = by_frame;
   if (!complexity.is_null()) j["complexity"] = complexity;
   if (!speed.is_null()) j["speed"] = speed;
   return j;
@@ -265,6 +280,20 @@ std::string format_smoothness_table(const EvalResult& r, bool markdown) {
   return os.str();
 }
 
+std::string format_frame_table(const EvalResult& r, bool markdown) {
+  std::ostringstream os;
+  os << heading("PCK by frame index (bbox norm, mean_joints; frame 1 = the first frame of each video)",
+                markdown);
+  std::vector<std::string> header = {"frames"}, row = {"PCK"}, count = {"valid joints"};
+  for (const auto& b : r.by_frame) {
+    header.push_back(b.label());
+    row.push_back(fmt(b.pck.mean_joints));
+    count.push_back(fmt(sum_of(b.pck.valid), 0));
+  }
+  os << table(header, {row, count}, markdown);
+  return os.str();
+}
+
 std::string format_curve_table(const EvalResult& r, bool markdown) {
   std::ostringstream os;
   os << heading("PCK curve (bbox norm, mean_joints)", markdown);
@@ -282,7 +311,7 @@ std::string format_report(const EvalResult& r, bool markdown, const json& comple
   const std::string sep = markdown ? "\n" : "\n";
   std::ostringstream os;
   os << format_pck_table(r, markdown, model) << sep << format_curve_table(r, markdown) << sep
-     << format_per_action_table(r, markdown) << sep << format_smoothness_table(r, markdown);
+     << format_frame_table(r, markdown) << sep << format_per_action_table(r, markdown) << sep << format_smoothness_table(r, markdown);
   if (!complexity.is_null()) {
     os << sep << heading("Complexity (1 MAC = 1 FLOP, as pose papers count)", markdown);
     if (markdown) os << "\n";

@@ -25,50 +25,6 @@ std::string box_text(const Box& b) {
 
 }  // namespace
 
-Box next_box_from_keypoints(const std::vector<Point2>& keypoints, const std::vector<float>& confidence,
-                            const Box& previous, double min_confidence, double scale, double smoothing,
-                            cv::Size image_size) {
-  float x1 = 0, y1 = 0, x2 = 0, y2 = 0;
-  int n = 0;
-  for (std::size_t j = 0; j < keypoints.size(); ++j) {
-    const auto& p = keypoints[j];
-    if (j < confidence.size() && confidence[j] < min_confidence) continue;
-    if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
-    if (n == 0) {
-      x1 = x2 = p.x;
-      y1 = y2 = p.y;
-    } else {
-      x1 = std::min(x1, p.x);
-      x2 = std::max(x2, p.x);
-      y1 = std::min(y1, p.y);
-      y2 = std::max(y2, p.y);
-    }
-    ++n;
-  }
-  if (n < 2) return previous;
-  const double cx = 0.5 * (x1 + x2), cy = 0.5 * (y1 + y2);
-  // A person does not change size much between two frames: bounding the
-  // per-frame change keeps a few low-confidence, clustered peaks from
-  // collapsing (or blowing up) the box within a handful of frames.
-  const auto bounded = [](double side, double previous_side) {
-    return std::clamp(side, std::max(8.0, kMaxBoxShrink * previous_side),
-                      std::max(8.0, kMaxBoxGrowth * previous_side));
-  };
-  const double w = bounded((x2 - x1) * scale, previous.width());
-  const double h = bounded((y2 - y1) * scale, previous.height());
-  Box extent{static_cast<float>(cx - w / 2), static_cast<float>(cy - h / 2), static_cast<float>(cx + w / 2),
-             static_cast<float>(cy + h / 2)};
-  const float s = static_cast<float>(smoothing), r = 1.f - s;
-  Box out{s * previous.x1 + r * extent.x1, s * previous.y1 + r * extent.y1, s * previous.x2 + r * extent.x2,
-          s * previous.y2 + r * extent.y2};
-  // Keep it on the image: centre inside, size at most twice the image.
-  const float W = static_cast<float>(image_size.width), H = static_cast<float>(image_size.height);
-  float bw = std::min(out.width(), 2.f * W), bh = std::min(out.height(), 2.f * H);
-  float bcx = std::clamp(0.5f * (out.x1 + out.x2), 0.f, W - 1.f);
-  float bcy = std::clamp(0.5f * (out.y1 + out.y2), 0.f, H - 1.f);
-  return {bcx - bw / 2, bcy - bh / 2, bcx + bw / 2, bcy + bh / 2};
-}
-
 void check_box_in_frame(const Box& box, cv::Size image_size) {
   const std::string frame = std::to_string(image_size.width) + "x" + std::to_string(image_size.height);
   if (!std::isfinite(box.x1) || !std::isfinite(box.y1) || !std::isfinite(box.x2) || !std::isfinite(box.y2) ||
@@ -150,7 +106,8 @@ TrackResult PoseTracker::decode(const torch::Tensor& heatmaps, const CropTransfo
   const int64_t hw = heatmaps.size(-1);
   const int stride = static_cast<int>(std::max<int64_t>(1, input_w_ / hw));
   const CropTransform heatmap_transform = t.downscaled(stride);
-  const HeatmapPeaks peaks = decode_heatmaps(heatmaps[0]);
+  const HeatmapPeaks peaks =
+      decode_heatmaps(heatmaps[0], parse_heatmap_decoder(config_.eval.decode), config_.data.heatmap_sigma);
   const auto coords = peaks.coords.to(torch::kCPU).contiguous();
   const auto maxvals = peaks.maxvals.to(torch::kCPU).contiguous();
   const auto c = coords.accessor<float, 2>();

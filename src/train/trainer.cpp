@@ -162,7 +162,11 @@ void Trainer::prepare() {
   }
   // Everything that can be wrong with the data is reported before training starts.
   train_videos_ = load_split(config_.data, "train");
-  val_videos_ = load_split(config_.data, "test");
+  // best.pt is chosen on videos held out of the training list; the test split is dkd_eval's alone.
+  if (config_.data.val_fraction <= 0.0)
+    throw ConfigError("data.val_fraction is 0: training validates on held-out training videos to choose best.pt "
+                      "(the test split is for dkd_eval only); set data.val_fraction > 0, e.g. 0.1");
+  val_videos_ = load_split(config_.data, "val");
   if (config_.train.val_max_videos > 0 && static_cast<int>(val_videos_.size()) > config_.train.val_max_videos)
     val_videos_.resize(static_cast<std::size_t>(config_.train.val_max_videos));
   if (train_videos_.empty()) throw DataError(config_.data.root, "the training split has no videos");
@@ -170,7 +174,7 @@ void Trainer::prepare() {
   if (joints != config_.model.num_joints)
     throw ConfigError("model.num_joints is " + std::to_string(config_.model.num_joints) + " but " + config_.data.root +
                       " has " + std::to_string(joints) + " joints per frame");
-  spdlog::info("data: {} train / {} test videos from {}", train_videos_.size(), val_videos_.size(),
+  spdlog::info("data: {} train / {} validation videos from {}", train_videos_.size(), val_videos_.size(),
                config_.data.root);
 
   models_ = build_model_set(config_, device_);

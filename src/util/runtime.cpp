@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dkd/config/config.h"
+#include "dkd/util/blas.h"
 #include "dkd/util/error.h"
 
 namespace fs = std::filesystem;
@@ -58,6 +59,8 @@ c10::Device apply_runtime(const RuntimeConfig& runtime, int rank) {
   ctx.setDeterministicAlgorithms(runtime.deterministic, /*warn_only=*/true);
   ctx.setDeterministicCuDNN(runtime.deterministic);
   ctx.setBenchmarkCuDNN(!runtime.deterministic);
+  // Once per process: which BLAS does the matrix products (a warning with the fix for the reference one).
+  if (!device.is_cuda()) log_blas_once();
   return device;
 }
 

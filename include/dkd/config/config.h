@@ -97,6 +97,7 @@ struct DataConfig {
   bool skip_bad_videos = false;
   double jhmdb_box_margin = 0.15;
   int max_videos = 0;
+  double val_fraction = 0.1;
 
   template <class V>
   void visit(V& v) {
@@ -133,6 +134,10 @@ struct DataConfig {
             Check::range(0.0, 2.0));
     v.field("max_videos", max_videos, "use only the first N videos of each split; 0 = all",
             Check::at_least(0));
+    v.field("val_fraction", val_fraction,
+            "fraction of the training videos held out (whole videos, chosen by a hash of the video id) as "
+            "the validation split that selects best.pt; 0 = none",
+            Check::range(0.0, 0.5));
   }
 };
 
@@ -305,7 +310,7 @@ struct TrainConfig {
     v.field("val_every", val_every, "validate every N epochs; 0 = only at the end",
             Check::at_least(0));
     v.field("val_max_videos", val_max_videos,
-            "validate during training on the first N test videos (a quicker estimate); 0 = all",
+            "validate during training on the first N validation videos (a quicker estimate); 0 = all",
             Check::at_least(0));
     v.field("log_every", log_every, "write metrics every N steps", Check::at_least(1));
     v.field("checkpoint_every", checkpoint_every,
@@ -340,10 +345,20 @@ struct EvalConfig {
   int speed_frames = 100;
   int warmup_frames = 10;
   int video_length = 40;
+  std::string decode = "dark";
+  std::string boxes = "ground_truth";
 
   template <class V>
   void visit(V& v) {
-    v.field("split", split, "train or test", Check::one_of({"train", "test"}));
+    v.field("split", split, "train (without the validation videos), val or test",
+            Check::one_of({"train", "val", "test"}));
+    v.field("decode", decode,
+            "heatmap decoding: argmax (quarter-pixel shift) or dark (Taylor expansion of the log-heatmap)",
+            Check::one_of({"argmax", "dark"}));
+    v.field("boxes", boxes,
+            "crop boxes: ground_truth (each frame's own box, as the papers evaluate) or tracked (first "
+            "frame's ground-truth box, then the box from the previous prediction, as dkd_infer does)",
+            Check::one_of({"ground_truth", "tracked"}));
     v.field("flip_test", flip_test, "average with the horizontally flipped input", Check::none());
     v.field("pck_threshold", pck_threshold, "PCK threshold (fraction of the normaliser)",
             Check::positive());

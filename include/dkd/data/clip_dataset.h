@@ -2,10 +2,12 @@
 // Clip pipeline: turns VideoRecords into network samples.
 //
 // Training samples are clips of T frames with a random temporal stride in
-// [data.stride_min, data.stride_max], cropped around the union of the clip's
-// person boxes (enlarged data.box_scale, aspect kept to the input aspect),
-// resized to the input size, with one augmentation for the whole clip (scale,
-// rotation, horizontal flip with left/right joint swap, colour jitter).
+// [data.stride_min, data.stride_max]. Each frame is cropped around its own
+// person box (enlarged data.box_scale, aspect kept to the input aspect), as
+// dkd_eval crops test frames, so a streaming model sees the same geometry in
+// training and evaluation; one augmentation is drawn for the whole clip (scale,
+// rotation, horizontal flip with left/right joint swap, colour jitter) and
+// applied to every frame around that frame's centre.
 // Targets are Gaussian heatmaps at input / kHeatmapStride with per-joint
 // visibility weights. Each sample is a pure function of (index, rng seed), so
 // batches do not depend on threading. Test videos are cropped per frame with
@@ -103,6 +105,10 @@ struct TestVideo {
   std::vector<CropTransform> transforms;           ///< image -> input crop
   std::vector<CropTransform> heatmap_transforms;   ///< image -> heatmap
 };
+
+/// The evaluation crop of a frame whose person box is `box`: the box enlarged by
+/// data.box_scale to the input aspect, no augmentation.
+CropTransform test_crop_transform(const Box& box, const DataConfig& config);
 
 /// Crops each frame with its ground-truth box (or `boxes` when given, one per frame).
 TestVideo load_test_video(const VideoRecord& video, const DataConfig& config,

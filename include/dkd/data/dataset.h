@@ -30,8 +30,16 @@ struct DatasetScan {
 DatasetScan scan_dataset(const std::string& dataset, const std::string& root, int split,
                          double jhmdb_box_margin = 0.15);
 
-/// The videos of one subset ("train", "test" or "all") of data.dataset at
-/// data.root. With problems: throws DataError listing them all, unless
+/// Ids (sorted) of the validation videos held out of `train_videos` (the data
+/// set's own training list): round(fraction * N) of them (at least 1 when
+/// fraction > 0 and N >= 2, never all), those with the smallest FNV-1a hash of
+/// their id, so membership is deterministic and independent of listing order.
+std::vector<std::string> validation_ids(const std::vector<VideoRecord>& train_videos, double fraction);
+
+/// The videos of one subset of data.dataset at data.root: "train" (the data
+/// set's training list without the validation videos), "val" (those held out
+/// by data.val_fraction, see validation_ids), "test" or "all".
+/// With problems: throws DataError listing them all, unless
 /// data.skip_bad_videos, in which case each skipped video is logged (warn).
 /// Keeps only the first data.max_videos videos when that is > 0.
 std::vector<VideoRecord> load_split(const DataConfig& config, const std::string& split);

@@ -1,7 +1,15 @@
 #pragma once
-// Gaussian heatmap targets and their decoding (SimpleBaseline convention:
-// argmax, then a quarter-pixel shift toward the higher neighbour), and the
-// mapping of decoded heatmap coordinates back to image pixels.
+// Gaussian heatmap targets, their decoding, and the mapping of decoded heatmap
+// coordinates back to image pixels. Two decoders (eval.decode):
+//   argmax: SimpleBaseline's argmax, then a quarter-pixel shift toward the
+//           higher neighbour;
+//   dark:   distribution-aware (DARK, Zhang et al., CVPR 2020): the heatmap is
+//           modulated by a Gaussian blur (its maximum kept), and the peak is
+//           refined by a second-order Taylor expansion of the log-heatmap at the
+//           argmax: offset = -Hessian^-1 * gradient. Exact for a Gaussian peak;
+//           falls back to argmax at the border or where the log-heatmap is not
+//           locally concave.
+#include <string>
 #include <vector>
 
 #include <torch/torch.h>
@@ -23,8 +31,15 @@ struct HeatmapPeaks {
   torch::Tensor maxvals;  ///< [..., J] float peak values
 };
 
+enum class HeatmapDecoder { argmax, dark };
+
+/// "argmax" or "dark" -> HeatmapDecoder (ConfigError naming eval.decode otherwise).
+HeatmapDecoder parse_heatmap_decoder(const std::string& name);
+
 /// Decodes heatmaps [..., J, h, w] (any device; the result is on the same device).
-HeatmapPeaks decode_heatmaps(const torch::Tensor& heatmaps);
+/// `sigma`: the blur of DARK's modulation in heatmap pixels (the training targets' sigma).
+HeatmapPeaks decode_heatmaps(const torch::Tensor& heatmaps, HeatmapDecoder decoder = HeatmapDecoder::argmax,
+                             double sigma = 2.0);
 
 /// Heatmap coordinates [..., 2] -> image pixels through the inverse of
 /// `heatmap_transform` (the crop transform downscaled to heatmap size).

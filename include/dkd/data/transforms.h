@@ -84,4 +84,16 @@ cv::Mat tensor_to_image(const torch::Tensor& chw);
 extern const std::array<float, 3> kImageNetMean;  ///< RGB
 extern const std::array<float, 3> kImageNetStd;   ///< RGB
 
+/// Next-frame box: extent of the joints with confidence >= `min_confidence`
+/// enlarged by `scale`, blended with `previous` (new = s*previous + (1-s)*extent,
+/// s = smoothing) and clamped to overlap the image. At least 2 confident joints
+/// are needed; otherwise `previous` is kept. Each side of the extent stays
+/// within [kMaxBoxShrink, kMaxBoxGrowth] times the previous box's side (and at
+/// least 8 pixels).
+constexpr double kMaxBoxShrink = 0.8;
+constexpr double kMaxBoxGrowth = 1.25;
+Box next_box_from_keypoints(const std::vector<Point2>& keypoints, const std::vector<float>& confidence,
+                            const Box& previous, double min_confidence, double scale, double smoothing,
+                            cv::Size image_size);
+
 }  // namespace dkd

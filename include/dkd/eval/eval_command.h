@@ -38,6 +38,11 @@ int run_checkpoint_eval(const Config& config, const EvalCommandOptions& options)
 int run_compare(const std::vector<std::string>& specs, const std::vector<std::string>& overrides,
                 const EvalCommandOptions& options);
 
+/// --seeds name=a.json,b.json,...: dkd_eval --json reports of runs that differ
+/// only in their seed, as mean ± sd tables (eval/seed_table.h) on the console
+/// and in options.md_path / options.json_path. Returns the exit code.
+int run_seed_summary(const std::vector<std::string>& specs, const EvalCommandOptions& options);
+
 /// Speed rows (random frames, no data set, random weights) for DKD and the two
 /// per-frame baselines of `config`, with ratios to the per-frame large network,
 /// measured in one run. Returns the exit code; the JSON goes to `json_path` if set.

@@ -40,15 +40,27 @@ class EvalModel {
   torch::Tensor run_video(const torch::Tensor& frames, bool flip, const Skeleton& skeleton, const InferConfig& reinit,
                           int64_t* initializer_runs = nullptr);
 
-  /// One streaming step for timing: the first frame (initializer for DKD) ...
+  /// Streaming, one frame [1, 3, H, W] at a time: the first frame of a video
+  /// (initializer for DKD) ...
   torch::Tensor first_frame(const torch::Tensor& frame);
-  /// ... and each later frame.
-  torch::Tensor next_frame(const torch::Tensor& frame);
+  /// ... and each later frame. This is where the keyframe re-initialisation
+  /// rule lives (infer.reinit_every, infer.reinit_confidence; DKD only):
+  /// `initializer_ran` tells whether this frame went through the initializer.
+  torch::Tensor next_frame(const torch::Tensor& frame, const InferConfig& rules = {},
+                           bool* initializer_ran = nullptr);
+  /// Horizontal flip test for the streaming calls (a second, mirrored DKD stream).
+  void set_flip_test(bool flip, const Skeleton* skeleton);
 
  private:
+  torch::Tensor input_of(const torch::Tensor& frame) const;
+  torch::Tensor output_of(const torch::Tensor& heatmaps) const;
+
   DkdModel dkd_{nullptr};
   PerFrameModel per_frame_{nullptr};
   DkdState state_;
+  int64_t stream_index_ = 0;
+  bool flip_ = false;
+  const Skeleton* skeleton_ = nullptr;
 };
 
 /// Per-video predictions in image pixels (0-based), T*J frame-major, and the
@@ -72,8 +84,12 @@ RunTotals run_model_on_videos(EvalModel& model, const std::vector<VideoRecord>& 
                               const c10::Device& device, PckEvaluator& evaluator, int rank = 0, int world_size = 1,
                               Predictions* predictions = nullptr);
 
-/// One video: crops every frame with its ground-truth box, runs the model,
-/// decodes heatmaps (argmax + quarter-pixel shift) and maps them back to the image.
+/// One video: crops every frame with its ground-truth box (eval.boxes =
+/// ground_truth) or, with eval.boxes = tracked, the first frame with its
+/// ground-truth box and every later frame with the box derived from the
+/// previous prediction (next_box_from_keypoints with infer.*, as dkd_infer
+/// does); runs the model, decodes the heatmaps (eval.decode) and maps them back
+/// to the image.
 VideoPredictions predict_video(EvalModel& model, const VideoRecord& video, const Config& config,
                                const c10::Device& device);
 

@@ -15,6 +15,8 @@
 //   * valid joints: Penn Action counts visible joints only, JHMDB counts all
 //     joints (its visibility vector is ignored);
 //   * PCK_j is pooled over every frame of every video: hits_j / valid_j.
+//   * PCK by frame index: the same counts restricted to frames 1, 2-4, 5-10,
+//     11-20, 21-40 and 41+ of each video (1-based).
 //
 // All PCK values are percentages (0..100). A joint with no valid instance has
 // PCK NaN and is left out of the means; NaN is written as null in JSON.
@@ -91,6 +93,19 @@ struct SmoothnessResult {
   double ratio() const;
 };
 
+/// PCK of the frames whose 1-based index in their video lies in [first, last]
+/// (last = 0: no upper end). The buckets show where a streaming model loses
+/// accuracy: frame 1 is the initializer's, later frames the distilled kernels'.
+struct FrameBucket {
+  int first = 1;
+  int last = 0;
+  PckSummary pck;  ///< bbox norm at the main threshold, frames of this bucket only
+  std::string label() const;  ///< "1", "2-4", "41+"
+};
+
+/// Frame-index buckets of EvalResult::by_frame: 1, 2-4, 5-10, 11-20, 21-40, 41+.
+std::vector<std::pair<int, int>> default_frame_buckets();
+
 struct ActionResult {
   std::string action;
   double videos = 0.0;
@@ -110,6 +125,7 @@ struct EvalResult {
   std::vector<PckSummary> curve_full;  ///< full bbox summaries, one per curve threshold
   std::vector<ActionResult> per_action;  ///< sorted by action name
   SmoothnessResult smoothness;
+  std::vector<FrameBucket> by_frame;     ///< PCK by frame index (default_frame_buckets)
 };
 
 struct PckOptions {
@@ -168,6 +184,8 @@ class PckEvaluator {
   std::vector<double> valid_;
   std::vector<double> torso_hits_;
   std::map<std::string, ActionCounts> actions_;
+  // main-threshold bbox hits and valid counts per frame bucket, per joint
+  std::vector<std::vector<double>> frame_hits_, frame_valid_;
   // smoothness sums per joint
   std::vector<double> acc_pred_px_, acc_gt_px_, acc_pred_box_, acc_gt_box_, acc_triples_;
 };

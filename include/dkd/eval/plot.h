@@ -27,6 +27,18 @@ cv::Mat render_pck_curves(const std::vector<NamedCurve>& curves, const std::stri
 void plot_pck_curves(const std::string& png_path, const std::vector<NamedCurve>& curves,
                      const std::string& title);
 
+/// PCK by frame index: one line per named result over the frame buckets
+/// (EvalResult::by_frame; categorical x axis), y axis from just below the
+/// lowest value to 100.
+struct NamedFrameCurve {
+  std::string name;
+  std::vector<FrameBucket> buckets;
+};
+cv::Mat render_pck_by_frame(const std::vector<NamedFrameCurve>& curves, const std::string& title,
+                            int width = 900, int height = 560);
+void plot_pck_by_frame(const std::string& png_path, const std::vector<NamedFrameCurve>& curves,
+                       const std::string& title);
+
 /// Grouped bars per table column and "all": predictions vs ground truth, px/frame^2.
 cv::Mat render_smoothness(const SmoothnessResult& smoothness, const std::string& title,
                           int width = 900, int height = 560);

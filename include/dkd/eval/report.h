@@ -55,6 +55,8 @@ std::string format_per_action_table(const EvalResult& result, bool markdown = fa
 std::string format_smoothness_table(const EvalResult& result, bool markdown = false);
 /// PCK curve as a table of (threshold, mean_joints).
 std::string format_curve_table(const EvalResult& result, bool markdown = false);
+/// PCK by frame index: one column per bucket (1, 2-4, 5-10, 11-20, 21-40, 41+).
+std::string format_frame_table(const EvalResult& result, bool markdown = false);
 /// Everything above plus the complexity/speed sections when given.
 std::string format_report(const EvalResult& result, bool markdown = false,
                           const nlohmann::json& complexity = nullptr,

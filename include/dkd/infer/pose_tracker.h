@@ -49,18 +49,6 @@ struct TrackResult {
   bool initializer_ran = false;   ///< this frame ran the pose initializer
 };
 
-/// Next-frame box: extent of the joints with confidence >= `min_confidence`
-/// enlarged by `scale`, blended with `previous` (new = s*previous + (1-s)*extent,
-/// s = smoothing) and clamped to overlap the image. At least 2 confident joints
-/// are needed; otherwise `previous` is kept. Each side of the extent stays
-/// within [kMaxBoxShrink, kMaxBoxGrowth] times the previous box's side (and at
-/// least 8 pixels).
-constexpr double kMaxBoxShrink = 0.8;
-constexpr double kMaxBoxGrowth = 1.25;
-Box next_box_from_keypoints(const std::vector<Point2>& keypoints, const std::vector<float>& confidence,
-                            const Box& previous, double min_confidence, double scale, double smoothing,
-                            cv::Size image_size);
-
 /// UsageError unless `box` has positive size and lies inside the image
 /// (partially outside by at most half its size on each side is accepted).
 void check_box_in_frame(const Box& box, cv::Size image_size);

@@ -1,0 +1,90 @@
+// Running models over whole videos (eval/model_eval): the streaming calls that
+// own the re-initialisation rule, and eval.boxes = tracked on both data formats.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "data_fixtures.h"
+#include "dkd/config/config.h"
+#include "dkd/data/skeleton.h"
+#include "dkd/eval/model_eval.h"
+#include "dkd/models/factory.h"
+
+using namespace dkd;
+
+namespace {
+
+Config tiny_eval_config(const std::string& dataset) {
+  Config c;
+  c.runtime.device = "cpu";
+  c.data.dataset = dataset;
+  c.data.input_size = {64, 64};
+  c.model.num_joints = dataset == "penn" ? 13 : 15;
+  c.model.initializer = {18, 0.25, 4, 3, 16, 4, ""};
+  c.model.encoder = {18, 0.25, 2, 1, 8, 4, ""};
+  c.model.distillator.channels = 8;
+  c.model.distillator.kernel_size = 3;
+  return c;
+}
+
+VideoRecord written_video(const std::string& dataset, int frames) {
+  VideoRecord v = test::make_record(dataset, dataset == "penn" ? "0001" : "walk/v1", "walk", frames, false, 96, 80, 3);
+  const std::string root = test::fresh_dir("model_eval_" + dataset);
+  if (dataset == "penn")
+    test::write_penn_fixture(v, root);
+  else
+    test::write_jhmdb_fixture(v, root);
+  return v;
+}
+
+}  // namespace
+
+TEST(ModelEval, StreamingCallsEqualTheWholeVideoRunAndCountKeyframes) {
+  torch::manual_seed(3);
+  Config c = tiny_eval_config("penn");
+  EvalModel m = EvalModel::dkd(make_dkd_model(c));
+  m.eval();
+  const auto frames = torch::rand({7, 3, 64, 64});
+  InferConfig rules;
+  rules.reinit_every = 3;
+  int64_t runs = 0;
+  const auto whole = m.run_video(frames, false, skeleton_for("penn"), rules, &runs);
+  EXPECT_EQ(runs, 3);  // frame 0, 3 and 6
+  std::vector<torch::Tensor> streamed = {m.first_frame(frames.narrow(0, 0, 1))};
+  int keyframes = 0;
+  for (int64_t t = 1; t < 7; ++t) {
+    bool ran = false;
+    streamed.push_back(m.next_frame(frames.narrow(0, t, 1), rules, &ran));
+    keyframes += ran;
+    EXPECT_EQ(ran, t % 3 == 0) << t;
+  }
+  EXPECT_EQ(keyframes, 2);
+  EXPECT_TRUE(torch::allclose(torch::cat(streamed, 0), whole, 1e-5, 1e-6));
+}
+
+TEST(ModelEval, TrackedBoxesWorkOnBothFormatsAndStartFromTheGroundTruthBox) {
+  for (const std::string dataset : {"penn", "jhmdb"}) {
+    torch::manual_seed(5);
+    Config c = tiny_eval_config(dataset);
+    const VideoRecord v = written_video(dataset, 6);
+    const int J = v.num_joints;
+    for (const bool dkd : {true, false}) {
+      EvalModel m = dkd ? EvalModel::dkd(make_dkd_model(c))
+                        : EvalModel::per_frame(make_per_frame_model(c.model.encoder, J, "model.encoder"));
+      m.eval();
+      c.eval.boxes = "ground_truth";
+      const VideoPredictions gt_boxes = predict_video(m, v, c, torch::kCPU);
+      c.eval.boxes = "tracked";
+      const VideoPredictions tracked = predict_video(m, v, c, torch::kCPU);
+      ASSERT_EQ(tracked.joints.size(), static_cast<std::size_t>(6 * J)) << dataset;
+      for (const auto& p : tracked.joints) EXPECT_TRUE(std::isfinite(p.x) && std::isfinite(p.y)) << dataset;
+      EXPECT_EQ(tracked.initializer_runs, dkd ? 1 : 6) << dataset;
+      // Frame 1 is cropped with its ground-truth box either way.
+      for (int j = 0; j < J; ++j) {
+        EXPECT_NEAR(tracked.joints[j].x, gt_boxes.joints[j].x, 1e-3) << dataset << " joint " << j;
+        EXPECT_NEAR(tracked.joints[j].y, gt_boxes.joints[j].y, 1e-3) << dataset << " joint " << j;
+      }
+    }
+  }
+}
