@@ -146,6 +146,21 @@ $BENCH_PAPER_CMD > /dev/null
 FLOPS_CMD="$BUILD/dkd_eval --flops --config $CFG/dkd.yaml"
 $FLOPS_CMD > "$WORK/flops_lean.txt"
 
+# The BLAS behind libblas.so.3, each installed Debian build in turn (LD_LIBRARY_PATH
+# puts its folder first): the machine's rates and the lean networks' speed.
+arch="$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)"
+BLAS_CMD="$BUILD/dkd_eval --bench --config $CFG/dkd.yaml --set eval.speed_frames=50"
+: > "$WORK/blas.md"
+for dir in blas openblas-pthread openblas-openmp blis-pthread blis-openmp; do
+  [ -e "/usr/lib/$arch/$dir/libblas.so.3" ] || continue
+  LD_LIBRARY_PATH="/usr/lib/$arch/$dir" $BLAS_CMD --md "$WORK/bench_$dir.md" > /dev/null 2>&1
+  out=$(cat "$WORK/bench_$dir.md")
+  machine=$(grep -m1 '^Machine:' <<< "$out")
+  large=$(awk -F'|' '/per-frame large/ {gsub(/ /, "", $3); print $3; exit}' <<< "$out")
+  dkd=$(awk -F'|' '/DKD \(later/ {gsub(/ /, "", $3); print $3; exit}' <<< "$out")
+  echo "| $dir | ${machine#Machine: } | $large | $dkd |" >> "$WORK/blas.md"
+done
+
 {
   echo "# Results: DKD on the synthetic benchmark"
   echo
@@ -200,6 +215,15 @@ $FLOPS_CMD > "$WORK/flops_lean.txt"
   echo "Paper-style configuration (\`configs/penn.yaml\`; untrained weights, 30 frames):"
   echo
   cat "$WORK/bench_paper.md"
+  echo
+  echo "## BLAS"
+  echo
+  echo "Each Debian BLAS installed on this machine behind libblas.so.3 in turn (\`$BLAS_CMD\`"
+  echo "with LD_LIBRARY_PATH=/usr/lib/$arch/DIR); \`tools/setup.sh\` installs and selects the OpenMP build of OpenBLAS."
+  echo
+  echo "| DIR | library and measured rates | per-frame large ms/frame | DKD ms/frame |"
+  echo "|:---|:---|---:|---:|"
+  cat "$WORK/blas.md"
   echo
   echo "## Complexity"
   echo

@@ -13,9 +13,12 @@ cd "$(dirname "$0")/.."
 # Debian's LibTorch does matrix products (and so transposed convolutions and linear
 # layers) through libblas.so.3, which Debian points at whichever BLAS is installed
 # (alternatives). With only the reference BLAS that is ~1-5 GFLOP/s on a 2-core machine;
-# OpenBLAS runs the same product ~50x faster, no rebuild needed. The pthreads build was
-# chosen by measurement (docs/results.md, "BLAS"); BLAS_PACKAGE overrides it.
-BLAS_PACKAGE="${BLAS_PACKAGE:-libopenblas0-pthread}"
+# OpenBLAS runs the same product ~30x faster, no rebuild needed. Its OpenMP build shares
+# LibTorch's OpenMP threads; measured on the 2-core reference machine (docs/results.md,
+# "BLAS") it ran 4x4 transposed convolutions at 142-151 GFLOP/s against 79-82 for the
+# pthreads build (matrix products alike), so the per-frame large network took 4.0 instead
+# of 6.3-6.5 ms per frame. BLAS_PACKAGE overrides the choice.
+BLAS_PACKAGE="${BLAS_PACKAGE:-libopenblas0-openmp}"
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
@@ -54,18 +57,26 @@ else
   echo "setup: all Debian packages present"
 fi
 
-# Make libblas.so.3 point at the optimised library even where an earlier choice
-# pinned the reference one (alternatives in manual mode).
-blas_alt="libblas.so.3-$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)"
-blas_dir="${BLAS_PACKAGE#lib}"; blas_dir="${blas_dir%%[0-9]*}-${BLAS_PACKAGE##*-}"   # openblas-pthread
-current=$(update-alternatives --query "$blas_alt" 2>/dev/null | awk '/^Value:/ {print $2}')
-wanted=$(update-alternatives --list "$blas_alt" 2>/dev/null | grep "/$blas_dir/" | head -n 1 || true)
-if [ -n "$wanted" ] && [ "$current" != "$wanted" ] && [[ "$current" == */blas/libblas.so.3 ]]; then
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  echo "setup: libblas.so.3 -> $wanted (was the reference BLAS)"
-  $SUDO update-alternatives --set "$blas_alt" "$wanted"
-fi
+# Point libblas.so.3 (and LAPACK and libopenblas.so.0, so one OpenBLAS is loaded, not
+# two) at that library: Debian's automatic choice prefers another installed BLAS (the
+# pthreads OpenBLAS ranks higher), and a manual choice of the reference BLAS would keep
+# it slow. Another manual choice is respected.
+arch="$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)"
+blas_dir="${BLAS_PACKAGE#lib}"; blas_dir="${blas_dir%%[0-9]*}-${BLAS_PACKAGE##*-}"   # openblas-openmp
+for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
+  alt="$lib-$arch"
+  query=$(update-alternatives --query "$alt" 2>/dev/null || true)
+  current=$(awk '/^Value:/ {print $2}' <<< "$query")
+  mode=$(awk '/^Status:/ {print $2}' <<< "$query")
+  wanted=$(update-alternatives --list "$alt" 2>/dev/null | grep "/$blas_dir/" | head -n 1 || true)
+  if [ -n "$wanted" ] && [ "$current" != "$wanted" ] &&
+     { [ "$mode" = auto ] || [[ "$current" == */blas/* || "$current" == */lapack/* ]]; }; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    echo "setup: $lib -> $wanted (was ${current:-unset})"
+    $SUDO update-alternatives --quiet --set "$alt" "$wanted"
+  fi
+done
 
 ((build)) || exit 0
 BUILD_DIR="${BUILD_DIR:-build}"
