@@ -64,4 +64,59 @@ TEST(KernelDistillator, InvalidConfigIsConfigError) {
   EXPECT_THROW(dkd::KernelDistillator(cfg, 8, 2, 16), dkd::ConfigError);
 }
 
+TEST(KernelDistillator, JointCentredKernelIsTheFeaturePatchAroundTheJoint) {
+  // A heatmap that is one hot pixel at (x, y) picks the k x k patch of F(t-1)
+  // centred there; the adjust layer starts as the identity.
+  torch::manual_seed(1);
+  dkd::DistillatorConfig cfg;
+  cfg.kernel_size = 3;
+  cfg.kernels = "joint_centred";
+  dkd::KernelDistillator d(cfg, 5, 2, 12);
+  EXPECT_TRUE(d->joint_centred());
+  const auto features = torch::randn({2, 5, 12, 10});
+  auto heatmaps = torch::zeros({2, 2, 12, 10});
+  heatmaps[0][0][4][6] = 0.8f;  // joint 0 of sample 0 at x = 6, y = 4
+  heatmaps[0][1][0][0] = 1.0f;  // joint 1 at the corner: the patch is zero-padded
+  heatmaps[1][0][7][2] = 0.5f;
+  heatmaps[1][0][7][3] = 0.5f;  // two equal peaks: the mean of both patches
+  const auto k = d->forward(features, heatmaps);
+  ASSERT_EQ(k.sizes(), (std::vector<int64_t>{2, 2, 5, 3, 3}));
+  EXPECT_TRUE(torch::allclose(k[0][0], features[0].slice(1, 3, 6).slice(2, 5, 8), 1e-4, 1e-5));
+  auto padded = torch::constant_pad_nd(features[0], {1, 1, 1, 1});
+  EXPECT_TRUE(torch::allclose(k[0][1], padded.slice(1, 0, 3).slice(2, 0, 3), 1e-4, 1e-5));
+  const auto mean_patch =
+      0.5 * (features[1].slice(1, 6, 9).slice(2, 1, 4) + features[1].slice(1, 6, 9).slice(2, 2, 5));
+  EXPECT_TRUE(torch::allclose(k[1][0], mean_patch, 1e-4, 1e-5));
+  // Gradients reach the features and the adjust layer.
+  auto f = features.clone().requires_grad_(true);
+  d->forward(f, heatmaps).sum().backward();
+  EXPECT_GT(f.grad().abs().sum().item<float>(), 0.f);
+  EXPECT_GT(d->named_parameters()["adjust.weight"].grad().abs().sum().item<float>(), 0.f);
+  cfg.matching = "depthwise";
+  EXPECT_THROW(dkd::KernelDistillator(cfg, 5, 2, 12), dkd::ConfigError);
+}
+
+TEST(KernelDistillator, GroupNormKeepsTheSamplesOfABatchApart) {
+  // Under teacher forcing a batch mixes ground-truth and predicted heatmaps;
+  // with group norm one sample's kernels do not depend on the others (batch
+  // norm in training mode does).
+  torch::manual_seed(2);
+  dkd::DistillatorConfig cfg;
+  cfg.channels = 16;
+  cfg.kernel_size = 3;
+  for (const char* norm : {"group", "none", "batch"}) {
+    cfg.norm = norm;
+    dkd::KernelDistillator d(cfg, 6, 3, 12);
+    d->train();
+    const auto f = torch::randn({2, 6, 12, 12});
+    const auto h = torch::rand({2, 3, 12, 12});
+    auto f2 = f.clone();
+    f2[1] = torch::randn({6, 12, 12}) * 5;
+    const bool apart = torch::allclose(d->forward(f, h)[0], d->forward(f2, h)[0], 1e-5, 1e-6);
+    EXPECT_EQ(apart, std::string(norm) != "batch") << norm;
+  }
+  cfg.norm = "layer";
+  EXPECT_THROW(dkd::KernelDistillator(cfg, 6, 3, 12), dkd::ConfigError);
+}
+
 }  // namespace

@@ -66,3 +66,40 @@ TEST(KernelMatching, WrongKernelShapeIsRejected) {
 }
 
 }  // namespace
+
+TEST(KernelMatching, StaticHeadAddsAOneByOneHeadOnTheCurrentFeatures) {
+  torch::manual_seed(4);
+  dkd::DistillatorConfig cfg;
+  cfg.kernel_size = 3;
+  dkd::KernelMatching plain(cfg, 6, 4);
+  cfg.static_head = true;
+  dkd::KernelMatching with_head(cfg, 6, 4);
+  {
+    torch::NoGradGuard no_grad;
+    with_head->scale.copy_(plain->scale);
+  }
+  const auto kernels = torch::randn({2, 4, 6, 3, 3});
+  const auto features = torch::randn({2, 6, 9, 7});
+  const auto want = plain->forward(kernels, features) + with_head->static_head(features);
+  EXPECT_TRUE(torch::allclose(with_head->forward(kernels, features), want, 1e-5, 1e-6));
+}
+
+TEST(KernelMatching, NormalizedMatchingIgnoresFeatureAndKernelEnergy) {
+  // Cosine matching: scaling the features (a brighter frame) or a kernel changes nothing.
+  torch::manual_seed(5);
+  dkd::DistillatorConfig cfg;
+  cfg.kernel_size = 3;
+  cfg.normalize = true;
+  dkd::KernelMatching m(cfg, 6, 4);
+  EXPECT_TRUE(m->normalized());
+  const auto kernels = torch::randn({2, 4, 6, 3, 3});
+  const auto features = torch::randn({2, 6, 9, 7}).relu();
+  const auto a = m->forward(kernels, features);
+  EXPECT_TRUE(torch::allclose(m->forward(kernels * 7.0, features * 3.0), a, 1e-4, 1e-5));
+  // A unit kernel against k*k unit feature vectors: |response| <= k (Cauchy-Schwarz;
+  // scale 1 and bias 0 at start).
+  EXPECT_LE(a.abs().max().item<float>(), 3.f + 1e-4f);
+  auto k = kernels.clone().requires_grad_(true);
+  m->forward(k, features).sum().backward();
+  EXPECT_GT(k.grad().abs().sum().item<float>(), 0.f);
+}

@@ -11,11 +11,13 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "dkd/data/dataset.h"
 #include "dkd/data/synth.h"
 #include "dkd/models/model_set.h"
 #include "dkd/train/checkpoint.h"
@@ -96,6 +98,30 @@ class TrainerTest : public ::testing::Test {
   fs::path dir_;
   std::string config_path_;
 };
+
+TEST_F(TrainerTest, ValidationReadsOnlyHeldOutTrainingVideos) {
+  // best.pt is chosen on videos of the training list; the test split is dkd_eval's alone.
+  const dkd::Config c = config({"train.stages=[initializer]", "train.initializer.max_iters=2",
+                                "data.val_fraction=0.25"});
+  dkd::TrainOptions o;
+  o.work_dir = (dir_ / "val_split").string();
+  ASSERT_EQ(dkd::run_training(c, o), 0);
+  const auto vals = metrics(o.work_dir, "val");
+  ASSERT_FALSE(vals.empty());
+  std::set<std::string> test_ids, train_ids;
+  for (const auto& v : dkd::load_split(c.data, "test")) test_ids.insert(v.id);
+  for (const auto& v : dkd::load_split(c.data, "train")) train_ids.insert(v.id);
+  for (const auto& val : vals) {
+    ASSERT_GT(val["videos"].get<int>(), 0);
+    for (const auto& id : val["video_ids"]) {
+      EXPECT_EQ(test_ids.count(id.get<std::string>()), 0u) << id;   // never a test video
+      EXPECT_EQ(train_ids.count(id.get<std::string>()), 0u) << id;  // held out of training
+    }
+  }
+  int official_train = 0;
+  for (const auto& v : dkd::load_split(c.data, "all")) official_train += v.train ? 1 : 0;
+  EXPECT_EQ(vals.front()["videos"].get<int>() + static_cast<int>(train_ids.size()), official_train);
+}
 
 TEST_F(TrainerTest, EachStageLossFalls) {
   for (const std::string stage : {"initializer", "baseline", "dkd"}) {

@@ -231,6 +231,12 @@ done
   cat "$WORK/flops_lean.txt"
   echo '```'
   echo
+  if [ -f docs/experiments.md ]; then
+    echo "## What was tried (docs/experiments.md, kept by hand)"
+    echo
+    sed '1{/^# /d}' docs/experiments.md
+    echo
+  fi
   echo "## Training time on this machine (seconds per run)"
   echo
   echo "| row | $(printf "seed %s | " "${SEEDS[@]}")"

@@ -1,5 +1,7 @@
 #include "dkd/models/kernel_distillator.h"
 
+#include <numeric>
+
 #include "dkd/util/error.h"
 
 namespace dkd {
@@ -30,25 +32,62 @@ KernelDistillatorImpl::KernelDistillatorImpl(const DistillatorConfig& cfg, int64
   if (heatmap_side < 1) {
     throw ConfigError(key + ": heatmap size " + std::to_string(heatmap_side) + " is not positive");
   }
+  if (cfg.kernels == "joint_centred") {
+    if (cfg.matching != "per_joint")
+      throw ConfigError(key + ".kernels = joint_centred builds one kernel per joint: needs " + key +
+                        ".matching = per_joint, not '" + cfg.matching + "'");
+    num_stages_ = 0;
+    adjust = register_module(
+        "adjust", torch::nn::Conv2d(torch::nn::Conv2dOptions(feature_channels, feature_channels, 1).bias(false)));
+    torch::NoGradGuard no_grad;
+    adjust->weight.copy_(torch::eye(feature_channels).view({feature_channels, feature_channels, 1, 1}));
+    return;
+  }
+  if (cfg.kernels != "pooled")
+    throw ConfigError(key + ".kernels = '" + cfg.kernels + "': must be pooled or joint_centred");
   const int64_t hidden = cfg.channels;
-  reduce = register_module(
-      "reduce", torch::nn::Sequential(
-                    torch::nn::Conv2d(torch::nn::Conv2dOptions(feature_channels + num_joints, hidden, 1)
-                                          .bias(false)),
-                    torch::nn::BatchNorm2d(hidden), torch::nn::ReLU(torch::nn::ReLUOptions(true))));
+  // Batch norm (the paper), group norm (statistics per sample: no mixing of the
+  // clips of a batch), or none (then the convolutions carry a bias).
+  const bool with_bias = cfg.norm == "none";
+  const auto norm_layer = [&]() -> torch::nn::AnyModule {
+    if (cfg.norm == "batch") return torch::nn::AnyModule(torch::nn::BatchNorm2d(hidden));
+    if (cfg.norm == "group")
+      return torch::nn::AnyModule(torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::gcd<int64_t>(hidden, 8), hidden)));
+    if (cfg.norm == "none") return torch::nn::AnyModule(torch::nn::Identity());
+    throw ConfigError(key + ".norm = '" + cfg.norm + "': must be batch, group or none");
+  };
+  reduce = torch::nn::Sequential();
+  reduce->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(feature_channels + num_joints, hidden, 1).bias(with_bias)));
+  reduce->push_back(norm_layer());
+  reduce->push_back(torch::nn::ReLU(torch::nn::ReLUOptions(true)));
+  register_module("reduce", reduce);
   num_stages_ = distillator_stages(heatmap_side, cfg.kernel_size);
   stages = torch::nn::Sequential();
   for (int64_t i = 0; i < num_stages_; ++i) {
     // pool_first runs each 3x3 convolution on the pooled (4x smaller) map.
     if (cfg.pool_first) stages->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2).stride(2)));
-    stages->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(hidden, hidden, 3).padding(1).bias(false)));
-    stages->push_back(torch::nn::BatchNorm2d(hidden));
+    stages->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(hidden, hidden, 3).padding(1).bias(with_bias)));
+    stages->push_back(norm_layer());
     stages->push_back(torch::nn::ReLU(torch::nn::ReLUOptions(true)));
     if (!cfg.pool_first) stages->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2).stride(2)));
   }
   register_module("stages", stages);
   head = register_module(
       "head", torch::nn::Conv2d(torch::nn::Conv2dOptions(hidden, groups_ * feature_channels, 1)));
+}
+
+torch::Tensor KernelDistillatorImpl::joint_centred_kernels(const torch::Tensor& features,
+                                                           const torch::Tensor& heatmaps) {
+  const int64_t b = features.size(0), c = feature_channels_, k = kernel_size_, j = num_joints_;
+  // Where each joint was: relu(H) normalised over positions (a lost joint's flat
+  // map gives the frame average instead of a division by zero).
+  auto weights = torch::relu(heatmaps.to(features.dtype())).flatten(2);  // [B, J, hw]
+  weights = weights / (weights.sum(-1, true) + 1e-6);
+  namespace F = torch::nn::functional;
+  const auto patches = F::unfold(features, F::UnfoldFuncOptions({k, k}).padding(k / 2));  // [B, C*k*k, hw]
+  auto kernels = torch::bmm(patches, weights.transpose(1, 2));                              // [B, C*k*k, J]
+  kernels = kernels.view({b, c, k, k, j}).permute({0, 4, 1, 2, 3}).reshape({b * j, c, k, k});
+  return adjust(kernels).view({b, j, c, k, k});
 }
 
 torch::Tensor KernelDistillatorImpl::forward(const torch::Tensor& features,
@@ -61,6 +100,7 @@ torch::Tensor KernelDistillatorImpl::forward(const torch::Tensor& features,
                   heatmaps.size(3) == features.size(3),
               "KernelDistillator: heatmaps must be [B, ", num_joints_, ", h, w] like the features ",
               features.sizes(), ", got ", heatmaps.sizes());
+  if (adjust) return joint_centred_kernels(features, heatmaps);
   auto x = reduce->forward(torch::cat({features, heatmaps.to(features.dtype())}, 1));
   if (num_stages_ > 0) x = stages->forward(x);
   x = torch::adaptive_avg_pool2d(x, {kernel_size_, kernel_size_});

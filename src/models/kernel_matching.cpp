@@ -11,7 +11,8 @@ KernelMatchingImpl::KernelMatchingImpl(const DistillatorConfig& cfg, int64_t fea
     : feature_channels_(feature_channels),
       num_joints_(num_joints),
       kernel_size_(cfg.kernel_size),
-      depthwise_(cfg.matching == "depthwise") {
+      depthwise_(cfg.matching == "depthwise"),
+      normalize_(cfg.normalize) {
   if (cfg.kernel_size < 1 || cfg.kernel_size % 2 == 0) {
     throw ConfigError(key + ".kernel_size = " + std::to_string(cfg.kernel_size) +
                       ": must be odd so that matching keeps the heatmap size");
@@ -24,11 +25,16 @@ KernelMatchingImpl::KernelMatchingImpl(const DistillatorConfig& cfg, int64_t fea
   // initial heatmap magnitude near that of a single product.
   const int64_t fan_in = depthwise_ ? kernel_size_ * kernel_size_
                                     : feature_channels * kernel_size_ * kernel_size_;
-  scale = register_parameter("scale", torch::full({num_joints}, 1.0 / std::sqrt(double(fan_in))));
+  // Normalised matching sums k*k cosines: of order 1 already.
+  scale = register_parameter("scale", torch::full({num_joints}, normalize_ ? 1.0 : 1.0 / std::sqrt(double(fan_in))));
   bias = register_parameter("bias", torch::zeros({num_joints}));
   if (depthwise_) {
     project = register_module(
         "project", torch::nn::Conv2d(torch::nn::Conv2dOptions(feature_channels, num_joints, 1).bias(false)));
+  }
+  if (cfg.static_head) {
+    static_head = register_module("static_head",
+                                  torch::nn::Conv2d(torch::nn::Conv2dOptions(feature_channels, num_joints, 1)));
   }
 }
 
@@ -42,17 +48,24 @@ torch::Tensor KernelMatchingImpl::forward(const torch::Tensor& kernels, const to
   TORCH_CHECK(kernels.sizes() == torch::IntArrayRef({b, groups, c, k, k}),
               "KernelMatching: kernels must be [", b, ", ", groups, ", ", c, ", ", k, ", ", k,
               "], got ", kernels.sizes());
-  const auto input = features.reshape({1, b * c, h, w});
+  torch::Tensor matched = features, kernel = kernels;
+  if (normalize_) {
+    matched = features / (features.norm(2, 1, true) + 1e-6);
+    kernel = kernels / (kernels.flatten(2).norm(2, -1).view({b, groups, 1, 1, 1}) + 1e-6);
+  }
+  const auto input = matched.reshape({1, b * c, h, w});
   torch::Tensor out;
   if (depthwise_) {
-    out = torch::conv2d(input, kernels.reshape({b * c, 1, k, k}), {}, {1, 1}, {k / 2, k / 2}, {1, 1}, b * c)
+    out = torch::conv2d(input, kernel.reshape({b * c, 1, k, k}), {}, {1, 1}, {k / 2, k / 2}, {1, 1}, b * c)
               .view({b, c, h, w});
     out = project(out);
   } else {
-    out = torch::conv2d(input, kernels.reshape({b * num_joints_, c, k, k}), {}, {1, 1}, {k / 2, k / 2}, {1, 1}, b)
+    out = torch::conv2d(input, kernel.reshape({b * num_joints_, c, k, k}), {}, {1, 1}, {k / 2, k / 2}, {1, 1}, b)
               .view({b, num_joints_, h, w});
   }
-  return out * scale.view({1, -1, 1, 1}) + bias.view({1, -1, 1, 1});
+  out = out * scale.view({1, -1, 1, 1}) + bias.view({1, -1, 1, 1});
+  if (static_head) out = out + static_head(features);
+  return out;
 }
 
 }  // namespace dkd

@@ -40,7 +40,7 @@ namespace {
 
 /// Copies every parameter and buffer of `from` into `to` (same architecture: the
 /// baseline and the encoder are both built from model.encoder).
-void copy_backbone(torch::nn::Module& from, torch::nn::Module& to) {
+void copy_weights(torch::nn::Module& from, torch::nn::Module& to) {
   torch::NoGradGuard no_grad;
   auto source = from.named_parameters();
   for (auto& p : to.named_parameters()) p.value().copy_(source[p.key()]);
@@ -305,8 +305,13 @@ std::map<std::string, double> Trainer::train_step(const std::string& stage, cons
   torch::Tensor g_loss = pose_loss;
   const bool adversarial = tr.adversarial.enabled && models_.discriminator;
   torch::Tensor fake_energy;
+  // Real clips have all-zero heatmaps for invisible joints; masking the
+  // predictions alike leaves the discriminator only time and shape to judge.
+  const auto fake_clip = adversarial && tr.adversarial.mask_invisible
+                             ? out.heatmaps * weights.unsqueeze(-1).unsqueeze(-1).to(out.heatmaps.dtype())
+                             : out.heatmaps;
   if (adversarial) {
-    fake_energy = models_.discriminator->energy(out.heatmaps).mean();
+    fake_energy = models_.discriminator->energy(fake_clip).mean();
     g_loss = pose_loss + tr.adversarial.lambda_adv * fake_energy;
     terms["loss_g_adv"] = fake_energy.item<double>();
   }
@@ -320,7 +325,7 @@ std::map<std::string, double> Trainer::train_step(const std::string& stage, cons
     // Discriminator: L_D = L(real) - k L(fake), on the detached prediction.
     disc_optimizer_->zero_grad();
     const auto real = models_.discriminator->energy(targets).mean();
-    const auto fake = models_.discriminator->energy(out.heatmaps.detach()).mean();
+    const auto fake = models_.discriminator->energy(fake_clip.detach()).mean();
     const auto d_loss = real - began_.k * fake;
     d_loss.backward();
     disc_reducer_->reduce();
@@ -373,7 +378,10 @@ double Trainer::validate(const std::string& stage, int64_t epoch) {
                         {"pck", pck},
                         {"pck_mean_columns", result.pck.mean_columns},
                         {"pck_pooled", result.pck.pooled},
-                        {"pck_torso", result.pck_torso.mean_joints}};
+                        {"pck_torso", result.pck_torso.mean_joints},
+                        {"videos", val_videos_.size()}};
+    // Which videos chose best.pt: auditable, and never the test split.
+    for (const auto& v : val_videos_) j["video_ids"].push_back(v.id);
     for (std::size_t c = 0; c < result.pck.columns.size(); ++c)
       j["pck_columns"][result.pck.column_names[c]] = result.pck.columns[c];
     metrics_.write(j);
@@ -394,8 +402,11 @@ void Trainer::run_stage(const std::string& stage, const CheckpointMeta* resume) 
   if (dkd && tr.encoder_from_baseline && !resume) {
     const bool trained_here = stage_before(tr.stages, "baseline", "dkd");
     if (!trained_here) load_model_weights(tr.baseline_checkpoint, {{"baseline", models_.baseline.ptr().get()}});
-    copy_backbone(*models_.baseline->backbone, *models_.dkd->encoder->backbone);
-    spdlog::info("dkd: encoder starts from the per-frame small baseline's trunk ({})",
+    copy_weights(*models_.baseline->backbone, *models_.dkd->encoder->backbone);
+    // The static path starts as the trained small network: DKD starts where it is.
+    if (models_.dkd->matching->static_head) copy_weights(*models_.baseline->final_layer, *models_.dkd->matching->static_head);
+    spdlog::info("dkd: encoder starts from the per-frame small baseline's trunk{} ({})",
+                 models_.dkd->matching->static_head ? ", the static head from its heatmap head" : "",
                  trained_here ? "stage baseline of this run" : tr.baseline_checkpoint);
   }
 

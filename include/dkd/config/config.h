@@ -175,9 +175,28 @@ struct DistillatorConfig {
   int kernel_size = 7;
   std::string matching = "per_joint";
   bool pool_first = false;
+  std::string kernels = "pooled";
+  std::string norm = "batch";
+  bool static_head = false;
+  bool normalize = false;
 
   template <class V>
   void visit(V& v) {
+    v.field("kernels", kernels,
+            "how kernels are built from the previous frame: pooled (the paper: convolutions and pooling over "
+            "[F(t-1), H(t-1)]) or joint_centred (kernel j = F(t-1) around joint j, weighted by H(t-1)_j, then a "
+            "learned 1x1 adjust layer, as Siamese trackers build their exemplar)",
+            Check::one_of({"pooled", "joint_centred"}));
+    v.field("norm", norm, "normalisation in the pooled distillator: batch (the paper), group or none",
+            Check::one_of({"batch", "group", "none"}));
+    v.field("static_head", static_head,
+            "add a 1x1 heatmap head on F(t) to the matching response (a static path; starts from the per-frame "
+            "small network's head with train.encoder_from_baseline)",
+            Check::none());
+    v.field("normalize", normalize,
+            "match L2-normalised features with L2-normalised kernels (cosine similarity, learned scale) instead of "
+            "raw ReLU features, whose energy lights up clutter",
+            Check::none());
     v.field("channels", channels, "hidden channels of the distillator", Check::range(1, 4096));
     v.field("pool_first", pool_first,
             "2x2 max-pool before (not after) each 3x3 conv stage: ~3x fewer distillator MACs",
@@ -249,9 +268,14 @@ struct AdversarialConfig {
   double lambda_k = 0.001;
   double lr = 1e-4;
   double k_init = 0.0;
+  bool mask_invisible = true;
 
   template <class V>
   void visit(V& v) {
+    v.field("mask_invisible", mask_invisible,
+            "zero the predicted heatmaps of invisible joints before the discriminator, as they are in real clips "
+            "(false = the paper's setting, where that difference alone tells real from fake)",
+            Check::none());
     v.field("enabled", enabled, "temporally adversarial training with the BEGAN discriminator",
             Check::none());
     v.field("lambda_adv", lambda_adv, "weight of the adversarial term in the generator loss",

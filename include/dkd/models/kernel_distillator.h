@@ -9,6 +9,15 @@
 // The number of pooling stages is fixed at construction from the heatmap size
 // the model is built for: pool while halving keeps the side >= k (64 -> 8 for
 // k = 7, three stages). The final adaptive pool makes any other input size work.
+// distillator.norm chooses batch (the paper), group or no normalisation.
+//
+// Variant kernels = joint_centred (beyond the paper): kernel j is the k x k
+// neighbourhood of F(t-1) around joint j, averaged over positions with weights
+// relu(H(t-1)_j) (normalised to sum 1), followed by a learned 1x1 "adjust"
+// convolution over channels (identity at start), as SiamFC / SiamRPN++ build
+// their exemplar from around the target. Each kernel then carries what its
+// joint looked like; the pooled design sees the whole frame through one
+// 1x1 convolution, so every kernel is a function of the same pooled vector.
 #include <cstdint>
 #include <string>
 
@@ -34,11 +43,15 @@ class KernelDistillatorImpl : public torch::nn::Module {
   int64_t kernel_size() const { return kernel_size_; }
   int64_t kernel_groups() const { return groups_; }
   int64_t num_stages() const { return num_stages_; }
+  bool joint_centred() const { return static_cast<bool>(adjust); }
 
  private:
+  torch::Tensor joint_centred_kernels(const torch::Tensor& features, const torch::Tensor& heatmaps);
+
   torch::nn::Sequential reduce{nullptr};
   torch::nn::Sequential stages{nullptr};
   torch::nn::Conv2d head{nullptr};
+  torch::nn::Conv2d adjust{nullptr};  // joint_centred only
   int64_t feature_channels_;
   int64_t num_joints_;
   int64_t kernel_size_;

@@ -6,6 +6,15 @@
 // learnable per-joint scale and bias.
 // Variant depthwise: one C x k x k kernel per sample applied depthwise
 // (groups = B*C), then a learnable 1x1 convolution to J ("project"), scale, bias.
+// Beyond the paper (each a config option):
+//   distillator.normalize: features are L2-normalised over channels at each
+//     position and each kernel over its C*k*k values before the correlation
+//     (bounded by k; the scale starts at 1), so a bright, cluttered
+//     region does not answer every kernel just by its feature energy;
+//   distillator.static_head: a 1x1 heatmap head on F(t) ("static_head") is added
+//     to the response: a static path that lets DKD at least reproduce the
+//     per-frame small network (it starts from that network's trained head when
+//     the encoder is warm-started from it).
 #include <cstdint>
 #include <string>
 
@@ -25,14 +34,17 @@ class KernelMatchingImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& kernels, const torch::Tensor& features);
 
   bool depthwise() const { return depthwise_; }
+  bool normalized() const { return normalize_; }
   torch::Tensor scale, bias;
-  torch::nn::Conv2d project{nullptr};  // depthwise only
+  torch::nn::Conv2d project{nullptr};      // depthwise only
+  torch::nn::Conv2d static_head{nullptr};  // distillator.static_head only
 
  private:
   int64_t feature_channels_;
   int64_t num_joints_;
   int64_t kernel_size_;
   bool depthwise_;
+  bool normalize_;
 };
 TORCH_MODULE(KernelMatching);
 
