@@ -64,14 +64,14 @@ class DistStop : public ::testing::Test {
 
   /// Starts `dkd_train --nproc 2` as the leader of its own process group (as a
   /// shell starts a foreground job) and waits until both ranks are training.
-  void start() {
+  void start(const std::string& extra = "") {
     work_ = dir_ / "work";
     launcher_ = fork();
     ASSERT_GE(launcher_, 0);
     if (launcher_ == 0) {
       setpgid(0, 0);
       const std::string cmd = std::string(DKD_TOOL_DIR) + "/dkd_train --config " + config_ + " --work-dir " +
-                              work_.string() + " --nproc 2 > " + (dir_ / "out.txt").string() + " 2>&1";
+                              work_.string() + " --nproc 2 " + extra + " > " + (dir_ / "out.txt").string() + " 2>&1";
       execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -193,6 +193,21 @@ TEST_F(DistStop, ASecondCtrlCKillsTheRanksAtOnce) {
   EXPECT_NE(output().find("second signal"), std::string::npos) << output();
   // No rank is left behind.
   EXPECT_NE(::kill(rank0, 0), 0);
+}
+
+TEST_F(DistStop, TheLauncherWaitsABoundedTimeForTheSave) {
+  start("--set dist.stop_grace_s=3");
+  const pid_t rank0 = rank_pid(0);
+  ASSERT_GT(rank0, 0);
+  ::kill(rank0, SIGSTOP);  // a rank that cannot finish its save
+  const auto t0 = Clock::now();
+  ::kill(-launcher_, SIGINT);
+  const int code = wait_launcher(30);
+  const double took = std::chrono::duration<double>(Clock::now() - t0).count();
+  EXPECT_EQ(code, 130) << output();
+  EXPECT_GE(took, 2.5) << output();
+  EXPECT_LT(took, 15.0) << output();
+  EXPECT_NE(output().find("still running 3 s after the stop signal"), std::string::npos) << output();
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include "dkd/data/synth.h"
 #include "dkd/models/model_set.h"
 #include "dkd/train/checkpoint.h"
+#include "dkd/train/signals.h"
 #include "dkd/train/work_dir.h"
 #include "dkd/util/error.h"
 #include "dkd/util/runtime.h"
@@ -170,6 +171,35 @@ TEST_F(TrainSafety, SigtermSavesACheckpointAndExits143) {
   EXPECT_EQ(WEXITSTATUS(status), 143);
   const std::string last = dkd::WorkDir(work.string()).last_checkpoint();
   EXPECT_NE(last.find("interrupted_step_"), std::string::npos) << last;
+}
+
+TEST(StopSignals, ACopyWithinASecondIsTheSameRequestALaterOneExitsAtOnce) {
+  // Ctrl-C to the process group plus a launcher's forwarded SIGTERM: one request.
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dkd::install_stop_handlers();
+    raise(SIGINT);
+    raise(SIGTERM);
+    _exit(dkd::stop_requested() && dkd::stop_signal() == SIGINT ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // A second signal later than that: the user wants out now.
+  pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dkd::install_stop_handlers();
+    raise(SIGINT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    raise(SIGTERM);
+    _exit(0);
+  }
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
 }
 
 // ---- durable files
