@@ -292,6 +292,9 @@ TEST_F(TrainSafety, ANanStepNeverLeavesItsWeightsAsLastGood) {
   EXPECT_EQ(named.substr(0, named.find('(')).find(condemned), std::string::npos) << r.output;
   const std::string last = dkd::WorkDir((dir_ / "nan").string()).last_checkpoint();
   EXPECT_EQ(last.find(condemned), std::string::npos) << last;
+  // Neither a --resume nor its fallback can pick the condemned weights.
+  for (const auto& c : dkd::WorkDir((dir_ / "nan").string()).checkpoints_newest_first())
+    EXPECT_EQ(c.find(condemned), std::string::npos) << c;
   if (!last.empty()) {
     // The checkpoint --resume would take holds finite weights.
     dkd::ModelSet models = dkd::build_model_set(dkd::load_config(config_path_), torch::kCPU);

@@ -325,9 +325,11 @@ void Trainer::check_finite(const std::string& stage, int64_t step, const std::ma
                           "; training stopped. Last good checkpoint: " +
                           (last_good_checkpoint_.empty() ? std::string("none yet") : last_good_checkpoint_);
     if (!condemned.empty()) {
-      message += " (" + condemned + " holds the weights that produced it)";
-      // --resume must not continue from those weights.
+      message += " (" + condemned + " holds the weights that produced it; renamed to " + condemned + ".nan)";
+      // --resume must not continue from those weights, nor fall back to them.
       if (is_main_) {
+        std::error_code ec;
+        fs::rename(condemned, condemned + ".nan", ec);
         if (last_good_checkpoint_.empty()) {
           std::error_code ec;
           fs::remove(work_dir_->path("last_checkpoint"), ec);
