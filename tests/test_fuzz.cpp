@@ -169,7 +169,7 @@ TEST(Fuzz, MutatedAndRandomPicklesAreRejectedCleanly) {
     attempt(p);
   }
   // Random opcode soups: every opcode the reader knows, with random operands.
-  const std::string ops = "\x80\x95.(N\x88\x89JKM\x8a\x8bGX\x8c\x8dTUBC\x8e)]}tld\x85\x86\x87qr\x94hjc\x93QR\x81bsuae";
+  const std::string ops = "\x80\x95.(N\x88\x89JKM\x8a\x8bGX\x8c\x8dTUBC\x8e)]}tld\x85\x86\x87qr\x94hjc\x93QR\x81" "bsuae";
   for (int c = 0; c < 2000; ++c) {
     std::string p;
     const int n = 1 + static_cast<int>(rng() % 40);
