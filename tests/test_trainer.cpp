@@ -76,7 +76,11 @@ class TrainerTest : public ::testing::Test {
                                    "  initializer: {epochs: 100, batch_size: 8, max_iters: 40}\n"
                                    "  baseline: {epochs: 100, batch_size: 8, max_iters: 40}\n"
                                    "  dkd: {epochs: 100, batch_size: 4, max_iters: 30}\n"
-                                   "  adversarial: {enabled: true, lambda_k: 0.05, lr: 0.001}\n";
+                                   "  adversarial: {enabled: true, lambda_k: 0.05, lr: 0.001}\n"
+                                   "  initializer_checkpoint: " << (dir_ / "init.pt").string() << "\n";
+    // Stage dkd alone takes its initializer from a checkpoint (checked at start-up).
+    dkd::ModelSet init = dkd::build_model_set(config(), torch::kCPU);
+    dkd::save_checkpoint((dir_ / "init.pt").string(), {}, {{"initializer", init.initializer.ptr().get()}}, {});
   }
   void TearDown() override { fs::remove_all(dir_); }
 

@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
   check->add_option("--root", root, "data set folder")->required();
   check->add_option("--split", split, "Sub-JHMDB split (1, 2 or 3)")->check(CLI::Range(1, 3));
   check->add_option("--json", json_path, "write the report as JSON");
+  bool decode = true;
+  check->add_flag("--decode,!--no-decode", decode,
+                  "decode every frame in parallel and report the bad ones (default); --no-decode checks "
+                  "annotations, frame counts and file signatures only");
 
   dkd::SynthOptions synth;
   auto* gen = app.add_subcommand("synth", "generate the synthetic data set in the Penn Action or JHMDB layout");
@@ -59,7 +63,7 @@ int main(int argc, char** argv) {
   if (const int code = dkd::parse_command_line(app, argc, argv); code >= 0) return code;
   return dkd::run_tool("dkd_data", [&]() -> int {
     dkd::init_logging("info");
-    if (*check) return dkd::run_data_check(dataset, root, split, json_path);
+    if (*check) return dkd::run_data_check(dataset, root, split, json_path, decode);
     if (*gen) return dkd::run_synth(synth);
     if (*sheet) return dkd::run_show(show);
     const dkd::Config config = dkd::load_config(config_options);

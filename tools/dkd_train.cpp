@@ -4,6 +4,7 @@
 #include "dkd/dist/launcher.h"
 #include "dkd/train/trainer.h"
 #include "dkd/util/cli.h"
+#include "dkd/util/error.h"
 #include "dkd/util/logging.h"
 
 int main(int argc, char** argv) {
@@ -16,7 +17,12 @@ int main(int argc, char** argv) {
   dkd::add_config_options(app, config_options, false);
   app.add_flag("--config-reference", reference, "print every config key with its default and meaning (Markdown)");
   app.add_option("--work-dir", options.work_dir, "output folder (default: train.work_dir or work_dirs/<config name>)");
-  app.add_flag("--resume", options.resume, "continue from <work-dir>/last_checkpoint");
+  app.add_flag("--resume", options.resume,
+               "continue the run in the work dir from its last good checkpoint, with the config stored in it");
+  app.add_flag("--resume-with-changes", options.resume_with_changes,
+               "with --resume: continue with the given --config/--set even where they differ from the stored config");
+  app.add_flag("--force", options.force,
+               "start a new run in a work dir that holds one, moving the old run aside to <work-dir>.old-<time>");
   app.add_option("--nproc", nproc, "start N local data-parallel ranks (c10d); torchrun's variables also work")
       ->check(CLI::Range(1, 256));
   if (const int code = dkd::parse_command_line(app, argc, argv); code >= 0) return code;
@@ -25,9 +31,14 @@ int main(int argc, char** argv) {
       std::fputs(dkd::config_reference_markdown().c_str(), stdout);
       return 0;
     }
-    if (nproc > 1) return dkd::launch_local_ranks(nproc, argc, argv);
-    const dkd::Config config = dkd::load_config(config_options);
+    // Resolved before launching ranks, so a refused --resume is one message.
+    const dkd::Config config = dkd::resolve_run_config(config_options, options);
     if (config_options.print_config) return 0;
+    if (nproc > 1) {
+      dkd::LaunchOptions launch;
+      launch.stop_grace_s = config.dist.stop_grace_s;
+      return dkd::launch_local_ranks(nproc, argc, argv, launch);
+    }
     dkd::init_logging(config.runtime.log_level);
     return dkd::run_training(config, options);
   });

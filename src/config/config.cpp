@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "dkd/util/error.h"
+#include "dkd/util/runtime.h"
 
 namespace fs = std::filesystem;
 
@@ -533,6 +534,10 @@ void validate(const Config& c) {
     throw ConfigError("model.distillator.kernel_size: expected an odd number, got " +
                       std::to_string(c.model.distillator.kernel_size));
   if (c.train.stages.empty()) throw ConfigError("train.stages: expected at least one stage");
+  // Milliseconds of the timeout must fit c10d's int64 (and a day is already generous).
+  if (!(c.dist.timeout_s <= kMaxDistTimeoutS))
+    throw ConfigError("dist.timeout_s: expected at most " + std::to_string(static_cast<int>(kMaxDistTimeoutS)) +
+                      " (one day), got " + std::to_string(c.dist.timeout_s));
   if (c.runtime.device != "cpu" && c.runtime.device != "cuda" && c.runtime.device.rfind("cuda:", 0) != 0)
     throw ConfigError("runtime.device: expected cpu, cuda or cuda:N, got '" + c.runtime.device + "'");
 }
@@ -585,17 +590,9 @@ std::string dump_config(const Config& config, bool with_comments) {
 }
 
 void save_config(const Config& config, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw Error("cannot write " + tmp);
-    if (!config.source_path.empty()) f << "# resolved from " << config.source_path << "\n";
-    f << dump_config(config, true);
-    if (!f) throw Error("cannot write " + tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw Error("cannot write " + path + ": " + ec.message());
+  std::string text;
+  if (!config.source_path.empty()) text += "# resolved from " + config.source_path + "\n";
+  write_file_atomic(path, text + dump_config(config, true));
 }
 
 bool operator==(const Config& a, const Config& b) { return dump_config(a, false) == dump_config(b, false); }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "dkd/data/image_io.h"
 #include "dkd/data/skeleton.h"
 #include "dkd/util/error.h"
 #include "dkd/util/runtime.h"
@@ -66,9 +67,10 @@ DataCheckReport check_dataset(const std::string& dataset, const std::string& roo
       for (std::size_t i; (i = next++) < scan.videos.size();) {
         const VideoRecord& v = scan.videos[i];
         for (const auto& path : v.frame_paths) {
-          cv::Mat img = cv::imread(path, cv::IMREAD_COLOR);
+          std::string problem;
+          cv::Mat img = try_decode_image(path, &problem, cv::IMREAD_COLOR);
           if (img.empty()) {
-            frame_problems[i].push_back({path, "unreadable image (truncated or not an image)"});
+            frame_problems[i].push_back({path, problem});
           } else if (v.width > 0 && (img.cols != v.width || img.rows != v.height)) {
             frame_problems[i].push_back(
                 {path, "image is " + std::to_string(img.cols) + "x" + std::to_string(img.rows) +
@@ -98,11 +100,11 @@ DataCheckReport check_dataset(const std::string& dataset, const std::string& roo
 }
 
 int run_data_check(const std::string& dataset, const std::string& root, int split,
-                   const std::string& json_path) {
+                   const std::string& json_path, bool decode_images) {
   if (dataset != "penn" && dataset != "jhmdb")
     throw UsageError("--dataset must be penn or jhmdb, not '" + dataset + "'");
   if (split < 1 || split > 3) throw UsageError("--split must be 1, 2 or 3");
-  DataCheckReport r = check_dataset(dataset, root, split);
+  DataCheckReport r = check_dataset(dataset, root, split, decode_images);
   std::fputs(r.summary().c_str(), stdout);
   std::fflush(stdout);
   if (!json_path.empty()) write_file_atomic(json_path, r.to_json());

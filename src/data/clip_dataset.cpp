@@ -9,6 +9,7 @@
 #include "dkd/config/config.h"
 #include "dkd/data/heatmap.h"
 #include "dkd/data/skeleton.h"
+#include "dkd/data/image_io.h"
 #include "dkd/util/error.h"
 
 namespace dkd {
@@ -40,11 +41,7 @@ uint64_t sample_seed(uint64_t seed, int64_t epoch, int64_t index) {
                     static_cast<uint64_t>(index));
 }
 
-cv::Mat read_frame(const std::string& path) {
-  cv::Mat img = cv::imread(path, cv::IMREAD_COLOR);
-  if (img.empty()) throw DataError(path, "unreadable image (missing, truncated or not an image)");
-  return img;
-}
+cv::Mat read_frame(const std::string& path) { return decode_image(path, cv::IMREAD_COLOR); }
 
 // ---------------------------------------------------------------- FrameCache
 

@@ -42,7 +42,8 @@ ClipLoader::ClipLoader(const std::vector<VideoRecord>& videos, const Config& con
       rank_(rank),
       world_size_(world_size),
       workers_(config.data.workers),
-      prefetch_(std::max(1, config.data.prefetch)) {
+      prefetch_(std::max(1, config.data.prefetch)),
+      skip_bad_videos_(config.data.skip_bad_videos) {
   if (batch_size < 1) throw ConfigError("batch size must be at least 1");
   if (world_size < 1 || rank < 0 || rank >= world_size)
     throw UsageError("ClipLoader: rank " + std::to_string(rank) + " outside world size " +
@@ -85,9 +86,35 @@ Batch ClipLoader::make_batch(int64_t batch) const {
   std::vector<ClipSample> samples;
   for (int64_t i = begin; i < end; ++i) {
     const int64_t idx = order_[static_cast<std::size_t>(i)];
-    samples.push_back(dataset_.get(idx, sample_seed(seed_, epoch_, idx)));
+    samples.push_back(get_sample(idx));
   }
   return collate(samples, dataset_.videos());
+}
+
+ClipSample ClipLoader::get_sample(int64_t index) const {
+  if (!skip_bad_videos_) return dataset_.get(index, sample_seed(seed_, epoch_, index));
+  // The pre-scan checks annotations and file signatures only; a frame that fails
+  // to decode is found here. The substitute is the next sample of a good video,
+  // so batch sizes (and the step count every rank agrees on) stay the same.
+  const int64_t N = dataset_.size();
+  for (int64_t k = 0; k < N; ++k) {
+    const int64_t j = (index + k) % N;
+    const int video = dataset_.video_of(j);
+    {
+      std::lock_guard<std::mutex> lock(bad_mutex_);
+      if (bad_videos_.count(video)) continue;
+    }
+    try {
+      return dataset_.get(j, sample_seed(seed_, epoch_, j));
+    } catch (const DataError& e) {
+      std::lock_guard<std::mutex> lock(bad_mutex_);
+      if (bad_videos_.insert(video).second)
+        spdlog::warn("data.skip_bad_videos: skipping video {} from now on: {}",
+                     dataset_.videos()[static_cast<std::size_t>(video)].id, e.what());
+    }
+  }
+  throw DataError(dataset_.videos().empty() ? std::string("data") : dataset_.videos().front().id,
+                  "data.skip_bad_videos: every training video has a frame that cannot be decoded");
 }
 
 void ClipLoader::stop_workers() {

@@ -95,7 +95,9 @@ VideoRecord PennAction::read_labels(const std::string& path, const std::string& 
     v.frame_paths.push_back(penn_frame_path(root, id, static_cast<int>(t)));
     for (std::size_t j = 0; j < J; ++j) {
       v.joints[t * J + j] = {static_cast<float>(x.at(t, j) - 1.0), static_cast<float>(y.at(t, j) - 1.0)};
-      v.visible[t * J + j] = vis.at(t, j) != 0.0 ? 1 : 0;
+      // NaN compares unequal to 0 but means "no annotation".
+      const double seen = vis.at(t, j);
+      v.visible[t * J + j] = !std::isnan(seen) && seen != 0.0 ? 1 : 0;
     }
     const std::size_t r = std::min(t, bbox.rows() - 1);  // short bbox: repeat the last row
     Box b{static_cast<float>(bbox.at(r, 0) - 1.0), static_cast<float>(bbox.at(r, 1) - 1.0),

@@ -12,6 +12,7 @@
 
 #include "dkd/data/mat_file.h"
 #include "dkd/data/mat_writer.h"
+#include "dkd/data/image_io.h"
 #include "dkd/util/error.h"
 
 namespace fs = std::filesystem;
@@ -193,8 +194,7 @@ VideoRecord SubJhmdb::read_video(const std::string& root, const std::string& act
     }
   } else {
     if (!v.frame_paths.empty() && fs::is_regular_file(v.frame_paths[0], ec)) {
-      cv::Mat img = cv::imread(v.frame_paths[0], cv::IMREAD_COLOR);
-      if (img.empty()) throw DataError(v.frame_paths[0], "unreadable image");
+      cv::Mat img = decode_image(v.frame_paths[0], cv::IMREAD_COLOR);
       v.width = img.cols;
       v.height = img.rows;
     }

@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "dkd/data/image_io.h"
 #include "dkd/util/error.h"
 
 namespace dkd {
@@ -479,7 +480,7 @@ const std::vector<cv::Mat>& background_photos() {
   static std::vector<cv::Mat> photos;
   std::call_once(once, [] {
     for (const auto& p : background_photo_paths()) {
-      cv::Mat img = cv::imread(p, cv::IMREAD_COLOR);
+      cv::Mat img = try_decode_image(p, nullptr, cv::IMREAD_COLOR);
       if (img.empty() || img.cols < 160 || img.rows < 120) continue;
       photos.push_back(img);
     }

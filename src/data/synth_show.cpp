@@ -8,6 +8,7 @@
 #include <opencv2/imgproc.hpp>
 #include <spdlog/spdlog.h>
 
+#include "dkd/data/image_io.h"
 #include "dkd/data/dataset.h"
 #include "dkd/data/skeleton.h"
 #include "dkd/util/error.h"
@@ -98,8 +99,7 @@ cv::Mat make_contact_sheet(const std::vector<VideoRecord>& videos, int frames, i
     const int T = v.num_frames();
     for (int c = 0; c < frames && T > 0; ++c) {
       const int t = frames == 1 ? 0 : static_cast<int>(std::lround(double(c) * (T - 1) / (frames - 1)));
-      cv::Mat img = cv::imread(v.frame_paths[t], cv::IMREAD_COLOR);
-      if (img.empty()) throw DataError(v.frame_paths[t], "cannot read frame image");
+      cv::Mat img = decode_image(v.frame_paths[t], cv::IMREAD_COLOR);
       const double scale = double(cell_width) / img.cols;
       cv::Mat cell;
       cv::resize(img, cell, cv::Size(cell_width, static_cast<int>(std::lround(img.rows * scale))), 0, 0,

@@ -77,10 +77,10 @@ int parse_nproc_flag(int argc, char** argv, std::vector<std::string>* rest) {
   return nproc;
 }
 
-int launch_local_ranks(int nproc, int argc, char** argv) {
+int launch_local_ranks(int nproc, int argc, char** argv, const LaunchOptions& options) {
   std::vector<std::string> rest;
   parse_nproc_flag(argc, argv, &rest);
-  return launch_local_ranks(nproc, rest);
+  return launch_local_ranks(nproc, rest, options);
 }
 
 int launch_local_ranks(int nproc, const std::vector<std::string>& args,
@@ -137,6 +137,9 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args,
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(1);
+      // A process group of its own: the terminal's Ctrl-C reaches the launcher
+      // only, which forwards exactly one signal to each rank.
+      setpgid(0, 0);
       execve(exe.c_str(), cargv.data(), cenvs[r].data());
       const char msg[] = "dkd launcher: execve failed\n";
       ssize_t ignored = write(2, msg, sizeof msg - 1);
@@ -150,6 +153,7 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args,
       restore();
       throw Error(std::string("launcher: fork() failed: ") + std::strerror(e));
     }
+    setpgid(pid, pid);  // also here, so no signal can come before the child's own call
     pids[r] = pid;
   }
 
@@ -160,17 +164,29 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args,
   bool forwarded_kill = false;
   clock::time_point kill_deadline{};
   std::vector<bool> done(nproc, false);
+  int signals_seen = 0;
+  double grace_s = options.kill_grace_s;
   while (live > 0) {
     if (int sig = g_pending_signal) {
       g_pending_signal = 0;
-      spdlog::warn("launcher: got signal {}, forwarding it to the ranks", sig);
-      for (int r = 0; r < nproc; ++r)
-        if (!done[r]) kill(pids[r], sig);
-      if (result == 0) result = 128 + sig;
-      if (!killing) {
+      if (++signals_seen == 1) {
+        spdlog::warn("launcher: got signal {}; the ranks save a checkpoint and stop (up to {} s, dist.stop_grace_s); "
+                     "signal again to kill them now",
+                     sig, options.stop_grace_s);
+        for (int r = 0; r < nproc; ++r)
+          if (!done[r]) kill(pids[r], sig);
+        if (result == 0) result = 128 + sig;
         killing = true;
-        kill_deadline = clock::now() + std::chrono::milliseconds(
-                                           static_cast<int64_t>(options.kill_grace_s * 1000));
+        grace_s = options.stop_grace_s;
+        kill_deadline = clock::now() + std::chrono::milliseconds(static_cast<int64_t>(options.stop_grace_s * 1000));
+      } else {
+        spdlog::error("launcher: second signal {}: killing the ranks now (no checkpoint)", sig);
+        for (int r = 0; r < nproc; ++r)
+          if (!done[r]) kill(pids[r], SIGKILL);
+        for (int r = 0; r < nproc; ++r)
+          if (!done[r]) waitpid(pids[r], nullptr, 0);
+        restore();
+        return 128 + sig;
       }
     }
     bool reaped = false;
@@ -193,14 +209,14 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args,
         killing = true;
         for (int q = 0; q < nproc; ++q)
           if (!done[q]) kill(pids[q], SIGTERM);
+        grace_s = options.kill_grace_s;
         kill_deadline = clock::now() + std::chrono::milliseconds(
                                            static_cast<int64_t>(options.kill_grace_s * 1000));
       }
     }
     if (killing && !forwarded_kill && live > 0 && clock::now() > kill_deadline) {
       forwarded_kill = true;
-      spdlog::error("launcher: {} rank(s) still running {} s after SIGTERM; killing them", live,
-                    options.kill_grace_s);
+      spdlog::error("launcher: {} rank(s) still running {} s after the stop signal; killing them", live, grace_s);
       for (int q = 0; q < nproc; ++q)
         if (!done[q]) kill(pids[q], SIGKILL);
     }

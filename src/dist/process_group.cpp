@@ -129,8 +129,9 @@ DistContext::DistContext(const DistEnv& env, const DistConfig& config, const c10
   I.timeout_s = config.timeout_s;
   I.bucket_mb = config.bucket_mb;
   I.device = device;
-  if (!(config.timeout_s > 0))
-    throw ConfigError("dist.timeout_s: must be positive, got " + std::to_string(config.timeout_s));
+  if (!(config.timeout_s > 0) || !(config.timeout_s <= kMaxDistTimeoutS))
+    throw ConfigError("dist.timeout_s: must be positive and at most " + std::to_string(kMaxDistTimeoutS) + ", got " +
+                      std::to_string(config.timeout_s));
   if (!(config.bucket_mb > 0))
     throw ConfigError("dist.bucket_mb: must be positive, got " + std::to_string(config.bucket_mb));
   I.timeout = std::chrono::milliseconds(static_cast<int64_t>(config.timeout_s * 1000.0 + 0.5));

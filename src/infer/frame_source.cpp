@@ -11,6 +11,7 @@
 #include <opencv2/videoio/registry.hpp>
 #include <spdlog/spdlog.h>
 
+#include "dkd/data/image_io.h"
 #include "dkd/util/error.h"
 
 namespace fs = std::filesystem;
@@ -198,7 +199,8 @@ ImageFolderSource::ImageFolderSource(const std::string& folder, double fps)
   for (const auto& n : names) files_.push_back((fs::path(folder) / n).string());
   // Decode the first decodable image to fix the frame size.
   while (next_index_ < files_.size()) {
-    cv::Mat image = cv::imread(files_[next_index_++], cv::IMREAD_COLOR);
+    std::string problem;
+    cv::Mat image = try_decode_image(files_[next_index_++], &problem, cv::IMREAD_COLOR);
     if (!image.empty()) {
       pending_ = to_bgr8(image);
       has_pending_ = true;
@@ -207,7 +209,7 @@ ImageFolderSource::ImageFolderSource(const std::string& folder, double fps)
     }
     ++skipped_;
     ++skipped_at_open_;
-    spdlog::warn("{}: cannot decode the image; skipped", files_[next_index_ - 1]);
+    spdlog::warn("{}: {}; skipped", files_[next_index_ - 1], problem);
   }
   if (!has_pending_) throw DataError(folder, "none of the " + std::to_string(files_.size()) +
                                                  " images could be decoded");
@@ -223,15 +225,11 @@ bool ImageFolderSource::next(cv::Mat& frame) {
   }
   while (next_index_ < files_.size()) {
     const std::string& file = files_[next_index_++];
-    cv::Mat image;
-    try {
-      image = cv::imread(file, cv::IMREAD_COLOR);
-    } catch (const cv::Exception&) {
-      image.release();
-    }
+    std::string problem;
+    cv::Mat image = try_decode_image(file, &problem, cv::IMREAD_COLOR);
     if (image.empty()) {
       ++skipped_;
-      spdlog::warn("{}: cannot decode the image; skipped", file);
+      spdlog::warn("{}: {}; skipped", file, problem);
       continue;
     }
     frame = to_bgr8(image);

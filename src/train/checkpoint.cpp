@@ -8,7 +8,9 @@
 
 #include <unistd.h>
 
+#include "dkd/models/weights.h"
 #include "dkd/util/error.h"
+#include "dkd/util/runtime.h"
 
 namespace fs = std::filesystem;
 
@@ -49,7 +51,19 @@ c10::IValue read_ivalue(torch::serialize::InputArchive& a, const std::string& ke
   return v;
 }
 
+/// Runs `f`, turning LibTorch's errors about a damaged archive (a value of the
+/// wrong type, a bad RNG state) into an Error naming the file.
+template <class F>
+auto guarded(const std::string& path, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const c10::Error& e) {
+    throw Error(path + ": corrupt checkpoint: " + std::string(e.what_without_backtrace()).substr(0, 200));
+  }
+}
+
 CheckpointMeta read_meta(torch::serialize::InputArchive& a, const std::string& path) {
+  return guarded(path, [&] {
   CheckpointMeta m;
   const int64_t version = read_ivalue(a, "meta.version", path).toInt();
   if (version != kFormatVersion)
@@ -69,16 +83,22 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& a, const std::string& p
   m.config_yaml = read_ivalue(a, "meta.config_yaml", path).toStringRef();
   m.rng_state = read_ivalue(a, "meta.rng_state", path).toStringRef();
   return m;
+  });
 }
 
 void open_archive(torch::serialize::InputArchive& a, const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error("checkpoint not found: " + path);
   try {
+    // LibTorch's unpickler trusts the file; a malformed pickle must not reach it.
+    validate_torch_archive(path);
     a.load_from(path);
   } catch (const c10::Error& e) {
     throw Error(path + ": cannot read checkpoint (truncated or not a dkd checkpoint): " +
                 std::string(e.what_without_backtrace()).substr(0, 200));
+  } catch (const std::exception& e) {
+    throw Error(path + ": cannot read checkpoint (corrupt or not a dkd checkpoint): " +
+                std::string(e.what()).substr(0, 200));
   }
 }
 
@@ -136,19 +156,14 @@ void save_checkpoint(const std::string& path, const CheckpointMeta& meta, const 
     std::lock_guard<std::mutex> lock(generator.mutex());
     archive.write("rng.torch_cpu", generator.get_state());
   }
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  const std::string tmp = atomic_temp_path(path);
   try {
     archive.save_to(tmp);
   } catch (const c10::Error& e) {
     std::remove(tmp.c_str());
     throw Error("cannot write checkpoint " + path + ": " + e.what_without_backtrace());
   }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw Error("cannot write checkpoint " + path + ": " + ec.message());
-  }
+  commit_file_atomic(tmp, path);
 }
 
 CheckpointMeta read_checkpoint_meta(const std::string& path) {
@@ -177,9 +192,11 @@ CheckpointMeta load_checkpoint(const std::string& path, const ModuleMap& modules
   }
   c10::IValue rng;
   if (archive.try_read("rng.torch_cpu", rng)) {
-    auto generator = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_state(rng.toTensor());
+    guarded(path, [&] {
+      auto generator = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_state(rng.toTensor());
+    });
   }
   return meta;
 }

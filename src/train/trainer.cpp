@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <filesystem>
 #include <random>
@@ -18,6 +19,7 @@
 #include "dkd/train/checkpoint.h"
 #include "dkd/train/losses.h"
 #include "dkd/train/optim.h"
+#include "dkd/train/preflight.h"
 #include "dkd/train/signals.h"
 #include "dkd/train/work_dir.h"
 #include "dkd/util/error.h"
@@ -95,6 +97,8 @@ class Trainer {
 
  private:
   void prepare();
+  /// Refuses or moves aside a previous run, removes stale temporaries, picks the resume checkpoint.
+  void prepare_work_dir();
   void run_stage(const std::string& stage, const CheckpointMeta* resume);
   /// One optimisation step; returns the named loss terms of this step.
   std::map<std::string, double> train_step(const std::string& stage, const Batch& batch, int64_t step,
@@ -102,7 +106,19 @@ class Trainer {
   void save(const std::string& path);
   std::string checkpoint_now(const std::string& stage, const std::string& file_name);
   double validate(const std::string& stage, int64_t epoch);
-  void check_finite(const std::string& stage, int64_t step, const std::map<std::string, double>& terms) const;
+  /// After each step: the loss terms (computed with the weights before the
+  /// update) and the updated weights must be finite. A finite loss confirms the
+  /// checkpoint taken just before the step; a NaN loss condemns it, and
+  /// last_checkpoint is pointed back at the last confirmed one.
+  void check_finite(const std::string& stage, int64_t step, const std::map<std::string, double>& terms);
+  bool weights_finite() const;
+  /// The stop request agreed by all ranks (one small all-reduce): SIGINT when
+  /// any rank got SIGINT, else SIGTERM when any got a signal, else 0.
+  int agreed_stop_signal();
+  /// End of a stage: validation, best.pt, and only then the stage marked complete.
+  void finish_stage(const std::string& stage, int64_t epoch, const std::string& file_name);
+  /// Validates after epoch `epoch` and, on a new best, re-saves `file_name` with it and copies it to best.pt.
+  void validate_and_keep_best(const std::string& stage, int64_t epoch, const std::string& file_name);
 
   Config config_;
   TrainOptions options_;
@@ -124,9 +140,42 @@ class Trainer {
   std::vector<torch::Tensor> params_;
   std::vector<torch::Tensor> disc_params_;
   BeganBalance began_;
-  std::string last_good_checkpoint_;
+  std::string last_good_checkpoint_;  ///< newest checkpoint whose weights gave a finite loss
+  std::string pending_checkpoint_;    ///< newest checkpoint, until a finite step confirms it
+  std::string latest_checkpoint_;     ///< newest checkpoint written
+  torch::nn::Module* trained_ = nullptr;
+  int agreed_stop_ = 0;
+  std::string resume_path_;                   ///< checkpoint a --resume continues from
+  std::optional<CheckpointMeta> resume_meta_;
   bool is_main_ = true;
 };
+
+void Trainer::prepare_work_dir() {
+  if (is_main_) {
+    if (!options_.resume && work_dir_->holds_run()) {
+      // Two runs in one folder mix their metrics and checkpoints, and a later
+      // --resume would continue the old run under the new config.
+      if (!options_.force)
+        throw UsageError(work_dir_->root() + " already holds a run (last_checkpoint, best.pt or checkpoints/); "
+                         "continue it with --resume, or pass --force to move it aside and start a new one");
+      spdlog::warn("--force: moved the previous run in {} to {}", work_dir_->root(), work_dir_->move_aside());
+    }
+    for (const auto& stale : work_dir_->clean_temporaries())
+      spdlog::info("removed {}, a temporary file left by an interrupted write", stale);
+    if (!options_.resume) {
+      std::error_code ec;
+      fs::remove(work_dir_->path("metrics.jsonl"), ec);  // of a run stopped before its first checkpoint
+    }
+  }
+  dist_->barrier();  // the other ranks look at the work dir after rank 0 has settled it
+  if (options_.resume) {
+    std::string note;
+    resume_path_ = options_.resume_checkpoint.empty() ? work_dir_->pick_resume_checkpoint(&note)
+                                                      : options_.resume_checkpoint;
+    if (!note.empty() && is_main_) spdlog::warn("{}", note);
+    resume_meta_ = read_checkpoint_meta(resume_path_);
+  }
+}
 
 void Trainer::prepare() {
   env_ = dist_env_from_environment();
@@ -141,10 +190,10 @@ void Trainer::prepare() {
   dist_ = std::make_unique<DistContext>(env_, config_.dist, device_);
 
   work_dir_ = std::make_unique<WorkDir>(resolve_work_dir(config_, options_));
-  if (options_.resume && work_dir_->last_checkpoint().empty())
-    throw UsageError("--resume: no last_checkpoint in " + work_dir_->root() + " (nothing to resume)");
-  if (!options_.resume && is_main_ && !work_dir_->last_checkpoint().empty())
-    spdlog::warn("{} already holds a run; starting a new one (use --resume to continue it)", work_dir_->root());
+  prepare_work_dir();
+  // Every file the run will read, checked before the data scan and the first step.
+  check_training_inputs(config_, resume_meta_ ? resume_meta_->completed_stages : std::vector<std::string>{},
+                        resume_meta_ ? resume_meta_->stage : std::string());
   work_dir_->prepare(config_, is_main_);
   spdlog::info("work dir: {}", work_dir_->root());
   spdlog::info("device {}, {} thread(s), seed {}{}", device_.str(), current_threads(), config_.runtime.seed,
@@ -187,11 +236,13 @@ int Trainer::run() {
   prepare();
   std::optional<CheckpointMeta> resume;
   if (options_.resume) {
-    const std::string path = work_dir_->last_checkpoint();
-    resume = read_checkpoint_meta(path);
+    const std::string path = resume_path_;
+    resume = resume_meta_;
     check_resume_world_size(static_cast<int>(resume->world_size), env_.world_size, path);
     load_model_weights(path, models_.modules());
     last_good_checkpoint_ = path;
+    latest_checkpoint_ = path;
+    if (is_main_ && fs::path(work_dir_->last_checkpoint()) != fs::path(path)) work_dir_->set_last_checkpoint(path);
     began_.k = resume->began_k;
     spdlog::info("resuming from {} (stage {}, epoch {}, step {})", path, resume->stage.empty() ? "done" : resume->stage,
                  resume->epoch, resume->step);
@@ -208,9 +259,9 @@ int Trainer::run() {
     }
     const bool resuming_this = resume && resume->stage == stage;
     run_stage(stage, resuming_this ? &*resume : nullptr);
-    if (stop_requested()) {
-      spdlog::warn("stopped by signal {}; resume with --resume (checkpoint {})", stop_signal(), last_good_checkpoint_);
-      return 130;
+    if (agreed_stop_ != 0) {
+      spdlog::warn("stopped by signal {}; resume with --resume (checkpoint {})", agreed_stop_, latest_checkpoint_);
+      return 128 + agreed_stop_;  // 130 for SIGINT, 143 for SIGTERM
     }
   }
   meta_.stage.clear();
@@ -243,19 +294,66 @@ std::string Trainer::checkpoint_now(const std::string& stage, const std::string&
     work_dir_->set_last_checkpoint(path);
   }
   dist_->barrier();
-  last_good_checkpoint_ = path;
+  pending_checkpoint_ = path;
+  latest_checkpoint_ = path;
   return path;
 }
 
-void Trainer::check_finite(const std::string& stage, int64_t step,
-                           const std::map<std::string, double>& terms) const {
+int Trainer::agreed_stop_signal() {
+  const int local = stop_signal();
+  if (!dist_->enabled()) return local;
+  auto votes = torch::tensor({local == SIGINT ? 1.0 : 0.0, local != 0 && local != SIGINT ? 1.0 : 0.0},
+                             torch::kFloat64);
+  dist_->all_reduce_sum(votes);
+  if (votes[0].item<double>() > 0) return SIGINT;
+  if (votes[1].item<double>() > 0) return SIGTERM;
+  return 0;
+}
+
+bool Trainer::weights_finite() const {
+  std::vector<torch::Tensor> peaks;
+  auto add = [&peaks](const torch::Tensor& t) {
+    if (t.defined() && t.numel() > 0 && t.is_floating_point()) peaks.push_back(t.detach().abs().max().to(torch::kDouble));
+  };
+  for (const auto& p : params_) add(p);
+  for (const auto& p : disc_params_) add(p);
+  if (trained_)
+    for (const auto& b : trained_->buffers()) add(b);
+  // max propagates NaN, so one finite check covers every tensor.
+  return peaks.empty() || torch::isfinite(torch::stack(peaks)).all().item<bool>();
+}
+
+void Trainer::check_finite(const std::string& stage, int64_t step, const std::map<std::string, double>& terms) {
+  const auto stop = [&](const std::string& what, const std::string& condemned) {
+    std::string message = "stage " + stage + ", iteration " + std::to_string(step) + ": " + what +
+                          "; training stopped. Last good checkpoint: " +
+                          (last_good_checkpoint_.empty() ? std::string("none yet") : last_good_checkpoint_);
+    if (!condemned.empty()) {
+      message += " (" + condemned + " holds the weights that produced it; renamed to " + condemned + ".nan)";
+      // --resume must not continue from those weights, nor fall back to them.
+      if (is_main_) {
+        std::error_code ec;
+        fs::rename(condemned, condemned + ".nan", ec);
+        if (last_good_checkpoint_.empty()) {
+          std::error_code ec;
+          fs::remove(work_dir_->path("last_checkpoint"), ec);
+        } else {
+          work_dir_->set_last_checkpoint(last_good_checkpoint_);
+        }
+      }
+    }
+    throw Error(message + " (resume with --resume, perhaps with a lower train.lr)");
+  };
   for (const auto& [name, value] : terms) {
     if (std::isfinite(value)) continue;
-    throw Error("stage " + stage + ", iteration " + std::to_string(step) + ": loss term '" + name + "' is " +
-                (std::isnan(value) ? "NaN" : "Inf") + "; training stopped. Last good checkpoint: " +
-                (last_good_checkpoint_.empty() ? std::string("none yet") : last_good_checkpoint_) +
-                " (resume with --resume, perhaps with a lower train.lr)");
+    stop("loss term '" + name + "' is " + (std::isnan(value) ? "NaN" : "Inf"), pending_checkpoint_);
   }
+  // The loss was computed with the weights of the pending checkpoint: they are good.
+  if (!pending_checkpoint_.empty()) {
+    last_good_checkpoint_ = pending_checkpoint_;
+    pending_checkpoint_.clear();
+  }
+  if (!weights_finite()) stop("the weights are NaN or Inf after the update", "");
 }
 
 std::map<std::string, double> Trainer::train_step(const std::string& stage, const Batch& batch, int64_t step,
@@ -389,6 +487,29 @@ double Trainer::validate(const std::string& stage, int64_t epoch) {
   return pck;
 }
 
+void Trainer::validate_and_keep_best(const std::string& stage, int64_t epoch, const std::string& file_name) {
+  const double pck = validate(stage, epoch);
+  if (pck <= meta_.best_metric) return;
+  meta_.best_metric = pck;
+  meta_.best_epoch = epoch;
+  // Re-save so the checkpoint records its own validation result, then copy it as best.
+  const std::string path = checkpoint_now(stage, file_name);
+  if (is_main_) {
+    for (const std::string& best : {work_dir_->best_path(), work_dir_->path("best_" + stage + ".pt")})
+      copy_file_atomic(path, best);
+    spdlog::info("new best {} PCK {:.2f} at epoch {} -> {}", stage, pck, epoch, work_dir_->best_path());
+  }
+  dist_->barrier();
+}
+
+void Trainer::finish_stage(const std::string& stage, int64_t epoch, const std::string& file_name) {
+  if (std::find(meta_.completed_stages.begin(), meta_.completed_stages.end(), stage) != meta_.completed_stages.end())
+    return;
+  validate_and_keep_best(stage, epoch, file_name);
+  meta_.completed_stages.push_back(stage);
+  checkpoint_now(stage, file_name);
+}
+
 void Trainer::run_stage(const std::string& stage, const CheckpointMeta* resume) {
   const StageConfig& sc = stage_config(config_.train, stage);
   const auto& tr = config_.train;
@@ -425,6 +546,7 @@ void Trainer::run_stage(const std::string& stage, const CheckpointMeta* resume) 
     for (auto& p : models_.dkd->parameters())
       if (p.requires_grad()) params_.push_back(p);
   }
+  trained_ = trained;
   const double lr = sc.lr.value_or(tr.lr);
   optimizer_ = make_optimizer(params_, tr, lr);
   disc_optimizer_.reset();
@@ -451,8 +573,7 @@ void Trainer::run_stage(const std::string& stage, const CheckpointMeta* resume) 
   if (resume) {
     OptimizerMap optimizers{{"pose", optimizer_.get()}};
     if (disc_optimizer_) optimizers["discriminator"] = disc_optimizer_.get();
-    const std::string path = work_dir_->last_checkpoint();
-    meta_ = load_checkpoint(path, models_.modules(), optimizers);
+    meta_ = load_checkpoint(resume_path_, models_.modules(), optimizers);
     began_.k = meta_.began_k;
   } else {
     meta_.stage = stage;
@@ -479,6 +600,8 @@ void Trainer::run_stage(const std::string& stage, const CheckpointMeta* resume) 
   int64_t samples_in_window = 0;
   auto window_start = Clock::now();
   bool stage_over = meta_.step >= total_steps;
+  int64_t end_epoch = std::max<int64_t>(meta_.epoch, 1);
+  std::string end_file = "epoch_" + std::to_string(end_epoch) + ".pt";
 
   for (int64_t epoch = meta_.epoch; epoch < sc.epochs && !stage_over; ++epoch) {
     trained->train();
@@ -532,7 +655,9 @@ void Trainer::run_stage(const std::string& stage, const CheckpointMeta* resume) 
         samples_in_window = 0;
         window_start = Clock::now();
       }
-      if (stop_requested()) {
+      // Every rank learns of a signal to any rank, so all save this same step.
+      agreed_stop_ = agreed_stop_signal();
+      if (agreed_stop_ != 0) {
         bar.finish();
         checkpoint_now(stage, "interrupted_step_" + std::to_string(meta_.step) + ".pt");
         return;
@@ -546,33 +671,20 @@ void Trainer::run_stage(const std::string& stage, const CheckpointMeta* resume) 
       meta_.iter_in_epoch = 0;
     }
     const bool last = stage_over || meta_.epoch >= sc.epochs;
-    if (last) meta_.completed_stages.push_back(stage);
-    const std::string path = checkpoint_now(stage, "epoch_" + std::to_string(epoch + 1) + ".pt");
+    end_file = "epoch_" + std::to_string(epoch + 1) + ".pt";
+    end_epoch = epoch + 1;
+    checkpoint_now(stage, end_file);
     window.reset();
-    const bool do_val = (tr.val_every > 0 && (epoch + 1) % tr.val_every == 0) || last;
-    if (do_val) {
-      const double pck = validate(stage, epoch + 1);
-      if (pck > meta_.best_metric) {
-        meta_.best_metric = pck;
-        meta_.best_epoch = epoch + 1;
-        if (is_main_) {
-          // Re-save so the checkpoint records its own validation result, then copy it as best.
-          save(path);
-          for (const std::string& best : {work_dir_->best_path(), work_dir_->path("best_" + stage + ".pt")}) {
-            const std::string tmp = best + ".tmp";
-            fs::copy_file(path, tmp, fs::copy_options::overwrite_existing);
-            fs::rename(tmp, best);
-          }
-          spdlog::info("new best {} PCK {:.2f} at epoch {} -> {}", stage, pck, epoch + 1, work_dir_->best_path());
-        }
-      }
-    }
+    // The last epoch's validation is finish_stage's.
+    const bool do_val = tr.val_every > 0 && (epoch + 1) % tr.val_every == 0 && !last;
+    if (do_val) validate_and_keep_best(stage, epoch + 1, end_file);
     window_start = Clock::now();
     data_wait = 0;
     samples_in_window = 0;
   }
-  if (std::find(meta_.completed_stages.begin(), meta_.completed_stages.end(), stage) == meta_.completed_stages.end())
-    meta_.completed_stages.push_back(stage);
+  // Also reached by a resume from the stage's last checkpoint, when a crash hit
+  // its final validation: the stage is not complete until that validation ran.
+  finish_stage(stage, end_epoch, end_file);
   spdlog::info("stage {} done: best PCK {:.2f} at epoch {}", stage, meta_.best_metric, meta_.best_epoch);
 }
 

@@ -1,8 +1,15 @@
 #include "dkd/train/work_dir.h"
 
+#include <algorithm>
+#include <ctime>
 #include <filesystem>
+#include <map>
 #include <sstream>
 #include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "dkd/train/checkpoint.h"
 
 #include "dkd/util/error.h"
 #include "dkd/util/logging.h"
@@ -43,6 +50,108 @@ void WorkDir::set_last_checkpoint(const std::string& checkpoint) const {
   // Stored relative to the work dir so a moved work dir still resumes.
   const std::string rel = fs::path(checkpoint).lexically_relative(root_).string();
   write_file_atomic(path("last_checkpoint"), (rel.empty() ? checkpoint : rel) + "\n");
+}
+
+bool WorkDir::holds_run() const {
+  std::error_code ec;
+  if (fs::exists(path("last_checkpoint"), ec) || fs::exists(best_path(), ec)) return true;
+  return !checkpoints_newest_first().empty();
+}
+
+std::string WorkDir::move_aside() const {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+  std::string root = root_;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  std::string target = root + ".old-" + stamp;
+  std::error_code ec;
+  for (int n = 2; fs::exists(target, ec); ++n) target = root + ".old-" + stamp + "-" + std::to_string(n);
+  fs::rename(root, target, ec);
+  if (ec) throw Error("--force: cannot move " + root_ + " aside to " + target + ": " + ec.message());
+  return target;
+}
+
+std::vector<std::string> WorkDir::clean_temporaries() const { return remove_stale_temporaries(root_); }
+
+std::vector<std::string> WorkDir::checkpoints_newest_first() const {
+  std::vector<std::pair<fs::file_time_type, std::string>> found;
+  std::error_code ec;
+  const fs::path dir = fs::path(root_) / "checkpoints";
+  if (!fs::is_directory(dir, ec)) return {};
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec) || it->path().extension() != ".pt") continue;
+    found.emplace_back(fs::last_write_time(it->path(), ec), it->path().string());
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second > b.second;
+  });
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(std::move(f.second));
+  return out;
+}
+
+std::string WorkDir::pick_resume_checkpoint(std::string* note) const {
+  std::vector<std::string> candidates;
+  const std::string named = last_checkpoint();
+  if (!named.empty()) candidates.push_back(named);
+  for (auto& c : checkpoints_newest_first())
+    if (fs::path(c) != fs::path(named)) candidates.push_back(c);
+  if (candidates.empty())
+    throw UsageError("--resume: no last_checkpoint in " + root_ + " and no checkpoint under " +
+                     path("checkpoints") + " (nothing to resume)");
+  std::string rejected;
+  for (const auto& c : candidates) {
+    try {
+      // Reading the meta loads the whole archive: every record is read and checked.
+      (void)read_checkpoint_meta(c);
+    } catch (const Error& e) {
+      rejected += std::string(rejected.empty() ? "" : "; ") + e.what();
+      continue;
+    }
+    if (note) {
+      note->clear();
+      if (!rejected.empty())
+        *note = "--resume: passed over unreadable checkpoint(s) (" + rejected + "); resuming from " + c +
+                (named.empty() ? "" : " instead of " + named + ", the newest good checkpoint under checkpoints/");
+    }
+    return c;
+  }
+  throw Error("--resume: no checkpoint in " + root_ + " can be read: " + rejected);
+}
+
+namespace {
+
+/// Leaf values of a YAML tree by dotted key (sequences as flow YAML).
+void flatten(const YAML::Node& node, const std::string& prefix, std::map<std::string, std::string>& out) {
+  if (node.IsMap()) {
+    for (const auto& kv : node)
+      flatten(kv.second, prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>(), out);
+    return;
+  }
+  YAML::Emitter e;
+  e << YAML::Flow << node;
+  out[prefix] = e.c_str();
+}
+
+}  // namespace
+
+std::vector<std::string> config_differences(const Config& stored, const Config& given) {
+  std::map<std::string, std::string> a, b;
+  flatten(YAML::Load(dump_config(stored, false)), "", a);
+  flatten(YAML::Load(dump_config(given, false)), "", b);
+  std::vector<std::string> out;
+  for (const auto& [key, value] : b) {
+    const auto it = a.find(key);
+    const std::string old = it == a.end() ? "(none)" : it->second;
+    if (old != value) out.push_back(key + ": " + old + " -> " + value);
+  }
+  for (const auto& [key, value] : a)
+    if (!b.count(key)) out.push_back(key + ": " + value + " -> (none)");
+  return out;
 }
 
 void MetricsWriter::open(const std::string& path, int64_t keep_up_to_step) {

@@ -418,10 +418,14 @@ struct InferConfig {
   }
 };
 
+/// Upper bound of dist.timeout_s (one day).
+constexpr double kMaxDistTimeoutS = 86400.0;
+
 struct DistConfig {
   std::string backend = "auto";
   double timeout_s = 300.0;
   double bucket_mb = 25.0;
+  double stop_grace_s = 600.0;
 
   template <class V>
   void visit(V& v) {
@@ -430,6 +434,9 @@ struct DistConfig {
     v.field("timeout_s", timeout_s, "a rank that does not answer within this ends the job",
             Check::positive());
     v.field("bucket_mb", bucket_mb, "gradient all-reduce bucket size", Check::positive());
+    v.field("stop_grace_s", stop_grace_s,
+            "dkd_train --nproc: after Ctrl-C/SIGTERM, seconds the ranks get to save a checkpoint before SIGKILL",
+            Check::range(1.0, kMaxDistTimeoutS));
   }
 };
 

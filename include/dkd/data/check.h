@@ -34,6 +34,6 @@ DataCheckReport check_dataset(const std::string& dataset, const std::string& roo
 /// The command: prints the summary to stdout, writes `json_path` when not
 /// empty. Returns 0 when there are no problems, 1 otherwise.
 int run_data_check(const std::string& dataset, const std::string& root, int split,
-                   const std::string& json_path);
+                   const std::string& json_path, bool decode_images = true);
 
 }  // namespace dkd

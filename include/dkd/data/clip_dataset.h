@@ -77,6 +77,8 @@ class ClipDataset {
 
   /// Number of samples: one per (video, start frame) where a clip fits.
   int64_t size() const { return static_cast<int64_t>(index_.size()); }
+  /// Video (index into videos()) of sample `index`.
+  int video_of(int64_t index) const { return index_.at(static_cast<std::size_t>(index)).first; }
   /// Builds sample `index`; `rng_seed` drives every random choice.
   ClipSample get(int64_t index, uint64_t rng_seed) const;
 

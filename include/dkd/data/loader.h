@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <optional>
 #include <string>
 #include <thread>
@@ -60,6 +61,9 @@ class ClipLoader {
 
  private:
   Batch make_batch(int64_t batch) const;
+  /// Sample `index`; with data.skip_bad_videos a video whose frame fails to decode
+  /// is logged and skipped from then on, and the next good sample takes its place.
+  ClipSample get_sample(int64_t index) const;
   void stop_workers();
   void worker_loop();
 
@@ -81,6 +85,9 @@ class ClipLoader {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<std::thread> threads_;
+  bool skip_bad_videos_ = false;
+  mutable std::mutex bad_mutex_;
+  mutable std::set<int> bad_videos_;
 };
 
 /// Collates samples into a batch.

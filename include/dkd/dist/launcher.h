@@ -5,10 +5,15 @@
 // --nproc flag and with RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE,
 // MASTER_ADDR=127.0.0.1 and MASTER_PORT=<a free port> set (the torchrun
 // conventions, so the ranks run exactly the code path torchrun would give).
-// SIGINT/SIGTERM received by the launcher are forwarded to the ranks; ranks die
-// with the launcher (PR_SET_PDEATHSIG). When a rank fails, the others get
-// SIGTERM, then SIGKILL after a grace period, and the launcher returns the
-// first failing rank's code (128 + signal for a rank killed by a signal).
+// Each rank runs in a process group of its own, so a terminal's Ctrl-C reaches
+// only the launcher; the first SIGINT/SIGTERM it receives is forwarded once to
+// every rank, which then save one checkpoint of the same step and exit (130 /
+// 143); ranks still running after stop_grace_s are killed. A second signal to
+// the launcher kills the ranks at once. Ranks die with the launcher
+// (PR_SET_PDEATHSIG), so `kill -9` of the launcher leaves no rank behind (and
+// no checkpoint). When a rank fails, the others get SIGTERM, then SIGKILL after
+// kill_grace_s, and the launcher returns the first failing rank's code (128 +
+// signal for a rank killed by a signal).
 #include <string>
 #include <vector>
 
@@ -17,6 +22,9 @@ namespace dkd {
 struct LaunchOptions {
   /// Seconds between SIGTERM and SIGKILL for the ranks still running after a failure.
   double kill_grace_s = 10.0;
+  /// Seconds the ranks get to save a checkpoint after a forwarded Ctrl-C/SIGTERM
+  /// before SIGKILL (dist.stop_grace_s).
+  double stop_grace_s = 600.0;
   /// 0: pick a free port on 127.0.0.1.
   int master_port = 0;
   /// Executable to start; empty: /proc/self/exe.
@@ -35,6 +43,6 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args,
                        const LaunchOptions& options = {});
 
 /// Convenience form for main(): strips --nproc from argv and launches.
-int launch_local_ranks(int nproc, int argc, char** argv);
+int launch_local_ranks(int nproc, int argc, char** argv, const LaunchOptions& options = {});
 
 }  // namespace dkd

@@ -1,6 +1,10 @@
 #pragma once
 // SIGINT/SIGTERM during training: the first asks the trainer to save a
-// checkpoint and stop at the next step; a second exits at once.
+// checkpoint and stop at the next step; a second exits at once. A second signal
+// within a second of the first is taken as the same request (a terminal's
+// Ctrl-C to the process group plus a launcher's forwarded copy). With several
+// ranks the trainer all-reduces the request every step, so a signal to any one
+// rank stops all of them at the same step.
 
 namespace dkd {
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -31,12 +32,32 @@ class WorkDir {
 
   /// Path named by last_checkpoint, or "" when there is none.
   std::string last_checkpoint() const;
-  /// Points last_checkpoint at `checkpoint` (atomically).
+  /// Points last_checkpoint at `checkpoint` (atomically and durably).
   void set_last_checkpoint(const std::string& checkpoint) const;
+
+  /// True when the folder holds a run: last_checkpoint, best.pt or a checkpoint
+  /// under checkpoints/ (a run stopped before its first checkpoint holds nothing to keep).
+  bool holds_run() const;
+  /// Renames the folder to "<root>.old-<YYYYmmdd-HHMMSS>" (with "-N" when taken)
+  /// and returns the new path (dkd_train --force).
+  std::string move_aside() const;
+  /// Removes temporaries left by killed writers ("*.tmp.<pid>"); returns their paths.
+  std::vector<std::string> clean_temporaries() const;
+  /// Every checkpoint under checkpoints/, newest (modification time) first.
+  std::vector<std::string> checkpoints_newest_first() const;
+  /// The checkpoint a --resume continues from: the one last_checkpoint names
+  /// when it reads completely, else the newest one under checkpoints/ that does.
+  /// `note` (when given) says which were passed over and why ("" when none).
+  /// UsageError when there is none.
+  std::string pick_resume_checkpoint(std::string* note = nullptr) const;
 
  private:
   std::string root_;
 };
+
+/// Keys whose values differ between two configs, as "key: a -> b" (a from
+/// `stored`), in key order.
+std::vector<std::string> config_differences(const Config& stored, const Config& given);
 
 /// Appends JSON lines to metrics.jsonl, flushing each line so nothing is lost
 /// on interruption.

@@ -1,0 +1,86 @@
+#include "dkd/train/preflight.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "dkd/train/checkpoint.h"
+#include "dkd/util/error.h"
+
+namespace fs = std::filesystem;
+
+namespace dkd {
+
+namespace {
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+/// `a` comes before `b` in `stages` (both present).
+bool before(const std::vector<std::string>& stages, const std::string& a, const std::string& b) {
+  const auto ia = std::find(stages.begin(), stages.end(), a), ib = std::find(stages.begin(), stages.end(), b);
+  return ia != stages.end() && ib != stages.end() && ia < ib;
+}
+
+void require_readable_file(const std::string& key, const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    throw ConfigError(key + ": " + path + " does not exist");
+  if (!fs::is_regular_file(path, ec)) throw ConfigError(key + ": " + path + " is not a file");
+  std::ifstream in(path, std::ios::binary);
+  char byte;
+  if (!in || !in.read(&byte, 1)) throw ConfigError(key + ": " + path + " cannot be read (permissions, or empty)");
+}
+
+void require_model_in_checkpoint(const std::string& key, const std::string& path, const std::string& model) {
+  require_readable_file(key, path);
+  const auto models = checkpoint_models(path);  // Error naming the file when unreadable
+  if (!contains(models, model)) {
+    std::string held;
+    for (const auto& m : models) held += (held.empty() ? "" : ", ") + m;
+    throw Error(path + " (" + key + "): the checkpoint holds no '" + model + "' model (it holds: " +
+                (held.empty() ? "none" : held) + ")");
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> pending_stages(const TrainConfig& train, const std::vector<std::string>& completed) {
+  std::vector<std::string> out;
+  for (const auto& s : train.stages)
+    if (!contains(completed, s)) out.push_back(s);
+  return out;
+}
+
+void check_training_inputs(const Config& config, const std::vector<std::string>& completed,
+                           const std::string& resuming_stage) {
+  const TrainConfig& tr = config.train;
+  const bool has_dkd = contains(tr.stages, "dkd");
+  if (has_dkd && tr.encoder_from_baseline && !before(tr.stages, "baseline", "dkd") && tr.baseline_checkpoint.empty())
+    throw ConfigError("train.baseline_checkpoint: train.encoder_from_baseline needs stage baseline before dkd in "
+                      "train.stages, or train.baseline_checkpoint");
+  if (has_dkd && !before(tr.stages, "initializer", "dkd") && tr.initializer_checkpoint.empty())
+    throw ConfigError("train.initializer_checkpoint: stage dkd needs a trained initializer; put stage initializer "
+                      "before dkd in train.stages or set train.initializer_checkpoint (train.stages is [" +
+                      [&] {
+                        std::string s;
+                        for (const auto& st : tr.stages) s += (s.empty() ? "" : ", ") + st;
+                        return s;
+                      }() + "])");
+
+  // The dkd stage reads its inputs when it starts, unless a resume continues it.
+  const auto pending = pending_stages(tr, completed);
+  const bool dkd_starts_later = contains(pending, "dkd") && resuming_stage != "dkd";
+  if (dkd_starts_later && !before(tr.stages, "initializer", "dkd"))
+    require_model_in_checkpoint("train.initializer_checkpoint", tr.initializer_checkpoint, "initializer");
+  if (dkd_starts_later && tr.encoder_from_baseline && !before(tr.stages, "baseline", "dkd"))
+    require_model_in_checkpoint("train.baseline_checkpoint", tr.baseline_checkpoint, "baseline");
+  // Pretrained backbones are loaded whenever the models are built.
+  if (!config.model.initializer.pretrained.empty())
+    require_readable_file("model.initializer.pretrained", config.model.initializer.pretrained);
+  if (!config.model.encoder.pretrained.empty())
+    require_readable_file("model.encoder.pretrained", config.model.encoder.pretrained);
+}
+
+}  // namespace dkd
