@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "dkd/data/synth.h"
+#include "train_fixtures.h"
 #include "dkd/train/checkpoint.h"
 #include "dkd/train/work_dir.h"
 
@@ -26,25 +27,11 @@ namespace {
 class DistStop : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("dkd_diststop_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    dkd::SynthOptions synth;
-    synth.format = "penn";
-    synth.out = (dir_ / "data").string();
-    synth.videos = 6;
-    synth.seed = 4;
-    synth.width = 96;
-    synth.height = 80;
-    synth.min_frames = 8;
-    synth.max_frames = 10;
-    synth.threads = 1;
-    synth.progress = false;
-    dkd::generate_synth_dataset(synth);
+    dir_ = dkd::test::per_test_dir("dkd_diststop");
+    const std::string data_root = dkd::test::tiny_synth_penn(dir_, 6, 4, 96, 80, 8, 10);
     config_ = (dir_ / "tiny.yaml").string();
     std::ofstream(config_) << "runtime: {threads: 1, seed: 3, log_level: info}\n"
-                              "data: {dataset: penn, root: " << synth.out << ", input_size: [64, 64], workers: 0}\n"
+                              "data: {dataset: penn, root: " << data_root << ", input_size: [64, 64], workers: 0}\n"
                               "model:\n"
                               "  initializer: {depth: 18, width: 0.0625, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"
                               "train:\n"

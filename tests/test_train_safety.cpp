@@ -24,6 +24,7 @@
 #include "dkd/data/mat_file.h"
 #include "dkd/data/penn_action.h"
 #include "dkd/data/synth.h"
+#include "train_fixtures.h"
 #include "dkd/models/model_set.h"
 #include "dkd/train/checkpoint.h"
 #include "dkd/train/signals.h"
@@ -38,25 +39,11 @@ namespace {
 class TrainSafety : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("dkd_safety_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    dkd::SynthOptions synth;
-    synth.format = "penn";
-    synth.out = (dir_ / "data").string();
-    synth.videos = 6;
-    synth.seed = 9;
-    synth.width = 128;
-    synth.height = 96;
-    synth.min_frames = 8;
-    synth.max_frames = 10;
-    synth.threads = 1;
-    synth.progress = false;
-    dkd::generate_synth_dataset(synth);
+    dir_ = dkd::test::per_test_dir("dkd_safety");
+    const std::string data_root = dkd::test::tiny_synth_penn(dir_, 6, 9, 128, 96, 8, 10);
     config_path_ = (dir_ / "tiny.yaml").string();
     std::ofstream(config_path_) << "runtime: {threads: 1, seed: 3, deterministic: true, log_level: info}\n"
-                                   "data: {dataset: penn, root: " << synth.out << ", input_size: [64, 64],"
+                                   "data: {dataset: penn, root: " << data_root << ", input_size: [64, 64],"
                                    " clip_length: 2, workers: 0}\n"
                                    "model:\n"
                                    "  initializer: {depth: 18, width: 0.125, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"

@@ -19,6 +19,7 @@
 
 #include "dkd/data/dataset.h"
 #include "dkd/data/synth.h"
+#include "train_fixtures.h"
 #include "dkd/models/model_set.h"
 #include "dkd/train/checkpoint.h"
 #include "dkd/train/optim.h"
@@ -34,28 +35,13 @@ namespace {
 class TrainerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("dkd_trainer_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    dkd::SynthOptions synth;
-    synth.format = "penn";
-    synth.out = (dir_ / "data").string();
-    synth.videos = 8;
-    synth.seed = 5;
-    synth.width = 160;
-    synth.height = 120;
-    synth.min_frames = 12;
-    synth.max_frames = 16;
-    synth.threads = 1;
-    synth.progress = false;
-    dkd::generate_synth_dataset(synth);
+    dir_ = dkd::test::per_test_dir("dkd_trainer");
+    const std::string data_root = dkd::test::tiny_synth_penn(dir_, 8, 5, 160, 120, 12, 16);
     config_path_ = (dir_ / "tiny.yaml").string();
     std::ofstream(config_path_) << "runtime: {threads: 1, seed: 3, deterministic: true, log_level: warn}\n"
                                    "data:\n"
                                    "  dataset: penn\n"
-                                   "  root: " << synth.out << "\n"
+                                   "  root: " << data_root << "\n"
                                    "  input_size: [64, 64]\n"
                                    "  heatmap_sigma: 1.5\n"
                                    "  clip_length: 3\n"
