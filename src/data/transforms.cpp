@@ -236,4 +236,12 @@ Box next_box_from_keypoints(const std::vector<Point2>& keypoints, const std::vec
   return {bcx - bw / 2, bcy - bh / 2, bcx + bw / 2, bcy + bh / 2};
 }
 
+torch::Tensor crop_matrices(const std::vector<CropTransform>& transforms) {
+  auto out = torch::empty({static_cast<int64_t>(transforms.size()), 2, 3}, torch::kDouble);
+  auto a = out.accessor<double, 3>();
+  for (std::size_t i = 0; i < transforms.size(); ++i)
+    for (int k = 0; k < 6; ++k) a[static_cast<int64_t>(i)][k / 3][k % 3] = transforms[i].m[static_cast<std::size_t>(k)];
+  return out;
+}
+
 }  // namespace dkd

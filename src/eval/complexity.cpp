@@ -189,6 +189,9 @@ ComplexityReport measure_complexity(const Config& config_in) {
       count_macs([&] { kernels = dkd->distillator->forward(features, heatmaps); }).total();
   const int64_t match_macs =
       count_macs([&] { dkd->matching->forward(kernels, features); }).total();
+  // The location prior's fusion head (its bilinear warp has no multiply-adds to count).
+  const int64_t prior_macs =
+      dkd->prior ? count_macs([&] { dkd->prior->forward(heatmaps, heatmaps); }).total() : 0;
   const auto& m = config.model;
   r.components = {
       {"initializer", count_parameters(*dkd->initializer), init_macs,
@@ -200,7 +203,12 @@ ComplexityReport measure_complexity(const Config& config_in) {
       {"matching", count_parameters(*dkd->matching), match_macs,
        m.distillator.matching + " dynamic convolution"},
   };
-  r.macs_per_frame = enc_macs + dist_macs + match_macs;
+  if (dkd->prior) {
+    r.components.push_back({"prior", count_parameters(*dkd->prior), prior_macs,
+                            "warped H(t-1) fused with the response, " + std::to_string(m.distillator.prior_channels) +
+                                " ch"});
+  }
+  r.macs_per_frame = enc_macs + dist_macs + match_macs + prior_macs;
   r.macs_first_frame = init_macs + enc_macs;
   const int64_t L = std::max(1, r.video_length);
   r.macs_per_video_average =
@@ -242,11 +250,12 @@ std::string format_complexity_table(const ComplexityReport& r) {
   s << std::left << std::setw(34) << "component" << std::right << std::setw(11) << "params (M)"
     << std::setw(10) << "GMACs" << std::setw(10) << "2x" << "\n";
   for (const auto& c : r.components) row(c.name, c.params, c.macs, c.note);
-  row("DKD per frame (t >= 2)", -1, r.macs_per_frame, "encoder + distillator + matching");
+  row("DKD per frame (t >= 2)", -1, r.macs_per_frame,
+      r.components.size() > 4 ? "encoder + distillator + matching + prior" : "encoder + distillator + matching");
   row("DKD first frame", -1, r.macs_first_frame, "initializer + encoder");
   row("DKD per-video average", -1, r.macs_per_video_average,
       std::to_string(r.video_length) + " frames, initializer once");
-  row("DKD total", r.params_total, r.macs_per_frame, "params of all four components");
+  row("DKD total", r.params_total, r.macs_per_frame, "params of all components");
   s << "\ntraining only\n";
   for (const auto& c : r.training_only) row(c.name, c.params, c.macs, c.note);
   s << "\nper-frame baselines\n";

@@ -66,8 +66,16 @@ torch::Tensor EvalModel::output_of(const torch::Tensor& h) const {
   return flip_ ? 0.5 * (h.narrow(0, 0, 1) + unflip_heatmaps(h.narrow(0, 1, 1), *skeleton_)) : h;
 }
 
+torch::Tensor EvalModel::crops_of(const CropTransform* heatmap_transform, const c10::Device& device) const {
+  if (!heatmap_transform || !dkd_ || !dkd_->prior) return {};
+  const auto crop = crop_matrices({*heatmap_transform});
+  const auto crops = flip_ ? torch::stack({crop[0], mirrored_crop(crop[0], heatmap_transform->out_w)}) : crop;
+  return crops.to(device);
+}
+
 torch::Tensor EvalModel::run_video(const torch::Tensor& frames, bool flip, const Skeleton& skeleton,
-                                   const InferConfig& reinit, int64_t* initializer_runs) {
+                                   const InferConfig& reinit, int64_t* initializer_runs,
+                                   const std::vector<CropTransform>* heatmap_transforms) {
   torch::NoGradGuard no_grad;
   const int64_t T = frames.size(0);
   set_flip_test(flip, &skeleton);
@@ -87,45 +95,50 @@ torch::Tensor EvalModel::run_video(const torch::Tensor& frames, bool flip, const
   // DKD: one stream (two with the flip test: the mirrored stream keeps its own state).
   std::vector<torch::Tensor> out;
   out.reserve(static_cast<std::size_t>(T));
-  out.push_back(first_frame(frames.narrow(0, 0, 1)));
+  auto transform_of = [&](int64_t t) -> const CropTransform* {
+    return heatmap_transforms ? &heatmap_transforms->at(static_cast<std::size_t>(t)) : nullptr;
+  };
+  out.push_back(first_frame(frames.narrow(0, 0, 1), transform_of(0)));
   int64_t runs = 1;
   for (int64_t t = 1; t < T; ++t) {
     bool ran = false;
-    out.push_back(next_frame(frames.narrow(0, t, 1), reinit, &ran));
+    out.push_back(next_frame(frames.narrow(0, t, 1), reinit, &ran, transform_of(t)));
     runs += ran ? 1 : 0;
   }
   if (initializer_runs) *initializer_runs = runs;
   return torch::cat(out, 0);
 }
 
-torch::Tensor EvalModel::first_frame(const torch::Tensor& frame) {
+torch::Tensor EvalModel::first_frame(const torch::Tensor& frame, const CropTransform* heatmap_transform) {
   torch::NoGradGuard no_grad;
   stream_index_ = 0;
   if (!dkd_) return output_of(per_frame_->forward(input_of(frame)));
-  state_ = dkd_->start(input_of(frame));
+  state_ = dkd_->start(input_of(frame), crops_of(heatmap_transform, frame.device()));
   return output_of(state_.heatmaps);
 }
 
-torch::Tensor EvalModel::next_frame(const torch::Tensor& frame, const InferConfig& rules, bool* initializer_ran) {
+torch::Tensor EvalModel::next_frame(const torch::Tensor& frame, const InferConfig& rules, bool* initializer_ran,
+                                    const CropTransform* heatmap_transform) {
   torch::NoGradGuard no_grad;
   if (initializer_ran) *initializer_ran = !dkd_;
   if (!dkd_) return output_of(per_frame_->forward(input_of(frame)));
   if (!state_.features.defined()) {
     if (initializer_ran) *initializer_ran = true;
-    return first_frame(frame);
+    return first_frame(frame, heatmap_transform);
   }
   const int64_t index = ++stream_index_;
   const auto x = input_of(frame);
+  const auto crops = crops_of(heatmap_transform, frame.device());
   // Keyframes: every reinit_every-th frame, or a frame whose distilled kernels
   // lost the person (mean peak below reinit_confidence) runs the initializer.
   bool reinit = rules.reinit_every > 0 && index % rules.reinit_every == 0;
   torch::Tensor h;
   if (!reinit) {
-    h = dkd_->step(state_, x);
+    h = dkd_->step(state_, x, crops);
     reinit = rules.reinit_confidence > 0 && mean_peak(h) < rules.reinit_confidence;
   }
   if (reinit) {
-    state_ = dkd_->start(x);
+    state_ = dkd_->start(x, crops);
     h = state_.heatmaps;
   }
   if (initializer_ran) *initializer_ran = reinit;
@@ -157,11 +170,12 @@ VideoPredictions predict_video_tracked(EvalModel& model, const VideoRecord& vide
   for (int t = 0; t < video.num_frames(); ++t) {
     const cv::Mat img = read_frame(video.frame_paths[static_cast<std::size_t>(t)]);
     const CropTransform tr = test_crop_transform(box, config.data);
+    const CropTransform heatmap_tr = tr.downscaled(kHeatmapStride);
     const auto x = image_to_tensor(warp_image(img, tr)).unsqueeze(0).to(device);
     bool ran = true;
-    const auto h = t == 0 ? model.first_frame(x) : model.next_frame(x, config.infer, &ran);
+    const auto h = t == 0 ? model.first_frame(x, &heatmap_tr) : model.next_frame(x, config.infer, &ran, &heatmap_tr);
     out.initializer_runs += ran ? 1 : 0;
-    append_decoded(h, {tr.downscaled(kHeatmapStride)}, config, out);
+    append_decoded(h, {heatmap_tr}, config, out);
     const std::vector<Point2> kps(out.joints.end() - J, out.joints.end());
     const std::vector<float> conf(out.confidence.end() - J, out.confidence.end());
     box = next_box_from_keypoints(kps, conf, box, config.infer.draw_threshold, config.infer.box_scale,
@@ -178,7 +192,7 @@ VideoPredictions predict_video(EvalModel& model, const VideoRecord& video, const
   const TestVideo test = load_test_video(video, config.data);
   VideoPredictions out;
   const auto heatmaps = model.run_video(test.frames.to(device), config.eval.flip_test, skeleton_for(video.dataset),
-                                        config.infer, &out.initializer_runs);
+                                        config.infer, &out.initializer_runs, &test.heatmap_transforms);
   append_decoded(heatmaps, test.heatmap_transforms, config, out);
   return out;
 }

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dkd/data/clip_dataset.h"
 #include "dkd/data/heatmap.h"
 #include "dkd/models/factory.h"
 #include "dkd/train/checkpoint.h"
@@ -46,12 +47,7 @@ DkdModel load_model_for_inference(const Config& config, const std::string& check
   c.model.initializer.pretrained.clear();  // the checkpoint has every weight
   c.model.encoder.pretrained.clear();
   DkdModel model = make_dkd_model(c);
-  const std::map<std::string, torch::nn::Module*> parts = {
-      {"initializer", model->initializer.ptr().get()},
-      {"encoder", model->encoder.ptr().get()},
-      {"distillator", model->distillator.ptr().get()},
-      {"matching", model->matching.ptr().get()}};
-  load_model_weights(checkpoint, parts);  // errors name any part or shape that does not fit
+  load_model_weights(checkpoint, model->parts());  // errors name any part or shape that does not fit
   model->to(resolve_device(config.runtime.device));
   return model;
 }
@@ -101,6 +97,11 @@ CropTransform PoseTracker::crop(const cv::Mat& frame, const Box& box) {
   return t;
 }
 
+torch::Tensor PoseTracker::crops_of(const CropTransform& input_crop) const {
+  if (!model_->prior) return {};
+  return crop_matrices({input_crop.downscaled(kHeatmapStride)}).to(device_);
+}
+
 TrackResult PoseTracker::decode(const torch::Tensor& heatmaps, const CropTransform& t, const Box& box,
                                 cv::Size image_size) {
   const int64_t hw = heatmaps.size(-1);
@@ -133,7 +134,7 @@ TrackResult PoseTracker::start(const cv::Mat& frame, const Box& box) {
   check_box_in_frame(box, frame.size());
   torch::InferenceMode guard;
   const CropTransform t = crop(frame, box);
-  state_ = model_->start(input_);
+  state_ = model_->start(input_, crops_of(t));
   ++initializer_runs_;
   ++frames_processed_;
   frame_index_ = 0;
@@ -150,6 +151,7 @@ TrackResult PoseTracker::track(const cv::Mat& frame) {
   torch::InferenceMode guard;
   const Box box = box_;
   const CropTransform t = crop(frame, box);
+  const torch::Tensor crops = crops_of(t);
   // Keyframes as dkd_eval counts them (eval/model_eval.cpp): every
   // reinit_every-th frame, or a frame whose distilled-kernel output has a mean
   // peak below reinit_confidence is run again through the initializer.
@@ -158,14 +160,14 @@ TrackResult PoseTracker::track(const cv::Mat& frame) {
   bool reinit = rules.reinit_every > 0 && index % rules.reinit_every == 0;
   torch::Tensor heatmaps;
   if (!reinit) {
-    heatmaps = model_->step(state_, input_);
+    heatmaps = model_->step(state_, input_, crops);
     if (rules.reinit_confidence > 0.0) {
       const double mean_peak = heatmaps.flatten(2).amax(-1).mean().item<double>();
       reinit = mean_peak < rules.reinit_confidence;
     }
   }
   if (reinit) {
-    state_ = model_->start(input_);
+    state_ = model_->start(input_, crops);
     heatmaps = state_.heatmaps;
     ++initializer_runs_;
   }

@@ -5,11 +5,28 @@
 namespace dkd {
 
 DkdModelImpl::DkdModelImpl(PoseInitializer initializer_, FrameEncoder encoder_,
-                           KernelDistillator distillator_, KernelMatching matching_) {
+                           KernelDistillator distillator_, KernelMatching matching_, LocationPrior prior_) {
   initializer = register_module("initializer", std::move(initializer_));
   encoder = register_module("encoder", std::move(encoder_));
   distillator = register_module("distillator", std::move(distillator_));
   matching = register_module("matching", std::move(matching_));
+  if (prior_) prior = register_module("prior", std::move(prior_));
+}
+
+std::map<std::string, torch::nn::Module*> DkdModelImpl::parts() {
+  std::map<std::string, torch::nn::Module*> out = {{"initializer", initializer.ptr().get()},
+                                                   {"encoder", encoder.ptr().get()},
+                                                   {"distillator", distillator.ptr().get()},
+                                                   {"matching", matching.ptr().get()}};
+  if (prior) out["prior"] = prior.ptr().get();
+  return out;
+}
+
+torch::Tensor DkdModelImpl::fuse_prior(const torch::Tensor& response, const torch::Tensor& previous,
+                                       const torch::Tensor& previous_crops, const torch::Tensor& crops) {
+  if (!prior) return response;
+  const bool warp = previous_crops.defined() && crops.defined();
+  return prior->forward(response, warp ? warp_heatmaps(previous, previous_crops, crops) : previous);
 }
 
 void DkdModelImpl::set_initializer_frozen(bool frozen) {
@@ -52,6 +69,11 @@ DkdOutput DkdModelImpl::forward(const torch::Tensor& clip, const DkdForwardOptio
                 "DkdModel: teacher_mask must be [B, T], got ", mask.sizes());
     mask = mask.to(clip.device(), torch::kBool);
   }
+  if (options.crops.defined()) {
+    TORCH_CHECK(options.crops.dim() == 4 && options.crops.size(0) == b && options.crops.size(1) == t_len &&
+                    options.crops.size(2) == 2 && options.crops.size(3) == 3,
+                "DkdModel: crops must be [B, T, 2, 3], got ", options.crops.sizes());
+  }
 
   std::vector<torch::Tensor> heatmaps;
   heatmaps.reserve(t_len);
@@ -62,24 +84,33 @@ DkdOutput DkdModelImpl::forward(const torch::Tensor& clip, const DkdForwardOptio
       const auto gt = options.gt_heatmaps.select(1, t - 1).to(previous.dtype());
       previous = torch::where(mask.select(1, t - 1).view({b, 1, 1, 1}), gt, previous);
     }
+    if (options.corrupt_previous) previous = options.corrupt_previous(previous, t);
     const auto kernels = distillator->forward(features.select(1, t - 1), previous);
-    heatmaps.push_back(matching->forward(kernels, features.select(1, t)));
+    const auto response = matching->forward(kernels, features.select(1, t));
+    torch::Tensor previous_crops, crops;
+    if (options.crops.defined()) {
+      previous_crops = options.crops.select(1, t - 1);
+      crops = options.crops.select(1, t);
+    }
+    heatmaps.push_back(fuse_prior(response, previous, previous_crops, crops));
   }
   return {torch::stack(heatmaps, 1), features};
 }
 
-DkdState DkdModelImpl::start(const torch::Tensor& frame) {
+DkdState DkdModelImpl::start(const torch::Tensor& frame, const torch::Tensor& crops) {
   TORCH_CHECK(frame.dim() == 4, "DkdModel::start: frame must be [B, 3, H, W], got ", frame.sizes());
-  return {encoder->forward(frame), run_initializer(frame)};
+  return {encoder->forward(frame), run_initializer(frame), crops};
 }
 
-torch::Tensor DkdModelImpl::step(DkdState& state, const torch::Tensor& frame) {
+torch::Tensor DkdModelImpl::step(DkdState& state, const torch::Tensor& frame, const torch::Tensor& crops) {
   TORCH_CHECK(state.features.defined() && state.heatmaps.defined(),
               "DkdModel::step: call start() on the first frame");
   auto features = encoder->forward(frame);
-  auto heatmaps = matching->forward(distillator->forward(state.features, state.heatmaps), features);
+  const auto response = matching->forward(distillator->forward(state.features, state.heatmaps), features);
+  auto heatmaps = fuse_prior(response, state.heatmaps, state.crops, crops);
   state.features = features;
   state.heatmaps = heatmaps;
+  state.crops = crops;
   return heatmaps;
 }
 

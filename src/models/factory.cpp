@@ -65,7 +65,10 @@ DkdModel make_dkd_model(const Config& config) {
   const int64_t channels = encoder->out_channels();
   auto distillator = make_distillator(config.model, channels, std::min(hm[0], hm[1]));
   auto matching = make_matching(config.model, channels);
-  return DkdModel(initializer, encoder, distillator, matching);
+  LocationPrior prior{nullptr};
+  if (config.model.distillator.prior == "warped")
+    prior = LocationPrior(config.model.num_joints, config.model.distillator.prior_channels);
+  return DkdModel(initializer, encoder, distillator, matching, prior);
 }
 
 TemporalDiscriminator make_discriminator(const Config& config) {

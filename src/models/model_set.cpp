@@ -6,19 +6,16 @@
 namespace dkd {
 
 std::map<std::string, torch::nn::Module*> ModelSet::modules() {
-  return {{"initializer", initializer.ptr().get()}, {"baseline", baseline.ptr().get()},
-          {"encoder", dkd->encoder.ptr().get()},     {"distillator", dkd->distillator.ptr().get()},
-          {"matching", dkd->matching.ptr().get()},   {"discriminator", discriminator.ptr().get()}};
+  auto out = dkd->parts();  // its initializer is the set's initializer
+  out["baseline"] = baseline.ptr().get();
+  out["discriminator"] = discriminator.ptr().get();
+  return out;
 }
 
 std::map<std::string, torch::nn::Module*> ModelSet::modules_for(const std::string& kind) {
   if (kind == "initializer") return {{"initializer", initializer.ptr().get()}};
   if (kind == "baseline") return {{"baseline", baseline.ptr().get()}};
-  if (kind == "dkd")
-    return {{"initializer", initializer.ptr().get()},
-            {"encoder", dkd->encoder.ptr().get()},
-            {"distillator", dkd->distillator.ptr().get()},
-            {"matching", dkd->matching.ptr().get()}};
+  if (kind == "dkd") return dkd->parts();
   throw UsageError("unknown model kind '" + kind + "' (expected dkd, initializer or baseline)");
 }
 

@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <random>
 
+#include "dkd/data/clip_dataset.h"
 #include "dkd/data/dataset.h"
 #include "dkd/data/loader.h"
+#include "dkd/data/skeleton.h"
 #include "dkd/dist/checkpoint_meta.h"
 #include "dkd/dist/env.h"
 #include "dkd/dist/gradient_reducer.h"
@@ -20,6 +22,7 @@
 #include "dkd/train/losses.h"
 #include "dkd/train/optim.h"
 #include "dkd/train/preflight.h"
+#include "dkd/train/prior_corruption.h"
 #include "dkd/train/signals.h"
 #include "dkd/train/work_dir.h"
 #include "dkd/util/error.h"
@@ -391,6 +394,25 @@ std::map<std::string, double> Trainer::train_step(const std::string& stage, cons
       for (int64_t t = 0; t < mask.size(1); ++t) acc[b][t] = coin(rng);
     fwd.gt_heatmaps = targets;
     fwd.teacher_mask = mask.to(device_);
+  }
+  if (models_.dkd->prior) {
+    // Every frame's image -> heatmap affine: the prior maps H(t-1) into frame t's crop.
+    std::vector<torch::Tensor> crops;
+    for (const auto& sample : batch.transforms) {
+      std::vector<CropTransform> heatmap_transforms;
+      for (const auto& tr : sample) heatmap_transforms.push_back(tr.downscaled(kHeatmapStride));
+      crops.push_back(crop_matrices(heatmap_transforms));
+    }
+    fwd.crops = torch::stack(crops).to(device_);
+  }
+  if (any_prior_corruption(tr.prior_corruption)) {
+    // Its own stream of draws from (seed, step), like the teacher-forcing masks.
+    auto rng = std::make_shared<std::mt19937_64>(static_cast<uint64_t>(config_.runtime.seed) * 7919ULL +
+                                                 static_cast<uint64_t>(step) * 104729ULL + 17ULL);
+    const Skeleton& skeleton = skeleton_for(config_.data.dataset);
+    fwd.corrupt_previous = [rng, &skeleton, &tr](const torch::Tensor& previous, int64_t) {
+      return corrupt_heatmaps(previous, tr.prior_corruption, skeleton, *rng);
+    };
   }
   const auto out = models_.dkd->forward(images, fwd);
   const int64_t T = images.size(1);

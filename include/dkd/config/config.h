@@ -179,9 +179,17 @@ struct DistillatorConfig {
   std::string norm = "batch";
   bool static_head = false;
   bool normalize = false;
+  std::string prior = "none";
+  int prior_channels = 16;
 
   template <class V>
   void visit(V& v) {
+    v.field("prior", prior,
+            "location prior: none (the paper) or warped (H(t-1) mapped into frame t's crop through the known crop "
+            "transforms and fused with the matching response by a small learned head)",
+            Check::one_of({"none", "warped"}));
+    v.field("prior_channels", prior_channels, "hidden channels of the location-prior fusion head",
+            Check::range(1, 1024));
     v.field("kernels", kernels,
             "how kernels are built from the previous frame: pooled (the paper: convolutions and pooling over "
             "[F(t-1), H(t-1)]) or joint_centred (kernel j = F(t-1) around joint j, weighted by H(t-1)_j, then a "
@@ -287,6 +295,24 @@ struct AdversarialConfig {
   }
 };
 
+/// Realistic failures injected into the previous frame's heatmaps in the dkd
+/// stage, so a model with a location prior learns when not to trust it. Each
+/// is a probability per (clip, step, joint); the frame-0 heatmaps from the
+/// initializer are corrupted too.
+struct PriorCorruptionConfig {
+  double swap = 0.0;
+  double jump = 0.0;
+  double drop = 0.0;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("swap", swap, "left/right swap of a joint pair's heatmaps", Check::range(0.0, 1.0));
+    v.field("jump", jump, "a joint's heatmap replaced by another joint's (a jump to another limb)",
+            Check::range(0.0, 1.0));
+    v.field("drop", drop, "a joint's heatmap zeroed (a lost joint)", Check::range(0.0, 1.0));
+  }
+};
+
 struct TrainConfig {
   std::vector<std::string> stages = {"initializer", "dkd"};
   std::string work_dir;
@@ -312,6 +338,7 @@ struct TrainConfig {
   bool freeze_initializer = true;
   double teacher_forcing_start = 0.0;
   double teacher_forcing_end = 0.0;
+  PriorCorruptionConfig prior_corruption;
   AdversarialConfig adversarial;
 
   template <class V>
@@ -358,6 +385,8 @@ struct TrainConfig {
             Check::range(0.0, 1.0));
     v.field("teacher_forcing_end", teacher_forcing_end,
             "the same probability at the end (linear decay)", Check::range(0.0, 1.0));
+    v.section("prior_corruption", prior_corruption,
+              "dkd stage: failure modes injected into H(t-1) during training (model.distillator.prior)");
     v.section("adversarial", adversarial, "temporally adversarial training (BEGAN)");
   }
 };

@@ -41,6 +41,9 @@ struct CropTransform {
   cv::Mat to_mat() const;
 };
 
+/// The transforms' matrices as one [N, 2, 3] double tensor (CPU).
+torch::Tensor crop_matrices(const std::vector<CropTransform>& transforms);
+
 /// Box enlarged by `scale` and widened/heightened to `aspect` (= w / h), centre kept.
 /// Returns {center, region_w, region_h}; degenerate boxes get at least 1 px.
 struct Region {

@@ -21,6 +21,7 @@
 namespace dkd {
 
 struct Skeleton;
+struct CropTransform;
 
 /// A DKD model or a per-frame model, as the evaluator runs it.
 class EvalModel {
@@ -37,23 +38,28 @@ class EvalModel {
   /// and the flipped-back heatmaps are averaged in (SimpleBaseline's flip test).
   /// DKD re-runs the initializer where `reinit` says so; `initializer_runs`
   /// counts the initializer runs (1 + re-initialisations; T for per-frame).
+  /// `heatmap_transforms` (image -> heatmap, one per frame) feed DKD's location prior.
   torch::Tensor run_video(const torch::Tensor& frames, bool flip, const Skeleton& skeleton, const InferConfig& reinit,
-                          int64_t* initializer_runs = nullptr);
+                          int64_t* initializer_runs = nullptr,
+                          const std::vector<CropTransform>* heatmap_transforms = nullptr);
 
   /// Streaming, one frame [1, 3, H, W] at a time: the first frame of a video
-  /// (initializer for DKD) ...
-  torch::Tensor first_frame(const torch::Tensor& frame);
+  /// (initializer for DKD) ... `heatmap_transform` (image -> heatmap of this
+  /// frame's crop) lets DKD's location prior map the previous heatmaps into it.
+  torch::Tensor first_frame(const torch::Tensor& frame, const CropTransform* heatmap_transform = nullptr);
   /// ... and each later frame. This is where the keyframe re-initialisation
   /// rule lives (infer.reinit_every, infer.reinit_confidence; DKD only):
   /// `initializer_ran` tells whether this frame went through the initializer.
   torch::Tensor next_frame(const torch::Tensor& frame, const InferConfig& rules = {},
-                           bool* initializer_ran = nullptr);
+                           bool* initializer_ran = nullptr, const CropTransform* heatmap_transform = nullptr);
   /// Horizontal flip test for the streaming calls (a second, mirrored DKD stream).
   void set_flip_test(bool flip, const Skeleton* skeleton);
 
  private:
   torch::Tensor input_of(const torch::Tensor& frame) const;
   torch::Tensor output_of(const torch::Tensor& heatmaps) const;
+  /// [1, 2, 3] (two with the flip test: the mirrored stream's crop) or undefined.
+  torch::Tensor crops_of(const CropTransform* heatmap_transform, const c10::Device& device) const;
 
   DkdModel dkd_{nullptr};
   PerFrameModel per_frame_{nullptr};

@@ -100,6 +100,8 @@ class PoseTracker {
   void prepare();
   /// Crops `frame` around `box` into input_; returns the heatmap transform.
   CropTransform crop(const cv::Mat& frame, const Box& box);
+  /// [1, 2, 3] image -> heatmap affine of the crop, for DKD's location prior (else undefined).
+  torch::Tensor crops_of(const CropTransform& input_crop) const;
   TrackResult decode(const torch::Tensor& heatmaps, const CropTransform& heatmap_transform, const Box& box,
                      cv::Size image_size);
 

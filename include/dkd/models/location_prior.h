@@ -1,0 +1,54 @@
+#pragma once
+// LocationPrior (beyond the paper; model.distillator.prior = warped).
+//
+// Where a joint was in frame t-1 is the strongest cue for where it is in frame
+// t, and the paper's matching, a translation-equivariant correlation, cannot
+// use it. Here the previous heatmaps H(t-1) are mapped into frame t's heatmap
+// crop through the two frames' known crop transforms (image -> heatmap pixels;
+// each frame is cropped around its own box, so the crops differ), and a small
+// head fuses them with the matching response R(t):
+//
+//   H(t) = R(t) + fuse([R(t), warp(H(t-1))])
+//   fuse = 3x3 conv (2J -> C) + ReLU + 3x3 conv (C -> J)
+//
+// The last layer starts at zero, so an untrained prior leaves the response
+// unchanged. The head sees the response and the prior of every joint, so it can
+// learn per joint when the prior is wrong; it is trained on the model's own
+// rollouts (back-propagation through time over the clip) with the failure modes
+// of train.prior_corruption injected into H(t-1).
+#include <cstdint>
+
+#include <torch/torch.h>
+
+namespace dkd {
+
+/// `from`, `to`: [B, 2, 3] affine maps image -> heatmap pixels of frame t-1 and
+/// frame t (pixel-centre convention, data/transforms.h). Returns theta [B, 2, 3]
+/// for torch::nn::functional::affine_grid with align_corners = false: the
+/// normalised coordinates of frame t's h x w heatmap -> those of frame t-1's.
+torch::Tensor crop_to_crop_theta(const torch::Tensor& from, const torch::Tensor& to, int64_t h, int64_t w);
+
+/// Heatmaps [B, J, h, w] of frame t-1 resampled into frame t's crop (bilinear,
+/// zero outside frame t-1's crop). Differentiable in `heatmaps`.
+torch::Tensor warp_heatmaps(const torch::Tensor& heatmaps, const torch::Tensor& from, const torch::Tensor& to);
+
+/// [2, 3] double affine of a horizontal mirror of a crop `width` pixels wide
+/// composed after `crop` [2, 3] (x -> width - 1 - x): the crop of the flip-test stream.
+torch::Tensor mirrored_crop(const torch::Tensor& crop, int64_t width);
+
+class LocationPriorImpl : public torch::nn::Module {
+ public:
+  LocationPriorImpl(int64_t num_joints, int64_t channels);
+
+  /// response [B, J, h, w] (the matching output), prior [B, J, h, w] (H(t-1)
+  /// already in frame t's crop) -> heatmaps [B, J, h, w].
+  torch::Tensor forward(const torch::Tensor& response, const torch::Tensor& prior);
+
+  torch::nn::Conv2d fuse1{nullptr}, fuse2{nullptr};
+
+ private:
+  int64_t num_joints_;
+};
+TORCH_MODULE(LocationPrior);
+
+}  // namespace dkd
