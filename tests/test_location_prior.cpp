@@ -28,13 +28,13 @@ const auto kFrom = [] { return crop({0.25, 0, -18.5, 0, 0.25, -13.5}); };
 const auto kTo = [] { return crop({0.25, 0, -20.0, 0, 0.25, -12.5}); };
 
 torch::Tensor gaussian_at(double x, double y, int size = 24, double sigma = 1.5) {
-  return dkd::render_heatmaps({{x, y}}, {1}, size, size, sigma).unsqueeze(0);  // [1, 1, h, w]
+  return dkd::render_heatmaps({{float(x), float(y)}}, {1}, size, size, sigma).unsqueeze(0);  // [1, 1, h, w]
 }
 
 dkd::Point2 peak_of(const torch::Tensor& heatmaps) {
   const auto peaks = dkd::decode_heatmaps(heatmaps, dkd::HeatmapDecoder::dark, 1.5);
   const auto c = peaks.coords.flatten().to(torch::kDouble);
-  return {c[0].item<double>(), c[1].item<double>()};
+  return {c[0].item<float>(), c[1].item<float>()};
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "dkd/models/subpixel_deconv.h"
 #include "dkd/util/error.h"
 
 namespace dkd {
@@ -111,7 +112,38 @@ torch::Tensor BackboneImpl::forward(const torch::Tensor& x) {
     out = torch::adaptive_avg_pool2d(out, {1, 1}).flatten(1);
     return fc(out);
   }
-  if (deconv_layers) out = deconv_layers->forward(out);
+  if (deconv_layers) out = run_deconv_head(out);
+  return out;
+}
+
+torch::Tensor BackboneImpl::cached_subpixel_weight(std::size_t i, const torch::Tensor& weight, int64_t padding) {
+  if (torch::GradMode::is_enabled() && weight.requires_grad()) return {};
+  if (subpixel_cache_.size() <= i) subpixel_cache_.resize(i + 1);
+  SubpixelCache& c = subpixel_cache_[i];
+  if (c.data != weight.data_ptr() || c.version != weight._version() || !c.weight.defined() ||
+      c.weight.device() != weight.device()) {
+    c.weight = subpixel_weight(weight.detach(), padding);
+    c.data = weight.data_ptr();
+    c.version = weight._version();
+  }
+  return c.weight;
+}
+
+torch::Tensor BackboneImpl::run_deconv_head(torch::Tensor out) {
+  if (cfg_.deconv_impl != "subpixel") return deconv_layers->forward(out);
+  const int64_t padding = deconv_padding(cfg_.deconv_kernel).padding;
+  std::size_t i = 0;
+  for (const auto& child : deconv_layers->children()) {
+    if (auto* d = child->as<torch::nn::ConvTranspose2d>()) {
+      out = subpixel_deconv(out, d->weight, d->bias, padding, cached_subpixel_weight(i++, d->weight, padding));
+    } else if (auto* bn = child->as<torch::nn::BatchNorm2d>()) {
+      out = bn->forward(out);
+    } else if (auto* relu = child->as<torch::nn::ReLU>()) {
+      out = relu->forward(out);
+    } else {
+      TORCH_CHECK(false, "Backbone: unexpected module in deconv_layers");
+    }
+  }
   return out;
 }
 

@@ -150,9 +150,15 @@ struct BackboneConfig {
   int deconv_filters = 256;
   int deconv_kernel = 4;
   std::string pretrained;
+  std::string deconv_impl = "transposed";
 
   template <class V>
   void visit(V& v) {
+    v.field("deconv_impl", deconv_impl,
+            "how the stride-2 deconvolutions run: transposed (ConvTranspose2d, through the BLAS) or subpixel "
+            "(the same map as one 2x2 convolution with 4x the output channels and a pixel shuffle, through "
+            "oneDNN/cuDNN; exact, the same parameters and checkpoints)",
+            Check::one_of({"transposed", "subpixel"}));
     v.field("depth", depth, "ResNet depth: 18, 34, 50, 101 or 152", Check::values({18, 34, 50, 101, 152}));
     v.field("width", width, "channel width multiplier of the trunk", Check::range(0.0625, 4.0));
     v.field("stages", stages,

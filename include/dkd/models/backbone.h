@@ -47,6 +47,18 @@ class BackboneImpl : public torch::nn::Module {
   const BackboneConfig& config() const { return cfg_; }
 
  private:
+  /// The deconvolution head, as ConvTranspose2d or as sub-pixel convolutions (cfg.deconv_impl).
+  torch::Tensor run_deconv_head(torch::Tensor x);
+  /// Sub-pixel weights of deconvolution `i` for inference, rebuilt when the weight changes
+  /// (its version counter moves on every in-place update: loading, BN folding, an optimizer
+  /// step); undefined while gradients are wanted, so training rearranges it differentiably.
+  torch::Tensor cached_subpixel_weight(std::size_t i, const torch::Tensor& weight, int64_t padding);
+  struct SubpixelCache {
+    const void* data = nullptr;
+    int64_t version = -1;
+    torch::Tensor weight;
+  };
+  std::vector<SubpixelCache> subpixel_cache_;
   BackboneConfig cfg_;
   torch::nn::Conv2d conv1{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr};
