@@ -36,7 +36,7 @@ WORK="work_dirs/benchmark"
 REPORT="${BENCH_OUT:-docs/results.md}"
 CFG="configs/synthetic"
 SEEDS=(${BENCH_SEEDS:-1 2 3})
-ALL_ROWS=(large small dkd_noadv dkd dkd_warm)
+ALL_ROWS=(large small dkd_noadv dkd dkd_warm dkd_prior)
 ROWS=("$@")
 ((${#ROWS[@]})) || ROWS=("${ALL_ROWS[@]}")
 for tool in dkd_data dkd_train dkd_eval; do
@@ -67,7 +67,7 @@ model_of() {
 sets_of() {
   case $1 in
     dkd|dkd_noadv) echo "--set train.initializer_checkpoint=$WORK/large_s$2/best.pt" ;;
-    dkd_warm) echo "--set train.initializer_checkpoint=$WORK/large_s$2/best.pt --set train.baseline_checkpoint=$WORK/small_s$2/best.pt" ;;
+    dkd_warm|dkd_prior) echo "--set train.initializer_checkpoint=$WORK/large_s$2/best.pt --set train.baseline_checkpoint=$WORK/small_s$2/best.pt" ;;
   esac
 }
 
@@ -178,7 +178,8 @@ done
   echo "Rows: \`large\` = per-frame large network (the DKD initializer), \`small\` = per-frame small"
   echo "network (the DKD frame encoder + 1x1 head), \`dkd_noadv\` = DKD without the temporal"
   echo "discriminator, \`dkd\` = DKD with temporally adversarial training, \`dkd_warm\` = DKD whose encoder"
-  echo "starts from \`small\`'s trained trunk (\`train.encoder_from_baseline\`). Configs: \`$CFG/\`."
+  echo "starts from \`small\`'s trained trunk (\`train.encoder_from_baseline\`), \`dkd_prior\` = \`dkd_warm\` with the"
+  echo "location prior, a static head and self-fed rollouts with corrupted priors. Configs: \`$CFG/\`."
   echo
   echo "## Test split, ground-truth boxes, DARK decoding (the main table)"
   echo
@@ -194,9 +195,13 @@ done
   echo
   seeds dark dkd dkd_warm
   echo
+  echo "Location prior (static head, self-fed rollouts with corrupted priors), both warm-started:"
+  echo
+  seeds dark dkd_warm dkd_prior
+  echo
   echo "DKD against the per-frame small network with the same encoder:"
   echo
-  seeds dark small dkd dkd_warm
+  seeds dark small dkd dkd_warm dkd_prior
   echo
   echo "## Decoding: argmax with a quarter-pixel shift (the same checkpoints)"
   echo
