@@ -2,40 +2,13 @@
 #include <torch/torch.h>
 
 #include "dkd/models/dkd_model.h"
+#include "model_fixtures.h"
 
 namespace {
 
-dkd::DkdModel tiny_model(const char* matching, int64_t joints = 3) {
-  dkd::BackboneConfig large;
-  large.depth = 50;
-  large.width = 0.0625;
-  large.deconv_filters = 8;
-  dkd::BackboneConfig small;
-  small.width = 0.0625;
-  small.deconv_filters = 6;
-  dkd::DistillatorConfig dist;
-  dist.channels = 8;
-  dist.kernel_size = 3;
-  dist.matching = matching;
-  dkd::FrameEncoder encoder(small);
-  return dkd::DkdModel(dkd::PoseInitializer(large, joints), encoder,
-                       dkd::KernelDistillator(dist, encoder->out_channels(), joints, 8),
-                       dkd::KernelMatching(dist, encoder->out_channels(), joints));
-}
+using dkd_test::calibrate_batch_norm;
 
-/// Fresh SimpleBaseline-initialised networks give near-zero features in eval
-/// mode (deconvolutions start at N(0, 0.001) and BN running statistics at
-/// identity); a few training-mode passes give BN realistic statistics so that
-/// eval-mode comparisons test something.
-void calibrate_batch_norm(dkd::DkdModel& model) {
-  torch::NoGradGuard g;
-  model->train();
-  for (auto& m : model->modules()) {
-    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) bn->options.momentum(0.5);
-  }
-  for (int i = 0; i < 8; ++i) model->forward(torch::randn({2, 3, 3, 32, 32}));
-  model->eval();
-}
+dkd::DkdModel tiny_model(const char* matching, int64_t joints = 3) { return dkd_test::tiny_dkd_model(matching, joints); }
 
 TEST(DkdModel, ClipShapesForBothVariants) {
   torch::manual_seed(0);

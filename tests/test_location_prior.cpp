@@ -12,6 +12,7 @@
 #include "dkd/models/dkd_model.h"
 #include "dkd/models/location_prior.h"
 #include "dkd/train/prior_corruption.h"
+#include "model_fixtures.h"
 
 namespace {
 
@@ -119,22 +120,7 @@ TEST(LocationPrior, FusionStartsAsTheIdentityAndLearnsFromThePrior) {
 
 namespace {
 
-dkd::DkdModel tiny_model_with_prior(int64_t joints = 3) {
-  dkd::BackboneConfig large;
-  large.depth = 18;
-  large.width = 0.0625;
-  large.deconv_filters = 8;
-  dkd::BackboneConfig small;
-  small.width = 0.0625;
-  small.deconv_filters = 6;
-  dkd::DistillatorConfig dist;
-  dist.channels = 8;
-  dist.kernel_size = 3;
-  dkd::FrameEncoder encoder(small);
-  return dkd::DkdModel(dkd::PoseInitializer(large, joints), encoder,
-                       dkd::KernelDistillator(dist, encoder->out_channels(), joints, 8),
-                       dkd::KernelMatching(dist, encoder->out_channels(), joints), dkd::LocationPrior(joints, 4));
-}
+dkd::DkdModel tiny_model_with_prior(int64_t joints = 3) { return dkd_test::tiny_dkd_model("per_joint", joints, 4); }
 
 /// [B, T, 2, 3] crops of 8x8 heatmaps moving right by 1 heatmap pixel a frame.
 torch::Tensor moving_crops(int64_t b, int64_t t) {
@@ -153,12 +139,7 @@ TEST(LocationPrior, DkdClipForwardEqualsStreamingWithCrops) {
   auto model = tiny_model_with_prior();
   torch::NoGradGuard g;
   model->prior->fuse2->weight.normal_(0.0, 0.2);  // a prior that matters
-  // Realistic batch-norm statistics (fresh networks give near-zero eval-mode outputs).
-  model->train();
-  for (auto& m : model->modules())
-    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) bn->options.momentum(0.5);
-  for (int i = 0; i < 8; ++i) model->forward(torch::randn({2, 3, 3, 32, 32}));
-  model->eval();
+  dkd_test::calibrate_batch_norm(model);
   const auto clip = torch::randn({2, 4, 3, 32, 32});
   const auto crops = moving_crops(2, 4);
   dkd::DkdForwardOptions options;
