@@ -118,6 +118,51 @@ TEST(LocationPrior, FusionStartsAsTheIdentityAndLearnsFromThePrior) {
   EXPECT_THROW(prior->forward(response, previous.narrow(1, 0, 3)), c10::Error);
 }
 
+TEST(LocationPrior, AgreementSeesWhetherThePriorPointsWhereTheResponseDoes) {
+  // Response peak at (10, 8) on a 24x24 map; one prior there, one 6 px to the right, one empty.
+  const auto response = gaussian_at(10, 8);
+  const auto agree = dkd::prior_agreement(response, gaussian_at(10, 8)).flatten();
+  const auto apart = dkd::prior_agreement(response, gaussian_at(16, 8)).flatten();
+  const auto empty = dkd::prior_agreement(response, torch::zeros_like(response)).flatten();
+  EXPECT_NEAR(agree[0].item<double>(), 1.0, 0.05);   // expected prior / its peak
+  EXPECT_NEAR(agree[1].item<double>(), 0.0, 0.01);   // soft-argmax distance
+  EXPECT_LT(apart[0].item<double>(), 0.01);
+  EXPECT_NEAR(apart[1].item<double>(), 6.0 / 24.0, 0.01);  // in heatmap widths
+  EXPECT_NEAR(agree[2].item<double>(), 1.0, 0.01);   // peaks
+  EXPECT_NEAR(agree[3].item<double>(), 1.0, 0.01);
+  EXPECT_NEAR(empty[0].item<double>(), 0.0, 1e-6);
+  EXPECT_NEAR(empty[3].item<double>(), 0.0, 1e-6);
+}
+
+TEST(LocationPrior, PointwiseAndGatedHeadsStartNearTheIdentityAndTrainTheGate) {
+  torch::manual_seed(5);
+  const auto response = torch::randn({2, 4, 12, 12});
+  const auto previous = torch::rand({2, 4, 12, 12});
+  dkd::LocationPrior pointwise(4, 8, "pointwise", false);
+  EXPECT_EQ(pointwise->fuse1->weight.sizes(), (std::vector<int64_t>{8, 8, 1, 1}));
+  EXPECT_TRUE(torch::allclose(pointwise->forward(response, previous), response));
+
+  dkd::LocationPrior gated(4, 8, "conv3x3", true);
+  ASSERT_TRUE(gated->gate);
+  {
+    torch::NoGradGuard g;
+    gated->fuse2->weight.normal_(0.0, 0.1);
+  }
+  // The gate starts open at sigmoid(3) for every joint: the correction is scaled by 0.953.
+  dkd::LocationPrior ungated(4, 8, "conv3x3", false);
+  {
+    torch::NoGradGuard g;
+    const auto source = gated->named_parameters();
+    for (auto& item : ungated->named_parameters()) item.value().copy_(source[item.key()]);
+  }
+  const auto correction = ungated->forward(response, previous) - response;
+  const auto out = gated->forward(response, previous);
+  EXPECT_TRUE(torch::allclose(out - response, correction * (1.0 / (1.0 + std::exp(-3.0))), 1e-4, 1e-5));
+  out.pow(2).sum().backward();
+  EXPECT_GT(gated->gate->out->weight.grad().abs().sum().item<double>(), 0.0);
+  EXPECT_THROW(dkd::LocationPrior(4, 8, "dilated", false), c10::Error);
+}
+
 namespace {
 
 dkd::DkdModel tiny_model_with_prior(int64_t joints = 3) { return dkd_test::tiny_dkd_model("per_joint", joints, 4); }

@@ -205,8 +205,9 @@ ComplexityReport measure_complexity(const Config& config_in) {
   };
   if (dkd->prior) {
     r.components.push_back({"prior", count_parameters(*dkd->prior), prior_macs,
-                            "warped H(t-1) fused with the response, " + std::to_string(m.distillator.prior_channels) +
-                                " ch"});
+                            "warped H(t-1) fused with the response, " + m.distillator.prior_fusion + ", " +
+                                std::to_string(m.distillator.prior_channels) + " ch" +
+                                (m.distillator.prior_gate ? ", gated" : "")});
   }
   r.macs_per_frame = enc_macs + dist_macs + match_macs + prior_macs;
   r.macs_first_frame = init_macs + enc_macs;

@@ -66,8 +66,8 @@ DkdModel make_dkd_model(const Config& config) {
   auto distillator = make_distillator(config.model, channels, std::min(hm[0], hm[1]));
   auto matching = make_matching(config.model, channels);
   LocationPrior prior{nullptr};
-  if (config.model.distillator.prior == "warped")
-    prior = LocationPrior(config.model.num_joints, config.model.distillator.prior_channels);
+  if (const auto& d = config.model.distillator; d.prior == "warped")
+    prior = LocationPrior(config.model.num_joints, d.prior_channels, d.prior_fusion, d.prior_gate);
   return DkdModel(initializer, encoder, distillator, matching, prior);
 }
 

@@ -63,10 +63,52 @@ torch::Tensor mirrored_crop(const torch::Tensor& crop, int64_t width) {
   return out;
 }
 
-LocationPriorImpl::LocationPriorImpl(int64_t num_joints, int64_t channels) : num_joints_(num_joints) {
+torch::Tensor prior_agreement(const torch::Tensor& response, const torch::Tensor& prior, double beta) {
+  TORCH_CHECK(response.dim() == 4 && prior.sizes() == response.sizes(),
+              "prior_agreement: response and prior must be [B, J, h, w] alike, got ", response.sizes(), " and ",
+              prior.sizes());
+  const int64_t h = response.size(2), w = response.size(3);
+  const auto r = response.flatten(2), p = prior.flatten(2);  // [B, J, hw]
+  const auto q_r = torch::softmax(r * beta, -1), q_p = torch::softmax(p * beta, -1);
+  const auto p_max = std::get<0>(p.max(-1));
+  const auto r_max = std::get<0>(r.max(-1));
+  // Expected prior where the response puts the joint, relative to the prior's own peak:
+  // ~1 when both agree, ~0 when the prior points elsewhere (or is empty).
+  const auto expected = (q_r * p).sum(-1) / p_max.abs().clamp_min(1e-3);
+  // Soft-argmax positions (heatmap widths) and their distance.
+  const auto opts = response.options();
+  const auto xs = torch::arange(w, opts).repeat({h}) / static_cast<double>(w);
+  const auto ys = torch::arange(h, opts).repeat_interleave(w) / static_cast<double>(w);
+  const auto dx = (q_r * xs).sum(-1) - (q_p * xs).sum(-1);
+  const auto dy = (q_r * ys).sum(-1) - (q_p * ys).sum(-1);
+  const auto distance = (dx * dx + dy * dy + 1e-8).sqrt();
+  return torch::stack({expected, distance, r_max, p_max}, -1);
+}
+
+PriorGateImpl::PriorGateImpl() {
+  hidden = register_module("hidden", torch::nn::Linear(4, 8));
+  out = register_module("out", torch::nn::Linear(8, 1));
+  torch::NoGradGuard no_grad;
+  out->weight.zero_();
+  out->bias.fill_(3.0);  // sigmoid(3) = 0.95: open
+}
+
+torch::Tensor PriorGateImpl::forward(const torch::Tensor& response, const torch::Tensor& prior) {
+  const auto features = prior_agreement(response, prior);
+  const auto g = torch::sigmoid(out(torch::relu(hidden(features))));  // [B, J, 1]
+  return g.unsqueeze(-1);
+}
+
+LocationPriorImpl::LocationPriorImpl(int64_t num_joints, int64_t channels, const std::string& fusion, bool gate_on)
+    : num_joints_(num_joints) {
+  TORCH_CHECK(fusion == "conv3x3" || fusion == "pointwise",
+              "LocationPrior: fusion must be conv3x3 or pointwise, got '", fusion, "'");
+  const int64_t k = fusion == "conv3x3" ? 3 : 1;
   fuse1 = register_module(
-      "fuse1", torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * num_joints, channels, 3).padding(1)));
-  fuse2 = register_module("fuse2", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, num_joints, 3).padding(1)));
+      "fuse1", torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * num_joints, channels, k).padding(k / 2)));
+  fuse2 = register_module("fuse2",
+                          torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, num_joints, k).padding(k / 2)));
+  if (gate_on) gate = register_module("gate", PriorGate());
   // Zero output layer: an untrained prior is the identity on the response.
   torch::NoGradGuard no_grad;
   fuse2->weight.zero_();
@@ -77,7 +119,9 @@ torch::Tensor LocationPriorImpl::forward(const torch::Tensor& response, const to
   TORCH_CHECK(response.dim() == 4 && response.size(1) == num_joints_ && prior.sizes() == response.sizes(),
               "LocationPrior: response and prior must both be [B, ", num_joints_, ", h, w], got ",
               response.sizes(), " and ", prior.sizes());
-  return response + fuse2(torch::relu(fuse1(torch::cat({response, prior}, 1))));
+  const auto correction = fuse2(torch::relu(fuse1(torch::cat({response, prior}, 1))));
+  if (!gate) return response + correction;
+  return response + gate->forward(response, prior) * correction;
 }
 
 }  // namespace dkd

@@ -187,6 +187,8 @@ struct DistillatorConfig {
   bool normalize = false;
   std::string prior = "none";
   int prior_channels = 16;
+  std::string prior_fusion = "conv3x3";
+  bool prior_gate = false;
 
   template <class V>
   void visit(V& v) {
@@ -196,6 +198,16 @@ struct DistillatorConfig {
             Check::one_of({"none", "warped"}));
     v.field("prior_channels", prior_channels, "hidden channels of the location-prior fusion head",
             Check::range(1, 1024));
+    v.field("prior_fusion", prior_fusion,
+            "location-prior fusion head: conv3x3 (two 3x3 convolutions, 2J -> C -> J) or pointwise (two 1x1 "
+            "convolutions, about 1/9 of the multiply-adds; the warped prior already carries the position)",
+            Check::one_of({"conv3x3", "pointwise"}));
+    v.field("prior_gate", prior_gate,
+            "per-joint confidence gate on the location prior: from how well the response and the warped prior "
+            "agree (expected prior under the response's soft-argmax distribution, distance of their soft-argmax "
+            "positions, both peaks), a gate in (0, 1) scales the prior's correction, so a joint whose prior "
+            "disagrees with the frame's own evidence falls back to the static path",
+            Check::none());
     v.field("kernels", kernels,
             "how kernels are built from the previous frame: pooled (the paper: convolutions and pooling over "
             "[F(t-1), H(t-1)]) or joint_centred (kernel j = F(t-1) around joint j, weighted by H(t-1)_j, then a "

@@ -8,8 +8,10 @@
 // each frame is cropped around its own box, so the crops differ), and a small
 // head fuses them with the matching response R(t):
 //
-//   H(t) = R(t) + fuse([R(t), warp(H(t-1))])
-//   fuse = 3x3 conv (2J -> C) + ReLU + 3x3 conv (C -> J)
+//   H(t) = R(t) + g * fuse([R(t), warp(H(t-1))])
+//   fuse = conv (2J -> C) + ReLU + conv (C -> J), 3x3 or 1x1 (prior_fusion)
+//   g    = 1, or with prior_gate a per-joint gate in (0, 1) computed from how
+//          well R(t) and the warped prior agree (see PriorGateImpl)
 //
 // The last layer starts at zero, so an untrained prior leaves the response
 // unchanged. The head sees the response and the prior of every joint, so it can
@@ -17,6 +19,7 @@
 // rollouts (back-propagation through time over the clip) with the failure modes
 // of train.prior_corruption injected into H(t-1).
 #include <cstdint>
+#include <string>
 
 #include <torch/torch.h>
 
@@ -36,15 +39,36 @@ torch::Tensor warp_heatmaps(const torch::Tensor& heatmaps, const torch::Tensor& 
 /// composed after `crop` [2, 3] (x -> width - 1 - x): the crop of the flip-test stream.
 torch::Tensor mirrored_crop(const torch::Tensor& crop, int64_t width);
 
+/// Per-joint features of agreement between a response R and a prior P, both
+/// [B, J, h, w]: [B, J, 4] = (expected P under softmax(beta R) over P's peak,
+/// distance of the soft-argmax positions of R and P in heatmap widths, max R,
+/// max P). beta sharpens the heatmaps (peak 1) into position distributions.
+torch::Tensor prior_agreement(const torch::Tensor& response, const torch::Tensor& prior, double beta = 20.0);
+
+/// The confidence gate: a two-layer perceptron shared by all joints, 4 -> 8 -> 1,
+/// on prior_agreement, and a sigmoid. It starts open (g = 0.95, last layer zero),
+/// so an untrained gate changes little; self-fed training with corrupted priors
+/// (train.prior_corruption) teaches it when to close.
+class PriorGateImpl : public torch::nn::Module {
+ public:
+  PriorGateImpl();
+  /// -> [B, J, 1, 1] gate values in (0, 1).
+  torch::Tensor forward(const torch::Tensor& response, const torch::Tensor& prior);
+  torch::nn::Linear hidden{nullptr}, out{nullptr};
+};
+TORCH_MODULE(PriorGate);
+
 class LocationPriorImpl : public torch::nn::Module {
  public:
-  LocationPriorImpl(int64_t num_joints, int64_t channels);
+  /// fusion: "conv3x3" or "pointwise" (model.distillator.prior_fusion).
+  LocationPriorImpl(int64_t num_joints, int64_t channels, const std::string& fusion = "conv3x3", bool gate = false);
 
   /// response [B, J, h, w] (the matching output), prior [B, J, h, w] (H(t-1)
   /// already in frame t's crop) -> heatmaps [B, J, h, w].
   torch::Tensor forward(const torch::Tensor& response, const torch::Tensor& prior);
 
   torch::nn::Conv2d fuse1{nullptr}, fuse2{nullptr};
+  PriorGate gate{nullptr};  ///< null unless prior_gate
 
  private:
   int64_t num_joints_;
