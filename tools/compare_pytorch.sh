@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# dkd's C++ tools against the same networks in PyTorch (Python), measured side by side in
+# one run on this machine, on the same random inputs and the same LibTorch (Debian's 1.13):
+#   1. inference: the per-frame large network of configs/penn.yaml (ResNet-50 + 3x256
+#      deconvolutions + 1x1 head, 256x256, batch 1): `dkd_eval --bench` (as configured,
+#      and with the sub-pixel deconvolution head) vs tools/compare_pytorch.py infer;
+#   2. training: the quickstart's initializer stage (configs/synthetic.yaml) with its real
+#      data loader (`dkd_train`, frames/s from metrics.jsonl) vs a bare PyTorch loop of the
+#      same network on in-memory tensors (tools/compare_pytorch.py train).
+# Prints the ratios and writes $OUT/compare.md and $OUT/compare.json. A benchmark, not a
+# test: run it on an idle machine. Needs Debian's python3-torch (apt-get install
+# python3-torch; not part of tools/setup.sh) and the quickstart's data (data/synthetic).
+#   tools/compare_pytorch.sh            # FRAMES=30 TRAIN_ITERS=60 BUILD_DIR=build OUT=work_dirs/compare
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B="${BUILD_DIR:-build}"
+PY="${PYTHON:-/usr/bin/python3}"
+OUT="${OUT:-work_dirs/compare}"
+FRAMES="${FRAMES:-30}"
+TRAIN_ITERS="${TRAIN_ITERS:-60}"
+mkdir -p "$OUT"
+
+die() { echo "compare_pytorch: $*" >&2; exit 1; }
+[ -x "$B/dkd_eval" ] && [ -x "$B/dkd_train" ] || die "$B/dkd_eval or $B/dkd_train is missing; build first (README)"
+"$PY" -c "import torch" 2>/dev/null || die "$PY cannot import torch; apt-get install python3-torch (Debian's PyTorch 1.13)"
+[ -d data/synthetic ] || die "data/synthetic is missing; run tools/quickstart.sh or: $B/dkd_data synth --format penn --out data/synthetic --videos 300 --seed 1"
+
+json_get() {  # FILE PYTHON-EXPRESSION-ON-j
+  "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+large_ms() { json_get "$1" "[r['ms_per_frame'] for r in j['rows'] if r['name'].startswith('per-frame large')][0]"; }
+
+echo "== inference: per-frame large network of configs/penn.yaml, 256x256, batch 1, median of $FRAMES frames"
+"$B/dkd_eval" --bench --config configs/penn.yaml --set eval.speed_frames="$FRAMES" \
+  --json "$OUT/cpp_infer.json" > "$OUT/cpp_infer.log" 2>&1 || die "dkd_eval --bench failed, see $OUT/cpp_infer.log"
+"$PY" tools/compare_pytorch.py infer --depth 50 --deconv-layers 3 --deconv-filters 256 --joints 13 \
+  --input 256 256 --frames "$FRAMES" > "$OUT/py_infer.json" || die "compare_pytorch.py infer failed"
+"$B/dkd_eval" --bench --config configs/penn.yaml --set eval.speed_frames="$FRAMES" \
+  --set model.initializer.deconv_impl=subpixel \
+  --json "$OUT/cpp_infer_subpixel.json" > "$OUT/cpp_infer_subpixel.log" 2>&1 || die "dkd_eval --bench (subpixel) failed"
+cpp=$(large_ms "$OUT/cpp_infer.json")
+cpp_sub=$(large_ms "$OUT/cpp_infer_subpixel.json")
+py=$(json_get "$OUT/py_infer.json" "j['ms_per_frame']")
+py_params=$(json_get "$OUT/py_infer.json" "j['params']")
+cpp_params=$(json_get "$OUT/cpp_infer.json" "int([r['params'] for r in j['rows'] if r['name'].startswith('per-frame large')][0])")
+[ "$py_params" = "$cpp_params" ] || die "the Python network has $py_params parameters, the C++ one $cpp_params: not the same network"
+
+echo "== training: the quickstart's initializer stage (configs/synthetic.yaml), $TRAIN_ITERS steps"
+"$B/dkd_train" --config configs/synthetic.yaml --work-dir "$OUT/train_cpp" --force \
+  --set train.stages=[initializer] --set train.initializer.max_iters="$TRAIN_ITERS" --set train.val_every=0 \
+  > "$OUT/cpp_train.log" 2>&1 || die "dkd_train failed, see $OUT/cpp_train.log"
+# Median of the logged windows, the first (warm-up) left out.
+train_cpp=$("$PY" -c "
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+fps = [r['frames_per_s'] for r in rows if r.get('type') == 'train' and r.get('stage') == 'initializer']
+print(statistics.median(fps[1:] if len(fps) > 1 else fps))" "$OUT/train_cpp/metrics.jsonl")
+batch=$(grep -A40 '^train:' "$OUT/train_cpp/config.yaml" | grep -m1 -E '^  initializer:' -A3 | grep -m1 batch_size | sed 's/.*batch_size: *\([0-9]*\).*/\1/')
+size=$(grep -m1 'input_size:' "$OUT/train_cpp/config.yaml" | sed 's/.*\[\([0-9]*\), *\([0-9]*\)\].*/\1 \2/')
+[ -n "$batch" ] && [ -n "$size" ] || die "could not read batch size and input size from $OUT/train_cpp/config.yaml"
+"$PY" tools/compare_pytorch.py train --depth 18 --width 0.5 --deconv-layers 3 --deconv-filters 64 --joints 13 \
+  --input $size --batch "$batch" --frames 20 --warmup 3 > "$OUT/py_train.json" || die "compare_pytorch.py train failed"
+train_py=$(json_get "$OUT/py_train.json" "j['frames_per_s']")
+
+"$PY" - "$OUT" "$cpp" "$cpp_sub" "$py" "$train_cpp" "$train_py" "$batch" "$size" "$(nproc)" <<'EOF'
+import json, sys
+out, cpp, cpp_sub, py, tc, tp, batch, size, cores = sys.argv[1:]
+cpp, cpp_sub, py, tc, tp = map(float, (cpp, cpp_sub, py, tc, tp))
+blas = json.load(open(f"{out}/cpp_infer.json"))["blas"]["name"]
+md = f"""C++ tools vs the same networks in PyTorch (Python), one run, {cores} cores, BLAS {blas}, Debian's LibTorch 1.13 on both sides.
+
+| measurement | C++ (dkd) | PyTorch (Python) | C++ / PyTorch |
+|:---|---:|---:|---:|
+| inference, per-frame large of configs/penn.yaml (ms/frame, 256x256, batch 1) | {cpp:.1f} | {py:.1f} | {cpp / py:.2f} |
+| the same with `deconv_impl=subpixel` (ms/frame) | {cpp_sub:.1f} | {py:.1f} | {cpp_sub / py:.2f} |
+| training, quickstart initializer stage (frames/s, {size.replace(' ', 'x')}, batch {batch}; C++ with its data loader, Python on in-memory tensors) | {tc:.1f} | {tp:.1f} | {tc / tp:.2f} |
+
+Targets (issue 18): inference time ratio at most 0.50; training frames/s ratio at least 1.25.
+"""
+print(md)
+open(f"{out}/compare.md", "w").write(md)
+json.dump({"infer_ms": {"cpp": cpp, "cpp_subpixel": cpp_sub, "pytorch": py},
+           "train_frames_per_s": {"cpp": tc, "pytorch": tp}, "blas": blas, "cores": int(cores)},
+          open(f"{out}/compare.json", "w"), indent=2)
+EOF
