@@ -163,6 +163,18 @@ for dir in blas openblas-pthread openblas-openmp blis-pthread blis-openmp; do
   echo "| $dir | ${machine#Machine: } | $large | $dkd |" >> "$WORK/blas.md"
 done
 
+# dkd's C++ tools against the same networks in PyTorch (Python), when Debian's
+# python3-torch is installed (not part of tools/setup.sh).
+COMPARE_CMD="OUT=$WORK/compare BUILD_DIR=$BUILD tools/compare_pytorch.sh"
+compare_note="Not measured: /usr/bin/python3 cannot import torch (apt-get install python3-torch, then rerun)."
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  if OUT="$WORK/compare" BUILD_DIR="$BUILD" tools/compare_pytorch.sh > "$WORK/compare.log" 2>&1; then
+    compare_note=""
+  else
+    compare_note="tools/compare_pytorch.sh failed; see $WORK/compare.log."
+  fi
+fi
+
 {
   echo "# Results: DKD on the synthetic benchmark"
   echo
@@ -236,6 +248,10 @@ done
   echo "|:---|:---|---:|---:|"
   cat "$WORK/blas.md"
   echo
+  echo "## C++ against PyTorch (Python), the same networks (\`tools/compare_pytorch.sh\`)"
+  echo
+  if [ -z "$compare_note" ]; then cat "$WORK/compare/compare.md"; else echo "$compare_note"; fi
+  echo
   echo "## Complexity"
   echo
   echo '```'
@@ -267,6 +283,7 @@ done
   echo "$BUILD/dkd_eval --config CONFIG --checkpoint $WORK/ROW_sSEED/best.pt --model MODEL --no-speed --set eval.decode=dark|argmax [--set eval.boxes=tracked] --json ..."
   echo "$BUILD/dkd_eval --seeds ROW=$WORK/ROW_s1/eval_dark.json,... --md ..."
   echo "$BENCH_CMD"
+  echo "$COMPARE_CMD"
   echo "$BENCH_PENN_CMD"
   echo "$BENCH_PAPER_CMD"
   echo "$FLOPS_CMD"
