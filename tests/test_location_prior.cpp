@@ -50,8 +50,10 @@ TEST(LocationPrior, HandComputedCropsMatchCropTransform) {
 TEST(LocationPrior, ThetaIsTheIdentityForEqualCrops) {
   const auto theta = dkd::crop_to_crop_theta(kFrom(), kFrom(), 24, 24);
   EXPECT_TRUE(torch::allclose(theta, crop({1, 0, 0, 0, 1, 0}), 1e-12, 1e-12));
+  torch::manual_seed(1);
   const auto h = torch::rand({1, 3, 24, 24});
-  EXPECT_TRUE(torch::allclose(dkd::warp_heatmaps(h, kFrom(), kFrom()), h, 1e-5, 1e-6));
+  // affine_grid builds the (identity) sampling grid in float: ~1e-7 px of rounding.
+  EXPECT_TRUE(torch::allclose(dkd::warp_heatmaps(h, kFrom(), kFrom()), h, 1e-5, 1e-5));
 }
 
 TEST(LocationPrior, WarpMovesAJointToItsPlaceInTheNextCrop) {
@@ -161,6 +163,19 @@ TEST(LocationPrior, PointwiseAndGatedHeadsStartNearTheIdentityAndTrainTheGate) {
   out.pow(2).sum().backward();
   EXPECT_GT(gated->gate->out->weight.grad().abs().sum().item<double>(), 0.0);
   EXPECT_THROW(dkd::LocationPrior(4, 8, "dilated", false), c10::Error);
+
+  // prior_features: the head takes [R, P, F(t)], starts as the identity, and needs F(t).
+  dkd::LocationPrior with_features(4, 8, "conv3x3", false, 6);
+  EXPECT_EQ(with_features->fuse1->weight.size(1), 4 + 4 + 6);
+  const auto features = torch::rand({2, 6, 12, 12}, torch::requires_grad());
+  EXPECT_TRUE(torch::allclose(with_features->forward(response, previous, features), response));
+  EXPECT_THROW(with_features->forward(response, previous), c10::Error);
+  {
+    torch::NoGradGuard g;
+    with_features->fuse2->weight.normal_(0.0, 0.1);
+  }
+  with_features->forward(response, previous, features).sum().backward();
+  EXPECT_GT(features.grad().abs().sum().item<double>(), 0.0);
 }
 
 namespace {

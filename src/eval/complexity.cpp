@@ -191,7 +191,7 @@ ComplexityReport measure_complexity(const Config& config_in) {
       count_macs([&] { dkd->matching->forward(kernels, features); }).total();
   // The location prior's fusion head (its bilinear warp has no multiply-adds to count).
   const int64_t prior_macs =
-      dkd->prior ? count_macs([&] { dkd->prior->forward(heatmaps, heatmaps); }).total() : 0;
+      dkd->prior ? count_macs([&] { dkd->prior->forward(heatmaps, heatmaps, features); }).total() : 0;
   const auto& m = config.model;
   r.components = {
       {"initializer", count_parameters(*dkd->initializer), init_macs,
@@ -207,7 +207,8 @@ ComplexityReport measure_complexity(const Config& config_in) {
     r.components.push_back({"prior", count_parameters(*dkd->prior), prior_macs,
                             "warped H(t-1) fused with the response, " + m.distillator.prior_fusion + ", " +
                                 std::to_string(m.distillator.prior_channels) + " ch" +
-                                (m.distillator.prior_gate ? ", gated" : "")});
+                                (m.distillator.prior_gate ? ", gated" : "") +
+                                (m.distillator.prior_features ? ", sees F(t)" : "")});
   }
   r.macs_per_frame = enc_macs + dist_macs + match_macs + prior_macs;
   r.macs_first_frame = init_macs + enc_macs;

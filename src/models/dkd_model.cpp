@@ -23,10 +23,11 @@ std::map<std::string, torch::nn::Module*> DkdModelImpl::parts() {
 }
 
 torch::Tensor DkdModelImpl::fuse_prior(const torch::Tensor& response, const torch::Tensor& previous,
-                                       const torch::Tensor& previous_crops, const torch::Tensor& crops) {
+                                       const torch::Tensor& previous_crops, const torch::Tensor& crops,
+                                       const torch::Tensor& features) {
   if (!prior) return response;
   const bool warp = previous_crops.defined() && crops.defined();
-  return prior->forward(response, warp ? warp_heatmaps(previous, previous_crops, crops) : previous);
+  return prior->forward(response, warp ? warp_heatmaps(previous, previous_crops, crops) : previous, features);
 }
 
 void DkdModelImpl::set_initializer_frozen(bool frozen) {
@@ -92,7 +93,7 @@ DkdOutput DkdModelImpl::forward(const torch::Tensor& clip, const DkdForwardOptio
       previous_crops = options.crops.select(1, t - 1);
       crops = options.crops.select(1, t);
     }
-    heatmaps.push_back(fuse_prior(response, previous, previous_crops, crops));
+    heatmaps.push_back(fuse_prior(response, previous, previous_crops, crops, features.select(1, t)));
   }
   return {torch::stack(heatmaps, 1), features};
 }
@@ -107,7 +108,7 @@ torch::Tensor DkdModelImpl::step(DkdState& state, const torch::Tensor& frame, co
               "DkdModel::step: call start() on the first frame");
   auto features = encoder->forward(frame);
   const auto response = matching->forward(distillator->forward(state.features, state.heatmaps), features);
-  auto heatmaps = fuse_prior(response, state.heatmaps, state.crops, crops);
+  auto heatmaps = fuse_prior(response, state.heatmaps, state.crops, crops, features);
   state.features = features;
   state.heatmaps = heatmaps;
   state.crops = crops;

@@ -67,7 +67,8 @@ DkdModel make_dkd_model(const Config& config) {
   auto matching = make_matching(config.model, channels);
   LocationPrior prior{nullptr};
   if (const auto& d = config.model.distillator; d.prior == "warped")
-    prior = LocationPrior(config.model.num_joints, d.prior_channels, d.prior_fusion, d.prior_gate);
+    prior = LocationPrior(config.model.num_joints, d.prior_channels, d.prior_fusion, d.prior_gate,
+                          d.prior_features ? channels : 0);
   return DkdModel(initializer, encoder, distillator, matching, prior);
 }
 

@@ -99,13 +99,15 @@ torch::Tensor PriorGateImpl::forward(const torch::Tensor& response, const torch:
   return g.unsqueeze(-1);
 }
 
-LocationPriorImpl::LocationPriorImpl(int64_t num_joints, int64_t channels, const std::string& fusion, bool gate_on)
-    : num_joints_(num_joints) {
+LocationPriorImpl::LocationPriorImpl(int64_t num_joints, int64_t channels, const std::string& fusion, bool gate_on,
+                                     int64_t feature_channels)
+    : num_joints_(num_joints), feature_channels_(feature_channels) {
   TORCH_CHECK(fusion == "conv3x3" || fusion == "pointwise",
               "LocationPrior: fusion must be conv3x3 or pointwise, got '", fusion, "'");
   const int64_t k = fusion == "conv3x3" ? 3 : 1;
   fuse1 = register_module(
-      "fuse1", torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * num_joints, channels, k).padding(k / 2)));
+      "fuse1",
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * num_joints + feature_channels, channels, k).padding(k / 2)));
   fuse2 = register_module("fuse2",
                           torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, num_joints, k).padding(k / 2)));
   if (gate_on) gate = register_module("gate", PriorGate());
@@ -115,11 +117,23 @@ LocationPriorImpl::LocationPriorImpl(int64_t num_joints, int64_t channels, const
   fuse2->bias.zero_();
 }
 
-torch::Tensor LocationPriorImpl::forward(const torch::Tensor& response, const torch::Tensor& prior) {
+torch::Tensor LocationPriorImpl::forward(const torch::Tensor& response, const torch::Tensor& prior,
+                                         const torch::Tensor& features) {
   TORCH_CHECK(response.dim() == 4 && response.size(1) == num_joints_ && prior.sizes() == response.sizes(),
               "LocationPrior: response and prior must both be [B, ", num_joints_, ", h, w], got ",
               response.sizes(), " and ", prior.sizes());
-  const auto correction = fuse2(torch::relu(fuse1(torch::cat({response, prior}, 1))));
+  torch::Tensor input;
+  if (feature_channels_ > 0) {
+    TORCH_CHECK(features.defined() && features.dim() == 4 && features.size(0) == response.size(0) &&
+                    features.size(1) == feature_channels_ && features.size(2) == response.size(2) &&
+                    features.size(3) == response.size(3),
+                "LocationPrior: features must be [B, ", feature_channels_, ", h, w] like the response, got ",
+                features.defined() ? features.sizes() : c10::IntArrayRef{});
+    input = torch::cat({response, prior, features}, 1);
+  } else {
+    input = torch::cat({response, prior}, 1);
+  }
+  const auto correction = fuse2(torch::relu(fuse1(input)));
   if (!gate) return response + correction;
   return response + gate->forward(response, prior) * correction;
 }

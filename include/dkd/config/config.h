@@ -189,6 +189,7 @@ struct DistillatorConfig {
   int prior_channels = 16;
   std::string prior_fusion = "conv3x3";
   bool prior_gate = false;
+  bool prior_features = false;
 
   template <class V>
   void visit(V& v) {
@@ -207,6 +208,10 @@ struct DistillatorConfig {
             "agree (expected prior under the response's soft-argmax distribution, distance of their soft-argmax "
             "positions, both peaks), a gate in (0, 1) scales the prior's correction, so a joint whose prior "
             "disagrees with the frame's own evidence falls back to the static path",
+            Check::none());
+    v.field("prior_features", prior_features,
+            "the location-prior fusion head also sees the frame's features F(t) (which joint is where, not only "
+            "how strongly the kernels respond): fuse([R(t), warp(H(t-1)), F(t)])",
             Check::none());
     v.field("kernels", kernels,
             "how kernels are built from the previous frame: pooled (the paper: convolutions and pooling over "

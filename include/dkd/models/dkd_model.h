@@ -70,9 +70,10 @@ class DkdModelImpl : public torch::nn::Module {
   /// Next frame: heatmaps [B, J, h, w]; `state` moves to this frame. Without
   /// `crops` (or without them in `state`) the prior is used unwarped.
   torch::Tensor step(DkdState& state, const torch::Tensor& frame, const torch::Tensor& crops = {});
-  /// H(t) from the response of frame t and H(t-1): the location prior when there is one.
+  /// H(t) from the response of frame t, H(t-1) and F(t): the location prior when there is one.
   torch::Tensor fuse_prior(const torch::Tensor& response, const torch::Tensor& previous,
-                           const torch::Tensor& previous_crops, const torch::Tensor& crops);
+                           const torch::Tensor& previous_crops, const torch::Tensor& crops,
+                           const torch::Tensor& features);
 
   /// Frozen initializer: no gradients, kept in eval mode (BN statistics fixed)
   /// even when the model is put in training mode, and run under NoGradGuard.

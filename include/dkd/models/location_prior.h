@@ -60,18 +60,24 @@ TORCH_MODULE(PriorGate);
 
 class LocationPriorImpl : public torch::nn::Module {
  public:
-  /// fusion: "conv3x3" or "pointwise" (model.distillator.prior_fusion).
-  LocationPriorImpl(int64_t num_joints, int64_t channels, const std::string& fusion = "conv3x3", bool gate = false);
+  /// fusion: "conv3x3" or "pointwise" (model.distillator.prior_fusion); feature_channels > 0:
+  /// the head also takes the frame's features (model.distillator.prior_features).
+  LocationPriorImpl(int64_t num_joints, int64_t channels, const std::string& fusion = "conv3x3", bool gate = false,
+                    int64_t feature_channels = 0);
 
   /// response [B, J, h, w] (the matching output), prior [B, J, h, w] (H(t-1)
-  /// already in frame t's crop) -> heatmaps [B, J, h, w].
-  torch::Tensor forward(const torch::Tensor& response, const torch::Tensor& prior);
+  /// already in frame t's crop), features [B, C, h, w] of frame t (only when the
+  /// head was built with feature_channels > 0) -> heatmaps [B, J, h, w].
+  torch::Tensor forward(const torch::Tensor& response, const torch::Tensor& prior,
+                        const torch::Tensor& features = {});
+  int64_t feature_channels() const { return feature_channels_; }
 
   torch::nn::Conv2d fuse1{nullptr}, fuse2{nullptr};
   PriorGate gate{nullptr};  ///< null unless prior_gate
 
  private:
   int64_t num_joints_;
+  int64_t feature_channels_;
 };
 TORCH_MODULE(LocationPrior);
 
