@@ -16,7 +16,7 @@
 
 #include "dkd/data/synth.h"
 #include "train_fixtures.h"
-#include "dkd/train/checkpoint.h"
+#include "dkd/models/checkpoint.h"
 #include "dkd/train/work_dir.h"
 
 namespace fs = std::filesystem;

@@ -18,7 +18,7 @@
 #include "data_fixtures.h"
 #include "dkd/data/penn_action.h"
 #include "dkd/models/weights.h"
-#include "dkd/train/checkpoint.h"
+#include "dkd/models/checkpoint.h"
 #include "dkd/util/error.h"
 
 namespace {

@@ -18,7 +18,7 @@
 #include "dkd/eval/predictions.h"
 #include "dkd/infer/overlay.h"
 #include "dkd/models/factory.h"
-#include "dkd/train/checkpoint.h"
+#include "dkd/models/checkpoint.h"
 #include "tool_runner.h"
 
 namespace fs = std::filesystem;

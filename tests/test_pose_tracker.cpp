@@ -17,7 +17,7 @@
 #include "dkd/infer/frame_source.h"
 #include "dkd/infer/pose_tracker.h"
 #include "dkd/models/factory.h"
-#include "dkd/train/checkpoint.h"
+#include "dkd/models/checkpoint.h"
 #include "dkd/util/error.h"
 
 namespace fs = std::filesystem;

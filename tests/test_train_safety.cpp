@@ -26,7 +26,7 @@
 #include "dkd/data/synth.h"
 #include "train_fixtures.h"
 #include "dkd/models/model_set.h"
-#include "dkd/train/checkpoint.h"
+#include "dkd/models/checkpoint.h"
 #include "dkd/train/signals.h"
 #include "dkd/train/work_dir.h"
 #include "dkd/util/error.h"

@@ -21,7 +21,7 @@
 #include "dkd/data/synth.h"
 #include "train_fixtures.h"
 #include "dkd/models/model_set.h"
-#include "dkd/train/checkpoint.h"
+#include "dkd/models/checkpoint.h"
 #include "dkd/train/optim.h"
 #include "dkd/train/work_dir.h"
 #include "dkd/util/error.h"

@@ -5,8 +5,9 @@
 #include "dkd/data/loader.h"
 #include "dkd/data/synth.h"
 #include "dkd/data/synth_show.h"
-#include "dkd/util/cli.h"
+#include "dkd/app/cli.h"
 #include "dkd/util/logging.h"
+#include "dkd/config/runtime_setup.h"
 #include "dkd/util/runtime.h"
 
 int main(int argc, char** argv) {

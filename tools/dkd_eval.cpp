@@ -8,7 +8,7 @@
 #include "dkd/eval/eval_command.h"
 #include "dkd/eval/predictions_eval.h"
 #include "dkd/eval/report.h"
-#include "dkd/util/cli.h"
+#include "dkd/app/cli.h"
 #include "dkd/util/error.h"
 #include "dkd/util/logging.h"
 #include "dkd/util/runtime.h"

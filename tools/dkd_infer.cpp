@@ -3,10 +3,11 @@
 // overlay video. --bench times track() against the per-frame large network.
 #include "dkd/infer/bench.h"
 #include "dkd/infer/infer_command.h"
-#include "dkd/train/checkpoint.h"
-#include "dkd/util/cli.h"
+#include "dkd/models/checkpoint.h"
+#include "dkd/app/cli.h"
 #include "dkd/util/error.h"
 #include "dkd/util/logging.h"
+#include "dkd/config/runtime_setup.h"
 #include "dkd/util/runtime.h"
 
 int main(int argc, char** argv) {

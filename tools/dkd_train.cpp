@@ -3,7 +3,8 @@
 
 #include "dkd/dist/launcher.h"
 #include "dkd/train/trainer.h"
-#include "dkd/util/cli.h"
+#include "dkd/app/cli.h"
+#include "dkd/app/run_config.h"
 #include "dkd/util/error.h"
 #include "dkd/util/logging.h"
 

@@ -1,7 +1,7 @@
 #include "dkd/data/check.h"
 
-#include <atomic>
 #include <cstdio>
+#include <algorithm>
 #include <mutex>
 #include <thread>
 
@@ -11,6 +11,7 @@
 #include "dkd/data/image_io.h"
 #include "dkd/data/skeleton.h"
 #include "dkd/util/error.h"
+#include "dkd/util/parallel.h"
 #include "dkd/util/runtime.h"
 
 namespace dkd {
@@ -62,9 +63,9 @@ DataCheckReport check_dataset(const std::string& dataset, const std::string& roo
   // Decode every frame, in parallel over videos; a video with a bad frame is a problem.
   std::vector<std::vector<DataProblem>> frame_problems(scan.videos.size());
   if (decode_images) {
-    std::atomic<std::size_t> next{0};
-    auto work = [&] {
-      for (std::size_t i; (i = next++) < scan.videos.size();) {
+    // One thread per core, at most 8 (beyond that the disk, not libjpeg, is the limit).
+    const int threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+    parallel_for(scan.videos.size(), threads, [&](std::size_t i) {
         const VideoRecord& v = scan.videos[i];
         for (const auto& path : v.frame_paths) {
           std::string problem;
@@ -78,12 +79,7 @@ DataCheckReport check_dataset(const std::string& dataset, const std::string& roo
                            std::to_string(v.height)});
           }
         }
-      }
-    };
-    const unsigned n = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
-    std::vector<std::thread> threads;
-    for (unsigned t = 0; t < n; ++t) threads.emplace_back(work);
-    for (auto& t : threads) t.join();
+    });
   }
   for (std::size_t i = 0; i < scan.videos.size(); ++i) {
     const VideoRecord& v = scan.videos[i];

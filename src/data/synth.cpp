@@ -1,7 +1,6 @@
 #include "dkd/data/synth.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +20,7 @@
 #include "dkd/data/synth_motion.h"
 #include "dkd/data/synth_render.h"
 #include "dkd/util/error.h"
+#include "dkd/util/parallel.h"
 #include "dkd/util/progress.h"
 
 namespace fs = std::filesystem;
@@ -271,38 +271,18 @@ std::vector<VideoRecord> generate_synth_dataset(const SynthOptions& o) {
 
   std::vector<VideoRecord> records(o.videos);
   std::vector<std::vector<bool>> splits(o.videos);
-  int workers = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
-  workers = std::clamp(workers, 1, o.videos);
-  std::atomic<int> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr error;
   std::mutex mu;
   std::unique_ptr<ProgressBar> bar;
   if (o.progress) bar = std::make_unique<ProgressBar>("synth " + o.format, o.videos, "videos");
-  auto work = [&] {
-    while (!failed) {
-      const int i = next++;
-      if (i >= o.videos) break;
-      try {
-        SynthVideo v = generate_synth_video(o, i);
-        write_synth_video(o, v);
-        std::lock_guard<std::mutex> lock(mu);
-        splits[i] = v.split_train;
-        records[i] = std::move(v.record);
-        if (bar) bar->tick();
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!error) error = std::current_exception();
-        failed = true;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int w = 1; w < workers; ++w) pool.emplace_back(work);
-  work();
-  for (auto& th : pool) th.join();
+  parallel_for(static_cast<std::size_t>(o.videos), o.threads, [&](std::size_t i) {
+    SynthVideo v = generate_synth_video(o, static_cast<int>(i));
+    write_synth_video(o, v);
+    std::lock_guard<std::mutex> lock(mu);
+    splits[i] = v.split_train;
+    records[i] = std::move(v.record);
+    if (bar) bar->tick();
+  });
   if (bar) bar->finish();
-  if (error) std::rethrow_exception(error);
 
   if (o.format == "jhmdb") {
     for (int s = 1; s <= 3; ++s) {

@@ -13,10 +13,11 @@
 #include "dkd/eval/report.h"
 #include "dkd/eval/seed_table.h"
 #include "dkd/models/model_set.h"
-#include "dkd/train/checkpoint.h"
+#include "dkd/models/checkpoint.h"
 #include "dkd/util/error.h"
 #include "dkd/util/blas.h"
 #include "dkd/util/logging.h"
+#include "dkd/config/runtime_setup.h"
 #include "dkd/util/runtime.h"
 
 namespace fs = std::filesystem;

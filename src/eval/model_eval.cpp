@@ -30,14 +30,12 @@ torch::Tensor unflip_heatmaps(const torch::Tensor& heatmaps, const Skeleton& ske
   return shifted;
 }
 
-/// Mean over joints of each heatmap's peak: the kernel-matching confidence.
-double mean_peak(const torch::Tensor& heatmaps) { return heatmaps.flatten(-2).amax(-1).mean().item<double>(); }
-
 }  // namespace
 
 EvalModel EvalModel::dkd(DkdModel model) {
   EvalModel m;
   m.dkd_ = std::move(model);
+  m.stream_ = DkdStream(m.dkd_);
   return m;
 }
 
@@ -111,10 +109,8 @@ torch::Tensor EvalModel::run_video(const torch::Tensor& frames, bool flip, const
 
 torch::Tensor EvalModel::first_frame(const torch::Tensor& frame, const CropTransform* heatmap_transform) {
   torch::NoGradGuard no_grad;
-  stream_index_ = 0;
   if (!dkd_) return output_of(per_frame_->forward(input_of(frame)));
-  state_ = dkd_->start(input_of(frame), crops_of(heatmap_transform, frame.device()));
-  return output_of(state_.heatmaps);
+  return output_of(stream_.start(input_of(frame), crops_of(heatmap_transform, frame.device())));
 }
 
 torch::Tensor EvalModel::next_frame(const torch::Tensor& frame, const InferConfig& rules, bool* initializer_ran,
@@ -122,27 +118,12 @@ torch::Tensor EvalModel::next_frame(const torch::Tensor& frame, const InferConfi
   torch::NoGradGuard no_grad;
   if (initializer_ran) *initializer_ran = !dkd_;
   if (!dkd_) return output_of(per_frame_->forward(input_of(frame)));
-  if (!state_.features.defined()) {
+  if (!stream_.started()) {
     if (initializer_ran) *initializer_ran = true;
     return first_frame(frame, heatmap_transform);
   }
-  const int64_t index = ++stream_index_;
-  const auto x = input_of(frame);
-  const auto crops = crops_of(heatmap_transform, frame.device());
-  // Keyframes: every reinit_every-th frame, or a frame whose distilled kernels
-  // lost the person (mean peak below reinit_confidence) runs the initializer.
-  bool reinit = rules.reinit_every > 0 && index % rules.reinit_every == 0;
-  torch::Tensor h;
-  if (!reinit) {
-    h = dkd_->step(state_, x, crops);
-    reinit = rules.reinit_confidence > 0 && mean_peak(h) < rules.reinit_confidence;
-  }
-  if (reinit) {
-    state_ = dkd_->start(x, crops);
-    h = state_.heatmaps;
-  }
-  if (initializer_ran) *initializer_ran = reinit;
-  return output_of(h);
+  return output_of(stream_.next(input_of(frame), crops_of(heatmap_transform, frame.device()), rules,
+                                initializer_ran));
 }
 
 namespace {

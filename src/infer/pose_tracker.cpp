@@ -11,7 +11,7 @@
 #include "dkd/data/clip_dataset.h"
 #include "dkd/data/heatmap.h"
 #include "dkd/models/factory.h"
-#include "dkd/train/checkpoint.h"
+#include "dkd/models/checkpoint.h"
 #include "dkd/util/error.h"
 #include "dkd/util/runtime.h"
 
@@ -69,6 +69,7 @@ void PoseTracker::prepare() {
   num_joints_ = config_.model.num_joints;
   model_->to(device_);
   model_->eval();
+  stream_ = DkdStream(model_);
   if (config_.infer.fold_bn) {
     fold_report_ = fold_batch_norm(*model_);
     folded_ = true;
@@ -134,11 +135,11 @@ TrackResult PoseTracker::start(const cv::Mat& frame, const Box& box) {
   check_box_in_frame(box, frame.size());
   torch::InferenceMode guard;
   const CropTransform t = crop(frame, box);
-  state_ = model_->start(input_, crops_of(t));
+  const torch::Tensor heatmaps = stream_.start(input_, crops_of(t));
   ++initializer_runs_;
   ++frames_processed_;
   frame_index_ = 0;
-  TrackResult r = decode(state_.heatmaps, t, box, frame.size());
+  TrackResult r = decode(heatmaps, t, box, frame.size());
   r.frame_index = 0;
   r.initializer_ran = true;
   started_ = true;
@@ -152,25 +153,10 @@ TrackResult PoseTracker::track(const cv::Mat& frame) {
   const Box box = box_;
   const CropTransform t = crop(frame, box);
   const torch::Tensor crops = crops_of(t);
-  // Keyframes as dkd_eval counts them (eval/model_eval.cpp): every
-  // reinit_every-th frame, or a frame whose distilled-kernel output has a mean
-  // peak below reinit_confidence is run again through the initializer.
-  const int64_t index = frame_index_ + 1;
-  const InferConfig& rules = config_.infer;
-  bool reinit = rules.reinit_every > 0 && index % rules.reinit_every == 0;
-  torch::Tensor heatmaps;
-  if (!reinit) {
-    heatmaps = model_->step(state_, input_, crops);
-    if (rules.reinit_confidence > 0.0) {
-      const double mean_peak = heatmaps.flatten(2).amax(-1).mean().item<double>();
-      reinit = mean_peak < rules.reinit_confidence;
-    }
-  }
-  if (reinit) {
-    state_ = model_->start(input_, crops);
-    heatmaps = state_.heatmaps;
-    ++initializer_runs_;
-  }
+  // Keyframes as dkd_eval counts them: the rule lives in DkdStream.
+  bool reinit = false;
+  const torch::Tensor heatmaps = stream_.next(input_, crops, config_.infer, &reinit);
+  if (reinit) ++initializer_runs_;
   ++frames_processed_;
   TrackResult r = decode(heatmaps, t, box, frame.size());
   r.frame_index = ++frame_index_;

@@ -60,10 +60,6 @@ DkdOutput DkdModelImpl::forward(const torch::Tensor& clip, const DkdForwardOptio
   features = features.view({b, t_len, features.size(1), features.size(2), features.size(3)});
 
   torch::Tensor mask = options.teacher_mask;
-  if (!mask.defined() && options.teacher_forcing > 0.0) {
-    mask = torch::rand({b, t_len}, torch::TensorOptions().device(clip.device())) <
-           options.teacher_forcing;
-  }
   if (mask.defined()) {
     TORCH_CHECK(options.gt_heatmaps.defined(), "DkdModel: teacher forcing needs gt_heatmaps");
     TORCH_CHECK(mask.dim() == 2 && mask.size(0) == b && mask.size(1) >= t_len - 1,

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "dkd/train/checkpoint.h"
+#include "dkd/models/checkpoint.h"
 #include "dkd/util/error.h"
 
 namespace fs = std::filesystem;

@@ -18,7 +18,7 @@
 #include "dkd/dist/process_group.h"
 #include "dkd/eval/model_eval.h"
 #include "dkd/models/model_set.h"
-#include "dkd/train/checkpoint.h"
+#include "dkd/models/checkpoint.h"
 #include "dkd/train/losses.h"
 #include "dkd/train/optim.h"
 #include "dkd/train/preflight.h"
@@ -28,6 +28,7 @@
 #include "dkd/util/error.h"
 #include "dkd/util/logging.h"
 #include "dkd/util/progress.h"
+#include "dkd/config/runtime_setup.h"
 #include "dkd/util/runtime.h"
 
 namespace fs = std::filesystem;

@@ -9,7 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "dkd/train/checkpoint.h"
+#include "dkd/models/checkpoint.h"
 
 #include "dkd/util/error.h"
 #include "dkd/util/logging.h"

@@ -10,7 +10,6 @@
 #include <fstream>
 #include <random>
 #include <sstream>
-#include <thread>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -19,8 +18,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "dkd/config/config.h"
-#include "dkd/util/blas.h"
 #include "dkd/util/error.h"
 
 namespace fs = std::filesystem;
@@ -50,23 +47,6 @@ c10::Device resolve_device(const std::string& device) {
     return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   throw ConfigError("runtime.device: expected cpu, cuda or cuda:N, got '" + device + "'");
-}
-
-c10::Device apply_runtime(const RuntimeConfig& runtime, int rank) {
-  const c10::Device device = resolve_device(runtime.device);
-  int threads = runtime.threads;
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads);
-  const uint64_t seed = static_cast<uint64_t>(runtime.seed) + static_cast<uint64_t>(rank);
-  torch::manual_seed(seed);
-  if (device.is_cuda()) torch::cuda::manual_seed_all(seed);
-  auto& ctx = at::globalContext();
-  ctx.setDeterministicAlgorithms(runtime.deterministic, /*warn_only=*/true);
-  ctx.setDeterministicCuDNN(runtime.deterministic);
-  ctx.setBenchmarkCuDNN(!runtime.deterministic);
-  // Once per process: which BLAS does the matrix products (a warning with the fix for the reference one).
-  if (!device.is_cuda()) log_blas_once();
-  return device;
 }
 
 int current_threads() { return at::get_num_threads(); }

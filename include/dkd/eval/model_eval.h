@@ -16,6 +16,7 @@
 #include "dkd/eval/predictions.h"
 #include "dkd/eval/report.h"
 #include "dkd/models/dkd_model.h"
+#include "dkd/models/dkd_stream.h"
 #include "dkd/models/per_frame_model.h"
 
 namespace dkd {
@@ -63,8 +64,7 @@ class EvalModel {
 
   DkdModel dkd_{nullptr};
   PerFrameModel per_frame_{nullptr};
-  DkdState state_;
-  int64_t stream_index_ = 0;
+  DkdStream stream_;  ///< the DKD stream and its keyframe rule (shared with dkd_infer)
   bool flip_ = false;
   const Skeleton* skeleton_ = nullptr;
 };

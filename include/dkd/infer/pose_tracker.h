@@ -36,6 +36,7 @@
 #include "dkd/data/video.h"
 #include "dkd/infer/bn_fold.h"
 #include "dkd/models/dkd_model.h"
+#include "dkd/models/dkd_stream.h"
 
 namespace dkd {
 
@@ -114,7 +115,7 @@ class PoseTracker {
   BnFoldReport fold_report_;
 
   torch::Tensor input_;  ///< [1, 3, H, W] on device_, reused every frame
-  DkdState state_;
+  DkdStream stream_;  ///< the DKD stream and its keyframe rule (shared with dkd_eval)
   bool started_ = false;
   Box box_;
   int64_t frame_index_ = 0;

@@ -29,12 +29,9 @@ struct DkdForwardOptions {
   /// Ground-truth heatmaps [B, T, J, h, w]; needed when teacher forcing is used.
   torch::Tensor gt_heatmaps;
   /// [B, T] bool: where mask[b, t] is true, frame t+1 of sample b is predicted
-  /// from gt_heatmaps[b, t] instead of the model's own H(t). Takes precedence
-  /// over teacher_forcing.
+  /// from gt_heatmaps[b, t] instead of the model's own H(t). The trainer draws
+  /// it from the teacher-forcing schedule and (seed, step), so a resumed run draws the same.
   torch::Tensor teacher_mask;
-  /// Probability of teacher forcing per (sample, step), used when teacher_mask is
-  /// undefined. Draws from the global generator (seeded by runtime.seed).
-  double teacher_forcing = 0.0;
   /// [B, T, 2, 3] image -> heatmap-pixel affine of every frame's crop, for the
   /// location prior; undefined = every frame has the same crop (no warp).
   torch::Tensor crops;

@@ -16,16 +16,6 @@ struct TrainOptions {
   std::string resume_checkpoint;     ///< set by resolve_run_config: the verified checkpoint to resume
 };
 
-struct ConfigOptions;
-
-/// The config a dkd_train invocation trains with. A new run: --config with
-/// --set. A --resume: the config stored in the checkpoint it resumes (the work
-/// dir comes from --work-dir, or from --config); a --config or --set that
-/// differs from it is a UsageError listing the differing keys unless
-/// options.resume_with_changes, which trains with the given config instead.
-/// Fills options.work_dir and options.resume_checkpoint.
-Config resolve_run_config(const ConfigOptions& cli, TrainOptions& options);
-
 /// The work dir a config trains into: options.work_dir, else train.work_dir,
 /// else work_dirs/<config file stem>.
 std::string resolve_work_dir(const Config& config, const TrainOptions& options);

@@ -1,6 +1,6 @@
 #pragma once
-// Applies runtime.* settings: threads (Debian's LibTorch starts with 1),
-// device, seeds and deterministic mode.
+// Process-level helpers: the device from its name, threads, atomic and durable
+// file writes. runtime.* of a config is applied by config/runtime_setup.h.
 #include <string>
 #include <vector>
 
@@ -8,14 +8,9 @@
 
 namespace dkd {
 
-struct RuntimeConfig;
-
 /// Parses runtime.device ("cpu", "cuda", "cuda:N"); ConfigError when CUDA is
 /// requested but this LibTorch build or machine has none.
 c10::Device resolve_device(const std::string& device);
-
-/// Sets threads, seeds (seed + rank) and determinism. Returns the device.
-c10::Device apply_runtime(const RuntimeConfig& runtime, int rank = 0);
 
 /// Number of intra-op threads LibTorch uses now.
 int current_threads();

@@ -25,7 +25,6 @@ struct CheckpointMeta {
   double began_k = 0.0;
   int64_t world_size = 1;
   std::string config_yaml;      ///< resolved config of the run
-  std::string rng_state;        ///< trainer RNG (teacher forcing), text form
 };
 
 using ModuleMap = std::map<std::string, torch::nn::Module*>;

@@ -1,11 +1,13 @@
+#include "dkd/app/run_config.h"
+
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
 
-#include "dkd/train/checkpoint.h"
+#include "dkd/models/checkpoint.h"
 #include "dkd/train/trainer.h"
 #include "dkd/train/work_dir.h"
-#include "dkd/util/cli.h"
+#include "dkd/app/cli.h"
 #include "dkd/util/error.h"
 
 namespace fs = std::filesystem;

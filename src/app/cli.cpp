@@ -1,4 +1,4 @@
-#include "dkd/util/cli.h"
+#include "dkd/app/cli.h"
 
 #include <c10/util/Exception.h>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Shared command-line plumbing of the four tools: --config / --set options and
+// Shared command-line plumbing of the four tools (the app area: above every other): --config / --set options and
 // the main() wrapper that maps exceptions to one clear line and an exit code.
 #include <functional>
 #include <string>

@@ -1,4 +1,4 @@
-#include "dkd/train/checkpoint.h"
+#include "dkd/models/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/serialize.h>
@@ -39,7 +39,6 @@ void write_meta(torch::serialize::OutputArchive& a, const CheckpointMeta& m) {
   a.write("meta.began_k", c10::IValue(m.began_k));
   a.write("meta.world_size", c10::IValue(m.world_size));
   a.write("meta.config_yaml", c10::IValue(m.config_yaml));
-  a.write("meta.rng_state", c10::IValue(m.rng_state));
 }
 
 template <class T>
@@ -81,7 +80,6 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& a, const std::string& p
   m.began_k = read_ivalue(a, "meta.began_k", path).toDouble();
   m.world_size = read_ivalue(a, "meta.world_size", path).toInt();
   m.config_yaml = read_ivalue(a, "meta.config_yaml", path).toStringRef();
-  m.rng_state = read_ivalue(a, "meta.rng_state", path).toStringRef();
   return m;
   });
 }
