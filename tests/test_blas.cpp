@@ -22,7 +22,9 @@ TEST(Blas, ReportsTheLoadedLibraryAndMeasuresRates) {
   const BlasInfo b = loaded_blas();
   EXPECT_FALSE(b.name.empty());
   // A library path when one is loaded (Debian's LibTorch), none with MKL linked in.
-  if (b.name.find("MKL (linked") == std::string::npos) EXPECT_FALSE(b.library.empty()) << b.name;
+  if (b.name.find("MKL (linked") == std::string::npos) {
+    EXPECT_FALSE(b.library.empty()) << b.name;
+  }
   const MachineRates r = measure_machine_rates(c10::Device(c10::kCPU));
   EXPECT_GT(r.matmul_gflops, 0.0);
   EXPECT_GT(r.conv_gflops, 0.0);

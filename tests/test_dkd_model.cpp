@@ -76,7 +76,7 @@ TEST(DkdModel, TeacherForcingFeedsGroundTruth) {
   auto forced = model->forward(clip, opts).heatmaps;
   auto free = model->forward(clip).heatmaps;
   // Sample 0, frame 1 was predicted from gt(0): the same as a streaming step from gt.
-  dkd::DkdState state{model->encoder->forward(clip.select(1, 0)), gt.select(1, 0)};
+  dkd::DkdState state{model->encoder->forward(clip.select(1, 0)), gt.select(1, 0), torch::Tensor()};
   auto expected = model->step(state, clip.select(1, 1));
   EXPECT_TRUE(torch::allclose(forced[0][1], expected[0], 1e-4, 1e-6));
   EXPECT_FALSE(torch::allclose(forced[0][1], free[0][1], 1e-4, 1e-6));

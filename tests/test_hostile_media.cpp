@@ -111,8 +111,12 @@ TEST(HostileMedia, TrainingLoaderNamesTheFrameOrSkipsTheVideo) {
       ++batches;
       EXPECT_EQ(b->images.size(0), 2);  // the bad sample was replaced, the batch is full
       for (std::size_t k = 0; k < b->video_ids.size(); ++k) {
-        if (epoch > 0) EXPECT_EQ(b->video_ids[k], "0001");  // 0002 skipped for good once met
-        if (b->video_ids[k] == "0002") EXPECT_NE(b->frames[k][0], 2);
+        if (epoch > 0) {
+          EXPECT_EQ(b->video_ids[k], "0001");  // 0002 skipped for good once met
+        }
+        if (b->video_ids[k] == "0002") {
+          EXPECT_NE(b->frames[k][0], 2);
+        }
       }
     }
     EXPECT_EQ(batches, loader.size());

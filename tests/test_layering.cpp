@@ -49,7 +49,7 @@ TEST(Layering, NoIncludeRunsAgainstTheLayers) {
   const fs::path root(DKD_SOURCE_DIR);
   int files = 0;
   std::ostringstream violations;
-  for (const fs::path base : {root / "src", root / "include" / "dkd"}) {
+  for (const fs::path& base : {root / "src", root / "include" / "dkd"}) {
     for (const auto& area_dir : fs::directory_iterator(base)) {
       if (!area_dir.is_directory()) continue;
       const std::string area = area_dir.path().filename().string();

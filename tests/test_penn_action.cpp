@@ -64,7 +64,7 @@ TEST(PennAction, ReadsEveryQuirkBackExactly) {
         q.logical_as_uint8 = quirky;
         q.short_bbox = quirky;
         q.two_byte_chars = quirky;
-        char id[8];
+        char id[16];
         std::snprintf(id, sizeof(id), "%04d", ++n);
         VideoRecord v = test::make_record("penn", id, n % 2 ? "tennis_serve" : "jump_rope", 4 + n % 3,
                                           n % 2 == 0, 64, 48, n);

@@ -97,8 +97,9 @@ TEST(Synth, SkeletonsArePlausibleAndSomeJointsAreOccluded) {
         if (!v.is_visible(t, j)) ++occluded;
       }
       // The head is above the ankles for standing actions.
-      if (v.action == "jumping_jacks" || v.action == "squat")
+      if (v.action == "jumping_jacks" || v.action == "squat") {
         EXPECT_LT(v.joint(t, 0).y, v.joint(t, 11).y) << v.id << " t=" << t;
+      }
     }
   }
   EXPECT_GT(occluded, 0) << "no self-occlusion at all";
