@@ -29,9 +29,8 @@ inline std::string fresh_dir(const std::string& name) {
 /// A record with integer-valued (0-based) joints and boxes inside a W x H image;
 /// joint j of frame t moves smoothly. Every 5th joint of odd frames is
 /// invisible at (-1, -1) (file value 0) or outside the image.
-inline VideoRecord make_record(const std::string& dataset, const std::string& id,
-                               const std::string& action, int T, bool train, int W = 64,
-                               int H = 48, int seed = 0) {
+inline VideoRecord make_record(const std::string& dataset, const std::string& id, const std::string& action, int T,
+                               bool train, int W = 64, int H = 48, int seed = 0) {
   VideoRecord v;
   v.dataset = dataset;
   v.id = id;
@@ -70,8 +69,7 @@ inline cv::Mat make_frame(const VideoRecord& v, int t) {
   cv::Mat img(v.height, v.width, CV_8UC3);
   for (int y = 0; y < v.height; ++y)
     for (int x = 0; x < v.width; ++x)
-      img.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>((x * 4 + t * 9) % 256),
-                                          static_cast<uchar>((y * 5) % 256),
+      img.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>((x * 4 + t * 9) % 256), static_cast<uchar>((y * 5) % 256),
                                           static_cast<uchar>((x + y) % 256));
   return img;
 }
@@ -106,8 +104,6 @@ inline void write_jhmdb_fixture(VideoRecord& v, const std::string& root, const M
 }
 
 /// Truncates a file to `bytes`.
-inline void truncate_file(const std::string& path, std::uintmax_t bytes) {
-  std::filesystem::resize_file(path, bytes);
-}
+inline void truncate_file(const std::string& path, std::uintmax_t bytes) { std::filesystem::resize_file(path, bytes); }
 
 }  // namespace dkd::test

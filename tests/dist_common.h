@@ -35,7 +35,6 @@ namespace dkd_dist_test {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-
 // ---------------------------------------------------------------- helpers
 
 std::string self_exe() { return fs::read_symlink("/proc/self/exe").string(); }
@@ -76,9 +75,8 @@ class EnvGuard {
 };
 
 void clear_dist_env(EnvGuard& g) {
-  for (const char* n : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT",
-                        "LOCAL_WORLD_SIZE", "TORCHELASTIC_USE_AGENT_STORE",
-                        "TORCHELASTIC_RESTART_COUNT"})
+  for (const char* n : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "LOCAL_WORLD_SIZE",
+                        "TORCHELASTIC_USE_AGENT_STORE", "TORCHELASTIC_RESTART_COUNT"})
     g.unset(n);
 }
 
@@ -143,15 +141,13 @@ std::vector<std::string> worker_args() {
 }
 
 /// Starts one rank of this binary in worker `mode` (stdout to dir/out_<rank>.txt).
-std::unique_ptr<Proc> spawn_rank(int rank, int world, int port, const std::string& mode,
-                                 const fs::path& dir,
+std::unique_ptr<Proc> spawn_rank(int rank, int world, int port, const std::string& mode, const fs::path& dir,
                                  const std::vector<std::string>& extra_env = {}) {
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) {
     std::string s = *e;
     bool drop = false;
-    for (const char* n : {"RANK=", "WORLD_SIZE=", "LOCAL_RANK=", "MASTER_ADDR=", "MASTER_PORT=",
-                          "DKD_DIST_"})
+    for (const char* n : {"RANK=", "WORLD_SIZE=", "LOCAL_RANK=", "MASTER_ADDR=", "MASTER_PORT=", "DKD_DIST_"})
       if (s.rfind(n, 0) == 0) drop = true;
     if (!drop) env.push_back(s);
   }
@@ -236,12 +232,12 @@ struct BenchNetImpl : torch::nn::Module {
     auto conv = [](int in, int out, int stride) {
       return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
     };
-    seq = register_module(
-        "seq", torch::nn::Sequential(conv(3, 32, 2), torch::nn::BatchNorm2d(32), torch::nn::ReLU(),
-                                     conv(32, 64, 2), torch::nn::BatchNorm2d(64), torch::nn::ReLU(),
-                                     conv(64, 128, 2), torch::nn::BatchNorm2d(128), torch::nn::ReLU(),
-                                     conv(128, 128, 1), torch::nn::BatchNorm2d(128), torch::nn::ReLU(),
-                                     torch::nn::Conv2d(torch::nn::Conv2dOptions(128, 13, 1))));
+    seq =
+        register_module("seq", torch::nn::Sequential(conv(3, 32, 2), torch::nn::BatchNorm2d(32), torch::nn::ReLU(),
+                                                     conv(32, 64, 2), torch::nn::BatchNorm2d(64), torch::nn::ReLU(),
+                                                     conv(64, 128, 2), torch::nn::BatchNorm2d(128), torch::nn::ReLU(),
+                                                     conv(128, 128, 1), torch::nn::BatchNorm2d(128), torch::nn::ReLU(),
+                                                     torch::nn::Conv2d(torch::nn::Conv2dOptions(128, 13, 1))));
   }
   torch::Tensor forward(torch::Tensor x) { return seq->forward(x); }
   torch::nn::Sequential seq{nullptr};
@@ -376,8 +372,8 @@ int worker_bench(dkd::DistContext& dist, const fs::path& dir) {
     pure_s += std::chrono::duration<double>(Clock::now() - c0).count();
   }
   std::ostringstream os;
-  os << total << " " << comm_s << " " << steps * global_batch / total << " "
-     << reducer.num_elements() << " " << pure_s / 10 * steps;
+  os << total << " " << comm_s << " " << steps * global_batch / total << " " << reducer.num_elements() << " "
+     << pure_s / 10 * steps;
   write_text(dir / ("bench_" + std::to_string(dist.rank()) + ".txt"), os.str());
   return 0;
 }
@@ -409,8 +405,7 @@ int run_worker(const std::string& mode) {
     write_text(dir / ("error_" + std::to_string(rank) + ".txt"), e.what());
     return 3;
   } catch (const std::exception& e) {
-    write_text(dir / ("error_" + std::to_string(rank) + ".txt"),
-               std::string("non-dkd exception: ") + e.what());
+    write_text(dir / ("error_" + std::to_string(rank) + ".txt"), std::string("non-dkd exception: ") + e.what());
     return 4;
   }
 }

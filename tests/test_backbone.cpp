@@ -33,13 +33,11 @@ TEST(Backbone, HeatmapStrideFourForEveryDepthAndKernel) {
 TEST(Backbone, FewerStagesAndTrunkOnly) {
   torch::manual_seed(0);
   dkd::Backbone two(small(18, 2, 1));
-  EXPECT_EQ(two->forward(torch::randn({1, 3, 64, 48})).sizes(),
-            (std::vector<int64_t>{1, 16, 16, 12}));
+  EXPECT_EQ(two->forward(torch::randn({1, 3, 64, 48})).sizes(), (std::vector<int64_t>{1, 16, 16, 12}));
   // One stage, no deconvolution: trunk features at stride 4 with trunk channels.
   dkd::Backbone one(small(50, 1, 0));
   EXPECT_EQ(one->out_channels(), 32);
-  EXPECT_EQ(one->forward(torch::randn({1, 3, 64, 64})).sizes(),
-            (std::vector<int64_t>{1, 32, 16, 16}));
+  EXPECT_EQ(one->forward(torch::randn({1, 3, 64, 64})).sizes(), (std::vector<int64_t>{1, 32, 16, 16}));
 }
 
 TEST(Backbone, WrongDeconvCountIsConfigErrorNamingKey) {
@@ -61,9 +59,9 @@ TEST(Backbone, TorchvisionParameterNames) {
   c.deconv_layers = 0;
   dkd::Backbone b(c, "resnet", 10);
   auto params = b->named_parameters();
-  for (const char* name : {"conv1.weight", "bn1.weight", "layer1.0.conv1.weight",
-                           "layer1.0.downsample.0.weight", "layer1.0.downsample.1.bias",
-                           "layer4.2.conv3.weight", "layer4.2.bn3.weight", "fc.weight", "fc.bias"}) {
+  for (const char* name :
+       {"conv1.weight", "bn1.weight", "layer1.0.conv1.weight", "layer1.0.downsample.0.weight",
+        "layer1.0.downsample.1.bias", "layer4.2.conv3.weight", "layer4.2.bn3.weight", "fc.weight", "fc.bias"}) {
     EXPECT_NE(params.find(name), nullptr) << name;
   }
   EXPECT_NE(b->named_buffers().find("layer2.1.bn2.running_var"), nullptr);
@@ -71,8 +69,8 @@ TEST(Backbone, TorchvisionParameterNames) {
 
   dkd::Backbone pose(small(18));
   auto pose_params = pose->named_parameters();
-  for (const char* name : {"deconv_layers.0.weight", "deconv_layers.1.weight", "deconv_layers.3.weight",
-                           "deconv_layers.7.bias"}) {
+  for (const char* name :
+       {"deconv_layers.0.weight", "deconv_layers.1.weight", "deconv_layers.3.weight", "deconv_layers.7.bias"}) {
     EXPECT_NE(pose_params.find(name), nullptr) << name;
   }
 }

@@ -9,8 +9,7 @@ using namespace dkd;
 TEST(Blas, ClassifiesDebiansAlternatives) {
   EXPECT_EQ(classify_blas_library("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3").name,
             "OpenBLAS (pthreads)");
-  EXPECT_EQ(classify_blas_library("/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3").name,
-            "OpenBLAS (OpenMP)");
+  EXPECT_EQ(classify_blas_library("/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3").name, "OpenBLAS (OpenMP)");
   EXPECT_EQ(classify_blas_library("/usr/lib/x86_64-linux-gnu/blis-pthread/libblas.so.3").name, "BLIS (pthreads)");
   const BlasInfo ref = classify_blas_library("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0");
   EXPECT_EQ(ref.name, "reference BLAS");

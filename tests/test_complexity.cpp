@@ -39,8 +39,7 @@ TEST(Complexity, PublishedResNetNumbersAt224) {
 }
 
 TEST(Complexity, TransposedConvolutionCountedOnInputSize) {
-  torch::nn::ConvTranspose2d deconv(
-      torch::nn::ConvTranspose2dOptions(8, 6, 4).stride(2).padding(1).bias(false));
+  torch::nn::ConvTranspose2d deconv(torch::nn::ConvTranspose2dOptions(8, 6, 4).stride(2).padding(1).bias(false));
   const auto m = dkd::count_macs([&] { deconv(torch::zeros({2, 8, 5, 7})); });
   EXPECT_EQ(m.transposed_convolution, int64_t{2} * 8 * 5 * 7 * 6 * 4 * 4);
   EXPECT_EQ(m.convolution, 0);
@@ -50,13 +49,15 @@ TEST(Complexity, DynamicMatchingConvolutionCounted) {
   dkd::DistillatorConfig cfg;
   cfg.kernel_size = 5;
   dkd::KernelMatching per_joint(cfg, 6, 4);
-  const auto m = dkd::count_macs(
-      [&] { per_joint->forward(torch::zeros({3, 4, 6, 5, 5}), torch::zeros({3, 6, 9, 11})); });
+  const auto m = dkd::count_macs([&] {
+    per_joint->forward(torch::zeros({3, 4, 6, 5, 5}), torch::zeros({3, 6, 9, 11}));
+  });
   EXPECT_EQ(m.convolution, int64_t{3} * 4 * 9 * 11 * 6 * 5 * 5);
   cfg.matching = "depthwise";
   dkd::KernelMatching depthwise(cfg, 6, 4);
-  const auto d = dkd::count_macs(
-      [&] { depthwise->forward(torch::zeros({3, 1, 6, 5, 5}), torch::zeros({3, 6, 9, 11})); });
+  const auto d = dkd::count_macs([&] {
+    depthwise->forward(torch::zeros({3, 1, 6, 5, 5}), torch::zeros({3, 6, 9, 11}));
+  });
   // depthwise k x k per channel, then the 1x1 projection to J.
   EXPECT_EQ(d.convolution, int64_t{3} * 6 * 9 * 11 * 5 * 5 + int64_t{3} * 9 * 11 * 6 * 4);
 }
@@ -136,8 +137,8 @@ TEST(Complexity, DkdReportSumsComponents) {
   EXPECT_GT(r.component("discriminator").macs, 0);
 
   const auto j = dkd::complexity_to_json(r);
-  for (const char* key : {"input_size", "components", "gmacs_per_frame", "gmacs_first_frame",
-                          "params_total", "gmacs_per_video_average"}) {
+  for (const char* key : {"input_size", "components", "gmacs_per_frame", "gmacs_first_frame", "params_total",
+                          "gmacs_per_video_average"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_DOUBLE_EQ(j["components"]["encoder"]["gmacs"].get<double>(), enc.macs * 1e-9);
@@ -153,9 +154,8 @@ TEST(Complexity, FlopsCommandWritesJsonWithoutDataOrWeights) {
   auto cfg = tiny_config();
   cfg.data.root = "/nonexistent/data";
   cfg.model.initializer.pretrained = "/nonexistent/weights.pt";  // not needed for counting
-  const auto path = (std::filesystem::temp_directory_path() /
-                     ("dkd_flops_" + std::to_string(::getpid()) + ".json"))
-                        .string();
+  const auto path =
+      (std::filesystem::temp_directory_path() / ("dkd_flops_" + std::to_string(::getpid()) + ".json")).string();
   testing::internal::CaptureStdout();
   EXPECT_EQ(dkd::run_flops_command(cfg, path), 0);
   const auto printed = testing::internal::GetCapturedStdout();
@@ -184,19 +184,19 @@ TEST(Complexity, DefaultPaperScaleConfigAt256) {
   EXPECT_EQ(r.component("matching").macs, int64_t{13} * 64 * 64 * 256 * 49);
   // Distillator, by hand: 1x1 reduce (256+13 -> 256) at 64x64, 3x3 convs
   // 256 -> 256 at 64, 32 and 16 (each before its pool), head 256 -> 13*256 at 7x7.
-  EXPECT_EQ(r.component("distillator").macs,
-            int64_t{269} * 256 * 64 * 64 + int64_t{256} * 256 * 9 * (64 * 64 + 32 * 32 + 16 * 16) +
-                int64_t{256} * 13 * 256 * 49);
+  EXPECT_EQ(r.component("distillator").macs, int64_t{269} * 256 * 64 * 64 +
+                                                 int64_t{256} * 256 * 9 * (64 * 64 + 32 * 32 + 16 * 16) +
+                                                 int64_t{256} * 13 * 256 * 49);
   EXPECT_EQ(r.component("per_frame_small").macs, enc.macs + int64_t{64} * 64 * 256 * 13);
 
   // pool_first: the 3x3 convs run at 32, 16 and 8 instead of 64, 32 and 16.
   cfg.model.distillator.pool_first = true;
   const auto pooled = dkd::measure_complexity(cfg);
-  EXPECT_EQ(pooled.component("distillator").macs,
-            int64_t{269} * 256 * 64 * 64 + int64_t{256} * 256 * 9 * (32 * 32 + 16 * 16 + 8 * 8) +
-                int64_t{256} * 13 * 256 * 49);
-  std::cout << "pool_first: distillator " << pooled.component("distillator").gmacs()
-            << " GMACs, DKD per frame " << pooled.macs_per_frame * 1e-9 << " GMACs\n";
+  EXPECT_EQ(pooled.component("distillator").macs, int64_t{269} * 256 * 64 * 64 +
+                                                      int64_t{256} * 256 * 9 * (32 * 32 + 16 * 16 + 8 * 8) +
+                                                      int64_t{256} * 13 * 256 * 49);
+  std::cout << "pool_first: distillator " << pooled.component("distillator").gmacs() << " GMACs, DKD per frame "
+            << pooled.macs_per_frame * 1e-9 << " GMACs\n";
 }
 
 }  // namespace

@@ -70,10 +70,10 @@ TEST_F(ConfigFiles, BaseChainsMergeDeeplyInOrder) {
   write("base/mid.yaml", "_base_: root.yaml\ntrain: {lr: 0.2}\nmodel: {encoder: {depth: 50}}\n");
   const auto leaf = write("leaf.yaml", "_base_: base/mid.yaml\ntrain: {momentum: 0.5}\n");
   const dkd::Config c = dkd::load_config(leaf);
-  EXPECT_DOUBLE_EQ(c.train.lr, 0.2);         // mid overrides root
-  EXPECT_EQ(c.train.optimizer, "sgd");       // from root
-  EXPECT_DOUBLE_EQ(c.train.momentum, 0.5);   // from leaf
-  EXPECT_EQ(c.model.encoder.depth, 50);      // mid
+  EXPECT_DOUBLE_EQ(c.train.lr, 0.2);             // mid overrides root
+  EXPECT_EQ(c.train.optimizer, "sgd");           // from root
+  EXPECT_DOUBLE_EQ(c.train.momentum, 0.5);       // from leaf
+  EXPECT_EQ(c.model.encoder.depth, 50);          // mid
   EXPECT_DOUBLE_EQ(c.model.encoder.width, 0.5);  // root, kept by the deep merge
 }
 
@@ -98,9 +98,9 @@ TEST_F(ConfigFiles, BaseCycleAndMissingBaseAreErrors) {
 
 TEST_F(ConfigFiles, OverridesApplyInOrderAndParseYamlValues) {
   const auto path = write("a.yaml", "train: {lr: 0.1}\n");
-  const dkd::Config c = dkd::load_config(
-      path, {"train.lr=0.5", "train.lr=0.25", "data.input_size=[64, 64]", "train.stages=[dkd]",
-             "model.encoder.pretrained=/tmp/r18.pth", "train.dkd.lr=0.003"});
+  const dkd::Config c =
+      dkd::load_config(path, {"train.lr=0.5", "train.lr=0.25", "data.input_size=[64, 64]", "train.stages=[dkd]",
+                              "model.encoder.pretrained=/tmp/r18.pth", "train.dkd.lr=0.003"});
   EXPECT_DOUBLE_EQ(c.train.lr, 0.25);
   EXPECT_EQ(c.data.input_size, (std::vector<int>{64, 64}));
   EXPECT_EQ(c.train.stages, (std::vector<std::string>{"dkd"}));

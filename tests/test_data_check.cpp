@@ -146,7 +146,7 @@ TEST(DataCheck, ValidationSplitIsHeldOutOfTheTrainingListOnly) {
   EXPECT_EQ(train.size(), 6u);
   EXPECT_EQ(test, (std::set<std::string>{"0009", "0010"}));
   for (const auto& id : val) {
-    EXPECT_EQ(train.count(id), 0u) << id;  // disjoint from training
+    EXPECT_EQ(train.count(id), 0u) << id;      // disjoint from training
     EXPECT_LE(id, std::string("0008")) << id;  // from the data set's training list, never its test list
   }
   // Deterministic and independent of listing order.

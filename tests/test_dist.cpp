@@ -75,8 +75,7 @@ TEST(DistEnv, ReadsTorchrunVariables) {
 }
 
 TEST(DistEnv, BadValuesNameTheVariable) {
-  auto expect_error = [](const std::vector<std::pair<std::string, std::string>>& vars,
-                         const std::string& needle) {
+  auto expect_error = [](const std::vector<std::pair<std::string, std::string>>& vars, const std::string& needle) {
     EnvGuard g;
     clear_dist_env(g);
     for (auto& [k, v] : vars) g.set(k, v);
@@ -92,8 +91,7 @@ TEST(DistEnv, BadValuesNameTheVariable) {
                "RANK=2 is not below WORLD_SIZE=2");
   expect_error({{"RANK", "0"}}, "WORLD_SIZE");
   expect_error({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "1"}}, "MASTER_ADDR");
-  expect_error({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"},
-                {"MASTER_PORT", "70000"}},
+  expect_error({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", "70000"}},
                "MASTER_PORT=70000");
 }
 
@@ -128,8 +126,7 @@ TEST(DistCheckpoint, RefusesAnotherWorldSize) {
     EXPECT_NE(msg.find("--nproc 2"), std::string::npos) << msg;
   }
   EXPECT_NO_THROW(dkd::check_resume_world_size(nlohmann::json::object(), 1, "old.pt"));
-  EXPECT_THROW(dkd::check_resume_world_size(nlohmann::json::object(), 2, "old.pt"),
-               dkd::UsageError);
+  EXPECT_THROW(dkd::check_resume_world_size(nlohmann::json::object(), 2, "old.pt"), dkd::UsageError);
 }
 
 TEST(DistContext, SingleProcessIsANoOp) {
@@ -196,13 +193,11 @@ TEST(DistTwoRanks, LauncherRanksEndWithIdenticalParameters) {
   opts.executable = worker_args().front();  // the launcher would otherwise re-run this test binary
   opts.kill_grace_s = 2.0;
   const int rc = dkd::launch_local_ranks(2, worker_args(), opts);
-  ASSERT_EQ(rc, 0) << read_text(dir / "error_0.txt") << read_text(dir / "error_1.txt")
-                   << read_text(dir / "out_0.txt");
+  ASSERT_EQ(rc, 0) << read_text(dir / "error_0.txt") << read_text(dir / "error_1.txt") << read_text(dir / "out_0.txt");
   auto a = load_tensors(dir / "train_0.pt");
   auto b = load_tensors(dir / "train_1.pt");
   ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i)
-    EXPECT_TRUE(a[i].equal(b[i])) << "tensor " << i << " differs between ranks";
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].equal(b[i])) << "tensor " << i << " differs between ranks";
   // Training moved the weights away from rank 0's initial ones.
   torch::manual_seed(100);
   Mlp init(true);
@@ -329,9 +324,9 @@ TEST(DistBench, DISABLED_Throughput) {
     return r;
   };
   auto print = [](const std::string& label, const Result& r) {
-    std::cout << label << ": " << r.rate << " samples/s, " << r.total << " s, gradient all-reduce "
-              << r.comm << " s (" << 100.0 * r.comm / r.total << "%, of which pure transfer "
-              << r.pure << " s), " << r.numel << " parameters\n";
+    std::cout << label << ": " << r.rate << " samples/s, " << r.total << " s, gradient all-reduce " << r.comm << " s ("
+              << 100.0 * r.comm / r.total << "%, of which pure transfer " << r.pure << " s), " << r.numel
+              << " parameters\n";
   };
   std::vector<double> one, two;
   for (int rep = 0; rep < repeats; ++rep) {  // interleaved, to share any background load
@@ -339,8 +334,7 @@ TEST(DistBench, DISABLED_Throughput) {
     {
       const int port = dkd::find_free_port();
       auto p = spawn_rank(0, 1, port, "bench", dir1,
-                          {"DKD_DIST_THREADS=2", "DKD_DIST_STEPS=" + steps,
-                           "DKD_DIST_BATCH=" + batch});
+                          {"DKD_DIST_THREADS=2", "DKD_DIST_STEPS=" + steps, "DKD_DIST_BATCH=" + batch});
       ASSERT_TRUE(p->wait_for(300));
       ASSERT_EQ(p->exit_code(), 0) << read_text(dir1 / "error_0.txt");
     }
@@ -348,11 +342,9 @@ TEST(DistBench, DISABLED_Throughput) {
     {
       const int port = dkd::find_free_port();
       auto p0 = spawn_rank(0, 2, port, "bench", dir2,
-                           {"DKD_DIST_THREADS=1", "DKD_DIST_STEPS=" + steps,
-                            "DKD_DIST_BATCH=" + batch});
+                           {"DKD_DIST_THREADS=1", "DKD_DIST_STEPS=" + steps, "DKD_DIST_BATCH=" + batch});
       auto p1 = spawn_rank(1, 2, port, "bench", dir2,
-                           {"DKD_DIST_THREADS=1", "DKD_DIST_STEPS=" + steps,
-                            "DKD_DIST_BATCH=" + batch});
+                           {"DKD_DIST_THREADS=1", "DKD_DIST_STEPS=" + steps, "DKD_DIST_BATCH=" + batch});
       ASSERT_TRUE(p0->wait_for(300));
       ASSERT_TRUE(p1->wait_for(30));
       ASSERT_EQ(p0->exit_code(), 0) << read_text(dir2 / "error_0.txt");
@@ -360,8 +352,7 @@ TEST(DistBench, DISABLED_Throughput) {
     }
     auto a = read_result(dir1 / "bench_0.txt");
     auto b = read_result(dir2 / "bench_0.txt");
-    std::cout << "run " << rep + 1 << "/" << repeats << " (global batch " << batch << ", " << steps
-              << " steps)\n";
+    std::cout << "run " << rep + 1 << "/" << repeats << " (global batch " << batch << ", " << steps << " steps)\n";
     print("  1 process  x 2 threads", a);
     print("  2 processes x 1 thread ", b);
     one.push_back(a.rate);
@@ -371,6 +362,6 @@ TEST(DistBench, DISABLED_Throughput) {
   }
   std::sort(one.begin(), one.end());
   std::sort(two.begin(), two.end());
-  std::cout << "median samples/s: 1x2 " << one[one.size() / 2] << ", 2x1 " << two[two.size() / 2]
-            << ", ratio 2x1/1x2 " << two[two.size() / 2] / one[one.size() / 2] << "\n";
+  std::cout << "median samples/s: 1x2 " << one[one.size() / 2] << ", 2x1 " << two[two.size() / 2] << ", ratio 2x1/1x2 "
+            << two[two.size() / 2] / one[one.size() / 2] << "\n";
 }

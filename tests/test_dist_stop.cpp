@@ -30,16 +30,19 @@ class DistStop : public ::testing::Test {
     dir_ = dkd::test::per_test_dir("dkd_diststop");
     const std::string data_root = dkd::test::tiny_synth_penn(dir_, 6, 4, 96, 80, 8, 10);
     config_ = (dir_ / "tiny.yaml").string();
-    std::ofstream(config_) << "runtime: {threads: 1, seed: 3, log_level: info}\n"
-                              "data: {dataset: penn, root: " << data_root << ", input_size: [64, 64], workers: 0}\n"
-                              "model:\n"
-                              "  initializer: {depth: 18, width: 0.0625, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"
-                              "train:\n"
-                              "  stages: [initializer]\n"
-                              "  log_every: 1\n"
-                              "  val_every: 0\n"
-                              "  initializer: {epochs: 100000, batch_size: 2}\n"
-                              "dist: {timeout_s: 30, stop_grace_s: 60}\n";
+    std::ofstream(config_)
+        << "runtime: {threads: 1, seed: 3, log_level: info}\n"
+           "data: {dataset: penn, root: "
+        << data_root
+        << ", input_size: [64, 64], workers: 0}\n"
+           "model:\n"
+           "  initializer: {depth: 18, width: 0.0625, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"
+           "train:\n"
+           "  stages: [initializer]\n"
+           "  log_every: 1\n"
+           "  val_every: 0\n"
+           "  initializer: {epochs: 100000, batch_size: 2}\n"
+           "dist: {timeout_s: 30, stop_grace_s: 60}\n";
   }
   void TearDown() override {
     if (launcher_ > 0) {

@@ -8,7 +8,9 @@ namespace {
 
 using dkd_test::calibrate_batch_norm;
 
-dkd::DkdModel tiny_model(const char* matching, int64_t joints = 3) { return dkd_test::tiny_dkd_model(matching, joints); }
+dkd::DkdModel tiny_model(const char* matching, int64_t joints = 3) {
+  return dkd_test::tiny_dkd_model(matching, joints);
+}
 
 TEST(DkdModel, ClipShapesForBothVariants) {
   torch::manual_seed(0);
@@ -38,8 +40,7 @@ TEST(DkdModel, GradientsReachEncoderAndDistillatorThroughMatching) {
     return s;
   };
   // The encoder's first layer: the gradient went through the whole backbone.
-  EXPECT_GT(model->encoder->backbone->named_parameters()["conv1.weight"].grad().abs().sum().item<double>(),
-            0.0);
+  EXPECT_GT(model->encoder->backbone->named_parameters()["conv1.weight"].grad().abs().sum().item<double>(), 0.0);
   EXPECT_GT(grad_sum(*model->encoder), 0.0);
   EXPECT_GT(grad_sum(*model->distillator), 0.0);
   EXPECT_GT(grad_sum(*model->matching), 0.0);

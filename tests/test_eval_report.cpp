@@ -53,8 +53,8 @@ TEST(EvalReport, JsonSchema) {
   sp.threads = 2;
   sp.device = "cpu";
   const nlohmann::json j = result_to_json(r, c, speed_to_json(sp));
-  for (const char* k : {"dataset", "split", "frames", "pck", "pck_torso", "curve", "per_action",
-                        "smoothness", "complexity", "speed"})
+  for (const char* k :
+       {"dataset", "split", "frames", "pck", "pck_torso", "curve", "per_action", "smoothness", "complexity", "speed"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_EQ(j["pck"]["norm"], "bbox");
   EXPECT_EQ(j["pck_torso"]["norm"], "torso");
@@ -89,9 +89,9 @@ TEST(EvalReport, JsonSchema) {
 TEST(EvalReport, ConsoleAndMarkdownTables) {
   const EvalResult r = sample_result();
   const std::string t = format_pck_table(r);
-  for (const char* k : {"PCK@0.2 on penn (split test): 1 videos, 3 frames", "Head", "Ank",
-                        "mean_joints", "mean_columns", "pooled", "bbox", "torso", "50.0", "96.2",
-                        "92.9", "97.4", "|r_shoulder - l_hip|", "visible joints only", "<="})
+  for (const char* k :
+       {"PCK@0.2 on penn (split test): 1 videos, 3 frames", "Head", "Ank", "mean_joints", "mean_columns", "pooled",
+        "bbox", "torso", "50.0", "96.2", "92.9", "97.4", "|r_shoulder - l_hip|", "visible joints only", "<="})
     EXPECT_TRUE(has(t, k)) << k << "\n" << t;
   const std::string md = format_pck_table(r, true, "ours");
   EXPECT_TRUE(has(md, "| model (norm) | Head | Sho |")) << md;
@@ -118,8 +118,8 @@ TEST(EvalReport, ComparisonTable) {
   a.params = 34.0e6;
   a.ms_per_frame = 12.5;
   a.set_torso(r.pck_torso);
-  ComparisonRow b = comparison_row_from_json(
-      "dkd R18", result_to_json(r, {{"gmacs_per_frame", 1.0}}, nullptr), "b.json");
+  ComparisonRow b =
+      comparison_row_from_json("dkd R18", result_to_json(r, {{"gmacs_per_frame", 1.0}}, nullptr), "b.json");
   EXPECT_DOUBLE_EQ(b.pck.column("Head"), 50.0);
   EXPECT_DOUBLE_EQ(b.pck.mean_joints, r.pck.mean_joints);
   EXPECT_DOUBLE_EQ(b.gmacs_per_frame, 1.0);
@@ -134,8 +134,8 @@ TEST(EvalReport, ComparisonTable) {
   EXPECT_TRUE(has(t, "5.00x")) << t;  // 12.5 ms vs 2.5
   EXPECT_TRUE(has(t, "accel/GT")) << t;
   EXPECT_TRUE(has(t, "1.50")) << t;
-  for (const char* k : {"per-frame R50", "dkd R18", "4.25", "34.00", "12.50", "1.00",
-                        "mean = mean_joints", "GMACs/frame", "params (M)", "ms/frame", "96.2"})
+  for (const char* k : {"per-frame R50", "dkd R18", "4.25", "34.00", "12.50", "1.00", "mean = mean_joints",
+                        "GMACs/frame", "params (M)", "ms/frame", "96.2"})
     EXPECT_TRUE(has(t, k)) << k << "\n" << t;
   const std::string md = format_comparison({a, b}, true, "pooled");
   EXPECT_TRUE(has(md, "| dkd R18 | 50.0 |")) << md;
@@ -166,8 +166,7 @@ TEST(EvalPlot, PckCurvePng) {
   // x = 80 + 0.4 * 790 = 396, y = 55 + 0.4 * 495 = 253: drawn in the second colour.
   const cv::Vec3b px = img.at<cv::Vec3b>(253, 396);
   EXPECT_EQ(px, cv::Vec3b(14, 127, 255));
-  const std::string path =
-      (std::filesystem::temp_directory_path() / "dkd_test_eval_curve.png").string();
+  const std::string path = (std::filesystem::temp_directory_path() / "dkd_test_eval_curve.png").string();
   plot_pck_curves(path, {c1, c2}, "test curves");
   cv::Mat back = cv::imread(path);
   EXPECT_EQ(back.cols, 900);
@@ -192,8 +191,8 @@ TEST(EvalPlot, SmoothnessPng) {
   EXPECT_EQ(img.at<cv::Vec3b>(450, 440), cv::Vec3b(14, 127, 255));
   EXPECT_EQ(img.at<cv::Vec3b>(300, 440), cv::Vec3b(255, 255, 255));
   if (std::getenv("DKD_KEEP_TEST_OUTPUT"))
-    plot_smoothness((std::filesystem::temp_directory_path() / "dkd_test_eval_smoothness.png").string(),
-                    s, "Smoothness, predictions vs ground truth");
+    plot_smoothness((std::filesystem::temp_directory_path() / "dkd_test_eval_smoothness.png").string(), s,
+                    "Smoothness, predictions vs ground truth");
 }
 
 }  // namespace

@@ -57,9 +57,8 @@ TEST(ModelFactory, PretrainedEncoderFromPerFrameBaselineCheckpoint) {
   auto cfg = tiny_config();
   // A per-frame small baseline's weights (backbone under "backbone.") warm-start the encoder.
   dkd::PerFrameModel baseline(cfg.model.encoder, 5, "model.encoder");
-  const auto path = (std::filesystem::temp_directory_path() /
-                     ("dkd_factory_" + std::to_string(::getpid()) + ".pt"))
-                        .string();
+  const auto path =
+      (std::filesystem::temp_directory_path() / ("dkd_factory_" + std::to_string(::getpid()) + ".pt")).string();
   dkd::save_state_dict(*baseline, path);
   cfg.model.encoder.pretrained = path;
   torch::manual_seed(9);

@@ -13,8 +13,7 @@ TEST(FrameEncoder, FeatureChannelsFromDeconvOrTrunk) {
   c.deconv_filters = 24;
   dkd::FrameEncoder encoder(c);
   EXPECT_EQ(encoder->out_channels(), 24);
-  EXPECT_EQ(encoder->forward(torch::randn({3, 3, 64, 64})).sizes(),
-            (std::vector<int64_t>{3, 24, 16, 16}));
+  EXPECT_EQ(encoder->forward(torch::randn({3, 3, 64, 64})).sizes(), (std::vector<int64_t>{3, 24, 16, 16}));
   // One stage without deconvolutions: trunk features at stride 4.
   c.stages = 1;
   c.deconv_layers = 0;

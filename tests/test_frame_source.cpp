@@ -22,8 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("dkd_test_frame_source_" + name + "_" +
-                                              std::to_string(::getpid()));
+  fs::path dir = fs::temp_directory_path() / ("dkd_test_frame_source_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -108,7 +107,7 @@ TEST(FrameSource, ImageFolderIsNaturallySortedAndSkipsBrokenImages) {
     cv::imwrite((dir / ("f" + std::to_string(i) + ".png")).string(), img);
   }
   std::ofstream(dir / "f5.png") << "not a png";   // undecodable: skipped, counted
-  std::ofstream(dir / "notes.txt") << "ignored";   // not an image: ignored
+  std::ofstream(dir / "notes.txt") << "ignored";  // not an image: ignored
   cv::imwrite((dir / "f20.png").string(), cv::Mat(cv::Size(24, 16), CV_8UC1, cv::Scalar(200)));
 
   auto source = dkd::open_frame_source(dir.string());

@@ -31,7 +31,8 @@ std::string read_bytes(const std::string& path) {
 }
 
 void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 /// One mutation of `good`: a truncation (1 case in 4) or 1-4 bytes set to random values.
@@ -79,9 +80,8 @@ TEST(Fuzz, MatFilesByteFlippedAndTruncated) {
     q.compress = compress;
     const std::string path = dkd::penn_label_path(root, "0001");
     dkd::test::write_penn_fixture(v, root, q);
-    const int rejected = fuzz_file(path, 600, compress ? 1u : 2u, [&](const std::string& p) {
-      dkd::PennAction::read_labels(p, root, "0001");
-    });
+    const int rejected = fuzz_file(path, 600, compress ? 1u : 2u,
+                                   [&](const std::string& p) { dkd::PennAction::read_labels(p, root, "0001"); });
     EXPECT_GT(rejected, 100) << "compress " << compress;
   }
   fs::remove_all(root);
@@ -157,8 +157,7 @@ TEST(Fuzz, MutatedAndRandomPicklesAreRejectedCleanly) {
     }
     try {
       dkd::validate_pickle(pickle);
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
   };
   // Structured: the real pickle with flips, truncations, and spliced opcodes.
   for (int c = 0; c < 2000; ++c) attempt(mutate(good, rng));
@@ -169,7 +168,9 @@ TEST(Fuzz, MutatedAndRandomPicklesAreRejectedCleanly) {
     attempt(p);
   }
   // Random opcode soups: every opcode the reader knows, with random operands.
-  const std::string ops = "\x80\x95.(N\x88\x89JKM\x8a\x8bGX\x8c\x8dTUBC\x8e)]}tld\x85\x86\x87qr\x94hjc\x93QR\x81" "bsuae";
+  const std::string ops =
+      "\x80\x95.(N\x88\x89JKM\x8a\x8bGX\x8c\x8dTUBC\x8e)]}tld\x85\x86\x87qr\x94hjc\x93QR\x81"
+      "bsuae";
   for (int c = 0; c < 2000; ++c) {
     std::string p;
     const int n = 1 + static_cast<int>(rng() % 40);
@@ -184,10 +185,9 @@ TEST(Fuzz, MutatedAndRandomPicklesAreRejectedCleanly) {
 
   // The crafted cases of the issue: TUPLE on a short stack, a MARK above the stack,
   // a huge length, a tensor view past its storage, a memo key never stored.
-  for (const std::string& crafted :
-       {std::string("\x80\x02\x86.", 4), std::string("\x80\x02(K\x01\x85\x30t.", 9),
-        std::string("\x80\x02X\xf0\xff\xff\xff", 8), std::string("\x80\x02h\x05.", 5),
-        std::string("\x80\x02\x8d\xf7\xff\xff\xff\xff\xff\xff\xff.", 12)}) {
+  for (const std::string& crafted : {std::string("\x80\x02\x86.", 4), std::string("\x80\x02(K\x01\x85\x30t.", 9),
+                                     std::string("\x80\x02X\xf0\xff\xff\xff", 8), std::string("\x80\x02h\x05.", 5),
+                                     std::string("\x80\x02\x8d\xf7\xff\xff\xff\xff\xff\xff\xff.", 12)}) {
     EXPECT_THROW((void)dkd::parse_state_dict_pickle(crafted, fake_storage), std::exception);
     EXPECT_THROW(dkd::validate_pickle(crafted), std::exception);
   }

@@ -104,8 +104,8 @@ TEST(Heatmap, DarkDecodesAnalyticGaussiansAtFractionalCentres) {
 
 TEST(Heatmap, DarkFallsBackToArgmaxAtTheBorderAndOnFlatMaps) {
   auto hm = torch::zeros({3, 16, 16});
-  hm[0][0][0] = 1.f;     // corner peak: no room for the Taylor expansion
-  hm[1][8][8] = 1.f;     // a single hot pixel is locally concave: refined, stays within the pixel
+  hm[0][0][0] = 1.f;  // corner peak: no room for the Taylor expansion
+  hm[1][8][8] = 1.f;  // a single hot pixel is locally concave: refined, stays within the pixel
   auto dark = decode_heatmaps(hm, HeatmapDecoder::dark, 2.0);
   auto argmax = decode_heatmaps(hm, HeatmapDecoder::argmax, 2.0);
   EXPECT_TRUE(torch::allclose(dark.coords[0], argmax.coords[0]));

@@ -95,8 +95,7 @@ TEST(HostileMedia, TrainingLoaderNamesTheFrameOrSkipsTheVideo) {
     ClipLoader loader(videos, c, 1, 2, true, 7);
     loader.start_epoch(0);
     try {
-      while (loader.next()) {
-      }
+      while (loader.next()) {}
       ADD_FAILURE() << "the bad frame was never met";
     } catch (const DataError& e) {
       EXPECT_EQ(e.file(), bad);

@@ -84,8 +84,7 @@ TEST(KernelDistillator, JointCentredKernelIsTheFeaturePatchAroundTheJoint) {
   EXPECT_TRUE(torch::allclose(k[0][0], features[0].slice(1, 3, 6).slice(2, 5, 8), 1e-4, 1e-5));
   auto padded = torch::constant_pad_nd(features[0], {1, 1, 1, 1});
   EXPECT_TRUE(torch::allclose(k[0][1], padded.slice(1, 0, 3).slice(2, 0, 3), 1e-4, 1e-5));
-  const auto mean_patch =
-      0.5 * (features[1].slice(1, 6, 9).slice(2, 1, 4) + features[1].slice(1, 6, 9).slice(2, 2, 5));
+  const auto mean_patch = 0.5 * (features[1].slice(1, 6, 9).slice(2, 1, 4) + features[1].slice(1, 6, 9).slice(2, 2, 5));
   EXPECT_TRUE(torch::allclose(k[1][0], mean_patch, 1e-4, 1e-5));
   // Gradients reach the features and the adjust layer.
   auto f = features.clone().requires_grad_(true);

@@ -59,7 +59,8 @@ TEST(Layering, NoIncludeRunsAgainstTheLayers) {
         if (!entry.is_regular_file()) continue;
         ++files;
         for (const auto& [used, line] : dkd_includes(entry.path())) {
-          if (!allowed_areas().count(used)) violations << entry.path() << ": unknown area in " << line << "\n";
+          if (!allowed_areas().count(used))
+            violations << entry.path() << ": unknown area in " << line << "\n";
           else if (!rule->second.count(used))
             violations << entry.path() << " (" << area << ") includes " << used << ": " << line << "\n";
         }

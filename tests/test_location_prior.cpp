@@ -126,11 +126,11 @@ TEST(LocationPrior, AgreementSeesWhetherThePriorPointsWhereTheResponseDoes) {
   const auto agree = dkd::prior_agreement(response, gaussian_at(10, 8)).flatten();
   const auto apart = dkd::prior_agreement(response, gaussian_at(16, 8)).flatten();
   const auto empty = dkd::prior_agreement(response, torch::zeros_like(response)).flatten();
-  EXPECT_NEAR(agree[0].item<double>(), 1.0, 0.05);   // expected prior / its peak
-  EXPECT_NEAR(agree[1].item<double>(), 0.0, 0.01);   // soft-argmax distance
+  EXPECT_NEAR(agree[0].item<double>(), 1.0, 0.05);  // expected prior / its peak
+  EXPECT_NEAR(agree[1].item<double>(), 0.0, 0.01);  // soft-argmax distance
   EXPECT_LT(apart[0].item<double>(), 0.01);
   EXPECT_NEAR(apart[1].item<double>(), 6.0 / 24.0, 0.01);  // in heatmap widths
-  EXPECT_NEAR(agree[2].item<double>(), 1.0, 0.01);   // peaks
+  EXPECT_NEAR(agree[2].item<double>(), 1.0, 0.01);         // peaks
   EXPECT_NEAR(agree[3].item<double>(), 1.0, 0.01);
   EXPECT_NEAR(empty[0].item<double>(), 0.0, 1e-6);
   EXPECT_NEAR(empty[3].item<double>(), 0.0, 1e-6);

@@ -13,8 +13,7 @@ using namespace dkd;
 
 namespace {
 
-void expect_error_names(const std::function<void()>& f, const std::string& file,
-                        const std::string& what = "") {
+void expect_error_names(const std::function<void()>& f, const std::string& file, const std::string& what = "") {
   try {
     f();
     ADD_FAILURE() << "no DataError for " << file;
@@ -54,7 +53,7 @@ TEST(MatFile, RoundTripsEveryStorageCompressedOrNot) {
     EXPECT_EQ(d.rows(), 2u);
     EXPECT_EQ(d.cols(), 3u);
     EXPECT_DOUBLE_EQ(d.at(0, 0), 1.5);
-    EXPECT_DOUBLE_EQ(d.at(1, 0), -2);   // column-major
+    EXPECT_DOUBLE_EQ(d.at(1, 0), -2);  // column-major
     EXPECT_DOUBLE_EQ(d.at(1, 2), 6.25);
     EXPECT_EQ(r.numeric("p8").data, (std::vector<double>{0, 1, 254, 255}));
     EXPECT_EQ(r.numeric("p16").data, (std::vector<double>{256, 65535}));
@@ -82,8 +81,10 @@ TEST(MatFile, BadFilesGiveErrorsNamingTheFile) {
   const std::string missing = dir + "/missing.mat";
   expect_error_names([&] { MatReader r(missing); }, missing, "cannot open");
   const std::string text = dir + "/text.mat";
-  { std::ofstream(text) << "this is not a MAT file at all, just text; it is long enough to have a "
-                           "128-byte header but the header does not start with the magic text...."; }
+  {
+    std::ofstream(text) << "this is not a MAT file at all, just text; it is long enough to have a "
+                           "128-byte header but the header does not start with the magic text....";
+  }
   expect_error_names([&] { MatReader r(text); }, text, "not a MAT file");
   const std::string tiny = dir + "/tiny.mat";
   { std::ofstream(tiny) << "MATLAB"; }

@@ -46,7 +46,7 @@ int count_frames(const std::string& path, cv::Size* size) {
 
 std::vector<dkd::Point2> penn_pose() {
   // A standing figure in a 96x128 frame.
-  return {{48, 20}, {58, 36}, {38, 36}, {62, 54}, {34, 54}, {64, 70}, {32, 70},
+  return {{48, 20}, {58, 36}, {38, 36}, {62, 54}, {34, 54},  {64, 70}, {32, 70},
           {54, 72}, {42, 72}, {55, 95}, {41, 95}, {56, 118}, {40, 118}};
 }
 
@@ -147,7 +147,7 @@ TEST(InferTool, KeypointsEvaluateWithDkdEvalAndOverlayKeepsFramesAndSize) {
   // Video 0002 is the test video of a two-video synthetic Penn set.
   const std::string out = (dir / "out").string();
   auto r = run_tool_command("dkd_infer", "--config " + config + " --random-weights --input " + data +
-                                        "/frames/0002 --video-id 0002 --out " + out);
+                                             "/frames/0002 --video-id 0002 --out " + out);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("8 frames"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("ms/frame"), std::string::npos) << r.output;
@@ -200,10 +200,11 @@ TEST(InferTool, BadInputsGiveOneClearErrorAndNonZeroExit) {
   dkd::Config other = dkd::load_config(config, {"model.encoder.width=0.5"});
   auto model = dkd::make_dkd_model(other);
   const std::string ckpt = (dir / "other.pt").string();
-  dkd::save_checkpoint(ckpt, {}, {{"initializer", model->initializer.ptr().get()},
-                                  {"encoder", model->encoder.ptr().get()},
-                                  {"distillator", model->distillator.ptr().get()},
-                                  {"matching", model->matching.ptr().get()}},
+  dkd::save_checkpoint(ckpt, {},
+                       {{"initializer", model->initializer.ptr().get()},
+                        {"encoder", model->encoder.ptr().get()},
+                        {"distillator", model->distillator.ptr().get()},
+                        {"matching", model->matching.ptr().get()}},
                        {});
   r = run_tool_command("dkd_infer", base + " --checkpoint " + ckpt + " --input " + video);
   EXPECT_EQ(r.exit_code, 1) << r.output;

@@ -11,7 +11,8 @@ TEST(ParallelFor, RunsEveryIndexOnce) {
   for (int threads : {0, 1, 3, 64}) {
     std::vector<std::atomic<int>> hits(100);
     dkd::parallel_for(hits.size(), threads, [&](std::size_t i) { hits[i]++; });
-    for (std::size_t i = 0; i < hits.size(); ++i) EXPECT_EQ(hits[i].load(), 1) << "index " << i << ", threads " << threads;
+    for (std::size_t i = 0; i < hits.size(); ++i)
+      EXPECT_EQ(hits[i].load(), 1) << "index " << i << ", threads " << threads;
   }
   dkd::parallel_for(0, 4, [](std::size_t) { FAIL() << "no task for count 0"; });
 }

@@ -13,8 +13,8 @@ namespace {
 
 // A record of T frames, every joint of every frame at (10 + 5j, 20 + 3j), all
 // visible, box [0, 0, box_w, box_h] in every frame.
-VideoRecord make_record(const std::string& dataset, const std::string& id, const std::string& action,
-                        int T, float box_w = 100.f, float box_h = 50.f) {
+VideoRecord make_record(const std::string& dataset, const std::string& id, const std::string& action, int T,
+                        float box_w = 100.f, float box_h = 50.f) {
   const Skeleton& sk = skeleton_for(dataset);
   VideoRecord r;
   r.dataset = dataset;
@@ -105,8 +105,8 @@ TEST(Pck, JhmdbCountsAllJointsAndExcludesNeckBellyFromTable) {
   VideoRecord r = make_record("jhmdb", "run/v1", "run", 1);
   for (auto& v : r.visible) v = 0;  // ignored for JHMDB
   std::vector<Point2> p = r.joints;
-  at(p, r, 0, 0) = {500.f, 500.f};  // neck wrong
-  at(p, r, 0, 1) = {500.f, 500.f};  // belly wrong
+  at(p, r, 0, 0) = {500.f, 500.f};   // neck wrong
+  at(p, r, 0, 1) = {500.f, 500.f};   // belly wrong
   at(p, r, 0, 11) = {500.f, 500.f};  // r_wrist wrong
   PckEvaluator ev("jhmdb");
   ev.process(r, p);
@@ -149,8 +149,7 @@ TEST(Pck, ThreeMeansHandComputed) {
   EXPECT_DOUBLE_EQ(res.pck.mean_columns, 575.0 / 7.0);
   // hits 10 + 2 = 12 of 13 + 2 = 15 valid
   EXPECT_DOUBLE_EQ(res.pck.pooled, 80.0);
-  EXPECT_EQ(res.pck.column_names,
-            (std::vector<std::string>{"Head", "Sho", "Elb", "Wri", "Hip", "Knee", "Ank"}));
+  EXPECT_EQ(res.pck.column_names, (std::vector<std::string>{"Head", "Sho", "Elb", "Wri", "Hip", "Knee", "Ank"}));
 }
 
 TEST(Pck, TorsoNormAndFallbackToPredictedPair) {
@@ -163,11 +162,11 @@ TEST(Pck, TorsoNormAndFallbackToPredictedPair) {
   r.joint(1, 2) = {50.f, 50.f};
   r.joint(1, 7) = {50.f, 60.f};
   std::vector<Point2> p = r.joints;
-  at(p, r, 0, 7) = {50.f, 80.f};     // predicted torso = 30 px -> threshold 6 px
-  at(p, r, 0, 0).y += 6.f;           // exactly at 6 -> correct
-  at(p, r, 0, 1).y += 6.5f;          // wrong
-  at(p, r, 1, 0).x += 2.f;           // exactly at 2 -> correct
-  at(p, r, 1, 1).x += 2.5f;          // wrong (but within bbox 20 px)
+  at(p, r, 0, 7) = {50.f, 80.f};  // predicted torso = 30 px -> threshold 6 px
+  at(p, r, 0, 0).y += 6.f;        // exactly at 6 -> correct
+  at(p, r, 0, 1).y += 6.5f;       // wrong
+  at(p, r, 1, 0).x += 2.f;        // exactly at 2 -> correct
+  at(p, r, 1, 1).x += 2.5f;       // wrong (but within bbox 20 px)
   PckEvaluator ev("penn");
   ev.process(r, p);
   EvalResult res = ev.evaluate();

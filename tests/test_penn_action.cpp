@@ -66,8 +66,8 @@ TEST(PennAction, ReadsEveryQuirkBackExactly) {
         q.two_byte_chars = quirky;
         char id[16];
         std::snprintf(id, sizeof(id), "%04d", ++n);
-        VideoRecord v = test::make_record("penn", id, n % 2 ? "tennis_serve" : "jump_rope", 4 + n % 3,
-                                          n % 2 == 0, 64, 48, n);
+        VideoRecord v =
+            test::make_record("penn", id, n % 2 ? "tennis_serve" : "jump_rope", 4 + n % 3, n % 2 == 0, 64, 48, n);
         test::write_penn_fixture(v, root, q);
         SCOPED_TRACE(std::string("video ") + id);
         if (st == MatStorage::kIntegerClass) {
@@ -144,14 +144,12 @@ TEST(PennAction, CorruptFilesNameTheFileAndTheProblem) {
     base(w, "action");
     w.write_numeric("action", {1, 1}, {4});
   });
-  EXPECT_NE(error_of([&] { PennAction::read_video(root, "0001"); }).find("expected char"),
-            std::string::npos);
+  EXPECT_NE(error_of([&] { PennAction::read_video(root, "0001"); }).find("expected char"), std::string::npos);
   rewrite([&](MatWriter& w) {
     base(w, "bbox");
     w.write_numeric("bbox", {1, 4}, {1, 1, 2, 2});
   });
-  EXPECT_NE(error_of([&] { PennAction::read_video(root, "0001"); }).find("'bbox' has shape 1x4"),
-            std::string::npos);
+  EXPECT_NE(error_of([&] { PennAction::read_video(root, "0001"); }).find("'bbox' has shape 1x4"), std::string::npos);
   // nframes disagreeing with the frames on disk.
   rewrite([&](MatWriter& w) { base(w, ""); });
   EXPECT_NO_THROW(PennAction::read_video(root, "0001"));

@@ -189,10 +189,11 @@ TEST(PoseTracker, LoadsACheckpointAndRejectsOneThatDoesNotMatch) {
   torch::manual_seed(7);
   auto model = dkd::make_dkd_model(config);
   const std::string path = (dir / "model.pt").string();
-  dkd::save_checkpoint(path, {}, {{"initializer", model->initializer.ptr().get()},
-                                  {"encoder", model->encoder.ptr().get()},
-                                  {"distillator", model->distillator.ptr().get()},
-                                  {"matching", model->matching.ptr().get()}},
+  dkd::save_checkpoint(path, {},
+                       {{"initializer", model->initializer.ptr().get()},
+                        {"encoder", model->encoder.ptr().get()},
+                        {"distillator", model->distillator.ptr().get()},
+                        {"matching", model->matching.ptr().get()}},
                        {});
   cv::Mat frame(96, 96, CV_8UC3);
   cv::randu(frame, 0, 255);

@@ -45,8 +45,8 @@ class TempDir {
  public:
   TempDir() {
     path_ = fs::temp_directory_path() /
-            ("dkd_test_predictions_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-             "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+            ("dkd_test_predictions_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -126,14 +126,12 @@ TEST(Predictions, MalformedFilesGiveOneClearError) {
   std::string frame = "[";
   for (int j = 0; j < 13; ++j) frame += std::string(j ? "," : "") + (j == 4 ? "[\"a\",2]" : "[1,2]");
   frame += "]";
-  const std::string e2 =
-      error_of(R"({"dataset": "penn", "joints": 13, "videos": {"0007": [)" + frame + "]}}");
+  const std::string e2 = error_of(R"({"dataset": "penn", "joints": 13, "videos": {"0007": [)" + frame + "]}}");
   EXPECT_TRUE(has(e2, "video '0007' frame 1 joint 4: expected [x, y] numbers")) << e2;
   // null (a NaN written by another tool) is non-numeric too
   std::string nframe = frame;
   nframe.replace(nframe.find("\"a\""), 3, "null");
-  EXPECT_TRUE(has(error_of(R"({"dataset": "penn", "joints": 13, "videos": {"0007": [)" + nframe + "]}}"),
-                  "joint 4"));
+  EXPECT_TRUE(has(error_of(R"({"dataset": "penn", "joints": 13, "videos": {"0007": [)" + nframe + "]}}"), "joint 4"));
 }
 
 TEST(Predictions, ValidationNamesFileAndVideo) {

@@ -39,8 +39,7 @@ TEST(Resnet, StageShapesAndDownsampleOnlyWhereNeeded) {
   EXPECT_EQ(channels, 32);
   EXPECT_NE(bottleneck->named_parameters().find("0.downsample.0.weight"), nullptr);
   EXPECT_EQ(bottleneck->named_parameters().find("1.downsample.0.weight"), nullptr);
-  EXPECT_EQ(bottleneck->forward(torch::randn({2, 16, 8, 8})).sizes(),
-            (std::vector<int64_t>{2, 32, 4, 4}));
+  EXPECT_EQ(bottleneck->forward(torch::randn({2, 16, 8, 8})).sizes(), (std::vector<int64_t>{2, 32, 4, 4}));
 }
 
 }  // namespace

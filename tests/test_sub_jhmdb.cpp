@@ -62,8 +62,8 @@ TEST(SubJhmdb, AwkwardNamesAndQuirksReadBackExactly) {
     q.integers = i == 0 ? MatStorage::kPacked : (i == 1 ? MatStorage::kIntegerClass : MatStorage::kDouble);
     q.logical_as_uint8 = i == 2;
     q.two_byte_chars = i == 1;
-    VideoRecord v = test::make_record("jhmdb", action + "/" + names[i], action, 3 + static_cast<int>(i),
-                                      i != 1, 64, 48, static_cast<int>(i));
+    VideoRecord v = test::make_record("jhmdb", action + "/" + names[i], action, 3 + static_cast<int>(i), i != 1, 64, 48,
+                                      static_cast<int>(i));
     test::write_jhmdb_fixture(v, root, q);
     written.push_back(v);
   }
@@ -84,8 +84,8 @@ TEST(SubJhmdb, AwkwardNamesAndQuirksReadBackExactly) {
   SubJhmdb all(root, 1);
   ASSERT_EQ(all.videos().size(), 3u);
   for (const auto& w : written) {
-    auto it = std::find_if(all.videos().begin(), all.videos().end(),
-                           [&](const VideoRecord& r) { return r.id == w.id; });
+    auto it =
+        std::find_if(all.videos().begin(), all.videos().end(), [&](const VideoRecord& r) { return r.id == w.id; });
     ASSERT_NE(it, all.videos().end()) << w.id;
     expect_same(*it, w);
   }

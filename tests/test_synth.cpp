@@ -119,15 +119,15 @@ TEST(Synth, BadOptionsAreUsageErrors) {
 
 TEST(Synth, ToolWritesTheSetAndAContactSheet) {
   const fs::path out = scratch("tool");
-  auto r = dkd::test::run_tool_command(
-      "dkd_data", "synth --format penn --out " + out.string() + " --videos 3 --seed 2 --width 160 --height 120 "
-                  "--min-frames 6 --max-frames 8");
+  auto r = dkd::test::run_tool_command("dkd_data", "synth --format penn --out " + out.string() +
+                                                       " --videos 3 --seed 2 --width 160 --height 120 "
+                                                       "--min-frames 6 --max-frames 8");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = dkd::test::run_tool_command("dkd_data", "check --dataset penn --root " + out.string());
   EXPECT_EQ(r.exit_code, 0) << r.output;
   const std::string sheet = (out / "sheet.png").string();
-  r = dkd::test::run_tool_command("dkd_data", "show --dataset penn --root " + out.string() + " --out " + sheet +
-                                                  " --videos 3 --frames 4");
+  r = dkd::test::run_tool_command(
+      "dkd_data", "show --dataset penn --root " + out.string() + " --out " + sheet + " --videos 3 --frames 4");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(fs::exists(sheet));
   r = dkd::test::run_tool_command("dkd_data", "show --dataset penn --root /nonexistent/dkd --out " + sheet);

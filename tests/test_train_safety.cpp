@@ -42,30 +42,33 @@ class TrainSafety : public ::testing::Test {
     dir_ = dkd::test::per_test_dir("dkd_safety");
     const std::string data_root = dkd::test::tiny_synth_penn(dir_, 6, 9, 128, 96, 8, 10);
     config_path_ = (dir_ / "tiny.yaml").string();
-    std::ofstream(config_path_) << "runtime: {threads: 1, seed: 3, deterministic: true, log_level: info}\n"
-                                   "data: {dataset: penn, root: " << data_root << ", input_size: [64, 64],"
-                                   " clip_length: 2, workers: 0}\n"
-                                   "model:\n"
-                                   "  initializer: {depth: 18, width: 0.125, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"
-                                   "  encoder: {depth: 18, width: 0.0625, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"
-                                   "  distillator: {channels: 8, kernel_size: 3}\n"
-                                   "  discriminator: {channels: 8, embedding: 16, input_size: 16}\n"
-                                   "train:\n"
-                                   "  stages: [initializer]\n"
-                                   "  lr: 0.001\n"
-                                   "  schedule: constant\n"
-                                   "  log_every: 1\n"
-                                   "  val_every: 0\n"
-                                   "  val_max_videos: 1\n"
-                                   "  initializer: {epochs: 2, batch_size: 4, max_iters: 4}\n"
-                                   "  dkd: {epochs: 1, batch_size: 2, max_iters: 2}\n"
-                                   "  adversarial: {enabled: false}\n";
+    std::ofstream(config_path_)
+        << "runtime: {threads: 1, seed: 3, deterministic: true, log_level: info}\n"
+           "data: {dataset: penn, root: "
+        << data_root
+        << ", input_size: [64, 64],"
+           " clip_length: 2, workers: 0}\n"
+           "model:\n"
+           "  initializer: {depth: 18, width: 0.125, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"
+           "  encoder: {depth: 18, width: 0.0625, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"
+           "  distillator: {channels: 8, kernel_size: 3}\n"
+           "  discriminator: {channels: 8, embedding: 16, input_size: 16}\n"
+           "train:\n"
+           "  stages: [initializer]\n"
+           "  lr: 0.001\n"
+           "  schedule: constant\n"
+           "  log_every: 1\n"
+           "  val_every: 0\n"
+           "  val_max_videos: 1\n"
+           "  initializer: {epochs: 2, batch_size: 4, max_iters: 4}\n"
+           "  dkd: {epochs: 1, batch_size: 2, max_iters: 2}\n"
+           "  adversarial: {enabled: false}\n";
   }
   void TearDown() override { fs::remove_all(dir_); }
 
   dkd::test::ToolResult train(const std::string& work, const std::string& extra = "") const {
-    return dkd::test::run_tool_command("dkd_train", "--config " + config_path_ + " --work-dir " + (dir_ / work).string() +
-                                                        " " + extra);
+    return dkd::test::run_tool_command(
+        "dkd_train", "--config " + config_path_ + " --work-dir " + (dir_ / work).string() + " " + extra);
   }
 
   fs::path dir_;
@@ -143,8 +146,9 @@ TEST_F(TrainSafety, SigtermSavesACheckpointAndExits143) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     const std::string cmd = std::string(DKD_TOOL_DIR) + "/dkd_train --config " + config_path_ + " --work-dir " +
-                            work.string() + " --set train.initializer.max_iters=100000 --set train.initializer.epochs=1000"
-                                            " > /dev/null 2>&1";
+                            work.string() +
+                            " --set train.initializer.max_iters=100000 --set train.initializer.epochs=1000"
+                            " > /dev/null 2>&1";
     execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -275,7 +279,8 @@ TEST_F(TrainSafety, StageCompleteOnlyAfterItsFinalValidationAndBest) {
 }
 
 TEST_F(TrainSafety, ANanStepNeverLeavesItsWeightsAsLastGood) {
-  const auto r = train("nan", "--set train.lr=1e30 --set train.checkpoint_every=1 --set train.initializer.max_iters=50");
+  const auto r =
+      train("nan", "--set train.lr=1e30 --set train.checkpoint_every=1 --set train.initializer.max_iters=50");
   ASSERT_EQ(r.exit_code, 1) << r.output;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.output, m, std::regex("iteration ([0-9]+):"))) << r.output;

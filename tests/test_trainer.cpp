@@ -38,32 +38,36 @@ class TrainerTest : public ::testing::Test {
     dir_ = dkd::test::per_test_dir("dkd_trainer");
     const std::string data_root = dkd::test::tiny_synth_penn(dir_, 8, 5, 160, 120, 12, 16);
     config_path_ = (dir_ / "tiny.yaml").string();
-    std::ofstream(config_path_) << "runtime: {threads: 1, seed: 3, deterministic: true, log_level: warn}\n"
-                                   "data:\n"
-                                   "  dataset: penn\n"
-                                   "  root: " << data_root << "\n"
-                                   "  input_size: [64, 64]\n"
-                                   "  heatmap_sigma: 1.5\n"
-                                   "  clip_length: 3\n"
-                                   "  stride_min: 1\n"
-                                   "  stride_max: 2\n"
-                                   "  workers: 1\n"
-                                   "  rotation: 10\n"
-                                   "model:\n"
-                                   "  initializer: {depth: 18, width: 0.25, deconv_layers: 3, deconv_filters: 16}\n"
-                                   "  encoder: {depth: 18, width: 0.125, stages: 2, deconv_layers: 1, deconv_filters: 16}\n"
-                                   "  distillator: {channels: 16, kernel_size: 3}\n"
-                                   "  discriminator: {channels: 8, embedding: 16, input_size: 16}\n"
-                                   "train:\n"
-                                   "  lr: 0.003\n"
-                                   "  schedule: constant\n"
-                                   "  log_every: 5\n"
-                                   "  val_every: 0\n"
-                                   "  initializer: {epochs: 100, batch_size: 8, max_iters: 40}\n"
-                                   "  baseline: {epochs: 100, batch_size: 8, max_iters: 40}\n"
-                                   "  dkd: {epochs: 100, batch_size: 4, max_iters: 30}\n"
-                                   "  adversarial: {enabled: true, lambda_k: 0.05, lr: 0.001}\n"
-                                   "  initializer_checkpoint: " << (dir_ / "init.pt").string() << "\n";
+    std::ofstream(config_path_)
+        << "runtime: {threads: 1, seed: 3, deterministic: true, log_level: warn}\n"
+           "data:\n"
+           "  dataset: penn\n"
+           "  root: "
+        << data_root
+        << "\n"
+           "  input_size: [64, 64]\n"
+           "  heatmap_sigma: 1.5\n"
+           "  clip_length: 3\n"
+           "  stride_min: 1\n"
+           "  stride_max: 2\n"
+           "  workers: 1\n"
+           "  rotation: 10\n"
+           "model:\n"
+           "  initializer: {depth: 18, width: 0.25, deconv_layers: 3, deconv_filters: 16}\n"
+           "  encoder: {depth: 18, width: 0.125, stages: 2, deconv_layers: 1, deconv_filters: 16}\n"
+           "  distillator: {channels: 16, kernel_size: 3}\n"
+           "  discriminator: {channels: 8, embedding: 16, input_size: 16}\n"
+           "train:\n"
+           "  lr: 0.003\n"
+           "  schedule: constant\n"
+           "  log_every: 5\n"
+           "  val_every: 0\n"
+           "  initializer: {epochs: 100, batch_size: 8, max_iters: 40}\n"
+           "  baseline: {epochs: 100, batch_size: 8, max_iters: 40}\n"
+           "  dkd: {epochs: 100, batch_size: 4, max_iters: 30}\n"
+           "  adversarial: {enabled: true, lambda_k: 0.05, lr: 0.001}\n"
+           "  initializer_checkpoint: "
+        << (dir_ / "init.pt").string() << "\n";
     // Stage dkd alone takes its initializer from a checkpoint (checked at start-up).
     dkd::ModelSet init = dkd::build_model_set(config(), torch::kCPU);
     dkd::save_checkpoint((dir_ / "init.pt").string(), {}, {{"initializer", init.initializer.ptr().get()}}, {});
@@ -91,8 +95,8 @@ class TrainerTest : public ::testing::Test {
 
 TEST_F(TrainerTest, ValidationReadsOnlyHeldOutTrainingVideos) {
   // best.pt is chosen on videos of the training list; the test split is dkd_eval's alone.
-  const dkd::Config c = config({"train.stages=[initializer]", "train.initializer.max_iters=2",
-                                "data.val_fraction=0.25"});
+  const dkd::Config c =
+      config({"train.stages=[initializer]", "train.initializer.max_iters=2", "data.val_fraction=0.25"});
   dkd::TrainOptions o;
   o.work_dir = (dir_ / "val_split").string();
   ASSERT_EQ(dkd::run_training(c, o), 0);
@@ -135,12 +139,14 @@ TEST_F(TrainerTest, DiscriminatorAndKUpdate) {
   const fs::path work = dir_ / "work";
   dkd::TrainOptions options;
   options.work_dir = work.string();
-  ASSERT_EQ(dkd::run_training(config({"train.stages=[dkd]", "train.dkd.max_iters=20", "train.adversarial.k_init=0.5"}), options), 0);
+  ASSERT_EQ(dkd::run_training(config({"train.stages=[dkd]", "train.dkd.max_iters=20", "train.adversarial.k_init=0.5"}),
+                              options),
+            0);
   const auto m = metrics(work);
   ASSERT_GE(m.size(), 2u);
   for (const auto& j : m) {
-    for (const char* key : {"loss_pose", "loss_g_adv", "d_real", "d_fake", "began_k", "began_m", "lr",
-                            "clips_per_s", "data_wait_s"})
+    for (const char* key :
+         {"loss_pose", "loss_g_adv", "d_real", "d_fake", "began_k", "began_m", "lr", "clips_per_s", "data_wait_s"})
       EXPECT_TRUE(j.contains(key)) << key << " missing in " << j.dump();
   }
   EXPECT_NE(m.back()["began_k"].get<double>(), 0.5);  // k moved from its initial value
@@ -243,8 +249,8 @@ TEST_F(TrainerTest, KillAndResumeRepeatsTheUninterruptedRunLossForLoss) {
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    const std::string cmd = std::string(DKD_TOOL_DIR) + "/dkd_train" + common + " --work-dir " + cut.string() +
-                            " > /dev/null 2>&1";
+    const std::string cmd =
+        std::string(DKD_TOOL_DIR) + "/dkd_train" + common + " --work-dir " + cut.string() + " > /dev/null 2>&1";
     execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -296,8 +302,9 @@ TEST_F(TrainerTest, SigintSavesACheckpointAndExitsCleanly) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     const std::string cmd = std::string(DKD_TOOL_DIR) + "/dkd_train --config " + config_path_ + " --work-dir " +
-                            work.string() + " --set train.stages=[initializer] --set train.initializer.max_iters=100000"
-                                            " > /dev/null 2>&1";
+                            work.string() +
+                            " --set train.stages=[initializer] --set train.initializer.max_iters=100000"
+                            " > /dev/null 2>&1";
     execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -334,8 +341,8 @@ TEST_F(TrainerTest, ProblemsAreReportedBeforeTraining) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("last_checkpoint"), std::string::npos) << r.output;
   // A data set in the other format: the joint count does not fit.
-  r = dkd::test::run_tool_command("dkd_train", "--config " + config_path_ + " --work-dir " + (dir_ / "w3").string() +
-                                                   " --set data.dataset=jhmdb");
+  r = dkd::test::run_tool_command(
+      "dkd_train", "--config " + config_path_ + " --work-dir " + (dir_ / "w3").string() + " --set data.dataset=jhmdb");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("model.num_joints"), std::string::npos) << r.output;
 }
@@ -372,9 +379,9 @@ TEST_F(TrainerTest, EncoderStartsFromTheTrainedBaseline) {
   EXPECT_FALSE(torch::allclose(from["conv1.weight"], untrained["conv1.weight"]));
 
   // Without a baseline stage or checkpoint the config is refused before training.
-  auto r = dkd::test::run_tool_command("dkd_train", "--config " + config_path_ + " --work-dir " +
-                                                        (dir_ / "w").string() +
-                                                        " --set train.stages=[dkd] --set train.encoder_from_baseline=true");
+  auto r =
+      dkd::test::run_tool_command("dkd_train", "--config " + config_path_ + " --work-dir " + (dir_ / "w").string() +
+                                                   " --set train.stages=[dkd] --set train.encoder_from_baseline=true");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("train.baseline_checkpoint"), std::string::npos) << r.output;
 }

@@ -24,8 +24,7 @@ dkd::BackboneConfig tiny() {
 }
 
 std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("dkd_test_weights_" + std::to_string(::getpid()) + "_" + name))
-      .string();
+  return (fs::temp_directory_path() / ("dkd_test_weights_" + std::to_string(::getpid()) + "_" + name)).string();
 }
 
 /// A state_dict as Python's torch.save writes it: an (Ordered)Dict str -> Tensor
@@ -55,7 +54,7 @@ TEST(Weights, LoadsByNameAndReportsMissingAndUnexpected) {
   dkd::Backbone target(tiny());
   dkd::StateDict tensors;
   for (const auto& p : source->named_parameters()) {
-    if (p.key() == "layer2.0.conv1.weight") continue;  // will be missing
+    if (p.key() == "layer2.0.conv1.weight") continue;                       // will be missing
     tensors.emplace_back("module." + p.key(), p.value().detach().clone());  // DataParallel naming
   }
   for (const auto& b : source->named_buffers()) tensors.emplace_back(b.key(), b.value().clone());
@@ -79,8 +78,7 @@ TEST(Weights, LoadsByNameAndReportsMissingAndUnexpected) {
 TEST(Weights, ShapeMismatchNamesParameterAndChangesNothing) {
   torch::manual_seed(0);
   dkd::Backbone model(tiny());
-  dkd::StateDict tensors{{"conv1.weight", torch::zeros({4, 3, 7, 7})},
-                         {"layer1.0.bn1.weight", torch::zeros({5})}};
+  dkd::StateDict tensors{{"conv1.weight", torch::zeros({4, 3, 7, 7})}, {"layer1.0.bn1.weight", torch::zeros({5})}};
   const auto path = temp_path("mismatch.pt");
   write_python_state_dict(tensors, path);
   const auto before = model->named_parameters()["conv1.weight"].clone();
@@ -143,8 +141,8 @@ TEST(Weights, CheckpointWrapperAndPrefixSelectSubtree) {
   dkd::save_state_dict(*backbone, round_trip);
   dkd::Backbone again(tiny());
   EXPECT_TRUE(dkd::load_state_dict(*again, round_trip).missing.empty());
-  EXPECT_TRUE(again->named_buffers()["layer1.0.bn1.running_var"].equal(
-      backbone->named_buffers()["layer1.0.bn1.running_var"]));
+  EXPECT_TRUE(
+      again->named_buffers()["layer1.0.bn1.running_var"].equal(backbone->named_buffers()["layer1.0.bn1.running_var"]));
   fs::remove(path);
   fs::remove(round_trip);
 }

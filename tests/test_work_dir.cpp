@@ -61,9 +61,12 @@ TEST(MetricsWriter, ResumeDropsLinesAfterTheCheckpointAndCutLines) {
   const std::string path = (root / "metrics.jsonl").string();
   {
     std::ofstream f(path);
-    f << R"({"type":"train","step":1,"loss":1})" << "\n"
-      << R"({"type":"val","step":2,"pck":50})" << "\n"
-      << R"({"type":"train","step":3,"loss":0.5})" << "\n"
+    f << R"({"type":"train","step":1,"loss":1})"
+      << "\n"
+      << R"({"type":"val","step":2,"pck":50})"
+      << "\n"
+      << R"({"type":"train","step":3,"loss":0.5})"
+      << "\n"
       << R"({"type":"train","st)";  // cut by a kill
   }
   dkd::MetricsWriter w;

@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
   app.add_option("--json", options.json_path, "write the report as JSON");
   app.add_option("--md", options.md_path, "write the report as Markdown");
   app.add_option("--save-predictions", options.predictions_path, "write the predictions (see README for the format)");
-  app.add_option("--plots", options.plot_dir, "write pck_curve.png, smoothness.png and pck_by_frame.png into this folder");
+  app.add_option("--plots", options.plot_dir,
+                 "write pck_curve.png, smoothness.png and pck_by_frame.png into this folder");
   app.add_flag("--no-speed", no_speed, "skip the speed measurement");
   app.add_flag("--flops", flops, "print the complexity table (params, GMACs) of the config");
   app.add_flag("--bench", bench, "time DKD and the per-frame baselines on random frames");
@@ -68,8 +69,9 @@ int main(int argc, char** argv) {
   app.add_option("--dataset", dataset, "data set format for --predictions: penn or jhmdb");
   app.add_option("--root", root, "data set folder for --predictions");
   app.add_option("--compare", compare, "name=CONFIG:CHECKPOINT[:MODEL], repeatable or several")->expected(1, -1);
-  app.add_option("--seeds", seeds, "name=REPORT.json,REPORT.json,...: dkd_eval --json reports of one model trained "
-                                   "with different seeds; mean ± sd, compared with the first name")
+  app.add_option("--seeds", seeds,
+                 "name=REPORT.json,REPORT.json,...: dkd_eval --json reports of one model trained "
+                 "with different seeds; mean ± sd, compared with the first name")
       ->expected(1, -1);
   if (const int code = dkd::parse_command_line(app, argc, argv); code >= 0) return code;
 

@@ -22,8 +22,7 @@ int main(int argc, char** argv) {
   bool bench = false;
   dkd::BenchOptions bench_options;
   dkd::add_config_options(app, config_options, /*config_required=*/false);
-  app.add_option("--checkpoint", options.checkpoint,
-                 "trained checkpoint; without --config its stored config is used");
+  app.add_option("--checkpoint", options.checkpoint, "trained checkpoint; without --config its stored config is used");
   app.add_option("--input", options.input, "video file, folder of images (sorted) or camera:N");
   app.add_option("--out", options.out, "output folder");
   app.add_option("--box", options.box, "person box in the first frame, pixels (default: the whole frame)")
@@ -37,8 +36,7 @@ int main(int argc, char** argv) {
   app.add_flag("--bench", bench,
                "time track() against the per-frame large network, with and without BN folding "
                "(random weights without --checkpoint; --input gives the frame)");
-  app.add_option("--bench-frames", bench_options.frames, "timed frames per benchmark row")
-      ->check(CLI::PositiveNumber);
+  app.add_option("--bench-frames", bench_options.frames, "timed frames per benchmark row")->check(CLI::PositiveNumber);
   if (const int code = dkd::parse_command_line(app, argc, argv); code >= 0) return code;
   return dkd::run_tool("dkd_infer", [&] {
     dkd::Config config;

@@ -9,8 +9,9 @@
 #include "dkd/util/logging.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"dkd_train: train a DKD model or a per-frame baseline.\n"
-               "Example: dkd_train --config configs/synthetic.yaml --set train.dkd.epochs=2"};
+  CLI::App app{
+      "dkd_train: train a DKD model or a per-frame baseline.\n"
+      "Example: dkd_train --config configs/synthetic.yaml --set train.dkd.epochs=2"};
   dkd::ConfigOptions config_options;
   dkd::TrainOptions options;
   int nproc = 0;

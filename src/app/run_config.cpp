@@ -22,7 +22,8 @@ Config resolve_run_config(const ConfigOptions& cli, TrainOptions& options) {
     // Also checked by the trainer (rank 0); here so --nproc refuses before starting ranks.
     const WorkDir work_dir(resolve_work_dir(config, options));
     if (!options.force && !cli.print_config && work_dir.holds_run())
-      throw UsageError(work_dir.root() + " already holds a run (last_checkpoint, best.pt or checkpoints/); "
+      throw UsageError(work_dir.root() +
+                       " already holds a run (last_checkpoint, best.pt or checkpoints/); "
                        "continue it with --resume, or pass --force to move it aside and start a new one");
     return config;
   }
@@ -59,8 +60,8 @@ Config resolve_run_config(const ConfigOptions& cli, TrainOptions& options) {
                      std::to_string(differences.size()) + " key(s):" + list +
                      "\nLeave out --config/--set to continue with the stored config, or pass "
                      "--resume-with-changes to continue with the given one.");
-  spdlog::warn("--resume-with-changes: continuing {} with {} changed key(s):{}", options.work_dir,
-               differences.size(), list);
+  spdlog::warn("--resume-with-changes: continuing {} with {} changed key(s):{}", options.work_dir, differences.size(),
+               list);
   return *wanted;
 }
 

@@ -91,8 +91,7 @@ std::string describe_check(const Check& c, const char* type) {
   }
   if (!c.allowed.empty()) {
     s = "one of";
-    for (std::size_t i = 0; i < c.allowed.size(); ++i)
-      s += (i ? ", " : " ") + format_number(c.allowed[i]);
+    for (std::size_t i = 0; i < c.allowed.size(); ++i) s += (i ? ", " : " ") + format_number(c.allowed[i]);
     return s;
   }
   if (c.min && c.max) {
@@ -162,8 +161,7 @@ class Reader {
   }
 
   [[noreturn]] void type_error(const YAML::Node& n, const std::string& key, const std::string& what) const {
-    throw ConfigError(key + ": expected " + what + ", got '" + scalar_text(n) + "'" +
-                      origin_suffix(origins_, key));
+    throw ConfigError(key + ": expected " + what + ", got '" + scalar_text(n) + "'" + origin_suffix(origins_, key));
   }
 
   void check_number(double v, const std::string& key, const Check& c, const char* type,
@@ -171,8 +169,7 @@ class Reader {
     bool ok = true;
     if (c.min) ok = ok && (c.min_exclusive ? v > *c.min : v >= *c.min);
     if (c.max) ok = ok && v <= *c.max;
-    if (!c.allowed.empty())
-      ok = ok && std::find(c.allowed.begin(), c.allowed.end(), v) != c.allowed.end();
+    if (!c.allowed.empty()) ok = ok && std::find(c.allowed.begin(), c.allowed.end(), v) != c.allowed.end();
     if (!ok)
       throw ConfigError(key + ": expected " + describe_check(c, type) + ", got " + given +
                         origin_suffix(origins_, key));
@@ -245,8 +242,7 @@ class Reader {
     std::vector<T> out(n.size());
     Check element = c;
     element.length.reset();
-    for (std::size_t i = 0; i < n.size(); ++i)
-      read(n[i], out[i], key + "[" + std::to_string(i) + "]", element);
+    for (std::size_t i = 0; i < n.size(); ++i) read(n[i], out[i], key + "[" + std::to_string(i) + "]", element);
     v = std::move(out);
   }
 
@@ -380,8 +376,7 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 
 // ---------------------------------------------------------------- YAML files
 
-void record_origins(const YAML::Node& node, const std::string& prefix, const std::string& origin,
-                    Origins& origins) {
+void record_origins(const YAML::Node& node, const std::string& prefix, const std::string& origin, Origins& origins) {
   if (node.IsMap()) {
     for (const auto& kv : node) {
       const std::string name = kv.first.as<std::string>();
@@ -483,8 +478,7 @@ YAML::Node load_with_bases(const std::string& path, Origins& origins, std::vecto
 
 void apply_override(YAML::Node root, const std::string& text, Origins& origins) {
   const auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw ConfigError("--set expects key.path=value, got '" + text + "'");
+  if (eq == std::string::npos || eq == 0) throw ConfigError("--set expects key.path=value, got '" + text + "'");
   const std::string key = text.substr(0, eq);
   const std::string value_text = text.substr(eq + 1);
   YAML::Node value;
@@ -524,8 +518,7 @@ void validate(const Config& c) {
     throw ConfigError("data.stride_min (" + std::to_string(c.data.stride_min) + ") is larger than data.stride_max (" +
                       std::to_string(c.data.stride_max) + ")");
   for (int s : c.data.input_size)
-    if (s % 32 != 0)
-      throw ConfigError("data.input_size: expected multiples of 32, got " + std::to_string(s));
+    if (s % 32 != 0) throw ConfigError("data.input_size: expected multiples of 32, got " + std::to_string(s));
   const int expected = dataset_num_joints(c.data.dataset);
   if (c.model.num_joints != expected)
     throw ConfigError("model.num_joints (" + std::to_string(c.model.num_joints) + ") does not match data.dataset " +

@@ -33,9 +33,9 @@ std::string DataCheckReport::to_json() const {
 
 std::string DataCheckReport::summary() const {
   std::string s = dataset + " data set at " + root + ": " + std::to_string(videos) + " videos (" +
-                  std::to_string(train_videos) + " train, " + std::to_string(test_videos) +
-                  " test), " + std::to_string(frames) + " frames, " + std::to_string(joints) +
-                  " joints, " + std::to_string(actions.size()) + " actions\n";
+                  std::to_string(train_videos) + " train, " + std::to_string(test_videos) + " test), " +
+                  std::to_string(frames) + " frames, " + std::to_string(joints) + " joints, " +
+                  std::to_string(actions.size()) + " actions\n";
   for (const auto& [a, n] : actions) s += "  " + a + ": " + std::to_string(n) + "\n";
   if (problems.empty()) {
     s += "no problems\n";
@@ -46,8 +46,8 @@ std::string DataCheckReport::summary() const {
   return s;
 }
 
-DataCheckReport check_dataset(const std::string& dataset, const std::string& root, int split,
-                              bool decode_images, double margin) {
+DataCheckReport check_dataset(const std::string& dataset, const std::string& root, int split, bool decode_images,
+                              double margin) {
   DataCheckReport r;
   r.dataset = dataset;
   r.root = root;
@@ -66,19 +66,18 @@ DataCheckReport check_dataset(const std::string& dataset, const std::string& roo
     // One thread per core, at most 8 (beyond that the disk, not libjpeg, is the limit).
     const int threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
     parallel_for(scan.videos.size(), threads, [&](std::size_t i) {
-        const VideoRecord& v = scan.videos[i];
-        for (const auto& path : v.frame_paths) {
-          std::string problem;
-          cv::Mat img = try_decode_image(path, &problem, cv::IMREAD_COLOR);
-          if (img.empty()) {
-            frame_problems[i].push_back({path, problem});
-          } else if (v.width > 0 && (img.cols != v.width || img.rows != v.height)) {
-            frame_problems[i].push_back(
-                {path, "image is " + std::to_string(img.cols) + "x" + std::to_string(img.rows) +
-                           " but the annotations say " + std::to_string(v.width) + "x" +
-                           std::to_string(v.height)});
-          }
+      const VideoRecord& v = scan.videos[i];
+      for (const auto& path : v.frame_paths) {
+        std::string problem;
+        cv::Mat img = try_decode_image(path, &problem, cv::IMREAD_COLOR);
+        if (img.empty()) {
+          frame_problems[i].push_back({path, problem});
+        } else if (v.width > 0 && (img.cols != v.width || img.rows != v.height)) {
+          frame_problems[i].push_back({path, "image is " + std::to_string(img.cols) + "x" + std::to_string(img.rows) +
+                                                 " but the annotations say " + std::to_string(v.width) + "x" +
+                                                 std::to_string(v.height)});
         }
+      }
     });
   }
   for (std::size_t i = 0; i < scan.videos.size(); ++i) {
@@ -95,8 +94,8 @@ DataCheckReport check_dataset(const std::string& dataset, const std::string& roo
   return r;
 }
 
-int run_data_check(const std::string& dataset, const std::string& root, int split,
-                   const std::string& json_path, bool decode_images) {
+int run_data_check(const std::string& dataset, const std::string& root, int split, const std::string& json_path,
+                   bool decode_images) {
   if (dataset != "penn" && dataset != "jhmdb")
     throw UsageError("--dataset must be penn or jhmdb, not '" + dataset + "'");
   if (split < 1 || split > 3) throw UsageError("--split must be 1, 2 or 3");

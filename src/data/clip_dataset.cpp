@@ -37,16 +37,15 @@ int uniform_int(std::mt19937_64& rng, int lo, int hi) {
 }  // namespace
 
 uint64_t sample_seed(uint64_t seed, int64_t epoch, int64_t index) {
-  return splitmix64(splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(epoch)) ^
-                    static_cast<uint64_t>(index));
+  return splitmix64(splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(epoch)) ^ static_cast<uint64_t>(index));
 }
 
 cv::Mat read_frame(const std::string& path) { return decode_image(path, cv::IMREAD_COLOR); }
 
 // ---------------------------------------------------------------- FrameCache
 
-FrameCache::FrameCache(const std::vector<VideoRecord>* videos, bool cache, double factor,
-                         double aspect, std::size_t budget)
+FrameCache::FrameCache(const std::vector<VideoRecord>* videos, bool cache, double factor, double aspect,
+                       std::size_t budget)
     : videos_(videos), cache_(cache), factor_(factor), aspect_(aspect), budget_(budget) {}
 
 std::size_t FrameCache::cached_bytes() const {
@@ -101,8 +100,7 @@ cv::Mat FrameCache::get(int video, int frame, cv::Point* offset) const {
 
 // ---------------------------------------------------------------- ClipDataset
 
-ClipDataset::ClipDataset(const std::vector<VideoRecord>& videos, const DataConfig& c,
-                         int clip_length, bool train)
+ClipDataset::ClipDataset(const std::vector<VideoRecord>& videos, const DataConfig& c, int clip_length, bool train)
     : videos_(videos),
       clip_length_(clip_length),
       train_(train),
@@ -128,15 +126,13 @@ ClipDataset::ClipDataset(const std::vector<VideoRecord>& videos, const DataConfi
   const int smin = train ? stride_min_ : 1;
   for (std::size_t v = 0; v < videos_.size(); ++v) {
     const VideoRecord& r = videos_[v];
-    if (r.num_joints != num_joints_)
-      throw DataError(r.id, "videos with different joint counts in one data set");
+    if (r.num_joints != num_joints_) throw DataError(r.id, "videos with different joint counts in one data set");
     const int n = r.num_frames();
     const int need = (clip_length - 1) * smin;
     for (int s = 0; s + need < n; ++s) index_.emplace_back(static_cast<int>(v), s);
   }
   const double factor = box_scale_ * (1.0 + (train ? scale_factor_ : 0.0));
-  frames_ = std::make_unique<FrameCache>(&videos_, c.cache, factor,
-                                          static_cast<double>(in_w_) / in_h_);
+  frames_ = std::make_unique<FrameCache>(&videos_, c.cache, factor, static_cast<double>(in_w_) / in_h_);
 }
 
 ClipSample ClipDataset::get(int64_t index, uint64_t rng_seed) const {
@@ -181,8 +177,8 @@ ClipSample ClipDataset::get(int64_t index, uint64_t rng_seed) const {
     const int f = s.frames[static_cast<std::size_t>(t)];
     // This frame's own box (the evaluation crop), with the clip's augmentation.
     const Region region = box_region(v.boxes[static_cast<std::size_t>(f)], box_scale_, aspect);
-    const CropTransform tr = CropTransform::make(region.center, region.width * scale, region.height * scale, rot,
-                                                 flip, in_w_, in_h_);
+    const CropTransform tr =
+        CropTransform::make(region.center, region.width * scale, region.height * scale, rot, flip, in_w_, in_h_);
     const CropTransform hm_tr = tr.downscaled(kHeatmapStride);
     cv::Point off;
     cv::Mat img = frames_->get(vi, f, &off);
@@ -226,8 +222,8 @@ TestVideo load_test_video(const VideoRecord& v, const DataConfig& c, const std::
   const int in_w = c.input_size.at(0), in_h = c.input_size.at(1);
   const int T = v.num_frames();
   if (boxes && static_cast<int>(boxes->size()) != T)
-    throw Error("load_test_video: " + std::to_string(boxes->size()) + " boxes for " +
-                std::to_string(T) + " frames of " + v.id);
+    throw Error("load_test_video: " + std::to_string(boxes->size()) + " boxes for " + std::to_string(T) +
+                " frames of " + v.id);
   TestVideo out;
   out.frames = torch::empty({T, 3, in_h, in_w}, torch::kFloat);
   for (int t = 0; t < T; ++t) {

@@ -13,8 +13,7 @@
 
 namespace dkd {
 
-DatasetScan scan_dataset(const std::string& dataset, const std::string& root, int split,
-                         double jhmdb_box_margin) {
+DatasetScan scan_dataset(const std::string& dataset, const std::string& root, int split, double jhmdb_box_margin) {
   if (dataset == "penn") return PennAction::scan(root);
   if (dataset == "jhmdb") return SubJhmdb::scan(root, split, jhmdb_box_margin);
   throw UsageError("unknown data set format '" + dataset + "' (expected penn or jhmdb)");
@@ -34,8 +33,7 @@ std::string format_problems(const std::vector<DataProblem>& problems, std::size_
   std::string out;
   for (std::size_t i = 0; i < problems.size() && i < limit; ++i)
     out += "  " + problems[i].file + ": " + problems[i].error + "\n";
-  if (problems.size() > limit)
-    out += "  ... and " + std::to_string(problems.size() - limit) + " more\n";
+  if (problems.size() > limit) out += "  ... and " + std::to_string(problems.size() - limit) + " more\n";
   return out;
 }
 
@@ -64,12 +62,10 @@ std::vector<VideoRecord> load_split(const DataConfig& config, const std::string&
   DatasetScan scan = scan_dataset(config.dataset, config.root, config.split, config.jhmdb_box_margin);
   if (!scan.problems.empty()) {
     if (!config.skip_bad_videos)
-      throw DataError(config.root,
-                      "data set has " + std::to_string(scan.problems.size()) +
-                          " problem(s) (run `dkd_data check`, or set data.skip_bad_videos: true):\n" +
-                          format_problems(scan.problems));
-    for (const auto& p : scan.problems)
-      spdlog::warn("skipping bad video: {}: {}", p.file, p.error);
+      throw DataError(config.root, "data set has " + std::to_string(scan.problems.size()) +
+                                       " problem(s) (run `dkd_data check`, or set data.skip_bad_videos: true):\n" +
+                                       format_problems(scan.problems));
+    for (const auto& p : scan.problems) spdlog::warn("skipping bad video: {}: {}", p.file, p.error);
   }
   // The validation split: whole videos held out of the data set's training list.
   std::vector<VideoRecord> official_train;

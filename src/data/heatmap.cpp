@@ -6,8 +6,8 @@
 
 namespace dkd {
 
-torch::Tensor render_heatmaps(const std::vector<Point2>& joints, const std::vector<uint8_t>& visible,
-                              int width, int height, double sigma, std::vector<float>* weights) {
+torch::Tensor render_heatmaps(const std::vector<Point2>& joints, const std::vector<uint8_t>& visible, int width,
+                              int height, double sigma, std::vector<float>* weights) {
   const int64_t J = static_cast<int64_t>(joints.size());
   auto hm = torch::zeros({J, height, width}, torch::kFloat);
   if (weights) weights->assign(static_cast<std::size_t>(J), 0.f);
@@ -17,8 +17,8 @@ torch::Tensor render_heatmaps(const std::vector<Point2>& joints, const std::vect
   for (int64_t j = 0; j < J; ++j) {
     const Point2& p = joints[static_cast<std::size_t>(j)];
     const bool vis = visible.empty() || visible[static_cast<std::size_t>(j)] != 0;
-    const bool inside = std::isfinite(p.x) && std::isfinite(p.y) && p.x >= -0.5f &&
-                        p.y >= -0.5f && p.x < width - 0.5f && p.y < height - 0.5f;
+    const bool inside = std::isfinite(p.x) && std::isfinite(p.y) && p.x >= -0.5f && p.y >= -0.5f &&
+                        p.x < width - 0.5f && p.y < height - 0.5f;
     if (!vis || !inside) continue;
     if (weights) (*weights)[static_cast<std::size_t>(j)] = 1.f;
     const int cx = static_cast<int>(std::lround(p.x)), cy = static_cast<int>(std::lround(p.y));
@@ -101,8 +101,8 @@ HeatmapPeaks decode_dark(const torch::Tensor& heatmaps, double sigma) {
   const auto oy = -(hxx * gy - hxy * gx) / safe_det;
   // A maximum (negative-definite Hessian), away from the border, with a step
   // inside the pixel's neighbourhood; elsewhere the argmax decoder's answer.
-  const auto ok = (px > 1) & (px < w - 2) & (py > 1) & (py < h - 2) & (det > 1e-12) & (hxx < 0) &
-                  (ox.abs() <= 1.0) & (oy.abs() <= 1.0);
+  const auto ok = (px > 1) & (px < w - 2) & (py > 1) & (py < h - 2) & (det > 1e-12) & (hxx < 0) & (ox.abs() <= 1.0) &
+                  (oy.abs() <= 1.0);
   const auto fine = torch::stack({px.to(torch::kFloat) + ox, py.to(torch::kFloat) + oy}, -1);
   auto lead_j2 = lead;
   lead_j2.push_back(2);
@@ -121,10 +121,8 @@ HeatmapPeaks decode_heatmaps(const torch::Tensor& heatmaps, HeatmapDecoder decod
 
 Point2 heatmap_to_image(Point2 p, const CropTransform& t) { return t.apply_inverse(p); }
 
-torch::Tensor heatmap_coords_to_image(const torch::Tensor& coords,
-                                      const std::vector<CropTransform>& transforms) {
-  if (coords.dim() != 3 || coords.size(2) != 2 ||
-      coords.size(0) != static_cast<int64_t>(transforms.size()))
+torch::Tensor heatmap_coords_to_image(const torch::Tensor& coords, const std::vector<CropTransform>& transforms) {
+  if (coords.dim() != 3 || coords.size(2) != 2 || coords.size(0) != static_cast<int64_t>(transforms.size()))
     throw Error("heatmap_coords_to_image: expected coords [T, J, 2] with one transform per frame");
   auto c = coords.detach().to(torch::kCPU, torch::kFloat).contiguous();
   auto out = torch::empty_like(c);

@@ -10,7 +10,8 @@ cv::Mat try_decode_image(const std::string& path, std::string* problem, int flag
     img = cv::imread(path, flags);
   } catch (const cv::Exception& e) {
     // e.err is OpenCV's reason without its source file and line.
-    if (problem) *problem = "cannot decode the image: OpenCV refused it (" + e.err + (e.func.empty() ? "" : " in " + e.func) + ")";
+    if (problem)
+      *problem = "cannot decode the image: OpenCV refused it (" + e.err + (e.func.empty() ? "" : " in " + e.func) + ")";
     return cv::Mat();
   } catch (const std::exception& e) {  // e.g. std::bad_alloc for a huge but allowed image
     if (problem) *problem = std::string("cannot decode the image: ") + e.what();

@@ -33,8 +33,8 @@ Batch collate(const std::vector<ClipSample>& samples, const std::vector<VideoRec
   return b;
 }
 
-ClipLoader::ClipLoader(const std::vector<VideoRecord>& videos, const Config& config, int clip_length,
-                       int batch_size, bool train, uint64_t seed, int rank, int world_size)
+ClipLoader::ClipLoader(const std::vector<VideoRecord>& videos, const Config& config, int clip_length, int batch_size,
+                       bool train, uint64_t seed, int rank, int world_size)
     : dataset_(videos, config.data, clip_length, train),
       batch_size_(batch_size),
       train_(train),
@@ -46,8 +46,7 @@ ClipLoader::ClipLoader(const std::vector<VideoRecord>& videos, const Config& con
       skip_bad_videos_(config.data.skip_bad_videos) {
   if (batch_size < 1) throw ConfigError("batch size must be at least 1");
   if (world_size < 1 || rank < 0 || rank >= world_size)
-    throw UsageError("ClipLoader: rank " + std::to_string(rank) + " outside world size " +
-                     std::to_string(world_size));
+    throw UsageError("ClipLoader: rank " + std::to_string(rank) + " outside world size " + std::to_string(world_size));
 }
 
 ClipLoader::~ClipLoader() { stop_workers(); }
@@ -133,9 +132,7 @@ void ClipLoader::worker_loop() {
     int64_t b;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [&] {
-        return stop_ || error_ || next_claim_ >= end_ || next_claim_ < next_out_ + prefetch_;
-      });
+      cv_.wait(lock, [&] { return stop_ || error_ || next_claim_ >= end_ || next_claim_ < next_out_ + prefetch_; });
       if (stop_ || error_ || next_claim_ >= end_) return;
       b = next_claim_++;
     }
@@ -204,11 +201,10 @@ int run_loader_bench(const Config& config, int batches) {
   const double rate = steady > 0 && steady_clips > 0 ? steady_clips / steady : clips / total;
   const int T = config.data.clip_length;
   std::printf("loader bench: %s at %s, %d workers, prefetch %d, cache %s\n", config.data.dataset.c_str(),
-              config.data.root.c_str(), config.data.workers, config.data.prefetch,
-              config.data.cache ? "on" : "off");
+              config.data.root.c_str(), config.data.workers, config.data.prefetch, config.data.cache ? "on" : "off");
   std::printf("  %lld batches of %d clips x %d frames (%dx%d) in %.2f s (first batch %.3f s)\n",
-              static_cast<long long>(n), batch_size, T, config.data.input_size[0],
-              config.data.input_size[1], total, first_s);
+              static_cast<long long>(n), batch_size, T, config.data.input_size[0], config.data.input_size[1], total,
+              first_s);
   std::printf("  %.1f clips/s, %.1f frames/s, %.1f ms per batch\n", rate, rate * T,
               rate > 0 ? 1000.0 * batch_size / rate : 0.0);
   return 0;

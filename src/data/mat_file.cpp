@@ -27,23 +27,40 @@ struct VarDeleter {
 
 const char* class_name_of(matio_classes c) {
   switch (c) {
-    case MAT_C_DOUBLE: return "double";
-    case MAT_C_SINGLE: return "single";
-    case MAT_C_INT8: return "int8";
-    case MAT_C_UINT8: return "uint8";
-    case MAT_C_INT16: return "int16";
-    case MAT_C_UINT16: return "uint16";
-    case MAT_C_INT32: return "int32";
-    case MAT_C_UINT32: return "uint32";
-    case MAT_C_INT64: return "int64";
-    case MAT_C_UINT64: return "uint64";
-    case MAT_C_CHAR: return "char";
-    case MAT_C_CELL: return "cell";
-    case MAT_C_STRUCT: return "struct";
-    case MAT_C_SPARSE: return "sparse";
-    case MAT_C_OBJECT: return "object";
-    case MAT_C_FUNCTION: return "function";
-    default: return "unknown";
+    case MAT_C_DOUBLE:
+      return "double";
+    case MAT_C_SINGLE:
+      return "single";
+    case MAT_C_INT8:
+      return "int8";
+    case MAT_C_UINT8:
+      return "uint8";
+    case MAT_C_INT16:
+      return "int16";
+    case MAT_C_UINT16:
+      return "uint16";
+    case MAT_C_INT32:
+      return "int32";
+    case MAT_C_UINT32:
+      return "uint32";
+    case MAT_C_INT64:
+      return "int64";
+    case MAT_C_UINT64:
+      return "uint64";
+    case MAT_C_CHAR:
+      return "char";
+    case MAT_C_CELL:
+      return "cell";
+    case MAT_C_STRUCT:
+      return "struct";
+    case MAT_C_SPARSE:
+      return "sparse";
+    case MAT_C_OBJECT:
+      return "object";
+    case MAT_C_FUNCTION:
+      return "function";
+    default:
+      return "unknown";
   }
 }
 
@@ -57,23 +74,49 @@ void convert(const void* src, std::size_t n, std::vector<double>& out) {
 /// Converts matio's in-memory buffer (typed by data_type) to doubles; false if unknown type.
 bool to_doubles(const matvar_t* v, std::size_t n, std::vector<double>& out) {
   switch (v->data_type) {
-    case MAT_T_DOUBLE: convert<double>(v->data, n, out); return true;
-    case MAT_T_SINGLE: convert<float>(v->data, n, out); return true;
-    case MAT_T_INT8: convert<int8_t>(v->data, n, out); return true;
-    case MAT_T_UINT8: convert<uint8_t>(v->data, n, out); return true;
-    case MAT_T_INT16: convert<int16_t>(v->data, n, out); return true;
-    case MAT_T_UINT16: convert<uint16_t>(v->data, n, out); return true;
-    case MAT_T_INT32: convert<int32_t>(v->data, n, out); return true;
-    case MAT_T_UINT32: convert<uint32_t>(v->data, n, out); return true;
-    case MAT_T_INT64: convert<int64_t>(v->data, n, out); return true;
-    case MAT_T_UINT64: convert<uint64_t>(v->data, n, out); return true;
-    default: break;
+    case MAT_T_DOUBLE:
+      convert<double>(v->data, n, out);
+      return true;
+    case MAT_T_SINGLE:
+      convert<float>(v->data, n, out);
+      return true;
+    case MAT_T_INT8:
+      convert<int8_t>(v->data, n, out);
+      return true;
+    case MAT_T_UINT8:
+      convert<uint8_t>(v->data, n, out);
+      return true;
+    case MAT_T_INT16:
+      convert<int16_t>(v->data, n, out);
+      return true;
+    case MAT_T_UINT16:
+      convert<uint16_t>(v->data, n, out);
+      return true;
+    case MAT_T_INT32:
+      convert<int32_t>(v->data, n, out);
+      return true;
+    case MAT_T_UINT32:
+      convert<uint32_t>(v->data, n, out);
+      return true;
+    case MAT_T_INT64:
+      convert<int64_t>(v->data, n, out);
+      return true;
+    case MAT_T_UINT64:
+      convert<uint64_t>(v->data, n, out);
+      return true;
+    default:
+      break;
   }
   // Fall back on the data size for buffers typed only by their width.
   switch (v->data_size) {
-    case 1: convert<uint8_t>(v->data, n, out); return true;
-    case 2: convert<uint16_t>(v->data, n, out); return true;
-    default: return false;
+    case 1:
+      convert<uint8_t>(v->data, n, out);
+      return true;
+    case 2:
+      convert<uint16_t>(v->data, n, out);
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -159,19 +202,17 @@ MatReader::MatReader(const std::string& path) : path_(path) {
     f.read(header, sizeof(header));
     if (f.gcount() < static_cast<std::streamsize>(sizeof(header)))
       throw DataError(path, "not a MAT file (shorter than the 128-byte MAT header)");
-    if (std::strncmp(header, "MATLAB", 6) != 0)
-      throw DataError(path, "not a MAT file (no 'MATLAB' header text)");
+    if (std::strncmp(header, "MATLAB", 6) != 0) throw DataError(path, "not a MAT file (no 'MATLAB' header text)");
     f.seekg(0, std::ios::end);
     file_size_ = static_cast<std::size_t>(f.tellg());
-    const uint16_t version = static_cast<uint16_t>(static_cast<unsigned char>(header[124]) |
-                                                   (static_cast<unsigned char>(header[125]) << 8));
+    const uint16_t version =
+        static_cast<uint16_t>(static_cast<unsigned char>(header[124]) | (static_cast<unsigned char>(header[125]) << 8));
     const bool little_endian_v5 = header[126] == 'I' && header[127] == 'M' && version == 0x0100;
     if (little_endian_v5) {
       std::string bytes(file_size_, '\0');
       f.seekg(0);
       f.read(&bytes[0], static_cast<std::streamsize>(file_size_));
-      if (f.gcount() != static_cast<std::streamsize>(file_size_))
-        throw DataError(path, "read error");
+      if (f.gcount() != static_cast<std::streamsize>(file_size_)) throw DataError(path, "read error");
       const std::string problem = check_level5_structure(bytes);
       if (!problem.empty()) throw DataError(path, "corrupt MAT file: " + problem);
     }
@@ -211,15 +252,13 @@ MatArray MatReader::numeric(const std::string& name) {
     throw DataError(path_, "missing variable '" + name + "' (or the file is truncated/corrupt)");
   }
   const matio_classes cls = info->class_type;
-  const bool numeric_class = cls == MAT_C_DOUBLE || cls == MAT_C_SINGLE || cls == MAT_C_INT8 ||
-                             cls == MAT_C_UINT8 || cls == MAT_C_INT16 || cls == MAT_C_UINT16 ||
-                             cls == MAT_C_INT32 || cls == MAT_C_UINT32 || cls == MAT_C_INT64 ||
-                             cls == MAT_C_UINT64;
+  const bool numeric_class = cls == MAT_C_DOUBLE || cls == MAT_C_SINGLE || cls == MAT_C_INT8 || cls == MAT_C_UINT8 ||
+                             cls == MAT_C_INT16 || cls == MAT_C_UINT16 || cls == MAT_C_INT32 || cls == MAT_C_UINT32 ||
+                             cls == MAT_C_INT64 || cls == MAT_C_UINT64;
   if (!numeric_class)
-    throw DataError(path_, "variable '" + name + "' has class " + class_name_of(cls) +
-                               ", expected a numeric or logical array");
-  if (info->isComplex)
-    throw DataError(path_, "variable '" + name + "' is complex, expected real values");
+    throw DataError(
+        path_, "variable '" + name + "' has class " + class_name_of(cls) + ", expected a numeric or logical array");
+  if (info->isComplex) throw DataError(path_, "variable '" + name + "' is complex, expected real values");
   check_plausible_size(info.get(), name);
   Mat_Rewind(mat_);
   std::unique_ptr<matvar_t, VarDeleter> v(Mat_VarRead(mat_, name.c_str()));
@@ -233,12 +272,10 @@ MatArray MatReader::numeric(const std::string& name) {
   for (int i = 0; i < v->rank; ++i) out.dims.push_back(v->dims[i]);
   while (out.dims.size() < 2) out.dims.push_back(1);
   if (n == 0) return out;
-  if (!v->data)
-    throw DataError(path_, "cannot read the data of variable '" + name +
-                               "' (truncated or corrupt data)");
+  if (!v->data) throw DataError(path_, "cannot read the data of variable '" + name + "' (truncated or corrupt data)");
   if (v->nbytes < n * std::max<std::size_t>(1, v->data_size) || v->data_size == 0)
-    throw DataError(path_, "variable '" + name + "' holds fewer bytes than its " +
-                               dims_string(v.get()) + " shape needs (truncated or corrupt)");
+    throw DataError(path_, "variable '" + name + "' holds fewer bytes than its " + dims_string(v.get()) +
+                               " shape needs (truncated or corrupt)");
   if (!to_doubles(v.get(), n, out.data))
     throw DataError(path_, "variable '" + name + "' has an unsupported storage type");
   return out;
@@ -249,8 +286,8 @@ void MatReader::check_plausible_size(const matvar_t* info, const std::string& na
   // (zlib expands at most ~1032:1) before matio allocates it.
   long double numel = 1;
   for (int i = 0; i < info->rank; ++i) numel *= static_cast<long double>(info->dims[i]);
-  const long double limit = static_cast<long double>(file_size_) *
-                            (info->compression == MAT_COMPRESSION_ZLIB ? 1100.0L : 1.0L);
+  const long double limit =
+      static_cast<long double>(file_size_) * (info->compression == MAT_COMPRESSION_ZLIB ? 1100.0L : 1.0L);
   if (info->rank < 0 || numel > limit)
     throw DataError(path_, "variable '" + name + "' claims a " + dims_string(info) +
                                " shape that the file cannot hold (truncated or corrupt)");
@@ -265,34 +302,35 @@ std::string MatReader::text(const std::string& name) {
       throw DataError(path_, "missing variable '" + name + "' (or the file is truncated/corrupt)");
     }
     if (info->class_type != MAT_C_CHAR)
-      throw DataError(path_, "variable '" + name + "' has class " +
-                                 class_name_of(info->class_type) + ", expected char");
+      throw DataError(path_,
+                      "variable '" + name + "' has class " + class_name_of(info->class_type) + ", expected char");
     check_plausible_size(info.get(), name);
   }
   Mat_Rewind(mat_);
   std::unique_ptr<matvar_t, VarDeleter> v(Mat_VarRead(mat_, name.c_str()));
   Mat_Rewind(mat_);
   if (!v) {
-    if (has(name))
-      throw DataError(path_, "cannot read variable '" + name + "' (truncated or corrupt data)");
+    if (has(name)) throw DataError(path_, "cannot read variable '" + name + "' (truncated or corrupt data)");
     throw DataError(path_, "missing variable '" + name + "' (or the file is truncated/corrupt)");
   }
   if (v->class_type != MAT_C_CHAR)
-    throw DataError(path_, "variable '" + name + "' has class " + class_name_of(v->class_type) +
-                               ", expected char");
+    throw DataError(path_, "variable '" + name + "' has class " + class_name_of(v->class_type) + ", expected char");
   const std::size_t n = numel_of(v.get());
   std::string out;
   if (n == 0) return out;
   const std::size_t width = v->data_size;
   if (!v->data || (width != 1 && width != 2 && width != 4) || v->nbytes < n * width)
-    throw DataError(path_, "char variable '" + name + "' has unreadable data (" +
-                               std::to_string(width) + " bytes per character)");
+    throw DataError(
+        path_, "char variable '" + name + "' has unreadable data (" + std::to_string(width) + " bytes per character)");
   out.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     uint32_t c = 0;
-    if (width == 1) c = static_cast<const uint8_t*>(v->data)[i];
-    else if (width == 2) c = static_cast<const uint16_t*>(v->data)[i];
-    else c = static_cast<const uint32_t*>(v->data)[i];
+    if (width == 1)
+      c = static_cast<const uint8_t*>(v->data)[i];
+    else if (width == 2)
+      c = static_cast<const uint16_t*>(v->data)[i];
+    else
+      c = static_cast<const uint32_t*>(v->data)[i];
     out.push_back(c < 128 ? static_cast<char>(c) : '?');
   }
   // A char matrix of one row is the usual case; drop trailing padding.
@@ -303,8 +341,7 @@ std::string MatReader::text(const std::string& name) {
 double MatReader::scalar(const std::string& name) {
   MatArray a = numeric(name);
   if (a.numel() != 1)
-    throw DataError(path_, "variable '" + name + "' has " + std::to_string(a.numel()) +
-                               " elements, expected 1");
+    throw DataError(path_, "variable '" + name + "' has " + std::to_string(a.numel()) + " elements, expected 1");
   return a.data[0];
 }
 
@@ -316,8 +353,7 @@ MatWriter::MatWriter(const std::string& path, bool compress) : path_(path), comp
   // A fixed header text: matio's default embeds the creation time, which would
   // make identical data sets differ byte for byte (the synthetic generator
   // promises identical files for identical seeds).
-  mat_ = Mat_CreateVer(path.c_str(), "MATLAB 5.0 MAT-file, Platform: GLNXA64, Created by: dkd",
-                       MAT_FT_MAT5);
+  mat_ = Mat_CreateVer(path.c_str(), "MATLAB 5.0 MAT-file, Platform: GLNXA64, Created by: dkd", MAT_FT_MAT5);
   if (!mat_) throw DataError(path, "cannot create MAT file");
 }
 
@@ -335,15 +371,13 @@ void MatWriter::close() {
 
 namespace {
 
-void write_var(_mat_t* mat, const std::string& path, const std::string& name, matio_classes cls,
-               matio_types type, const std::vector<std::size_t>& dims, void* data, bool logical,
-               bool compress) {
+void write_var(_mat_t* mat, const std::string& path, const std::string& name, matio_classes cls, matio_types type,
+               const std::vector<std::size_t>& dims, void* data, bool logical, bool compress) {
   if (!mat) throw DataError(path, "MAT file already closed");
   std::vector<std::size_t> d = dims;
   while (d.size() < 2) d.push_back(1);
-  std::unique_ptr<matvar_t, VarDeleter> v(Mat_VarCreate(name.c_str(), cls, type,
-                                                         static_cast<int>(d.size()), d.data(), data,
-                                                         MAT_F_DONT_COPY_DATA | (logical ? MAT_F_LOGICAL : 0)));
+  std::unique_ptr<matvar_t, VarDeleter> v(Mat_VarCreate(name.c_str(), cls, type, static_cast<int>(d.size()), d.data(),
+                                                        data, MAT_F_DONT_COPY_DATA | (logical ? MAT_F_LOGICAL : 0)));
   if (!v) throw DataError(path, "cannot create variable '" + name + "'");
   int rc = Mat_VarWrite(mat, v.get(), compress ? MAT_COMPRESSION_ZLIB : MAT_COMPRESSION_NONE);
   v->data = nullptr;  // not owned (MAT_F_DONT_COPY_DATA)
@@ -356,8 +390,7 @@ void MatWriter::write_numeric(const std::string& name, const std::vector<std::si
                               const std::vector<double>& data, MatStorage storage) {
   std::size_t n = 1;
   for (auto d : dims) n *= d;
-  if (n != data.size())
-    throw DataError(path_, "variable '" + name + "': data size does not match its dims");
+  if (n != data.size()) throw DataError(path_, "variable '" + name + "': data size does not match its dims");
   double hi = 0.0;
   bool integral = true;
   for (double x : data) {
@@ -373,8 +406,7 @@ void MatWriter::write_numeric(const std::string& name, const std::vector<std::si
     return;
   }
   const bool use8 = hi <= 255.0;
-  const matio_classes cls =
-      storage == MatStorage::kPacked ? MAT_C_DOUBLE : (use8 ? MAT_C_UINT8 : MAT_C_UINT16);
+  const matio_classes cls = storage == MatStorage::kPacked ? MAT_C_DOUBLE : (use8 ? MAT_C_UINT8 : MAT_C_UINT16);
   if (use8) {
     // kPacked: a double-class variable whose data element type is uint8 (as MATLAB packs).
     std::vector<uint8_t> buf(data.begin(), data.end());
@@ -389,8 +421,7 @@ void MatWriter::write_uint8(const std::string& name, const std::vector<std::size
                             const std::vector<unsigned char>& data, bool logical) {
   std::size_t n = 1;
   for (auto d : dims) n *= d;
-  if (n != data.size())
-    throw DataError(path_, "variable '" + name + "': data size does not match its dims");
+  if (n != data.size()) throw DataError(path_, "variable '" + name + "': data size does not match its dims");
   std::vector<unsigned char> copy = data;
   write_var(mat_, path_, name, MAT_C_UINT8, MAT_T_UINT8, dims, copy.data(), logical, compress_);
 }

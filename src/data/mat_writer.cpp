@@ -39,8 +39,8 @@ void check_record(const VideoRecord& v, const std::string& path) {
   if (!v.visible.empty() && v.visible.size() != T * J)
     throw DataError(path, "video '" + v.id + "': visibility size does not match frames x joints");
   if (v.boxes.size() != T)
-    throw DataError(path, "video '" + v.id + "': " + std::to_string(v.boxes.size()) +
-                              " boxes for " + std::to_string(T) + " frames");
+    throw DataError(path, "video '" + v.id + "': " + std::to_string(v.boxes.size()) + " boxes for " +
+                              std::to_string(T) + " frames");
 }
 
 }  // namespace
@@ -53,25 +53,20 @@ std::string penn_frame_path(const std::string& root, const std::string& id, int 
   return (fs::path(root) / "frames" / id / (zero_pad(t + 1, 6) + ".jpg")).string();
 }
 
-std::string jhmdb_frame_path(const std::string& root, const std::string& action,
-                             const std::string& video, int t) {
-  return (fs::path(root) / "Rename_Images" / action / video / (zero_pad(t + 1, 5) + ".png"))
-      .string();
+std::string jhmdb_frame_path(const std::string& root, const std::string& action, const std::string& video, int t) {
+  return (fs::path(root) / "Rename_Images" / action / video / (zero_pad(t + 1, 5) + ".png")).string();
 }
 
-std::string jhmdb_joints_path(const std::string& root, const std::string& action,
-                              const std::string& video) {
+std::string jhmdb_joints_path(const std::string& root, const std::string& action, const std::string& video) {
   return (fs::path(root) / "joint_positions" / action / video / "joint_positions.mat").string();
 }
 
-std::string jhmdb_mask_path(const std::string& root, const std::string& action,
-                            const std::string& video) {
+std::string jhmdb_mask_path(const std::string& root, const std::string& action, const std::string& video) {
   return (fs::path(root) / "puppet_mask" / action / video / "puppet_mask.mat").string();
 }
 
 std::string jhmdb_split_path(const std::string& root, const std::string& action, int split) {
-  return (fs::path(root) / "sub_splits" / (action + "_test_split_" + std::to_string(split) + ".txt"))
-      .string();
+  return (fs::path(root) / "sub_splits" / (action + "_test_split_" + std::to_string(split) + ".txt")).string();
 }
 
 std::string jhmdb_video_name(const VideoRecord& video) {
@@ -79,8 +74,7 @@ std::string jhmdb_video_name(const VideoRecord& video) {
   return slash == std::string::npos ? video.id : video.id.substr(slash + 1);
 }
 
-void write_penn_labels(const VideoRecord& v, const std::string& path, const std::string& pose,
-                       const MatQuirks& q) {
+void write_penn_labels(const VideoRecord& v, const std::string& path, const std::string& pose, const MatQuirks& q) {
   check_record(v, path);
   make_parent(path);
   const std::size_t T = static_cast<std::size_t>(v.num_frames());
@@ -109,9 +103,7 @@ void write_penn_labels(const VideoRecord& v, const std::string& path, const std:
   w.write_uint8("visibility", {T, J}, vis, !q.logical_as_uint8);
   w.write_numeric("bbox", {rows, 4}, bbox, q.integers);
   w.write_numeric("dimensions", {1, 3},
-                  {static_cast<double>(v.height), static_cast<double>(v.width),
-                   static_cast<double>(T)},
-                  q.integers);
+                  {static_cast<double>(v.height), static_cast<double>(v.width), static_cast<double>(T)}, q.integers);
   w.write_numeric("nframes", {1, 1}, {static_cast<double>(T)}, q.integers);
   // train = -1 cannot be packed to an unsigned type: it stays double, as in MATLAB.
   w.write_numeric("train", {1, 1}, {v.train ? 1.0 : -1.0}, q.integers);
@@ -150,8 +142,7 @@ void write_jhmdb_joints(const VideoRecord& v, const std::string& path, const std
   w.close();
 }
 
-void write_jhmdb_part_mask(const std::vector<cv::Mat>& masks, const std::string& path,
-                           const MatQuirks& q) {
+void write_jhmdb_part_mask(const std::vector<cv::Mat>& masks, const std::string& path, const MatQuirks& q) {
   if (masks.empty()) throw DataError(path, "no masks to write");
   const int H = masks[0].rows, W = masks[0].cols;
   const std::size_t T = masks.size();
@@ -159,19 +150,17 @@ void write_jhmdb_part_mask(const std::vector<cv::Mat>& masks, const std::string&
   for (std::size_t t = 0; t < T; ++t) {
     const cv::Mat& m = masks[t];
     if (m.rows != H || m.cols != W || m.type() != CV_8UC1)
-      throw DataError(path, "mask " + std::to_string(t) + " is not a " + std::to_string(H) + "x" +
-                                std::to_string(W) + " CV_8U image");
+      throw DataError(path, "mask " + std::to_string(t) + " is not a " + std::to_string(H) + "x" + std::to_string(W) +
+                                " CV_8U image");
     for (int r = 0; r < H; ++r) {
       const unsigned char* row = m.ptr<unsigned char>(r);
       for (int c = 0; c < W; ++c)
-        data[static_cast<std::size_t>(r) + H * (static_cast<std::size_t>(c) + W * t)] =
-            row[c] ? 1 : 0;
+        data[static_cast<std::size_t>(r) + H * (static_cast<std::size_t>(c) + W * t)] = row[c] ? 1 : 0;
     }
   }
   make_parent(path);
   MatWriter w(path, q.compress);
-  w.write_uint8("part_mask", {static_cast<std::size_t>(H), static_cast<std::size_t>(W), T}, data,
-                !q.logical_as_uint8);
+  w.write_uint8("part_mask", {static_cast<std::size_t>(H), static_cast<std::size_t>(W), T}, data, !q.logical_as_uint8);
   w.close();
 }
 
@@ -198,11 +187,9 @@ void write_jhmdb_video(const VideoRecord& v, const std::string& root, const MatQ
   write_jhmdb_box_mask(v, jhmdb_mask_path(root, v.action, name), q);
 }
 
-void write_jhmdb_split_files(const std::vector<VideoRecord>& videos, const std::string& root,
-                             int split) {
+void write_jhmdb_split_files(const std::vector<VideoRecord>& videos, const std::string& root, int split) {
   std::map<std::string, std::string> per_action;
-  for (const auto& v : videos)
-    per_action[v.action] += jhmdb_video_name(v) + ".avi " + (v.train ? "1" : "2") + "\n";
+  for (const auto& v : videos) per_action[v.action] += jhmdb_video_name(v) + ".avi " + (v.train ? "1" : "2") + "\n";
   for (const auto& [action, text] : per_action) {
     const std::string path = jhmdb_split_path(root, action, split);
     make_parent(path);

@@ -28,25 +28,22 @@ std::string shape_of(const MatArray& a) {
 
 void expect_shape(const std::string& path, const MatArray& a, std::size_t rows, std::size_t cols) {
   if (a.dims.size() != 2 || a.rows() != rows || a.cols() != cols)
-    throw DataError(path, "variable '" + a.name + "' has shape " + shape_of(a) + ", expected " +
-                              std::to_string(rows) + "x" + std::to_string(cols));
+    throw DataError(path, "variable '" + a.name + "' has shape " + shape_of(a) + ", expected " + std::to_string(rows) +
+                              "x" + std::to_string(cols));
 }
 
 void expect_finite(const std::string& path, const MatArray& a) {
   for (double v : a.data)
-    if (!std::isfinite(v))
-      throw DataError(path, "variable '" + a.name + "' holds a non-finite value");
+    if (!std::isfinite(v)) throw DataError(path, "variable '" + a.name + "' holds a non-finite value");
 }
 
 }  // namespace
 
-VideoRecord PennAction::read_labels(const std::string& path, const std::string& root,
-                                    const std::string& id) {
+VideoRecord PennAction::read_labels(const std::string& path, const std::string& root, const std::string& id) {
   MatReader mat(path);
   const double nframes_d = mat.scalar("nframes");
   if (!(nframes_d >= 1) || nframes_d != std::floor(nframes_d) || nframes_d > 1e6)
-    throw DataError(path, "variable 'nframes' is " + std::to_string(nframes_d) +
-                              ", expected a positive integer");
+    throw DataError(path, "variable 'nframes' is " + std::to_string(nframes_d) + ", expected a positive integer");
   const std::size_t T = static_cast<std::size_t>(nframes_d);
   const std::size_t J = kPennJoints;
 
@@ -65,15 +62,14 @@ VideoRecord PennAction::read_labels(const std::string& path, const std::string& 
   expect_finite(path, x);
   expect_finite(path, y);
   if (bbox.dims.size() != 2 || bbox.cols() != 4 || (bbox.rows() != T && !(T > 1 && bbox.rows() == T - 1)))
-    throw DataError(path, "variable 'bbox' has shape " + shape_of(bbox) + ", expected " +
-                              std::to_string(T) + "x4 (or " + std::to_string(T - 1) + "x4)");
+    throw DataError(path, "variable 'bbox' has shape " + shape_of(bbox) + ", expected " + std::to_string(T) +
+                              "x4 (or " + std::to_string(T - 1) + "x4)");
   expect_finite(path, bbox);
-  if (dims.numel() != 3)
-    throw DataError(path, "variable 'dimensions' has shape " + shape_of(dims) + ", expected 1x3");
+  if (dims.numel() != 3) throw DataError(path, "variable 'dimensions' has shape " + shape_of(dims) + ", expected 1x3");
   const double H = dims.data[0], W = dims.data[1];
   if (!(H >= 1 && W >= 1 && H <= 100000 && W <= 100000))
-    throw DataError(path, "variable 'dimensions' gives an invalid image size " +
-                              std::to_string(H) + "x" + std::to_string(W));
+    throw DataError(path,
+                    "variable 'dimensions' gives an invalid image size " + std::to_string(H) + "x" + std::to_string(W));
   if (dims.data[2] != nframes_d)
     throw DataError(path, "dimensions say " + std::to_string(static_cast<long>(dims.data[2])) +
                               " frames but nframes is " + std::to_string(T));
@@ -115,14 +111,15 @@ VideoRecord PennAction::read_video(const std::string& root, const std::string& i
   if (check_frames) {
     const std::string dir = (fs::path(root) / "frames" / id).string();
     const int on_disk = count_files(dir, ".jpg");
-    if (on_disk < 0) throw DataError(dir, "frame folder missing (labels list " +
-                                              std::to_string(v.num_frames()) + " frames)");
+    if (on_disk < 0)
+      throw DataError(dir, "frame folder missing (labels list " + std::to_string(v.num_frames()) + " frames)");
     if (on_disk != v.num_frames())
-      throw DataError(path, "nframes is " + std::to_string(v.num_frames()) + " but " + dir +
-                                " holds " + std::to_string(on_disk) + " .jpg frames");
+      throw DataError(path, "nframes is " + std::to_string(v.num_frames()) + " but " + dir + " holds " +
+                                std::to_string(on_disk) + " .jpg frames");
     std::error_code ec;
     for (const auto& f : v.frame_paths)
-      if (!fs::is_regular_file(f, ec)) throw DataError(f, "frame missing");
+      if (!fs::is_regular_file(f, ec))
+        throw DataError(f, "frame missing");
       else if (!cv::haveImageReader(f))
         throw DataError(f, "unreadable image (not an image file: unknown signature)");
   }
@@ -157,8 +154,7 @@ PennAction::PennAction(const std::string& root, const std::string& subset) {
     throw UsageError("Penn Action subset must be train, test or all, not '" + subset + "'");
   DatasetScan scan = PennAction::scan(root);
   if (!scan.problems.empty())
-    throw DataError(root, std::to_string(scan.problems.size()) + " problem(s):\n" +
-                              format_problems(scan.problems));
+    throw DataError(root, std::to_string(scan.problems.size()) + " problem(s):\n" + format_problems(scan.problems));
   for (auto& v : scan.videos)
     if (subset == "all" || v.train == (subset == "train")) videos_.push_back(std::move(v));
 }

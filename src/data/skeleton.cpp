@@ -9,14 +9,13 @@ namespace {
 Skeleton make_penn() {
   Skeleton s;
   s.dataset = "penn";
-  s.joint_names = {"head",     "l_shoulder", "r_shoulder", "l_elbow", "r_elbow",
-                   "l_wrist",  "r_wrist",    "l_hip",      "r_hip",   "l_knee",
-                   "r_knee",   "l_ankle",    "r_ankle"};
+  s.joint_names = {"head",  "l_shoulder", "r_shoulder", "l_elbow", "r_elbow", "l_wrist", "r_wrist",
+                   "l_hip", "r_hip",      "l_knee",     "r_knee",  "l_ankle", "r_ankle"};
   s.flip_pairs = {{1, 2}, {3, 4}, {5, 6}, {7, 8}, {9, 10}, {11, 12}};
-  s.limbs = {{0, 1}, {0, 2}, {1, 2},  {1, 3},  {3, 5},  {2, 4},   {4, 6},
-             {1, 7}, {2, 8}, {7, 8},  {7, 9},  {9, 11}, {8, 10}, {10, 12}};
-  s.columns = {{"Head", {0}},    {"Sho", {1, 2}},   {"Elb", {3, 4}}, {"Wri", {5, 6}},
-               {"Hip", {7, 8}},  {"Knee", {9, 10}}, {"Ank", {11, 12}}};
+  s.limbs = {{0, 1}, {0, 2}, {1, 2}, {1, 3}, {3, 5},  {2, 4},  {4, 6},
+             {1, 7}, {2, 8}, {7, 8}, {7, 9}, {9, 11}, {8, 10}, {10, 12}};
+  s.columns = {{"Head", {0}},   {"Sho", {1, 2}},   {"Elb", {3, 4}},  {"Wri", {5, 6}},
+               {"Hip", {7, 8}}, {"Knee", {9, 10}}, {"Ank", {11, 12}}};
   s.torso = {2, 7};
   return s;
 }
@@ -24,14 +23,13 @@ Skeleton make_penn() {
 Skeleton make_jhmdb() {
   Skeleton s;
   s.dataset = "jhmdb";
-  s.joint_names = {"neck",    "belly",   "head",    "r_shoulder", "l_shoulder",
-                   "r_hip",   "l_hip",   "r_elbow", "l_elbow",    "r_knee",
-                   "l_knee",  "r_wrist", "l_wrist", "r_ankle",    "l_ankle"};
+  s.joint_names = {"neck",    "belly",  "head",   "r_shoulder", "l_shoulder", "r_hip",   "l_hip",  "r_elbow",
+                   "l_elbow", "r_knee", "l_knee", "r_wrist",    "l_wrist",    "r_ankle", "l_ankle"};
   s.flip_pairs = {{3, 4}, {5, 6}, {7, 8}, {9, 10}, {11, 12}, {13, 14}};
-  s.limbs = {{2, 0},  {0, 1},  {0, 3},  {0, 4},  {3, 7},   {7, 11}, {4, 8},  {8, 12},
-             {1, 5},  {1, 6},  {5, 9},  {9, 13}, {6, 10}, {10, 14}};
-  s.columns = {{"Head", {2}},    {"Sho", {3, 4}},   {"Elb", {7, 8}}, {"Wri", {11, 12}},
-               {"Hip", {5, 6}},  {"Knee", {9, 10}}, {"Ank", {13, 14}}};
+  s.limbs = {{2, 0},  {0, 1}, {0, 3}, {0, 4}, {3, 7},  {7, 11}, {4, 8},
+             {8, 12}, {1, 5}, {1, 6}, {5, 9}, {9, 13}, {6, 10}, {10, 14}};
+  s.columns = {{"Head", {2}},   {"Sho", {3, 4}},   {"Elb", {7, 8}},  {"Wri", {11, 12}},
+               {"Hip", {5, 6}}, {"Knee", {9, 10}}, {"Ank", {13, 14}}};
   s.torso = {4, 5};
   return s;
 }

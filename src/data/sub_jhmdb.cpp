@@ -56,8 +56,7 @@ Box joints_extent_box(const VideoRecord& v, int t, double margin) {
   return b;
 }
 
-std::vector<JhmdbSplitEntry> SubJhmdb::read_split_file(const std::string& path,
-                                                       const std::string& action) {
+std::vector<JhmdbSplitEntry> SubJhmdb::read_split_file(const std::string& path, const std::string& action) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw DataError(path, "cannot open split file");
   std::vector<JhmdbSplitEntry> out;
@@ -69,12 +68,10 @@ std::vector<JhmdbSplitEntry> SubJhmdb::read_split_file(const std::string& path,
     if (line.empty()) continue;
     const auto pos = line.rfind(".avi");
     if (pos == std::string::npos || pos == 0)
-      throw DataError(path, "line " + std::to_string(lineno) + ": expected '<video>.avi 1|2', got '" +
-                                line + "'");
+      throw DataError(path, "line " + std::to_string(lineno) + ": expected '<video>.avi 1|2', got '" + line + "'");
     const std::string label = trim(line.substr(pos + 4));
     if (label != "1" && label != "2")
-      throw DataError(path, "line " + std::to_string(lineno) + ": label '" + label +
-                                "' is not 1 (train) or 2 (test)");
+      throw DataError(path, "line " + std::to_string(lineno) + ": label '" + label + "' is not 1 (train) or 2 (test)");
     out.push_back({action, line.substr(0, pos), label == "1"});
   }
   if (f.bad()) throw DataError(path, "read error");
@@ -82,12 +79,10 @@ std::vector<JhmdbSplitEntry> SubJhmdb::read_split_file(const std::string& path,
 }
 
 std::vector<JhmdbSplitEntry> SubJhmdb::read_splits(const std::string& root, int split) {
-  if (split < 1 || split > 3)
-    throw UsageError("Sub-JHMDB split must be 1, 2 or 3, not " + std::to_string(split));
+  if (split < 1 || split > 3) throw UsageError("Sub-JHMDB split must be 1, 2 or 3, not " + std::to_string(split));
   const fs::path dir = fs::path(root) / "sub_splits";
   std::error_code ec;
-  if (!fs::is_directory(dir, ec))
-    throw DataError(dir.string(), "not a Sub-JHMDB folder (no sub_splits/ directory)");
+  if (!fs::is_directory(dir, ec)) throw DataError(dir.string(), "not a Sub-JHMDB folder (no sub_splits/ directory)");
   const std::string suffix = "_test_split_" + std::to_string(split) + ".txt";
   std::vector<std::pair<std::string, std::string>> files;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
@@ -95,8 +90,7 @@ std::vector<JhmdbSplitEntry> SubJhmdb::read_splits(const std::string& root, int 
     if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
       files.emplace_back(name.substr(0, name.size() - suffix.size()), e.path().string());
   }
-  if (files.empty())
-    throw DataError(dir.string(), "no split files *" + suffix);
+  if (files.empty()) throw DataError(dir.string(), "no split files *" + suffix);
   std::sort(files.begin(), files.end());
   std::vector<JhmdbSplitEntry> out;
   for (const auto& [action, path] : files) {
@@ -106,9 +100,8 @@ std::vector<JhmdbSplitEntry> SubJhmdb::read_splits(const std::string& root, int 
   return out;
 }
 
-VideoRecord SubJhmdb::read_video(const std::string& root, const std::string& action,
-                                 const std::string& video, bool train, double box_margin,
-                                 bool check_frames) {
+VideoRecord SubJhmdb::read_video(const std::string& root, const std::string& action, const std::string& video,
+                                 bool train, double box_margin, bool check_frames) {
   const std::string jpath = jhmdb_joints_path(root, action, video);
   MatArray pos;
   {
@@ -149,7 +142,8 @@ VideoRecord SubJhmdb::read_video(const std::string& root, const std::string& act
                                  std::to_string(on_disk) + " .png frames");
     std::error_code ec;
     for (const auto& f : v.frame_paths)
-      if (!fs::is_regular_file(f, ec)) throw DataError(f, "frame missing");
+      if (!fs::is_regular_file(f, ec))
+        throw DataError(f, "frame missing");
       else if (!cv::haveImageReader(f))
         throw DataError(f, "unreadable image (not an image file: unknown signature)");
   }
@@ -162,11 +156,10 @@ VideoRecord SubJhmdb::read_video(const std::string& root, const std::string& act
       MatReader mat(mpath);
       mask = mat.numeric("part_mask");
     }
-    if (mask.dims.size() > 3 || mask.dim(0) < 1 || mask.dim(1) < 1 ||
-        mask.dim(2) != static_cast<std::size_t>(T))
-      throw DataError(mpath, "variable 'part_mask' has " + std::to_string(mask.dim(2)) +
-                                 " frames of " + std::to_string(mask.dim(0)) + "x" +
-                                 std::to_string(mask.dim(1)) + ", expected HxWx" + std::to_string(T));
+    if (mask.dims.size() > 3 || mask.dim(0) < 1 || mask.dim(1) < 1 || mask.dim(2) != static_cast<std::size_t>(T))
+      throw DataError(mpath, "variable 'part_mask' has " + std::to_string(mask.dim(2)) + " frames of " +
+                                 std::to_string(mask.dim(0)) + "x" + std::to_string(mask.dim(1)) + ", expected HxWx" +
+                                 std::to_string(T));
     const std::size_t H = mask.dim(0), W = mask.dim(1);
     v.height = static_cast<int>(H);
     v.width = static_cast<int>(W);
@@ -184,11 +177,11 @@ VideoRecord SubJhmdb::read_video(const std::string& root, const std::string& act
             c2 = std::max(c2, c);
           }
       if (any) {
-        v.boxes.push_back({static_cast<float>(c1), static_cast<float>(r1), static_cast<float>(c2),
-                           static_cast<float>(r2)});
+        v.boxes.push_back(
+            {static_cast<float>(c1), static_cast<float>(r1), static_cast<float>(c2), static_cast<float>(r2)});
       } else {
-        spdlog::warn("{}: frame {} has an empty part_mask; using the joints' extent (margin {})",
-                     mpath, t + 1, box_margin);
+        spdlog::warn("{}: frame {} has an empty part_mask; using the joints' extent (margin {})", mpath, t + 1,
+                     box_margin);
         v.boxes.push_back(joints_extent_box(v, t, box_margin));
       }
     }
@@ -198,8 +191,7 @@ VideoRecord SubJhmdb::read_video(const std::string& root, const std::string& act
       v.width = img.cols;
       v.height = img.rows;
     }
-    spdlog::warn("{}: no puppet mask; person boxes from the joints' extent enlarged by {}", mpath,
-                 box_margin);
+    spdlog::warn("{}: no puppet mask; person boxes from the joints' extent enlarged by {}", mpath, box_margin);
     for (int t = 0; t < T; ++t) v.boxes.push_back(joints_extent_box(v, t, box_margin));
   }
   return v;
@@ -210,8 +202,7 @@ DatasetScan SubJhmdb::scan(const std::string& root, int split, double box_margin
   std::vector<JhmdbSplitEntry> entries;
   const fs::path dir = fs::path(root) / "sub_splits";
   std::error_code ec;
-  if (!fs::is_directory(dir, ec))
-    throw DataError(dir.string(), "not a Sub-JHMDB folder (no sub_splits/ directory)");
+  if (!fs::is_directory(dir, ec)) throw DataError(dir.string(), "not a Sub-JHMDB folder (no sub_splits/ directory)");
   // Read every split file separately so that one malformed file does not hide the rest.
   const std::string suffix = "_test_split_" + std::to_string(split) + ".txt";
   std::vector<std::pair<std::string, std::string>> files;
@@ -245,12 +236,10 @@ DatasetScan SubJhmdb::scan(const std::string& root, int split, double box_margin
 SubJhmdb::SubJhmdb(const std::string& root, int split, const std::string& subset, double box_margin) {
   if (subset != "train" && subset != "test" && subset != "all")
     throw UsageError("Sub-JHMDB subset must be train, test or all, not '" + subset + "'");
-  if (split < 1 || split > 3)
-    throw UsageError("Sub-JHMDB split must be 1, 2 or 3, not " + std::to_string(split));
+  if (split < 1 || split > 3) throw UsageError("Sub-JHMDB split must be 1, 2 or 3, not " + std::to_string(split));
   DatasetScan scan = SubJhmdb::scan(root, split, box_margin);
   if (!scan.problems.empty())
-    throw DataError(root, std::to_string(scan.problems.size()) + " problem(s):\n" +
-                              format_problems(scan.problems));
+    throw DataError(root, std::to_string(scan.problems.size()) + " problem(s):\n" + format_problems(scan.problems));
   for (auto& v : scan.videos)
     if (subset == "all" || v.train == (subset == "train")) videos_.push_back(std::move(v));
 }

@@ -30,12 +30,10 @@ namespace dkd {
 namespace {
 
 // Internal body joint of each file joint.
-const std::vector<int> kPennBodyJoints = {kHead,   kLShoulder, kRShoulder, kLElbow, kRElbow,
-                                      kLWrist, kRWrist,    kLHip,      kRHip,   kLKnee,
-                                      kRKnee,  kLAnkle,    kRAnkle};
-const std::vector<int> kJhmdbBodyJoints = {kNeck,   kBelly,  kHead,   kRShoulder, kLShoulder,
-                                       kRHip,   kLHip,   kRElbow, kLElbow,    kRKnee,
-                                       kLKnee,  kRWrist, kLWrist, kRAnkle,    kLAnkle};
+const std::vector<int> kPennBodyJoints = {kHead, kLShoulder, kRShoulder, kLElbow, kRElbow, kLWrist, kRWrist,
+                                          kLHip, kRHip,      kLKnee,     kRKnee,  kLAnkle, kRAnkle};
+const std::vector<int> kJhmdbBodyJoints = {kNeck,   kBelly, kHead,  kRShoulder, kLShoulder, kRHip,   kLHip,  kRElbow,
+                                           kLElbow, kRKnee, kLKnee, kRWrist,    kLWrist,    kRAnkle, kLAnkle};
 
 uint64_t mix(uint64_t a, uint64_t b) {
   uint64_t x = a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL + (a << 6) + (a >> 2));
@@ -52,8 +50,8 @@ std::string pad(int v, int w) {
 }
 
 std::string jhmdb_name(SynthRng& rng, const std::string& action, int index) {
-  static const char* words[] = {"Clip", "Take", "Practice", "Morning", "Gym", "Park", "Home",
-                                "Training", "Slowmo", "Outdoor"};
+  static const char* words[] = {"Clip", "Take", "Practice", "Morning", "Gym",
+                                "Park", "Home", "Training", "Slowmo",  "Outdoor"};
   static const char* odd[] = {"_(1)+x", "!", "_@home", "_v.2", "+2", "_(copy)", "_!!_ok"};
   std::string name = std::string(words[rng.integer(0, 9)]) + "_" + action + "_synth_" + pad(index, 4);
   if (rng.chance(0.2)) name += odd[rng.integer(0, 6)];
@@ -191,8 +189,10 @@ SynthVideo generate_synth_video(const SynthOptions& o, int index) {
       float x1 = 1e9f, y1 = 1e9f, x2 = -1e9f, y2 = -1e9f;
       for (int j = 0; j < J; ++j) {
         const Point2& p = r.joint(t, j);
-        x1 = std::min(x1, p.x); y1 = std::min(y1, p.y);
-        x2 = std::max(x2, p.x); y2 = std::max(y2, p.y);
+        x1 = std::min(x1, p.x);
+        y1 = std::min(y1, p.y);
+        x2 = std::max(x2, p.x);
+        y2 = std::max(y2, p.y);
       }
       b = Box{std::clamp(x1, 0.f, W - 1.f), std::clamp(y1, 0.f, H - 1.f), std::clamp(x2, 0.f, W - 1.f),
               std::clamp(y2, 0.f, H - 1.f)};
@@ -212,9 +212,8 @@ SynthVideo generate_synth_video(const SynthOptions& o, int index) {
 
     if (penn) {
       r.frame_paths.push_back(penn_frame_path(o.out, r.id, t));
-      v.encoded.push_back(encode(frame, ".jpg", {cv::IMWRITE_JPEG_QUALITY, diff.jpeg_quality,
-                                                 cv::IMWRITE_JPEG_OPTIMIZE, 0},
-                                 r.id));
+      v.encoded.push_back(
+          encode(frame, ".jpg", {cv::IMWRITE_JPEG_QUALITY, diff.jpeg_quality, cv::IMWRITE_JPEG_OPTIMIZE, 0}, r.id));
     } else {
       r.frame_paths.push_back(jhmdb_frame_path(o.out, action, video_name, t));
       if (diff.jpeg_quality < 95) {  // the real clips were compressed video
@@ -251,8 +250,8 @@ void write_synth_video(const SynthOptions& o, const SynthVideo& v) {
 
 std::vector<VideoRecord> generate_synth_dataset(const SynthOptions& o) {
   validate(o);
-  for (const auto& d : std::vector<std::string>{"frames", "labels", "Rename_Images", "joint_positions",
-                                                "puppet_mask", "sub_splits"}) {
+  for (const auto& d :
+       std::vector<std::string>{"frames", "labels", "Rename_Images", "joint_positions", "puppet_mask", "sub_splits"}) {
     const fs::path p = fs::path(o.out) / d;
     std::error_code ec;
     if (fs::exists(p, ec)) {
@@ -297,8 +296,7 @@ std::vector<VideoRecord> generate_synth_dataset(const SynthOptions& o) {
 int run_synth(const SynthOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<VideoRecord> records = generate_synth_dataset(o);
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   long frames = 0;
   int train = 0;
   for (const auto& r : records) {
@@ -306,12 +304,13 @@ int run_synth(const SynthOptions& o) {
     train += r.train ? 1 : 0;
   }
   const bool photos = !background_photo_paths().empty();
-  spdlog::info("synth: wrote {} {} videos ({} frames, {} train / {} test{}) to {} in {:.1f} s",
-               records.size(), o.format, frames, train, static_cast<int>(records.size()) - train,
+  spdlog::info("synth: wrote {} {} videos ({} frames, {} train / {} test{}) to {} in {:.1f} s", records.size(),
+               o.format, frames, train, static_cast<int>(records.size()) - train,
                o.format == "jhmdb" ? " in split 1" : "", o.out, secs);
   if (!photos)
-    spdlog::warn("synth: opencv-doc sample photographs not found; all backgrounds are procedural "
-                 "(the set differs from one generated where they are installed)");
+    spdlog::warn(
+        "synth: opencv-doc sample photographs not found; all backgrounds are procedural "
+        "(the set differs from one generated where they are installed)");
   return 0;
 }
 

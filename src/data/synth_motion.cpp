@@ -70,13 +70,11 @@ struct Mat3 {
   Mat3 operator*(const Mat3& o) const {
     Mat3 r{};
     for (int i = 0; i < 3; ++i)
-      for (int j = 0; j < 3; ++j)
-        r.m[i][j] = m[i][0] * o.m[0][j] + m[i][1] * o.m[1][j] + m[i][2] * o.m[2][j];
+      for (int j = 0; j < 3; ++j) r.m[i][j] = m[i][0] * o.m[0][j] + m[i][1] * o.m[1][j] + m[i][2] * o.m[2][j];
     return r;
   }
   Vec3 operator*(const Vec3& v) const {
-    return {m[0][0] * v.x + m[0][1] * v.y + m[0][2] * v.z,
-            m[1][0] * v.x + m[1][1] * v.y + m[1][2] * v.z,
+    return {m[0][0] * v.x + m[0][1] * v.y + m[0][2] * v.z, m[1][0] * v.x + m[1][1] * v.y + m[1][2] * v.z,
             m[2][0] * v.x + m[2][1] * v.y + m[2][2] * v.z};
   }
 };
@@ -143,8 +141,8 @@ void torso(PoseVec& p, double pitch, double twist = 0, double lean = 0) {
   p[kLean] = lean;
 }
 
-ActionSpec make(const std::string& name, std::vector<double> times, std::vector<PoseVec> keys,
-                double cmin, double cmax, double yaw_c, double yaw_s, bool mirror) {
+ActionSpec make(const std::string& name, std::vector<double> times, std::vector<PoseVec> keys, double cmin, double cmax,
+                double yaw_c, double yaw_s, bool mirror) {
   ActionSpec a;
   a.name = name;
   a.key_times = std::move(times);
@@ -179,8 +177,8 @@ ActionSpec golf_swing(const std::string& name) {
   leg(follow, kLeft, 5, 6, 5);
   PoseVec hold = follow;
   torso(hold, 5, 85);
-  return make(name, {0.0, 0.15, 0.45, 0.56, 0.66, 0.85}, {address, address, back, impact, follow, hold},
-              50, 80, 0, 35, false);
+  return make(name, {0.0, 0.15, 0.45, 0.56, 0.66, 0.85}, {address, address, back, impact, follow, hold}, 50, 80, 0, 35,
+              false);
 }
 
 ActionSpec baseball_swing(const std::string& name) {
@@ -201,8 +199,7 @@ ActionSpec baseball_swing(const std::string& name) {
   torso(follow, 10, 85);
   arm(follow, kLeft, 100, 45, 0, 60, 100);
   arm(follow, kRight, 95, 0, -75, 0, 55);
-  return make(name, {0.0, 0.3, 0.5, 0.62, 0.8}, {stance, load, contact, follow, follow}, 35, 60, 0,
-              40, false);
+  return make(name, {0.0, 0.3, 0.5, 0.62, 0.8}, {stance, load, contact, follow, follow}, 35, 60, 0, 40, false);
 }
 
 ActionSpec pullup() {
@@ -243,8 +240,8 @@ std::map<std::string, ActionSpec> build_actions() {
     torso(follow, 50, 40);
     arm(follow, kRight, 50, 0, -45, 0, 30);
     leg(follow, kRight, -35, 5, 70);
-    add_spec(make("baseball_pitch", {0.0, 0.25, 0.5, 0.62, 0.75}, {set, windup, stride, release, follow},
-                  40, 65, 90, 35, true));
+    add_spec(make("baseball_pitch", {0.0, 0.25, 0.5, 0.62, 0.75}, {set, windup, stride, release, follow}, 40, 65, 90,
+                  35, true));
   }
   add_spec(baseball_swing("baseball_swing"));
   {  // bench_press: lying on the back, bar pushed up
@@ -276,8 +273,7 @@ std::map<std::string, ActionSpec> build_actions() {
     PoseVec follow = slide;
     arm(follow, kRight, 135, 5, -10, 0, 15);
     torso(follow, 35, 10);
-    add_spec(make("bowl", {0.0, 0.3, 0.55, 0.7, 0.85}, {start, back, slide, follow, follow}, 45, 70, 90,
-                  70, true));
+    add_spec(make("bowl", {0.0, 0.3, 0.55, 0.7, 0.85}, {start, back, slide, follow, follow}, 45, 70, 90, 70, true));
   }
   {  // clean_and_jerk
     PoseVec floor = stand();
@@ -296,8 +292,8 @@ std::map<std::string, ActionSpec> build_actions() {
     arms(jerk, 172, 14, 0, 0, 0);
     leg(jerk, kLeft, 40, 5, 45);
     leg(jerk, kRight, -25, 5, 25);
-    add_spec(make("clean_and_jerk", {0.0, 0.2, 0.35, 0.55, 0.7, 0.85}, {floor, pull, rack, rack, jerk, jerk},
-                  55, 80, 0, 60, false));
+    add_spec(make("clean_and_jerk", {0.0, 0.2, 0.35, 0.55, 0.7, 0.85}, {floor, pull, rack, rack, jerk, jerk}, 55, 80, 0,
+                  60, false));
   }
   add_spec(golf_swing("golf_swing"));
   {  // jump_rope
@@ -387,8 +383,8 @@ std::map<std::string, ActionSpec> build_actions() {
     PoseVec follow = contact;
     torso(follow, 10, 65);
     arm(follow, kRight, 125, 0, -80, 0, 85);
-    add_spec(make("tennis_forehand", {0.0, 0.35, 0.55, 0.7, 0.85}, {ready, back, contact, follow, follow},
-                  40, 65, 0, 70, false));
+    add_spec(make("tennis_forehand", {0.0, 0.35, 0.55, 0.7, 0.85}, {ready, back, contact, follow, follow}, 40, 65, 0,
+                  70, false));
   }
   {  // tennis_serve
     PoseVec st = stand();
@@ -409,8 +405,7 @@ std::map<std::string, ActionSpec> build_actions() {
     arm(follow, kLeft, 20, 30, 0, 0, 60);
     torso(follow, 45, 25);
     leg(follow, kRight, -25, 5, 55);
-    add_spec(make("tennis_serve", {0.0, 0.25, 0.5, 0.62, 0.78}, {st, toss, toss, hit, follow}, 45, 70, 60,
-                  50, true));
+    add_spec(make("tennis_serve", {0.0, 0.25, 0.5, 0.62, 0.78}, {st, toss, toss, hit, follow}, 45, 70, 60, 50, true));
   }
 
   // --- Sub-JHMDB ---
@@ -542,8 +537,7 @@ std::map<std::string, ActionSpec> build_actions() {
     PoseVec follow = release;
     follow[kJump] = 0;
     arm(follow, kRight, 140, 5, 0, 0, 40);
-    add_spec(make("shoot_ball", {0.0, 0.3, 0.5, 0.62, 0.8}, {hold, dip, release, follow, hold}, 30, 44, 0,
-                  70, false));
+    add_spec(make("shoot_ball", {0.0, 0.3, 0.5, 0.62, 0.8}, {hold, dip, release, follow, hold}, 30, 44, 0, 70, false));
   }
   add_spec(baseball_swing("swing_baseball"));
   {  // walk
@@ -578,8 +572,7 @@ const std::map<std::string, ActionSpec>& actions() {
 
 double catmull_rom(double p0, double p1, double p2, double p3, double u) {
   const double u2 = u * u, u3 = u2 * u;
-  return 0.5 * ((2 * p1) + (-p0 + p2) * u + (2 * p0 - 5 * p1 + 4 * p2 - p3) * u2 +
-                (-p0 + 3 * p1 - 3 * p2 + p3) * u3);
+  return 0.5 * ((2 * p1) + (-p0 + p2) * u + (2 * p0 - 5 * p1 + 4 * p2 - p3) * u2 + (-p0 + 3 * p1 - 3 * p2 + p3) * u3);
 }
 
 PoseVec interpolate(const ActionSpec& a, double frac) {
@@ -623,9 +616,7 @@ struct Wobble {
     w.p2 = rng.uniform(0, 2 * kPi);
     return w;
   }
-  double operator()(double t) const {
-    return (a1 * std::sin(w1 * t + p1) + a2 * std::sin(w2 * t + p2)) / (a1 + a2);
-  }
+  double operator()(double t) const { return (a1 * std::sin(w1 * t + p1) + a2 * std::sin(w2 * t + p2)) / (a1 + a2); }
 };
 
 }  // namespace
@@ -658,13 +649,13 @@ BodyShape sample_body_shape(SynthRng& rng) {
 }
 
 const std::vector<std::string>& synth_action_names(const std::string& dataset) {
-  static const std::vector<std::string> penn = {
-      "baseball_pitch", "baseball_swing", "bench_press", "bowl",         "clean_and_jerk",
-      "golf_swing",     "jump_rope",      "jumping_jacks", "pullup",     "pushup",
-      "situp",          "squat",          "strum_guitar", "tennis_forehand", "tennis_serve"};
-  static const std::vector<std::string> jhmdb = {"catch", "climb_stairs", "golf", "jump",
-                                                 "kick_ball", "pick", "pullup", "push",
-                                                 "run", "shoot_ball", "swing_baseball", "walk"};
+  static const std::vector<std::string> penn = {"baseball_pitch", "baseball_swing",  "bench_press", "bowl",
+                                                "clean_and_jerk", "golf_swing",      "jump_rope",   "jumping_jacks",
+                                                "pullup",         "pushup",          "situp",       "squat",
+                                                "strum_guitar",   "tennis_forehand", "tennis_serve"};
+  static const std::vector<std::string> jhmdb = {"catch",     "climb_stairs", "golf",           "jump",
+                                                 "kick_ball", "pick",         "pullup",         "push",
+                                                 "run",       "shoot_ball",   "swing_baseball", "walk"};
   if (dataset == "penn") return penn;
   if (dataset == "jhmdb") return jhmdb;
   throw UsageError("unknown data set format '" + dataset + "' (expected penn or jhmdb)");
@@ -725,8 +716,8 @@ Projected project(const SynthCamera& cam, const Vec3& p) {
   return r;
 }
 
-SynthMotion sample_motion(SynthRng& rng, const std::string& action, int frames, int width,
-                          int height, double motion_scale) {
+SynthMotion sample_motion(SynthRng& rng, const std::string& action, int frames, int width, int height,
+                          double motion_scale) {
   const ActionSpec& spec = synth_action(action);
   SynthMotion m;
   m.action = action;

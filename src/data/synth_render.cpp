@@ -30,12 +30,25 @@ cv::Scalar hsv_to_bgr(double h, double s, double v) {
   const double hp = std::fmod(h, 360.0) / 60.0;
   const double x = c * (1 - std::abs(std::fmod(hp, 2.0) - 1));
   double r = 0, g = 0, b = 0;
-  if (hp < 1) { r = c; g = x; }
-  else if (hp < 2) { r = x; g = c; }
-  else if (hp < 3) { g = c; b = x; }
-  else if (hp < 4) { g = x; b = c; }
-  else if (hp < 5) { r = x; b = c; }
-  else { r = c; b = x; }
+  if (hp < 1) {
+    r = c;
+    g = x;
+  } else if (hp < 2) {
+    r = x;
+    g = c;
+  } else if (hp < 3) {
+    g = c;
+    b = x;
+  } else if (hp < 4) {
+    g = x;
+    b = c;
+  } else if (hp < 5) {
+    r = x;
+    b = c;
+  } else {
+    r = c;
+    b = x;
+  }
   const double m = v - c;
   return {255 * (b + m), 255 * (g + m), 255 * (r + m)};
 }
@@ -46,15 +59,14 @@ cv::Scalar jitter(SynthRng& rng, cv::Scalar c, double amount) {
 }
 
 cv::Scalar shade(const cv::Scalar& c, double s) {
-  return {std::clamp(c[0] * s, 0.0, 255.0), std::clamp(c[1] * s, 0.0, 255.0),
-          std::clamp(c[2] * s, 0.0, 255.0)};
+  return {std::clamp(c[0] * s, 0.0, 255.0), std::clamp(c[1] * s, 0.0, 255.0), std::clamp(c[2] * s, 0.0, 255.0)};
 }
 
 cv::Scalar random_cloth(SynthRng& rng) {
   const int kind = rng.integer(0, 9);
-  if (kind == 0) return hsv_to_bgr(0, 0, rng.uniform(0.08, 0.25));       // black
-  if (kind == 1) return hsv_to_bgr(0, 0, rng.uniform(0.75, 0.95));       // white
-  if (kind == 2) return hsv_to_bgr(0, 0, rng.uniform(0.35, 0.6));        // grey
+  if (kind == 0) return hsv_to_bgr(0, 0, rng.uniform(0.08, 0.25));                                        // black
+  if (kind == 1) return hsv_to_bgr(0, 0, rng.uniform(0.75, 0.95));                                        // white
+  if (kind == 2) return hsv_to_bgr(0, 0, rng.uniform(0.35, 0.6));                                         // grey
   if (kind == 3) return hsv_to_bgr(rng.uniform(205, 225), rng.uniform(0.4, 0.7), rng.uniform(0.3, 0.6));  // denim
   return hsv_to_bgr(rng.uniform(0, 360), rng.uniform(0.3, 0.9), rng.uniform(0.3, 0.95));
 }
@@ -66,8 +78,8 @@ cv::Scalar random_skin(SynthRng& rng) {
   return jitter(rng, cv::Scalar(t[0], t[1], t[2]), 8);
 }
 
-void draw_capsule(cv::Mat& image, cv::Mat& ids, const Projected& a, const Projected& b, double ra,
-                  double rb, const cv::Scalar& color, uint8_t id) {
+void draw_capsule(cv::Mat& image, cv::Mat& ids, const Projected& a, const Projected& b, double ra, double rb,
+                  const cv::Scalar& color, uint8_t id) {
   ra = std::max(ra, 0.8);
   rb = std::max(rb, 0.8);
   const double dx = b.x - a.x, dy = b.y - a.y;
@@ -76,16 +88,13 @@ void draw_capsule(cv::Mat& image, cv::Mat& ids, const Projected& a, const Projec
   auto shape = [&](cv::Mat& img, const cv::Scalar& c, double grow, int line_type) {
     if (len > 1e-3) {
       const double nx = -dy / len, ny = dx / len;
-      const cv::Point pts[4] = {fx(a.x + nx * (ra + grow), a.y + ny * (ra + grow)),
-                                fx(b.x + nx * (rb + grow), b.y + ny * (rb + grow)),
-                                fx(b.x - nx * (rb + grow), b.y - ny * (rb + grow)),
-                                fx(a.x - nx * (ra + grow), a.y - ny * (ra + grow))};
+      const cv::Point pts[4] = {
+          fx(a.x + nx * (ra + grow), a.y + ny * (ra + grow)), fx(b.x + nx * (rb + grow), b.y + ny * (rb + grow)),
+          fx(b.x - nx * (rb + grow), b.y - ny * (rb + grow)), fx(a.x - nx * (ra + grow), a.y - ny * (ra + grow))};
       cv::fillConvexPoly(img, pts, 4, c, line_type, kShift);
     }
-    cv::circle(img, fx(a.x, a.y), static_cast<int>(std::lround((ra + grow) * kOne)), c, cv::FILLED,
-               line_type, kShift);
-    cv::circle(img, fx(b.x, b.y), static_cast<int>(std::lround((rb + grow) * kOne)), c, cv::FILLED,
-               line_type, kShift);
+    cv::circle(img, fx(a.x, a.y), static_cast<int>(std::lround((ra + grow) * kOne)), c, cv::FILLED, line_type, kShift);
+    cv::circle(img, fx(b.x, b.y), static_cast<int>(std::lround((rb + grow) * kOne)), c, cv::FILLED, line_type, kShift);
   };
   shape(image, outline, 1.0, cv::LINE_AA);
   shape(image, color, 0.0, cv::LINE_AA);
@@ -98,8 +107,8 @@ void draw_hull(cv::Mat& image, cv::Mat& ids, const std::vector<std::pair<Project
   for (const auto& [c, r] : circles)
     for (int k = 0; k < 12; ++k) {
       const double a = k * (2 * 3.14159265358979 / 12);
-      pts.push_back(fx(c.x + (r + (outline ? 1.0 : 0.0)) * std::cos(a),
-                       c.y + (r + (outline ? 1.0 : 0.0)) * std::sin(a)));
+      pts.push_back(
+          fx(c.x + (r + (outline ? 1.0 : 0.0)) * std::cos(a), c.y + (r + (outline ? 1.0 : 0.0)) * std::sin(a)));
     }
   std::vector<cv::Point> hull;
   cv::convexHull(pts, hull);
@@ -159,29 +168,44 @@ Appearance sample_appearance(SynthRng& rng) {
 bool part_touches_joint(int part, int joint) {
   switch (part) {
     case kPartTorso:
-      return joint == kPelvis || joint == kBelly || joint == kNeck || joint == kLShoulder ||
-             joint == kRShoulder || joint == kLHip || joint == kRHip;
-    case kPartNeck: return joint == kNeck || joint == kHead;
-    case kPartHead: return joint == kHead;
-    case kPartLUpperArm: return joint == kLShoulder || joint == kLElbow;
-    case kPartRUpperArm: return joint == kRShoulder || joint == kRElbow;
-    case kPartLForearm: return joint == kLElbow || joint == kLWrist;
-    case kPartRForearm: return joint == kRElbow || joint == kRWrist;
-    case kPartLHand: return joint == kLWrist;
-    case kPartRHand: return joint == kRWrist;
-    case kPartLThigh: return joint == kLHip || joint == kLKnee;
-    case kPartRThigh: return joint == kRHip || joint == kRKnee;
-    case kPartLShin: return joint == kLKnee || joint == kLAnkle;
-    case kPartRShin: return joint == kRKnee || joint == kRAnkle;
-    case kPartLFoot: return joint == kLAnkle;
-    case kPartRFoot: return joint == kRAnkle;
-    case kPartProp: return joint == kLWrist || joint == kRWrist;
-    default: return false;
+      return joint == kPelvis || joint == kBelly || joint == kNeck || joint == kLShoulder || joint == kRShoulder ||
+             joint == kLHip || joint == kRHip;
+    case kPartNeck:
+      return joint == kNeck || joint == kHead;
+    case kPartHead:
+      return joint == kHead;
+    case kPartLUpperArm:
+      return joint == kLShoulder || joint == kLElbow;
+    case kPartRUpperArm:
+      return joint == kRShoulder || joint == kRElbow;
+    case kPartLForearm:
+      return joint == kLElbow || joint == kLWrist;
+    case kPartRForearm:
+      return joint == kRElbow || joint == kRWrist;
+    case kPartLHand:
+      return joint == kLWrist;
+    case kPartRHand:
+      return joint == kRWrist;
+    case kPartLThigh:
+      return joint == kLHip || joint == kLKnee;
+    case kPartRThigh:
+      return joint == kRHip || joint == kRKnee;
+    case kPartLShin:
+      return joint == kLKnee || joint == kLAnkle;
+    case kPartRShin:
+      return joint == kRKnee || joint == kRAnkle;
+    case kPartLFoot:
+      return joint == kLAnkle;
+    case kPartRFoot:
+      return joint == kRAnkle;
+    case kPartProp:
+      return joint == kLWrist || joint == kRWrist;
+    default:
+      return false;
   }
 }
 
-PersonFrame render_person(const SynthMotion& motion, int t, const Appearance& look, cv::Mat& image,
-                          cv::Mat& ids) {
+PersonFrame render_person(const SynthMotion& motion, int t, const Appearance& look, cv::Mat& image, cv::Mat& ids) {
   const BodyPose3D& body = motion.bodies.at(t);
   const SynthCamera& cam = motion.cameras.at(t);
   const BodyShape& s = motion.shape;
@@ -209,8 +233,7 @@ PersonFrame render_person(const SynthMotion& motion, int t, const Appearance& lo
 
   // Torso (shirt) with the pelvis region in trouser colour; head and neck.
   const double torso_depth =
-      (q[kNeck].depth + q[kPelvis].depth + q[kLShoulder].depth + q[kRShoulder].depth) / 4.0 -
-      0.5 * s.r_torso;
+      (q[kNeck].depth + q[kPelvis].depth + q[kLShoulder].depth + q[kRShoulder].depth) / 4.0 - 0.5 * s.r_torso;
   add_item(torso_depth, kPartTorso, [&, torso_depth] {
     const cv::Scalar shirt = tone(look.shirt, torso_depth);
     draw_hull(image, ids,
@@ -235,8 +258,10 @@ PersonFrame render_person(const SynthMotion& motion, int t, const Appearance& lo
     {
       double x0 = 1e9, y0 = 1e9, x1 = -1e9, y1 = -1e9;
       for (int j : {kLShoulder, kRShoulder, kNeck, kLHip, kRHip, kBelly}) {
-        x0 = std::min(x0, q[j].x); y0 = std::min(y0, q[j].y);
-        x1 = std::max(x1, q[j].x); y1 = std::max(y1, q[j].y);
+        x0 = std::min(x0, q[j].x);
+        y0 = std::min(y0, q[j].y);
+        x1 = std::max(x1, q[j].x);
+        y1 = std::max(y1, q[j].y);
       }
       const double m = px(s.r_torso * 2, q[kBelly].depth) + 2;
       roi = cv::Rect(cv::Point(static_cast<int>(x0 - m), static_cast<int>(y0 - m)),
@@ -266,27 +291,26 @@ PersonFrame render_person(const SynthMotion& motion, int t, const Appearance& lo
     }
   });
   add_item(0.5 * (q[kNeck].depth + q[kHead].depth) + 0.03, kPartNeck, [&] {
-    draw_capsule(image, ids, q[kNeck], q[kHead], px(s.r_neck, q[kNeck].depth),
-                 px(s.r_neck, q[kHead].depth), tone(look.skin, q[kNeck].depth), kPartNeck);
+    draw_capsule(image, ids, q[kNeck], q[kHead], px(s.r_neck, q[kNeck].depth), px(s.r_neck, q[kHead].depth),
+                 tone(look.skin, q[kNeck].depth), kPartNeck);
   });
   add_item(q[kHead].depth, kPartHead, [&] {
     const double r = px(s.head_radius, q[kHead].depth);
     const Vec3 up{0, 1, 0};
     const Vec3& f = body.facing;
     const double hr = s.head_radius;
-    const Vec3 hair_c{body.p[kHead].x - f.x * 0.3 * hr + up.x * 0.12 * hr,
-                      body.p[kHead].y - f.y * 0.3 * hr + 0.12 * hr, body.p[kHead].z - f.z * 0.3 * hr};
+    const Vec3 hair_c{body.p[kHead].x - f.x * 0.3 * hr + up.x * 0.12 * hr, body.p[kHead].y - f.y * 0.3 * hr + 0.12 * hr,
+                      body.p[kHead].z - f.z * 0.3 * hr};
     const Vec3 face_c{body.p[kHead].x + f.x * 0.15 * hr, body.p[kHead].y - 0.05 * hr,
                       body.p[kHead].z + f.z * 0.15 * hr};
     const Projected ph = project(cam, hair_c), pf = project(cam, face_c);
     const cv::Scalar skin = tone(look.skin, q[kHead].depth), hair = tone(look.hair, q[kHead].depth);
-    cv::circle(image, fx(q[kHead].x, q[kHead].y), static_cast<int>(std::lround((r + 1) * kOne)),
-               shade(skin, 0.55), cv::FILLED, cv::LINE_AA, kShift);
-    cv::circle(ids, fx(q[kHead].x, q[kHead].y), static_cast<int>(std::lround((r + 1) * kOne)),
-               cv::Scalar(kPartHead), cv::FILLED, cv::LINE_8, kShift);
+    cv::circle(image, fx(q[kHead].x, q[kHead].y), static_cast<int>(std::lround((r + 1) * kOne)), shade(skin, 0.55),
+               cv::FILLED, cv::LINE_AA, kShift);
+    cv::circle(ids, fx(q[kHead].x, q[kHead].y), static_cast<int>(std::lround((r + 1) * kOne)), cv::Scalar(kPartHead),
+               cv::FILLED, cv::LINE_8, kShift);
     auto disc = [&](const Projected& c, double rr, const cv::Scalar& col) {
-      cv::circle(image, fx(c.x, c.y), static_cast<int>(std::lround(rr * kOne)), col, cv::FILLED,
-                 cv::LINE_AA, kShift);
+      cv::circle(image, fx(c.x, c.y), static_cast<int>(std::lround(rr * kOne)), col, cv::FILLED, cv::LINE_AA, kShift);
     };
     if (f.z > 0) {  // face towards the camera: hair behind the face
       disc(ph, r * 0.97, hair);
@@ -346,8 +370,7 @@ PersonFrame render_person(const SynthMotion& motion, int t, const Appearance& lo
         draw_capsule(image, ids, pp, pp, px(0.2, pp.depth), px(0.2, pp.depth), cv::Scalar(40, 40, 45), kPartProp);
       }
     });
-  } else if (action == "golf_swing" || action == "golf" || action == "baseball_swing" ||
-             action == "swing_baseball") {
+  } else if (action == "golf_swing" || action == "golf" || action == "baseball_swing" || action == "swing_baseball") {
     const bool golf = action.rfind("golf", 0) == 0;
     const Vec3 c = mid(body.p[kLHand], body.p[kRHand]);
     const Vec3 dir = sub(mid(body.p[kLHand], body.p[kRHand]), mid(body.p[kLWrist], body.p[kRWrist]));
@@ -593,12 +616,11 @@ void background_view(const cv::Mat& canvas, double zoom, double shift_x, double 
   const double ccx = canvas.cols / 2.0, ccy = canvas.rows / 2.0;
   const double fcx = frame.cols / 2.0, fcy = frame.rows / 2.0;
   cv::Mat M = (cv::Mat_<double>(2, 3) << iz, 0, ccx - fcx * iz + shift_x, 0, iz, ccy - fcy * iz + shift_y);
-  cv::warpAffine(canvas, frame, M, frame.size(), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP,
-                 cv::BORDER_REFLECT_101);
+  cv::warpAffine(canvas, frame, M, frame.size(), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_REFLECT_101);
 }
 
-Occluder sample_occluder(SynthRng& rng, int frames, int width, int height, double person_x,
-                         double person_y, double person_h, double probability) {
+Occluder sample_occluder(SynthRng& rng, int frames, int width, int height, double person_x, double person_y,
+                         double person_h, double probability) {
   Occluder o;
   if (!rng.chance(probability) || frames < 6) return o;
   o.active = true;
@@ -626,9 +648,9 @@ void draw_occluder(const Occluder& o, int t, cv::Mat& image, cv::Mat& ids) {
       cv::rectangle(img, cv::Rect(static_cast<int>(x - o.w / 4), 0, std::max(2, static_cast<int>(o.w / 2)), img.rows),
                     c, cv::FILLED, lt);
     } else if (o.kind == 1) {
-      cv::rectangle(img, cv::Rect(static_cast<int>(x - o.w / 2), static_cast<int>(o.y), static_cast<int>(o.w),
-                                  img.rows),
-                    c, cv::FILLED, lt);
+      cv::rectangle(img,
+                    cv::Rect(static_cast<int>(x - o.w / 2), static_cast<int>(o.y), static_cast<int>(o.w), img.rows), c,
+                    cv::FILLED, lt);
     } else {
       cv::ellipse(img, cv::Point(static_cast<int>(x), static_cast<int>(o.y)),
                   cv::Size(static_cast<int>(o.w / 2), static_cast<int>(o.h / 2)), 0, 0, 360, c, cv::FILLED, lt);
@@ -647,13 +669,13 @@ void motion_blur(cv::Mat& image, const cv::Mat& mask, double dx, double dy, doub
   cv::Mat kernel = cv::Mat::zeros(k, k, CV_32F);
   const double ux = dx / std::sqrt(dx * dx + dy * dy), uy = dy / std::sqrt(dx * dx + dy * dy);
   const double c = (k - 1) / 2.0;
-  cv::line(kernel, fx(c - ux * len / 2, c - uy * len / 2), fx(c + ux * len / 2, c + uy * len / 2),
-           cv::Scalar(1.0), 1, cv::LINE_AA, kShift);
+  cv::line(kernel, fx(c - ux * len / 2, c - uy * len / 2), fx(c + ux * len / 2, c + uy * len / 2), cv::Scalar(1.0), 1,
+           cv::LINE_AA, kShift);
   const double sum = cv::sum(kernel)[0];
   if (sum <= 0) return;
   kernel /= sum;
-  const cv::Rect roi = cv::Rect(box.x - k, box.y - k, box.width + 2 * k, box.height + 2 * k) &
-                       cv::Rect(0, 0, image.cols, image.rows);
+  const cv::Rect roi =
+      cv::Rect(box.x - k, box.y - k, box.width + 2 * k, box.height + 2 * k) & cv::Rect(0, 0, image.cols, image.rows);
   cv::Mat blurred;
   cv::filter2D(image(roi), blurred, -1, kernel, cv::Point(-1, -1), 0, cv::BORDER_REFLECT_101);
   cv::Mat m;

@@ -33,14 +33,13 @@ void draw_annotation(cv::Mat& image, const VideoRecord& v, int t, double scale) 
   const int J = v.num_joints;
   auto pt = [&](int j) {
     const Point2& p = v.joint(t, j);
-    return cv::Point(static_cast<int>(std::lround(p.x * scale * 16)),
-                     static_cast<int>(std::lround(p.y * scale * 16)));
+    return cv::Point(static_cast<int>(std::lround(p.x * scale * 16)), static_cast<int>(std::lround(p.y * scale * 16)));
   };
   if (t < static_cast<int>(v.boxes.size())) {
     const Box& b = v.boxes[t];
     cv::rectangle(image, cv::Point(int(std::lround(b.x1 * scale)), int(std::lround(b.y1 * scale))),
-                  cv::Point(int(std::lround(b.x2 * scale)), int(std::lround(b.y2 * scale))),
-                  cv::Scalar(0, 230, 255), 1, cv::LINE_AA);
+                  cv::Point(int(std::lround(b.x2 * scale)), int(std::lround(b.y2 * scale))), cv::Scalar(0, 230, 255), 1,
+                  cv::LINE_AA);
   }
   for (const auto& [a, b] : sk.limbs) {
     if (a >= J || b >= J) continue;
@@ -81,8 +80,7 @@ std::vector<VideoRecord> pick_evenly(const std::vector<VideoRecord>& all, int co
   return out;
 }
 
-cv::Mat make_contact_sheet(const std::vector<VideoRecord>& videos, int frames, int cell_width,
-                           bool annotate) {
+cv::Mat make_contact_sheet(const std::vector<VideoRecord>& videos, int frames, int cell_width, bool annotate) {
   if (videos.empty()) throw UsageError("show: no videos to draw");
   if (frames < 1) throw UsageError("--frames: must be >= 1");
   if (cell_width < 16) throw UsageError("--cell-width: must be >= 16");
@@ -107,12 +105,11 @@ cv::Mat make_contact_sheet(const std::vector<VideoRecord>& videos, int frames, i
       if (cell.rows > cell_h) cell = cell.rowRange(0, cell_h).clone();
       if (annotate) draw_annotation(cell, v, t, scale);
       const std::string label = c == 0 ? v.id + " " + v.action : "t=" + std::to_string(t + 1);
-      cv::putText(cell, label, cv::Point(3, 12), cv::FONT_HERSHEY_SIMPLEX, 0.35, cv::Scalar(0, 0, 0), 3,
-                  cv::LINE_AA);
+      cv::putText(cell, label, cv::Point(3, 12), cv::FONT_HERSHEY_SIMPLEX, 0.35, cv::Scalar(0, 0, 0), 3, cv::LINE_AA);
       cv::putText(cell, label, cv::Point(3, 12), cv::FONT_HERSHEY_SIMPLEX, 0.35, cv::Scalar(255, 255, 255), 1,
                   cv::LINE_AA);
-      cell.copyTo(sheet(cv::Rect(c * (cell_width + gap), static_cast<int>(row) * (cell_h + gap), cell.cols,
-                                 cell.rows)));
+      cell.copyTo(
+          sheet(cv::Rect(c * (cell_width + gap), static_cast<int>(row) * (cell_h + gap), cell.cols, cell.rows)));
     }
   }
   return sheet;
@@ -122,10 +119,11 @@ int run_show(const ShowOptions& options) {
   if (options.videos < 1) throw UsageError("--videos: must be >= 1");
   const DatasetScan scan = scan_dataset(options.dataset, options.root, options.split);
   if (scan.videos.empty())
-    throw DataError(options.root, "no readable " + options.dataset + " videos" +
-                                      (scan.problems.empty() ? std::string() : ":\n" + format_problems(scan.problems, 5)));
-  const cv::Mat sheet = make_contact_sheet(pick_evenly(scan.videos, options.videos), options.frames,
-                                         options.cell_width, options.annotate);
+    throw DataError(options.root,
+                    "no readable " + options.dataset + " videos" +
+                        (scan.problems.empty() ? std::string() : ":\n" + format_problems(scan.problems, 5)));
+  const cv::Mat sheet = make_contact_sheet(pick_evenly(scan.videos, options.videos), options.frames, options.cell_width,
+                                           options.annotate);
   const std::string parent = std::filesystem::path(options.out).parent_path().string();
   if (!parent.empty()) ensure_writable_dir(parent);
   if (!cv::imwrite(options.out, sheet)) throw Error("cannot write " + options.out);

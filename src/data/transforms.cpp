@@ -13,8 +13,8 @@ namespace dkd {
 const std::array<float, 3> kImageNetMean = {0.485f, 0.456f, 0.406f};
 const std::array<float, 3> kImageNetStd = {0.229f, 0.224f, 0.225f};
 
-CropTransform CropTransform::make(Point2 center, double region_w, double region_h,
-                                  double rotation_deg, bool flip, int out_w, int out_h) {
+CropTransform CropTransform::make(Point2 center, double region_w, double region_h, double rotation_deg, bool flip,
+                                  int out_w, int out_h) {
   if (!(region_w > 0) || !(region_h > 0) || out_w <= 0 || out_h <= 0)
     throw Error("CropTransform: region and output size must be positive");
   const double sx = out_w / region_w, sy = out_h / region_h;
@@ -38,8 +38,7 @@ CropTransform CropTransform::make(Point2 center, double region_w, double region_
 }
 
 Point2 CropTransform::apply(Point2 p) const {
-  return {static_cast<float>(m[0] * p.x + m[1] * p.y + m[2]),
-          static_cast<float>(m[3] * p.x + m[4] * p.y + m[5])};
+  return {static_cast<float>(m[0] * p.x + m[1] * p.y + m[2]), static_cast<float>(m[3] * p.x + m[4] * p.y + m[5])};
 }
 
 CropTransform CropTransform::inverse() const {
@@ -56,8 +55,7 @@ Point2 CropTransform::apply_inverse(Point2 p) const {
   // Solve in double precision directly (no float round trip of the inverse).
   const double det = m[0] * m[4] - m[1] * m[3];
   const double x = p.x - m[2], y = p.y - m[5];
-  return {static_cast<float>((m[4] * x - m[1] * y) / det),
-          static_cast<float>((-m[3] * x + m[0] * y) / det)};
+  return {static_cast<float>((m[4] * x - m[1] * y) / det), static_cast<float>((-m[3] * x + m[0] * y) / det)};
 }
 
 CropTransform CropTransform::downscaled(int stride) const {
@@ -81,8 +79,10 @@ Region box_region(const Box& box, double scale, double aspect) {
   r.center = {0.5f * (box.x1 + box.x2), 0.5f * (box.y1 + box.y2)};
   double w = std::max(1.0, static_cast<double>(box.x2 - box.x1));
   double h = std::max(1.0, static_cast<double>(box.y2 - box.y1));
-  if (w > aspect * h) h = w / aspect;
-  else w = h * aspect;
+  if (w > aspect * h)
+    h = w / aspect;
+  else
+    w = h * aspect;
   r.width = w * scale;
   r.height = h * scale;
   return r;
@@ -102,8 +102,8 @@ Box box_union(const std::vector<Box>& boxes) {
 
 cv::Mat warp_image(const cv::Mat& image, const CropTransform& t) {
   cv::Mat out;
-  cv::warpAffine(image, out, t.to_mat(), cv::Size(t.out_w, t.out_h), cv::INTER_LINEAR,
-                 cv::BORDER_CONSTANT, cv::Scalar::all(0));
+  cv::warpAffine(image, out, t.to_mat(), cv::Size(t.out_w, t.out_h), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+                 cv::Scalar::all(0));
   return out;
 }
 
@@ -218,8 +218,7 @@ Box next_box_from_keypoints(const std::vector<Point2>& keypoints, const std::vec
   // per-frame change keeps a few low-confidence, clustered peaks from
   // collapsing (or blowing up) the box within a handful of frames.
   const auto bounded = [](double side, double previous_side) {
-    return std::clamp(side, std::max(8.0, kMaxBoxShrink * previous_side),
-                      std::max(8.0, kMaxBoxGrowth * previous_side));
+    return std::clamp(side, std::max(8.0, kMaxBoxShrink * previous_side), std::max(8.0, kMaxBoxGrowth * previous_side));
   };
   const double w = bounded((x2 - x1) * scale, previous.width());
   const double h = bounded((y2 - y1) * scale, previous.height());

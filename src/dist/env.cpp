@@ -28,20 +28,18 @@ int parse_int(const char* name, const std::string& value, long lo, long hi) {
   char* end = nullptr;
   long v = std::strtol(value.c_str(), &end, 10);
   if (errno != 0 || end == value.c_str() || *end != '\0')
-    throw ConfigError(std::string("environment variable ") + name + "=" + value +
-                      " is not an integer");
+    throw ConfigError(std::string("environment variable ") + name + "=" + value + " is not an integer");
   if (v < lo || v > hi)
-    throw ConfigError(std::string("environment variable ") + name + "=" + value +
-                      " is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                      "]");
+    throw ConfigError(std::string("environment variable ") + name + "=" + value + " is out of range [" +
+                      std::to_string(lo) + ", " + std::to_string(hi) + "]");
   return static_cast<int>(v);
 }
 
 }  // namespace
 
 std::string DistEnv::describe() const {
-  return "rank " + std::to_string(rank) + "/" + std::to_string(world_size) + " (local " +
-         std::to_string(local_rank) + ") at " + master_addr + ":" + std::to_string(master_port);
+  return "rank " + std::to_string(rank) + "/" + std::to_string(world_size) + " (local " + std::to_string(local_rank) +
+         ") at " + master_addr + ":" + std::to_string(master_port);
 }
 
 DistEnv dist_env_from_environment() {
@@ -60,20 +58,20 @@ DistEnv dist_env_from_environment() {
   env.world_size = parse_int("WORLD_SIZE", *world, 1, 1 << 20);
   env.rank = parse_int("RANK", *rank, 0, 1 << 20);
   if (env.rank >= env.world_size)
-    throw ConfigError("environment variable RANK=" + *rank + " is not below WORLD_SIZE=" +
-                      *world);
+    throw ConfigError("environment variable RANK=" + *rank + " is not below WORLD_SIZE=" + *world);
   env.local_rank = local ? parse_int("LOCAL_RANK", *local, 0, env.world_size - 1) : env.rank;
   env.local_world_size = env.world_size;
-  if (auto lws = get("LOCAL_WORLD_SIZE"))
-    env.local_world_size = parse_int("LOCAL_WORLD_SIZE", *lws, 1, env.world_size);
+  if (auto lws = get("LOCAL_WORLD_SIZE")) env.local_world_size = parse_int("LOCAL_WORLD_SIZE", *lws, 1, env.world_size);
   if (env.local_rank >= env.local_world_size)
     throw ConfigError("environment variable LOCAL_RANK=" + std::to_string(env.local_rank) +
                       " is not below LOCAL_WORLD_SIZE=" + std::to_string(env.local_world_size));
   if (env.world_size > 1) {
-    if (!addr) throw ConfigError("environment variable MASTER_ADDR is not set (WORLD_SIZE=" +
-                                 *world + "); torchrun and dkd_train --nproc set it");
-    if (!port) throw ConfigError("environment variable MASTER_PORT is not set (WORLD_SIZE=" +
-                                 *world + "); torchrun and dkd_train --nproc set it");
+    if (!addr)
+      throw ConfigError("environment variable MASTER_ADDR is not set (WORLD_SIZE=" + *world +
+                        "); torchrun and dkd_train --nproc set it");
+    if (!port)
+      throw ConfigError("environment variable MASTER_PORT is not set (WORLD_SIZE=" + *world +
+                        "); torchrun and dkd_train --nproc set it");
   }
   if (addr) env.master_addr = *addr;
   if (port) env.master_port = parse_int("MASTER_PORT", *port, 1, 65535);

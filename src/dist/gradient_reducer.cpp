@@ -8,8 +8,7 @@
 
 namespace dkd {
 
-GradientReducer::GradientReducer(DistContext& ctx, std::vector<at::Tensor> params,
-                                 double bucket_mb, std::string name)
+GradientReducer::GradientReducer(DistContext& ctx, std::vector<at::Tensor> params, double bucket_mb, std::string name)
     : ctx_(ctx), params_(std::move(params)), name_(std::move(name)) {
   if (bucket_mb <= 0) bucket_mb = ctx_.bucket_mb();
   const int64_t cap_bytes = std::max<int64_t>(1, static_cast<int64_t>(bucket_mb * 1024 * 1024));
@@ -17,8 +16,7 @@ GradientReducer::GradientReducer(DistContext& ctx, std::vector<at::Tensor> param
     if (!p.defined()) throw UsageError("GradientReducer(" + name_ + "): undefined parameter");
     num_elements_ += p.numel();
   }
-  ctx_.check_same(static_cast<double>(num_elements_),
-                  "number of elements in parameter group '" + name_ + "'");
+  ctx_.check_same(static_cast<double>(num_elements_), "number of elements in parameter group '" + name_ + "'");
   if (!ctx_.enabled()) return;
   const c10::Device comm = ctx_.backend() == "nccl" ? ctx_.device() : c10::Device(c10::kCPU);
   // Open bucket per dtype; a bucket is closed when the next tensor would overflow it.
@@ -30,9 +28,8 @@ GradientReducer::GradientReducer(DistContext& ctx, std::vector<at::Tensor> param
     const int key = static_cast<int>(p.scalar_type());
     const int64_t bytes = p.numel() * static_cast<int64_t>(p.element_size());
     auto it = open.find(key);
-    if (it == open.end() ||
-        (sizes[it->second] > 0 &&
-         (sizes[it->second] + p.numel()) * static_cast<int64_t>(p.element_size()) > cap_bytes)) {
+    if (it == open.end() || (sizes[it->second] > 0 &&
+                             (sizes[it->second] + p.numel()) * static_cast<int64_t>(p.element_size()) > cap_bytes)) {
       buckets_.emplace_back();
       open[key] = buckets_.size() - 1;
       it = open.find(key);
@@ -43,10 +40,9 @@ GradientReducer::GradientReducer(DistContext& ctx, std::vector<at::Tensor> param
     sizes[it->second] += p.numel();
   }
   for (size_t b = 0; b < buckets_.size(); ++b)
-    buckets_[b].flat =
-        torch::zeros({sizes[b]}, torch::TensorOptions().dtype(types[b]).device(comm));
-  has_grad_ = torch::zeros({static_cast<int64_t>(params_.size())},
-                           torch::TensorOptions().dtype(torch::kFloat32).device(comm));
+    buckets_[b].flat = torch::zeros({sizes[b]}, torch::TensorOptions().dtype(types[b]).device(comm));
+  has_grad_ =
+      torch::zeros({static_cast<int64_t>(params_.size())}, torch::TensorOptions().dtype(torch::kFloat32).device(comm));
 }
 
 void GradientReducer::reduce() {
@@ -66,8 +62,7 @@ void GradientReducer::start() {
       const at::Tensor& g = p.grad();
       at::Tensor dst = bucket.flat.narrow(0, s.offset, p.numel());
       if (g.defined()) {
-        if (g.is_sparse())
-          throw UsageError("GradientReducer(" + name_ + "): sparse gradients are not supported");
+        if (g.is_sparse()) throw UsageError("GradientReducer(" + name_ + "): sparse gradients are not supported");
         dst.view_as(p).copy_(g);
         fa[s.param] = 1.0f;
       } else {

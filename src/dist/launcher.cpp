@@ -27,9 +27,8 @@ volatile sig_atomic_t g_pending_signal = 0;
 void on_signal(int sig) { g_pending_signal = sig; }
 
 bool is_dist_variable(const char* entry) {
-  static const char* const names[] = {"RANK=",        "WORLD_SIZE=",  "LOCAL_RANK=",
-                                      "MASTER_ADDR=", "MASTER_PORT=", "LOCAL_WORLD_SIZE=",
-                                      "GROUP_RANK=",  "TORCHELASTIC_"};
+  static const char* const names[] = {"RANK=",        "WORLD_SIZE=",       "LOCAL_RANK=", "MASTER_ADDR=",
+                                      "MASTER_PORT=", "LOCAL_WORLD_SIZE=", "GROUP_RANK=", "TORCHELASTIC_"};
   for (const char* n : names)
     if (std::strncmp(entry, n, std::strlen(n)) == 0) return true;
   return false;
@@ -83,14 +82,12 @@ int launch_local_ranks(int nproc, int argc, char** argv, const LaunchOptions& op
   return launch_local_ranks(nproc, rest, options);
 }
 
-int launch_local_ranks(int nproc, const std::vector<std::string>& args,
-                       const LaunchOptions& options) {
+int launch_local_ranks(int nproc, const std::vector<std::string>& args, const LaunchOptions& options) {
   if (nproc < 1) throw UsageError("--nproc: must be at least 1, got " + std::to_string(nproc));
   if (args.empty()) throw UsageError("launch_local_ranks: empty argument list");
   if (const char* ws = std::getenv("WORLD_SIZE"); ws && std::strcmp(ws, "1") != 0)
-    throw UsageError("--nproc " + std::to_string(nproc) +
-                     " cannot be combined with an outside launcher (WORLD_SIZE=" + ws +
-                     " is set, e.g. by torchrun); use one or the other");
+    throw UsageError("--nproc " + std::to_string(nproc) + " cannot be combined with an outside launcher (WORLD_SIZE=" +
+                     ws + " is set, e.g. by torchrun); use one or the other");
   const std::string exe = options.executable.empty() ? "/proc/self/exe" : options.executable;
   const int port = options.master_port > 0 ? options.master_port : find_free_port();
 
@@ -117,7 +114,8 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args,
     cenvs[r].push_back(nullptr);
   }
 
-  struct sigaction sa {}, old_int{}, old_term{};
+  struct sigaction sa {
+  }, old_int{}, old_term{};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   g_pending_signal = 0;
@@ -128,8 +126,7 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args,
     sigaction(SIGTERM, &old_term, nullptr);
   };
 
-  spdlog::info("launching {} local ranks of {} (MASTER_ADDR=127.0.0.1 MASTER_PORT={})", nproc,
-               args[0], port);
+  spdlog::info("launching {} local ranks of {} (MASTER_ADDR=127.0.0.1 MASTER_PORT={})", nproc, args[0], port);
   const pid_t parent = getpid();
   std::vector<pid_t> pids(nproc, -1);
   for (int r = 0; r < nproc; ++r) {
@@ -170,9 +167,10 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args,
     if (int sig = g_pending_signal) {
       g_pending_signal = 0;
       if (++signals_seen == 1) {
-        spdlog::warn("launcher: got signal {}; the ranks save a checkpoint and stop (up to {} s, dist.stop_grace_s); "
-                     "signal again to kill them now",
-                     sig, options.stop_grace_s);
+        spdlog::warn(
+            "launcher: got signal {}; the ranks save a checkpoint and stop (up to {} s, dist.stop_grace_s); "
+            "signal again to kill them now",
+            sig, options.stop_grace_s);
         for (int r = 0; r < nproc; ++r)
           if (!done[r]) kill(pids[r], sig);
         if (result == 0) result = 128 + sig;
@@ -202,16 +200,14 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args,
       int code = w < 0 ? 1 : exit_code(status);
       if (code != 0 && result == 0) {
         result = code;
-        spdlog::error("launcher: rank {} (pid {}) {}; stopping the other ranks", r, pids[r],
-                      describe_status(status));
+        spdlog::error("launcher: rank {} (pid {}) {}; stopping the other ranks", r, pids[r], describe_status(status));
       }
       if (code != 0 && !killing) {
         killing = true;
         for (int q = 0; q < nproc; ++q)
           if (!done[q]) kill(pids[q], SIGTERM);
         grace_s = options.kill_grace_s;
-        kill_deadline = clock::now() + std::chrono::milliseconds(
-                                           static_cast<int64_t>(options.kill_grace_s * 1000));
+        kill_deadline = clock::now() + std::chrono::milliseconds(static_cast<int64_t>(options.kill_grace_s * 1000));
       }
     }
     if (killing && !forwarded_kill && live > 0 && clock::now() > kill_deadline) {

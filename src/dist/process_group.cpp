@@ -44,9 +44,7 @@ std::string short_message(const std::exception& e) {
 
 bool contains(const std::string& s, const char* what) { return s.find(what) != std::string::npos; }
 
-bool is_loopback(const std::string& addr) {
-  return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
-}
+bool is_loopback(const std::string& addr) { return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1"; }
 
 }  // namespace
 
@@ -86,8 +84,8 @@ std::string resolve_backend(const std::string& backend, const c10::Device& devic
           "dist.backend: 'nccl' is not available: this LibTorch build has no CUDA/NCCL "
           "support compiled into dkd; use 'gloo' or 'auto'");
     if (!device.is_cuda())
-      throw ConfigError("dist.backend: 'nccl' needs a CUDA device, but runtime.device is '" +
-                        device.str() + "'; use 'gloo' or 'auto'");
+      throw ConfigError("dist.backend: 'nccl' needs a CUDA device, but runtime.device is '" + device.str() +
+                        "'; use 'gloo' or 'auto'");
     return "nccl";
   }
   if (backend == "auto") {
@@ -137,8 +135,8 @@ DistContext::DistContext(const DistEnv& env, const DistConfig& config, const c10
   I.timeout = std::chrono::milliseconds(static_cast<int64_t>(config.timeout_s * 1000.0 + 0.5));
   if (env.world_size <= 1) return;
   if (env.rank < 0 || env.rank >= env.world_size)
-    throw ConfigError("RANK=" + std::to_string(env.rank) + " is not below WORLD_SIZE=" +
-                      std::to_string(env.world_size));
+    throw ConfigError("RANK=" + std::to_string(env.rank) +
+                      " is not below WORLD_SIZE=" + std::to_string(env.world_size));
   const std::string backend = resolve_backend(config.backend, device);
   I.comm_device = backend == "nccl" ? device : c10::Device(c10::kCPU);
 
@@ -152,14 +150,12 @@ DistContext::DistContext(const DistEnv& env, const DistConfig& config, const c10
     opts.timeout = I.timeout;
     auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, opts);
     if (env.use_agent_store)
-      I.store = c10::make_intrusive<c10d::PrefixStore>(
-          "/worker/attempt_" + std::to_string(env.restart_count), tcp);
+      I.store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(env.restart_count), tcp);
     else
       I.store = tcp;
   } catch (const std::exception& e) {
-    throw Error("dist: rendezvous of " + env.describe() + " did not complete within " +
-                fmt_seconds(I.timeout_s) + " (dist.timeout_s): " + short_message(e) +
-                ". Check that all " + std::to_string(env.world_size) +
+    throw Error("dist: rendezvous of " + env.describe() + " did not complete within " + fmt_seconds(I.timeout_s) +
+                " (dist.timeout_s): " + short_message(e) + ". Check that all " + std::to_string(env.world_size) +
                 " ranks were started and agree on MASTER_ADDR:MASTER_PORT (" + where +
                 "), and that the port is free on rank 0");
   }
@@ -187,10 +183,9 @@ DistContext::DistContext(const DistEnv& env, const DistConfig& config, const c10
 #endif
     }
   } catch (const std::exception& e) {
-    throw Error("dist: rendezvous of " + env.describe() + " did not complete within " +
-                fmt_seconds(I.timeout_s) + " (dist.timeout_s) while creating the " + backend +
-                " process group: " + short_message(e) + ". Check that all " +
-                std::to_string(env.world_size) + " ranks were started and agree on " +
+    throw Error("dist: rendezvous of " + env.describe() + " did not complete within " + fmt_seconds(I.timeout_s) +
+                " (dist.timeout_s) while creating the " + backend + " process group: " + short_message(e) +
+                ". Check that all " + std::to_string(env.world_size) + " ranks were started and agree on " +
                 "MASTER_ADDR:MASTER_PORT (" + where + ")");
   }
   if (!I.pg) throw Error("dist: backend '" + backend + "' is not compiled in");
@@ -220,19 +215,17 @@ void DistContext::fail(const std::string& op, const std::exception& e) const {
   const auto& I = *impl_;
   I.broken = true;
   std::string msg = short_message(e);
-  std::string peer = I.env.world_size == 2 ? "rank " + std::to_string(1 - I.env.rank)
-                                           : "another rank";
+  std::string peer = I.env.world_size == 2 ? "rank " + std::to_string(1 - I.env.rank) : "another rank";
   std::string what;
   if (contains(msg, "imed out") || contains(msg, "imeout") || contains(msg, "timed out"))
     what = peer + " did not answer within " + fmt_seconds(I.timeout_s) + " (dist.timeout_s)";
-  else if (contains(msg, "losed by peer") || contains(msg, "reset by peer") ||
-           contains(msg, "Broken pipe") || contains(msg, "Connection refused") ||
-           contains(msg, "closed"))
+  else if (contains(msg, "losed by peer") || contains(msg, "reset by peer") || contains(msg, "Broken pipe") ||
+           contains(msg, "Connection refused") || contains(msg, "closed"))
     what = peer + " closed its connection (it exited or was killed)";
   else
     what = "collective failed";
-  throw Error("dist: " + op + " on rank " + std::to_string(I.env.rank) + "/" +
-              std::to_string(I.env.world_size) + ": " + what + " [" + msg + "]");
+  throw Error("dist: " + op + " on rank " + std::to_string(I.env.rank) + "/" + std::to_string(I.env.world_size) + ": " +
+              what + " [" + msg + "]");
 }
 
 namespace {
@@ -255,17 +248,15 @@ void DistContext::barrier() {
   if (!enabled()) return;
   guarded(*this, "barrier", [&] {
     auto work = impl_->pg->barrier();
-    if (!work->wait(impl_->timeout + std::chrono::seconds(2)))
-      throw std::runtime_error("barrier timed out");
+    if (!work->wait(impl_->timeout + std::chrono::seconds(2))) throw std::runtime_error("barrier timed out");
   });
 }
 
 DistWork DistContext::all_reduce_sum_async(at::Tensor tensor) {
   if (!enabled()) return DistWork();
   TORCH_CHECK(tensor.is_contiguous(), "all_reduce_sum_async needs a contiguous tensor");
-  TORCH_CHECK(tensor.device() == impl_->comm_device,
-              "all_reduce_sum_async: tensor on ", tensor.device(), ", backend needs ",
-              impl_->comm_device);
+  TORCH_CHECK(tensor.device() == impl_->comm_device, "all_reduce_sum_async: tensor on ", tensor.device(),
+              ", backend needs ", impl_->comm_device);
   auto work = guarded(*this, "all_reduce", [&] {
     std::vector<at::Tensor> v{tensor};
     c10d::AllreduceOptions o;
@@ -303,8 +294,7 @@ void DistContext::broadcast(at::Tensor& tensor, int root) {
     o.rootRank = root;
     o.timeout = impl_->timeout;
     auto work = impl_->pg->broadcast(v, o);
-    if (!work->wait(impl_->timeout + std::chrono::seconds(2)))
-      throw std::runtime_error("broadcast timed out");
+    if (!work->wait(impl_->timeout + std::chrono::seconds(2))) throw std::runtime_error("broadcast timed out");
   });
   if (!alias) tensor.copy_(comm);
 }
@@ -315,8 +305,7 @@ namespace {
 void flat_apply(std::vector<at::Tensor> tensors, const std::function<void(at::Tensor&)>& op) {
   std::map<std::pair<int, std::string>, std::vector<at::Tensor>> groups;
   for (auto& t : tensors)
-    if (t.defined() && t.numel() > 0)
-      groups[{static_cast<int>(t.scalar_type()), t.device().str()}].push_back(t);
+    if (t.defined() && t.numel() > 0) groups[{static_cast<int>(t.scalar_type()), t.device().str()}].push_back(t);
   for (auto& [key, ts] : groups) {
     std::vector<at::Tensor> flat_parts;
     flat_parts.reserve(ts.size());
@@ -369,8 +358,7 @@ void DistContext::sync_batchnorm_stats(torch::nn::Module& module) {
   for (auto& item : module.named_buffers(true)) {
     const std::string& name = item.key();
     auto ends_with = [&](const std::string& suffix) {
-      return name.size() >= suffix.size() &&
-             name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+      return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
     };
     if (ends_with("running_mean") || ends_with("running_var")) ts.push_back(item.value());
   }
@@ -398,8 +386,7 @@ void DistContext::check_same(double value, const std::string& what) {
     if (acc[r] != acc[0]) {
       std::ostringstream os;
       os.precision(17);
-      os << "dist: ranks disagree on " << what << ": rank 0 has " << acc[0] << ", rank " << r
-         << " has " << acc[r];
+      os << "dist: ranks disagree on " << what << ": rank 0 has " << acc[0] << ", rank " << r << " has " << acc[r];
       throw Error(os.str());
     }
 }

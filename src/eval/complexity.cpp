@@ -120,8 +120,8 @@ std::string depth_name(const BackboneConfig& b) {
   std::string s = "ResNet-" + std::to_string(b.depth);
   if (b.width != 1.0) s += " x" + fixed(b.width, b.width * 4 == int(b.width * 4) ? 2 : 4);
   if (b.deconv_layers > 0) {
-    s += " + " + std::to_string(b.deconv_layers) + "x" + std::to_string(b.deconv_filters) +
-         " deconv" + std::to_string(b.deconv_kernel);
+    s += " + " + std::to_string(b.deconv_layers) + "x" + std::to_string(b.deconv_filters) + " deconv" +
+         std::to_string(b.deconv_kernel);
   }
   return s;
 }
@@ -132,8 +132,8 @@ MacRecorder::MacRecorder() {
   if (active_recorder != nullptr) throw Error("MacRecorder: one recorder per thread at a time");
   active_recorder = this;
   conv_depth = 0;
-  handle_ = at::addThreadLocalCallback(
-      at::RecordFunctionCallback(&on_start, &on_end).needsInputs(true).needsOutputs(true));
+  handle_ =
+      at::addThreadLocalCallback(at::RecordFunctionCallback(&on_start, &on_end).needsInputs(true).needsOutputs(true));
 }
 
 MacRecorder::~MacRecorder() {
@@ -182,13 +182,10 @@ ComplexityReport measure_complexity(const Config& config_in) {
   dkd->eval();
 
   torch::Tensor heatmaps, features, kernels;
-  const int64_t init_macs =
-      count_macs([&] { heatmaps = dkd->initializer->forward(frame); }).total();
+  const int64_t init_macs = count_macs([&] { heatmaps = dkd->initializer->forward(frame); }).total();
   const int64_t enc_macs = count_macs([&] { features = dkd->encoder->forward(frame); }).total();
-  const int64_t dist_macs =
-      count_macs([&] { kernels = dkd->distillator->forward(features, heatmaps); }).total();
-  const int64_t match_macs =
-      count_macs([&] { dkd->matching->forward(kernels, features); }).total();
+  const int64_t dist_macs = count_macs([&] { kernels = dkd->distillator->forward(features, heatmaps); }).total();
+  const int64_t match_macs = count_macs([&] { dkd->matching->forward(kernels, features); }).total();
   // The location prior's fusion head (its bilinear warp has no multiply-adds to count).
   const int64_t prior_macs =
       dkd->prior ? count_macs([&] { dkd->prior->forward(heatmaps, heatmaps, features); }).total() : 0;
@@ -200,8 +197,7 @@ ComplexityReport measure_complexity(const Config& config_in) {
       {"distillator", count_parameters(*dkd->distillator), dist_macs,
        std::to_string(m.distillator.channels) + " ch, " + std::to_string(dkd->distillator->num_stages()) +
            " pool stages, k=" + std::to_string(m.distillator.kernel_size)},
-      {"matching", count_parameters(*dkd->matching), match_macs,
-       m.distillator.matching + " dynamic convolution"},
+      {"matching", count_parameters(*dkd->matching), match_macs, m.distillator.matching + " dynamic convolution"},
   };
   if (dkd->prior) {
     r.components.push_back({"prior", count_parameters(*dkd->prior), prior_macs,
@@ -222,8 +218,7 @@ ComplexityReport measure_complexity(const Config& config_in) {
   const auto clip = torch::zeros({1, config.data.clip_length, m.num_joints, hm[0], hm[1]});
   const int64_t disc_macs = count_macs([&] { discriminator->forward(clip); }).total();
   r.training_only = {{"discriminator", count_parameters(*discriminator), disc_macs,
-                      "training only; one clip of " + std::to_string(config.data.clip_length) +
-                          " frames"}};
+                      "training only; one clip of " + std::to_string(config.data.clip_length) + " frames"}};
 
   // The per-frame large baseline is the initializer itself; the small one is the
   // encoder with a 1x1 head.
@@ -231,10 +226,8 @@ ComplexityReport measure_complexity(const Config& config_in) {
   small->eval();
   const int64_t small_macs = count_macs([&] { small->forward(frame); }).total();
   r.baselines = {
-      {"per_frame_large", r.components[0].params, init_macs,
-       "initializer config on every frame"},
-      {"per_frame_small", count_parameters(*small), small_macs,
-       "encoder config + 1x1 head on every frame"},
+      {"per_frame_large", r.components[0].params, init_macs, "initializer config on every frame"},
+      {"per_frame_small", count_parameters(*small), small_macs, "encoder config + 1x1 head on every frame"},
   };
   return r;
 }
@@ -242,15 +235,15 @@ ComplexityReport measure_complexity(const Config& config_in) {
 std::string format_complexity_table(const ComplexityReport& r) {
   std::ostringstream s;
   s << kGflopsLabel << "; 2x = multiplies and adds counted apart\n";
-  s << "input " << r.input_size[0] << "x" << r.input_size[1] << ", J = " << r.num_joints
-    << ", batch 1\n\n";
+  s << "input " << r.input_size[0] << "x" << r.input_size[1] << ", J = " << r.num_joints << ", batch 1\n\n";
   auto row = [&s](const std::string& name, double params, double macs, const std::string& note) {
     s << std::left << std::setw(34) << name << std::right << std::setw(11)
-      << (params < 0 ? std::string("") : fixed(params * 1e-6, 3)) << std::setw(10)
-      << fixed(macs * 1e-9, 3) << std::setw(10) << fixed(2e-9 * macs, 3) << "   " << note << "\n";
+      << (params < 0 ? std::string("") : fixed(params * 1e-6, 3)) << std::setw(10) << fixed(macs * 1e-9, 3)
+      << std::setw(10) << fixed(2e-9 * macs, 3) << "   " << note << "\n";
   };
-  s << std::left << std::setw(34) << "component" << std::right << std::setw(11) << "params (M)"
-    << std::setw(10) << "GMACs" << std::setw(10) << "2x" << "\n";
+  s << std::left << std::setw(34) << "component" << std::right << std::setw(11) << "params (M)" << std::setw(10)
+    << "GMACs" << std::setw(10) << "2x"
+    << "\n";
   for (const auto& c : r.components) row(c.name, c.params, c.macs, c.note);
   row("DKD per frame (t >= 2)", -1, r.macs_per_frame,
       r.components.size() > 4 ? "encoder + distillator + matching + prior" : "encoder + distillator + matching");
@@ -265,8 +258,8 @@ std::string format_complexity_table(const ComplexityReport& r) {
   if (r.macs_per_frame > 0) {
     const auto& large = r.baselines[0];
     s << "\nper-frame large / DKD per frame = " << fixed(double(large.macs) / r.macs_per_frame, 2)
-      << "x; per-frame large / DKD per-video average = "
-      << fixed(double(large.macs) / r.macs_per_video_average, 2) << "x\n";
+      << "x; per-frame large / DKD per-video average = " << fixed(double(large.macs) / r.macs_per_video_average, 2)
+      << "x\n";
   }
   return s.str();
 }

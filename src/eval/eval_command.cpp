@@ -167,8 +167,8 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options) {
   const nlohmann::json speed = speed_json(last, options.speed);
   // The console shows the complexity as its table; the files carry the JSON.
   std::cout << format_report(result, false, nullptr, speed, kind) << "\n"
-            << "Complexity of the evaluated model (" << kind << "): " << last.gmacs_per_frame
-            << " GMACs per frame, " << last.params * 1e-6 << " M parameters";
+            << "Complexity of the evaluated model (" << kind << "): " << last.gmacs_per_frame << " GMACs per frame, "
+            << last.params * 1e-6 << " M parameters";
   if (last.complexity.contains("gmacs_per_frame_measured_average"))
     std::cout << "; measured per-frame average with " << last.totals.initializer_runs << " initializer run(s) over "
               << last.totals.frames << " frames: " << last.complexity["gmacs_per_frame_measured_average"].get<double>()
@@ -243,8 +243,7 @@ int run_compare(const std::vector<std::string>& specs, const std::vector<std::st
   if (!options.plot_dir.empty()) {
     ensure_writable_dir(options.plot_dir);
     plot_pck_curves((fs::path(options.plot_dir) / "pck_curves.png").string(), curves, "PCK comparison");
-    plot_pck_by_frame((fs::path(options.plot_dir) / "pck_by_frame.png").string(), frame_curves,
-                      "PCK by frame index");
+    plot_pck_by_frame((fs::path(options.plot_dir) / "pck_by_frame.png").string(), frame_curves, "PCK by frame index");
   }
   return 0;
 }
@@ -286,8 +285,8 @@ int run_bench(const Config& config, const std::string& json_path, const std::str
   {
     EvalModel m = EvalModel::per_frame(models.initializer);
     const auto& c = report.component("per_frame_large");
-    rows.push_back({"per-frame large (initializer)", measure_speed(m, config, device), c.gmacs(),
-                    static_cast<double>(c.params)});
+    rows.push_back(
+        {"per-frame large (initializer)", measure_speed(m, config, device), c.gmacs(), static_cast<double>(c.params)});
   }
   {
     EvalModel m = EvalModel::per_frame(models.baseline);
@@ -311,11 +310,11 @@ int run_bench(const Config& config, const std::string& json_path, const std::str
   std::snprintf(line, sizeof(line),
                 "Machine: BLAS %s, %s; measured %.1f GFLOP/s matrix product (1024^3), %.1f GFLOP/s 3x3 "
                 "convolution, %.1f GFLOP/s 4x4 transposed convolution (1 multiply-add = 2 FLOP)\n",
-                blas.name.c_str(), onednn_state().c_str(), rates.matmul_gflops, rates.conv_gflops,
-                rates.deconv_gflops);
+                blas.name.c_str(), onednn_state().c_str(), rates.matmul_gflops, rates.conv_gflops, rates.deconv_gflops);
   table << line;
   md << line << "\n";
-  std::snprintf(line, sizeof(line), "Speed on %s, %d thread(s), input %dx%d, batch 1, median of %d frames after %d warm-up\n",
+  std::snprintf(line, sizeof(line),
+                "Speed on %s, %d thread(s), input %dx%d, batch 1, median of %d frames after %d warm-up\n",
                 device.str().c_str(), current_threads(), config.data.input_size[0], config.data.input_size[1],
                 config.eval.speed_frames, config.eval.warmup_frames);
   table << line;

@@ -122,8 +122,7 @@ torch::Tensor EvalModel::next_frame(const torch::Tensor& frame, const InferConfi
     if (initializer_ran) *initializer_ran = true;
     return first_frame(frame, heatmap_transform);
   }
-  return output_of(stream_.next(input_of(frame), crops_of(heatmap_transform, frame.device()), rules,
-                                initializer_ran));
+  return output_of(stream_.next(input_of(frame), crops_of(heatmap_transform, frame.device()), rules, initializer_ran));
 }
 
 namespace {
@@ -132,8 +131,8 @@ namespace {
 /// frame's heatmap transform, appended to `out`.
 void append_decoded(const torch::Tensor& heatmaps, const std::vector<CropTransform>& heatmap_transforms,
                     const Config& config, VideoPredictions& out) {
-  const HeatmapPeaks peaks = decode_heatmaps(heatmaps.to(torch::kCPU), parse_heatmap_decoder(config.eval.decode),
-                                             config.data.heatmap_sigma);
+  const HeatmapPeaks peaks =
+      decode_heatmaps(heatmaps.to(torch::kCPU), parse_heatmap_decoder(config.eval.decode), config.data.heatmap_sigma);
   const auto image = heatmap_coords_to_image(peaks.coords, heatmap_transforms).contiguous();
   const float* xy = image.data_ptr<float>();
   for (int64_t i = 0; i < image.size(0) * image.size(1); ++i) out.joints.push_back(Point2{xy[2 * i], xy[2 * i + 1]});

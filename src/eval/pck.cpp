@@ -90,14 +90,12 @@ double PckSummary::joint(const std::string& name) const {
   throw UsageError("unknown joint '" + name + "'");
 }
 
-PckSummary summarize_pck(const Skeleton& sk, const std::vector<double>& hits,
-                         const std::vector<double>& valid, double threshold,
-                         const std::string& norm) {
+PckSummary summarize_pck(const Skeleton& sk, const std::vector<double>& hits, const std::vector<double>& valid,
+                         double threshold, const std::string& norm) {
   const int J = sk.num_joints();
   if (static_cast<int>(hits.size()) != J || static_cast<int>(valid.size()) != J)
     throw UsageError("summarize_pck: expected " + std::to_string(J) + " joint counts, got " +
-                     std::to_string(hits.size()) + " hits and " + std::to_string(valid.size()) +
-                     " valid");
+                     std::to_string(hits.size()) + " hits and " + std::to_string(valid.size()) + " valid");
   PckSummary s;
   s.threshold = threshold;
   s.norm = norm;
@@ -135,8 +133,7 @@ PckEvaluator::PckEvaluator(std::string dataset, PckOptions options)
       options_(std::move(options)),
       fixed_actions_(!options_.actions.empty()),
       J_(skeleton_->num_joints()) {
-  if (!(options_.threshold > 0))
-    throw UsageError("PCK threshold must be positive, got " + fmt_thr(options_.threshold));
+  if (!(options_.threshold > 0)) throw UsageError("PCK threshold must be positive, got " + fmt_thr(options_.threshold));
   for (double t : options_.curve_thresholds)
     if (!(t > 0)) throw UsageError("PCK curve threshold must be positive, got " + fmt_thr(t));
   reset();
@@ -151,8 +148,7 @@ void PckEvaluator::reset() {
   for (const auto& a : options_.actions) action_counts(a);
   frame_hits_.assign(default_frame_buckets().size(), std::vector<double>(J_, 0.0));
   frame_valid_.assign(default_frame_buckets().size(), std::vector<double>(J_, 0.0));
-  for (auto* v : {&acc_pred_px_, &acc_gt_px_, &acc_pred_box_, &acc_gt_box_, &acc_triples_})
-    v->assign(J_, 0.0);
+  for (auto* v : {&acc_pred_px_, &acc_gt_px_, &acc_pred_box_, &acc_gt_box_, &acc_triples_}) v->assign(J_, 0.0);
 }
 
 PckEvaluator::ActionCounts& PckEvaluator::action_counts(const std::string& action) {
@@ -167,31 +163,25 @@ PckEvaluator::ActionCounts& PckEvaluator::action_counts(const std::string& actio
 void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pred) {
   const std::string who = "video '" + gt.id + "'";
   if (!gt.dataset.empty() && gt.dataset != dataset_)
-    throw UsageError(who + " is from data set '" + gt.dataset + "' but the evaluator is for '" +
-                     dataset_ + "'");
+    throw UsageError(who + " is from data set '" + gt.dataset + "' but the evaluator is for '" + dataset_ + "'");
   if (gt.num_joints != J_)
-    throw UsageError(who + " has " + std::to_string(gt.num_joints) + " joints, " + dataset_ +
-                     " has " + std::to_string(J_));
+    throw UsageError(who + " has " + std::to_string(gt.num_joints) + " joints, " + dataset_ + " has " +
+                     std::to_string(J_));
   const int T = gt.num_frames();
   const std::size_t TJ = static_cast<std::size_t>(T) * J_;
-  if (gt.joints.size() != TJ || gt.visible.size() != TJ ||
-      gt.boxes.size() != static_cast<std::size_t>(T))
+  if (gt.joints.size() != TJ || gt.visible.size() != TJ || gt.boxes.size() != static_cast<std::size_t>(T))
     throw UsageError(who + ": record is inconsistent (" + std::to_string(T) + " frames, " +
-                     std::to_string(gt.joints.size()) + " joints, " +
-                     std::to_string(gt.visible.size()) + " visibility flags, " +
-                     std::to_string(gt.boxes.size()) + " boxes)");
+                     std::to_string(gt.joints.size()) + " joints, " + std::to_string(gt.visible.size()) +
+                     " visibility flags, " + std::to_string(gt.boxes.size()) + " boxes)");
   if (pred.size() != TJ)
-    throw UsageError(who + ": expected " + std::to_string(T) + " x " + std::to_string(J_) +
-                     " predicted points, got " + std::to_string(pred.size()));
+    throw UsageError(who + ": expected " + std::to_string(T) + " x " + std::to_string(J_) + " predicted points, got " +
+                     std::to_string(pred.size()));
   if (fixed_actions_ && actions_.find(gt.action) == actions_.end())
-    throw UsageError(who + " has action '" + gt.action +
-                     "', which is not in the evaluator's fixed action list");
+    throw UsageError(who + " has action '" + gt.action + "', which is not in the evaluator's fixed action list");
 
   const bool use_visibility = dataset_ == "penn";
   auto valid_at = [&](int t, int j) { return !use_visibility || gt.is_visible(t, j); };
-  auto pred_at = [&](int t, int j) -> const Point2& {
-    return pred[static_cast<std::size_t>(t) * J_ + j];
-  };
+  auto pred_at = [&](int t, int j) -> const Point2& { return pred[static_cast<std::size_t>(t) * J_ + j]; };
   ActionCounts& ac = action_counts(gt.action);
   const int ts = skeleton_->torso.first, th = skeleton_->torso.second;
   const std::size_t K = bbox_hits_.size();
@@ -201,8 +191,7 @@ void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pre
 
   for (int t = 0; t < T; ++t) {
     const Box& b = gt.boxes[t];
-    const double bbox_norm = std::max(static_cast<double>(b.x2) - b.x1,
-                                      static_cast<double>(b.y2) - b.y1);
+    const double bbox_norm = std::max(static_cast<double>(b.x2) - b.x1, static_cast<double>(b.y2) - b.y1);
     double torso_norm = dist(gt.joint(t, ts), gt.joint(t, th));
     if (torso_norm < 1.0) torso_norm = dist(pred_at(t, ts), pred_at(t, th));
     const std::size_t bucket = frame_bucket_of(t);
@@ -226,8 +215,7 @@ void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pre
   // Smoothness over valid triples.
   for (int t = 1; t + 1 < T; ++t) {
     const Box& b = gt.boxes[t];
-    const double size = std::max(1.0, std::max(static_cast<double>(b.x2) - b.x1,
-                                               static_cast<double>(b.y2) - b.y1));
+    const double size = std::max(1.0, std::max(static_cast<double>(b.x2) - b.x1, static_cast<double>(b.y2) - b.y1));
     for (int j = 0; j < J_; ++j) {
       if (!valid_at(t - 1, j) || !valid_at(t, j) || !valid_at(t + 1, j)) continue;
       const Point2 &p0 = pred_at(t - 1, j), &p1 = pred_at(t, j), &p2 = pred_at(t + 1, j);
@@ -311,8 +299,7 @@ EvalResult PckEvaluator::evaluate() const {
 
 std::size_t PckEvaluator::counts_size() const {
   const std::size_t J = J_;
-  return 2 + bbox_hits_.size() * J + 2 * J + actions_.size() * (2 + 2 * J) + 5 * J +
-         2 * frame_hits_.size() * J;
+  return 2 + bbox_hits_.size() * J + 2 * J + actions_.size() * (2 + 2 * J) + 5 * J + 2 * frame_hits_.size() * J;
 }
 
 std::vector<double> PckEvaluator::counts() const {
@@ -330,8 +317,7 @@ std::vector<double> PckEvaluator::counts() const {
     put(kv.second.hits);
     put(kv.second.valid);
   }
-  for (const auto* v : {&acc_pred_px_, &acc_gt_px_, &acc_pred_box_, &acc_gt_box_, &acc_triples_})
-    put(*v);
+  for (const auto* v : {&acc_pred_px_, &acc_gt_px_, &acc_pred_box_, &acc_gt_box_, &acc_triples_}) put(*v);
   for (std::size_t b = 0; b < frame_hits_.size(); ++b) {
     put(frame_hits_[b]);
     put(frame_valid_[b]);
@@ -363,8 +349,7 @@ void PckEvaluator::add_counts(const std::vector<double>& c, bool replace) {
     take_v(kv.second.hits);
     take_v(kv.second.valid);
   }
-  for (auto* v : {&acc_pred_px_, &acc_gt_px_, &acc_pred_box_, &acc_gt_box_, &acc_triples_})
-    take_v(*v);
+  for (auto* v : {&acc_pred_px_, &acc_gt_px_, &acc_pred_box_, &acc_gt_box_, &acc_triples_}) take_v(*v);
   for (std::size_t b = 0; b < frame_hits_.size(); ++b) {
     take_v(frame_hits_[b]);
     take_v(frame_valid_[b]);
@@ -428,8 +413,7 @@ EvalResult average_splits(const std::vector<EvalResult>& results) {
   const EvalResult& f = results[0];
   for (const auto& r : results) {
     if (r.dataset != f.dataset)
-      throw UsageError("average_splits: results of different data sets ('" + f.dataset +
-                       "' and '" + r.dataset + "')");
+      throw UsageError("average_splits: results of different data sets ('" + f.dataset + "' and '" + r.dataset + "')");
     if (r.pck.threshold != f.pck.threshold || r.curve.size() != f.curve.size())
       throw UsageError("average_splits: results use different PCK thresholds");
     for (std::size_t k = 0; k < r.curve.size(); ++k)

@@ -17,9 +17,8 @@ const cv::Scalar kBlack(0, 0, 0), kGrid(225, 225, 225), kWhite(255, 255, 255);
 const int kFont = cv::FONT_HERSHEY_SIMPLEX;
 
 // Tableau-like palette (BGR).
-const std::vector<cv::Scalar> kColors = {
-    {180, 119, 31}, {14, 127, 255}, {44, 160, 44}, {40, 39, 214},
-    {189, 103, 148}, {75, 86, 140}, {194, 119, 227}, {127, 127, 127}};
+const std::vector<cv::Scalar> kColors = {{180, 119, 31},  {14, 127, 255}, {44, 160, 44},   {40, 39, 214},
+                                         {189, 103, 148}, {75, 86, 140},  {194, 119, 227}, {127, 127, 127}};
 
 std::string num(double v, int prec) {
   char buf[32];
@@ -48,12 +47,9 @@ void write_png(const std::string& path, const cv::Mat& img) {
 
 }  // namespace
 
-NamedCurve curve_of(const EvalResult& result, const std::string& name) {
-  return {name, result.curve};
-}
+NamedCurve curve_of(const EvalResult& result, const std::string& name) { return {name, result.curve}; }
 
-cv::Mat render_pck_curves(const std::vector<NamedCurve>& curves, const std::string& title,
-                          int width, int height) {
+cv::Mat render_pck_curves(const std::vector<NamedCurve>& curves, const std::string& title, int width, int height) {
   cv::Mat img(height, width, CV_8UC3, kWhite);
   const int left = 80, right = 30, top = 55, bottom = 70;
   const int pw = width - left - right, ph = height - top - bottom;
@@ -77,8 +73,7 @@ cv::Mat render_pck_curves(const std::vector<NamedCurve>& curves, const std::stri
     text(img, std::to_string(v), {left - 10, Y(v)}, 0.5, 1, 1, true);
   }
   cv::rectangle(img, {left, top}, {left + pw, top + ph}, kBlack, 1);
-  text(img, "threshold (fraction of max(box width, height))", {left + pw / 2, height - 18}, 0.55,
-       1, 0);
+  text(img, "threshold (fraction of max(box width, height))", {left + pw / 2, height - 18}, 0.55, 1, 0);
   // rotated y label
   {
     const std::string yl = "PCK (%)";
@@ -125,8 +120,7 @@ cv::Mat render_pck_curves(const std::vector<NamedCurve>& curves, const std::stri
   return img;
 }
 
-void plot_pck_curves(const std::string& png_path, const std::vector<NamedCurve>& curves,
-                     const std::string& title) {
+void plot_pck_curves(const std::string& png_path, const std::vector<NamedCurve>& curves, const std::string& title) {
   write_png(png_path, render_pck_curves(curves, title));
 }
 
@@ -183,8 +177,7 @@ void plot_pck_by_frame(const std::string& png_path, const std::vector<NamedFrame
   write_png(png_path, render_pck_by_frame(curves, title));
 }
 
-cv::Mat render_smoothness(const SmoothnessResult& s, const std::string& title, int width,
-                          int height) {
+cv::Mat render_smoothness(const SmoothnessResult& s, const std::string& title, int width, int height) {
   cv::Mat img(height, width, CV_8UC3, kWhite);
   std::vector<std::string> names = s.column_names;
   std::vector<double> pred = s.column_pred_px, gt = s.column_gt_px;
@@ -192,8 +185,10 @@ cv::Mat render_smoothness(const SmoothnessResult& s, const std::string& title, i
   pred.push_back(s.pred_px);
   gt.push_back(s.gt_px);
   double vmax = 0.0;
-  for (double v : pred) if (std::isfinite(v)) vmax = std::max(vmax, v);
-  for (double v : gt) if (std::isfinite(v)) vmax = std::max(vmax, v);
+  for (double v : pred)
+    if (std::isfinite(v)) vmax = std::max(vmax, v);
+  for (double v : gt)
+    if (std::isfinite(v)) vmax = std::max(vmax, v);
   vmax *= 1.25;  // headroom for the legend
   // nice upper bound: 1, 2 or 5 times a power of ten, in about 5 ticks
   double step = 1.0;
@@ -218,13 +213,12 @@ cv::Mat render_smoothness(const SmoothnessResult& s, const std::string& title, i
   const cv::Scalar cp = kColors[0], cg = kColors[1];
   for (int i = 0; i < n; ++i) {
     const int cx = left + static_cast<int>(group * (i + 0.5));
-    if (std::isfinite(pred[i]))
-      cv::rectangle(img, {cx - bar, Y(pred[i])}, {cx, Y(0)}, cp, cv::FILLED);
+    if (std::isfinite(pred[i])) cv::rectangle(img, {cx - bar, Y(pred[i])}, {cx, Y(0)}, cp, cv::FILLED);
     if (std::isfinite(gt[i])) cv::rectangle(img, {cx, Y(gt[i])}, {cx + bar, Y(0)}, cg, cv::FILLED);
     text(img, names[i], {cx, top + ph + 24}, 0.55, 1, 0);
   }
-  text(img, "mean keypoint acceleration |p(t+1) - 2p(t) + p(t-1)|, px/frame^2",
-       {left + pw / 2, height - 18}, 0.5, 1, 0);
+  text(img, "mean keypoint acceleration |p(t+1) - 2p(t) + p(t-1)|, px/frame^2", {left + pw / 2, height - 18}, 0.5, 1,
+       0);
   text(img, title, {width / 2, 32}, 0.7, 2, 0);
   // legend top right
   const int bx = left + pw - 190, by = top + 10;
@@ -237,8 +231,7 @@ cv::Mat render_smoothness(const SmoothnessResult& s, const std::string& title, i
   return img;
 }
 
-void plot_smoothness(const std::string& png_path, const SmoothnessResult& smoothness,
-                     const std::string& title) {
+void plot_smoothness(const std::string& png_path, const SmoothnessResult& smoothness, const std::string& title) {
   write_png(png_path, render_smoothness(smoothness, title));
 }
 

@@ -31,9 +31,8 @@ std::string predictions_to_string(const Predictions& preds) {
   try {
     const Skeleton& sk = skeleton_for(preds.dataset);
     if (sk.num_joints() != J)
-      throw Error("predictions: data set '" + preds.dataset + "' has " +
-                  std::to_string(sk.num_joints()) + " joints, predictions have " +
-                  std::to_string(J));
+      throw Error("predictions: data set '" + preds.dataset + "' has " + std::to_string(sk.num_joints()) +
+                  " joints, predictions have " + std::to_string(J));
     joints = sk.joint_names;
   } catch (const ConfigError&) {
     throw Error("predictions: unknown data set '" + preds.dataset + "' (expected penn or jhmdb)");
@@ -95,8 +94,7 @@ Predictions predictions_from_string(const std::string& text, const std::string& 
     throw DataError(origin, "unknown \"dataset\" '" + p.dataset + "' (expected penn or jhmdb)");
   }
   p.num_joints = sk->num_joints();
-  if (!doc.contains("joints"))
-    throw DataError(origin, "missing field \"joints\" (joint names or count)");
+  if (!doc.contains("joints")) throw DataError(origin, "missing field \"joints\" (joint names or count)");
   const json& jn = doc["joints"];
   if (jn.is_number_integer()) {
     if (jn.get<long long>() != p.num_joints)
@@ -104,16 +102,14 @@ Predictions predictions_from_string(const std::string& text, const std::string& 
                                   std::to_string(p.num_joints) + " joints");
   } else if (jn.is_array()) {
     if (jn.size() != static_cast<std::size_t>(p.num_joints))
-      throw DataError(origin, "\"joints\" lists " + std::to_string(jn.size()) + " joints but " +
-                                  p.dataset + " has " + std::to_string(p.num_joints));
+      throw DataError(origin, "\"joints\" lists " + std::to_string(jn.size()) + " joints but " + p.dataset + " has " +
+                                  std::to_string(p.num_joints));
     for (std::size_t j = 0; j < jn.size(); ++j)
       if (!jn[j].is_string() || jn[j].get<std::string>() != sk->joint_names[j])
-        throw DataError(origin, "\"joints\"[" + std::to_string(j) + "] is " + jn[j].dump() +
-                                    ", expected \"" + sk->joint_names[j] + "\" (" + p.dataset +
-                                    " joint order)");
+        throw DataError(origin, "\"joints\"[" + std::to_string(j) + "] is " + jn[j].dump() + ", expected \"" +
+                                    sk->joint_names[j] + "\" (" + p.dataset + " joint order)");
   } else {
-    throw DataError(origin, "\"joints\" must be a list of joint names or a count, got " +
-                                type_name(jn));
+    throw DataError(origin, "\"joints\" must be a list of joint names or a count, got " + type_name(jn));
   }
   if (!doc.contains("videos") || !doc["videos"].is_object())
     throw DataError(origin, "missing object field \"videos\" ({video_id: [[[x, y], ...], ...]})");
@@ -122,8 +118,7 @@ Predictions predictions_from_string(const std::string& text, const std::string& 
     const std::string& id = item.key();
     const json& frames = item.value();
     if (!frames.is_array())
-      throw DataError(origin, "video '" + id + "': expected a list of frames, got " +
-                                  type_name(frames));
+      throw DataError(origin, "video '" + id + "': expected a list of frames, got " + type_name(frames));
     std::vector<Point2> pts;
     pts.reserve(frames.size() * J);
     for (std::size_t t = 0; t < frames.size(); ++t) {
@@ -148,29 +143,24 @@ Predictions predictions_from_string(const std::string& text, const std::string& 
   return p;
 }
 
-Predictions read_predictions(const std::string& path) {
-  return predictions_from_string(read_file(path), path);
-}
+Predictions read_predictions(const std::string& path) { return predictions_from_string(read_file(path), path); }
 
-int validate_predictions(const Predictions& preds, const std::vector<VideoRecord>& records,
-                         const std::string& origin) {
+int validate_predictions(const Predictions& preds, const std::vector<VideoRecord>& records, const std::string& origin) {
   std::set<std::string> used;
   for (const auto& r : records) {
     if (!r.dataset.empty() && r.dataset != preds.dataset)
-      throw DataError(origin, "predictions are for data set '" + preds.dataset +
-                                  "' but video '" + r.id + "' is from '" + r.dataset + "'");
+      throw DataError(origin, "predictions are for data set '" + preds.dataset + "' but video '" + r.id +
+                                  "' is from '" + r.dataset + "'");
     if (r.num_joints != preds.num_joints)
       throw DataError(origin, "video '" + r.id + "' has " + std::to_string(r.num_joints) +
                                   " joints, predictions have " + std::to_string(preds.num_joints));
     auto it = preds.videos.find(r.id);
     if (it == preds.videos.end())
       throw DataError(origin, "missing video '" + r.id + "' (" + std::to_string(records.size()) +
-                                  " videos to evaluate, " + std::to_string(preds.videos.size()) +
-                                  " in the file)");
+                                  " videos to evaluate, " + std::to_string(preds.videos.size()) + " in the file)");
     const std::size_t T = it->second.size() / static_cast<std::size_t>(preds.num_joints);
     if (T != static_cast<std::size_t>(r.num_frames()))
-      throw DataError(origin, "video '" + r.id + "' has " + std::to_string(T) +
-                                  " predicted frames, the data set has " +
+      throw DataError(origin, "video '" + r.id + "' has " + std::to_string(T) + " predicted frames, the data set has " +
                                   std::to_string(r.num_frames()));
     used.insert(r.id);
   }

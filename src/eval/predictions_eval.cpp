@@ -16,17 +16,15 @@ namespace dkd {
 EvalResult evaluate_predictions(const std::vector<VideoRecord>& records, const Predictions& preds,
                                 const PckOptions& options, const std::string& origin) {
   const int extra = validate_predictions(preds, records, origin);
-  if (extra > 0)
-    spdlog::info("{}: {} predicted videos are not in the evaluated split (ignored)", origin, extra);
+  if (extra > 0) spdlog::info("{}: {} predicted videos are not in the evaluated split (ignored)", origin, extra);
   PckEvaluator ev(preds.dataset, options);
   for (const auto& r : records) ev.process(r, preds.videos.at(r.id));
   return ev.evaluate();
 }
 
 int run_predictions_eval(const std::vector<std::vector<VideoRecord>>& split_records,
-                         const std::vector<std::string>& split_labels,
-                         const PredictionsEvalOptions& options, std::ostream& out,
-                         EvalResult* result_out) {
+                         const std::vector<std::string>& split_labels, const PredictionsEvalOptions& options,
+                         std::ostream& out, EvalResult* result_out) {
   const std::size_t n = split_records.size();
   if (n == 0) throw UsageError("run_predictions_eval: no record sets to evaluate");
   if (split_labels.size() != n)
@@ -34,8 +32,8 @@ int run_predictions_eval(const std::vector<std::vector<VideoRecord>>& split_reco
                      std::to_string(split_labels.size()) + " split labels");
   const auto& paths = options.predictions_paths;
   if (paths.size() != 1 && paths.size() != n)
-    throw UsageError("give one predictions file, or one per split (" + std::to_string(n) +
-                     "); got " + std::to_string(paths.size()));
+    throw UsageError("give one predictions file, or one per split (" + std::to_string(n) + "); got " +
+                     std::to_string(paths.size()));
   std::vector<EvalResult> results;
   Predictions shared;
   if (paths.size() == 1) shared = read_predictions(paths[0]);
@@ -49,8 +47,7 @@ int run_predictions_eval(const std::vector<std::vector<VideoRecord>>& split_reco
     PckOptions po;
     po.threshold = options.threshold;
     po.split = split_labels[s];
-    results.push_back(
-        evaluate_predictions(split_records[s], preds, po, paths.size() == 1 ? paths[0] : paths[s]));
+    results.push_back(evaluate_predictions(split_records[s], preds, po, paths.size() == 1 ? paths[0] : paths[s]));
   }
   const EvalResult result = n == 1 ? results[0] : average_splits(results);
   const nlohmann::json doc = result_to_json(result);
@@ -68,16 +65,13 @@ int run_predictions_eval(const std::vector<std::vector<VideoRecord>>& split_reco
   return 0;
 }
 
-int run_predictions_eval(const std::vector<VideoRecord>& records,
-                         const PredictionsEvalOptions& options, std::ostream& out,
-                         EvalResult* result) {
-  return run_predictions_eval(std::vector<std::vector<VideoRecord>>{records}, {"test"}, options,
-                              out, result);
+int run_predictions_eval(const std::vector<VideoRecord>& records, const PredictionsEvalOptions& options,
+                         std::ostream& out, EvalResult* result) {
+  return run_predictions_eval(std::vector<std::vector<VideoRecord>>{records}, {"test"}, options, out, result);
 }
 
-int run_predictions_eval(const DataConfig& data, const std::string& split,
-                         const PredictionsEvalOptions& options, std::ostream& out,
-                         EvalResult* result) {
+int run_predictions_eval(const DataConfig& data, const std::string& split, const PredictionsEvalOptions& options,
+                         std::ostream& out, EvalResult* result) {
   std::vector<std::vector<VideoRecord>> sets;
   std::vector<std::string> labels;
   if (split == "all") {

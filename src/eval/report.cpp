@@ -38,9 +38,8 @@ std::string fmt_g(double v) {
 
 /// Text or Markdown table. First column left-aligned, the others right-aligned.
 /// In text mode a "|" is drawn before column `bar` (0 = none).
-std::string table(const std::vector<std::string>& header,
-                  const std::vector<std::vector<std::string>>& rows, bool markdown,
-                  std::size_t bar = 0) {
+std::string table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
+                  bool markdown, std::size_t bar = 0) {
   std::ostringstream os;
   const std::size_t n = header.size();
   if (markdown) {
@@ -104,17 +103,14 @@ std::vector<std::string> column_names_or_default(const PckSummary& s) {
   return {"Head", "Sho", "Elb", "Wri", "Hip", "Knee", "Ank"};
 }
 
-std::string heading(const std::string& text, bool markdown) {
-  return markdown ? "### " + text + "\n\n" : text + "\n";
-}
+std::string heading(const std::string& text, bool markdown) { return markdown ? "### " + text + "\n\n" : text + "\n"; }
 
 std::string norm_description(const EvalResult& r) {
   std::string torso = "shoulder to opposite hip";
   try {
     const Skeleton& sk = skeleton_for(r.dataset);
     torso = sk.joint_names[sk.torso.first] + " - " + sk.joint_names[sk.torso.second];
-  } catch (const Error&) {
-  }
+  } catch (const Error&) {}
   const std::string valid = r.dataset == "penn" ? "visible joints only" : "all joints";
   return "bbox = max(width, height) of the ground-truth box; torso = |" + torso +
          "| (predicted pair when under 1 px); " + valid + "; correct if distance <= threshold * norm";
@@ -124,8 +120,7 @@ std::string flat_json_lines(const json& j, const std::string& prefix, bool markd
   std::ostringstream os;
   if (j.is_object()) {
     for (const auto& it : j.items())
-      os << flat_json_lines(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(),
-                            markdown);
+      os << flat_json_lines(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), markdown);
     return os.str();
   }
   std::string v;
@@ -155,9 +150,12 @@ json pck_to_json(const PckSummary& s) {
     per_joint[s.joint_names[j]] = num(s.per_joint[j]);
   for (std::size_t c = 0; c < s.column_names.size() && c < s.columns.size(); ++c)
     columns[s.column_names[c]] = num(s.columns[c]);
-  return json{{"threshold", s.threshold},      {"norm", s.norm},
-              {"per_joint", per_joint},        {"columns", columns},
-              {"mean_joints", num(s.mean_joints)}, {"mean_columns", num(s.mean_columns)},
+  return json{{"threshold", s.threshold},
+              {"norm", s.norm},
+              {"per_joint", per_joint},
+              {"columns", columns},
+              {"mean_joints", num(s.mean_joints)},
+              {"mean_columns", num(s.mean_columns)},
               {"pooled", num(s.pooled)}};
 }
 
@@ -187,18 +185,17 @@ json result_to_json(const EvalResult& r, const json& complexity, const json& spe
   const SmoothnessResult& s = r.smoothness;
   json cols = json::object();
   for (std::size_t c = 0; c < s.column_names.size(); ++c)
-    cols[s.column_names[c]] = json{{"pred_px", num(s.column_pred_px[c])},
-                                   {"gt_px", num(s.column_gt_px[c])}};
-  j["smoothness"] = json{
-      {"unit", "mean keypoint acceleration |p(t+1) - 2p(t) + p(t-1)|, px/frame^2; *_box_pct: "
-               "percent of the middle frame's box size max(w, h)"},
-      {"pred_px", num(s.pred_px)},
-      {"gt_px", num(s.gt_px)},
-      {"pred_box_pct", num(s.pred_box)},
-      {"gt_box_pct", num(s.gt_box)},
-      {"ratio", num(s.ratio())},
-      {"triples", static_cast<int64_t>(std::llround(s.triples))},
-      {"per_column", cols}};
+    cols[s.column_names[c]] = json{{"pred_px", num(s.column_pred_px[c])}, {"gt_px", num(s.column_gt_px[c])}};
+  j["smoothness"] = json{{"unit",
+                          "mean keypoint acceleration |p(t+1) - 2p(t) + p(t-1)|, px/frame^2; *_box_pct: "
+                          "percent of the middle frame's box size max(w, h)"},
+                         {"pred_px", num(s.pred_px)},
+                         {"gt_px", num(s.gt_px)},
+                         {"pred_box_pct", num(s.pred_box)},
+                         {"gt_box_pct", num(s.gt_box)},
+                         {"ratio", num(s.ratio())},
+                         {"triples", static_cast<int64_t>(std::llround(s.triples))},
+                         {"per_column", cols}};
   json by_frame = json::array();
   for (const auto& b : r.by_frame)
     by_frame.push_back(json{{"frames", b.label()},
@@ -215,8 +212,8 @@ json result_to_json(const EvalResult& r, const json& complexity, const json& spe
 
 std::string format_pck_table(const EvalResult& r, bool markdown, const std::string& model) {
   std::ostringstream os;
-  os << heading("PCK@" + fmt_g(r.pck.threshold) + " on " + r.dataset + " (split " + r.split +
-                    "): " + fmt(r.videos, 0) + " videos, " + fmt(r.frames, 0) + " frames" +
+  os << heading("PCK@" + fmt_g(r.pck.threshold) + " on " + r.dataset + " (split " + r.split + "): " + fmt(r.videos, 0) +
+                    " videos, " + fmt(r.frames, 0) + " frames" +
                     (r.split == "all" ? " (mean of the per-split PCKs)" : ""),
                 markdown);
   std::vector<std::string> header = {model.empty() ? "norm" : "model (norm)"};
@@ -255,9 +252,10 @@ std::string format_per_action_table(const EvalResult& r, bool markdown) {
 std::string format_smoothness_table(const EvalResult& r, bool markdown) {
   const SmoothnessResult& s = r.smoothness;
   std::ostringstream os;
-  os << heading("Temporal smoothness: mean keypoint acceleration |p(t+1) - 2p(t) + p(t-1)| "
-                "(px/frame^2; all = table joints; % box = percent of max(w, h) of the box)",
-                markdown);
+  os << heading(
+      "Temporal smoothness: mean keypoint acceleration |p(t+1) - 2p(t) + p(t-1)| "
+      "(px/frame^2; all = table joints; % box = percent of max(w, h) of the box)",
+      markdown);
   std::vector<std::string> header = {"keypoints"};
   for (const auto& c : s.column_names) header.push_back(c);
   header.push_back("all px");
@@ -275,15 +273,14 @@ std::string format_smoothness_table(const EvalResult& r, bool markdown) {
   rows.push_back(pr);
   rows.push_back(gr);
   os << table(header, rows, markdown, s.column_names.size() + 1);
-  os << (markdown ? "\n" : "") << "Ratio predictions / ground truth: " << fmt(s.ratio(), 2)
-     << " over " << fmt(s.triples, 0) << " joint triples.\n";
+  os << (markdown ? "\n" : "") << "Ratio predictions / ground truth: " << fmt(s.ratio(), 2) << " over "
+     << fmt(s.triples, 0) << " joint triples.\n";
   return os.str();
 }
 
 std::string format_frame_table(const EvalResult& r, bool markdown) {
   std::ostringstream os;
-  os << heading("PCK by frame index (bbox norm, mean_joints; frame 1 = the first frame of each video)",
-                markdown);
+  os << heading("PCK by frame index (bbox norm, mean_joints; frame 1 = the first frame of each video)", markdown);
   std::vector<std::string> header = {"frames"}, row = {"PCK"}, count = {"valid joints"};
   for (const auto& b : r.by_frame) {
     header.push_back(b.label());
@@ -306,12 +303,13 @@ std::string format_curve_table(const EvalResult& r, bool markdown) {
   return os.str();
 }
 
-std::string format_report(const EvalResult& r, bool markdown, const json& complexity,
-                          const json& speed, const std::string& model) {
+std::string format_report(const EvalResult& r, bool markdown, const json& complexity, const json& speed,
+                          const std::string& model) {
   const std::string sep = markdown ? "\n" : "\n";
   std::ostringstream os;
   os << format_pck_table(r, markdown, model) << sep << format_curve_table(r, markdown) << sep
-     << format_frame_table(r, markdown) << sep << format_per_action_table(r, markdown) << sep << format_smoothness_table(r, markdown);
+     << format_frame_table(r, markdown) << sep << format_per_action_table(r, markdown) << sep
+     << format_smoothness_table(r, markdown);
   if (!complexity.is_null()) {
     os << sep << heading("Complexity (1 MAC = 1 FLOP, as pose papers count)", markdown);
     if (markdown) os << "\n";
@@ -338,17 +336,15 @@ double ComparisonRow::torso_mean(const std::string& mean) const {
   throw UsageError("unknown PCK mean '" + mean + "' (expected mean_joints, mean_columns or pooled)");
 }
 
-std::string format_comparison(const std::vector<ComparisonRow>& rows, bool markdown,
-                              const std::string& mean) {
+std::string format_comparison(const std::vector<ComparisonRow>& rows, bool markdown, const std::string& mean) {
   std::ostringstream os;
   double thr = rows.empty() ? 0.2 : rows[0].pck.threshold;
   const std::string norm = rows.empty() ? "bbox" : rows[0].pck.norm;
-  os << heading("PCK@" + fmt_g(thr) + " (" + norm + ") comparison; mean = " + mean +
-                    "; GMACs per frame (1 MAC = 1 FLOP)",
-                markdown);
+  os << heading(
+      "PCK@" + fmt_g(thr) + " (" + norm + ") comparison; mean = " + mean + "; GMACs per frame (1 MAC = 1 FLOP)",
+      markdown);
   std::vector<std::string> header = {"model"};
-  for (const auto& c : column_names_or_default(rows.empty() ? PckSummary{} : rows[0].pck))
-    header.push_back(c);
+  for (const auto& c : column_names_or_default(rows.empty() ? PckSummary{} : rows[0].pck)) header.push_back(c);
   header.insert(header.end(), {mean, "torso " + mean, "accel/GT", "GMACs/frame", "params (M)", "ms/frame"});
   std::vector<std::vector<std::string>> body;
   for (const auto& r : rows) {
@@ -380,16 +376,15 @@ std::string format_comparison(const std::vector<ComparisonRow>& rows, bool markd
     for (std::size_t i = 1; i < rows.size(); ++i) {
       const ComparisonRow& r = rows[i];
       rel.push_back({r.name, signed_fmt(mean_of(r.pck, mean) - mean_of(ref.pck, mean)),
-                     signed_fmt(r.torso_mean(mean) - ref.torso_mean(mean)), times(ref.gmacs_per_frame, r.gmacs_per_frame),
-                     times(ref.ms_per_frame, r.ms_per_frame)});
+                     signed_fmt(r.torso_mean(mean) - ref.torso_mean(mean)),
+                     times(ref.gmacs_per_frame, r.gmacs_per_frame), times(ref.ms_per_frame, r.ms_per_frame)});
     }
     os << table({"model", "d " + mean, "d torso", "GMACs", "ms/frame"}, rel, markdown, 8);
   }
   return os.str();
 }
 
-ComparisonRow comparison_row_from_json(const std::string& name, const json& doc,
-                                       const std::string& origin) {
+ComparisonRow comparison_row_from_json(const std::string& name, const json& doc, const std::string& origin) {
   ComparisonRow row;
   row.name = name;
   auto number = [](const json& v) {
@@ -398,19 +393,16 @@ ComparisonRow comparison_row_from_json(const std::string& name, const json& doc,
   if (!doc.is_object() || !doc.contains("pck") || !doc["pck"].is_object())
     throw DataError(origin, "no \"pck\" object (expected the output of dkd_eval --json)");
   const json& p = doc["pck"];
-  if (!p.contains("columns") || !p["columns"].is_object())
-    throw DataError(origin, "\"pck\" has no \"columns\" object");
+  if (!p.contains("columns") || !p["columns"].is_object()) throw DataError(origin, "\"pck\" has no \"columns\" object");
   row.pck.threshold = p.contains("threshold") ? number(p["threshold"]) : 0.2;
   row.pck.norm = p.value("norm", std::string("bbox"));
   for (const char* c : {"Head", "Sho", "Elb", "Wri", "Hip", "Knee", "Ank"}) {
-    if (!p["columns"].contains(c))
-      throw DataError(origin, std::string("\"pck.columns\" has no \"") + c + "\"");
+    if (!p["columns"].contains(c)) throw DataError(origin, std::string("\"pck.columns\" has no \"") + c + "\"");
     row.pck.column_names.push_back(c);
     row.pck.columns.push_back(number(p["columns"][c]));
   }
   auto get = [&](const json& obj, const char* key) {
-    return obj.is_object() && obj.contains(key) ? number(obj[key])
-                                                : std::numeric_limits<double>::quiet_NaN();
+    return obj.is_object() && obj.contains(key) ? number(obj[key]) : std::numeric_limits<double>::quiet_NaN();
   };
   row.pck.mean_joints = get(p, "mean_joints");
   row.pck.mean_columns = get(p, "mean_columns");

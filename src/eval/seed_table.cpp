@@ -108,8 +108,7 @@ SeedRow seed_row_from_reports(const std::string& name, const std::vector<nlohman
     const auto& d = docs[i];
     const std::string origin = i < origins.size() ? origins[i] : "<report>";
     const double pck = number_at(d, {"pck", "mean_joints"});
-    if (!std::isfinite(pck))
-      throw DataError(origin, "no pck.mean_joints (expected the output of dkd_eval --json)");
+    if (!std::isfinite(pck)) throw DataError(origin, "no pck.mean_joints (expected the output of dkd_eval --json)");
     values["pck"].push_back(pck);
     values["pck_torso"].push_back(number_at(d, {"pck_torso", "mean_joints"}));
     values["pck@0.05"].push_back(curve_at(d, 0.05));
@@ -140,17 +139,19 @@ std::string seed_verdict(const SeedStat& a, const SeedStat& b) {
 std::string format_seed_tables(const std::vector<SeedRow>& rows, bool markdown) {
   std::ostringstream os;
   const auto heading = [&](const std::string& h) { os << (markdown ? "### " : "") << h << "\n\n"; };
-  const auto stat = [](const SeedRow& r, const std::string& k, int d = 1) { return format_seed_stat(r.stats.at(k), d); };
+  const auto stat = [](const SeedRow& r, const std::string& k, int d = 1) {
+    return format_seed_stat(r.stats.at(k), d);
+  };
   heading("Mean ± standard deviation over seeds (PCK in %, bbox norm unless named; mean over the 13 table joints)");
-  const std::vector<std::string> head = {"model", "seeds", "PCK@0.2", "torso PCK@0.2", "PCK@0.1", "PCK@0.05",
-                                         "accel/GT", "GMACs/frame"};
+  const std::vector<std::string> head = {"model",   "seeds",    "PCK@0.2",  "torso PCK@0.2",
+                                         "PCK@0.1", "PCK@0.05", "accel/GT", "GMACs/frame"};
   os << row_text(head, markdown);
   if (markdown) os << rule(head.size());
   for (const auto& r : rows)
-    os << row_text({r.name, std::to_string(r.stats.at("pck").n), stat(r, "pck"), stat(r, "pck_torso"),
-                    stat(r, "pck@0.1"), stat(r, "pck@0.05"), stat(r, "accel_ratio", 2),
-                    format_seed_stat(r.stats.at("gmacs_per_frame"), 3)},
-                   markdown);
+    os << row_text(
+        {r.name, std::to_string(r.stats.at("pck").n), stat(r, "pck"), stat(r, "pck_torso"), stat(r, "pck@0.1"),
+         stat(r, "pck@0.05"), stat(r, "accel_ratio", 2), format_seed_stat(r.stats.at("gmacs_per_frame"), 3)},
+        markdown);
   os << "\n";
   heading("PCK@0.2 by frame index (frame 1 = each video's first frame; for DKD the initializer's)");
   std::vector<std::string> fh = {"model"};
@@ -167,8 +168,8 @@ std::string format_seed_tables(const std::vector<SeedRow>& rows, bool markdown) 
     const SeedRow& ref = rows.front();
     heading("Differences to " + ref.name +
             " (difference of means; \"no difference\" when it is within the sum of both standard deviations)");
-    const std::vector<std::string> dh = {"model", "d PCK@0.2", "verdict", "d PCK@0.05", "verdict", "d accel/GT",
-                                         "verdict"};
+    const std::vector<std::string> dh = {"model",   "d PCK@0.2",  "verdict", "d PCK@0.05",
+                                         "verdict", "d accel/GT", "verdict"};
     os << row_text(dh, markdown);
     if (markdown) os << rule(dh.size());
     const auto diff = [&](const SeedRow& r, const std::string& k, int d) {
@@ -179,8 +180,7 @@ std::string format_seed_tables(const std::vector<SeedRow>& rows, bool markdown) 
       const SeedRow& r = rows[i];
       os << row_text({r.name, diff(r, "pck", 1), seed_verdict(ref.stats.at("pck"), r.stats.at("pck")),
                       diff(r, "pck@0.05", 1), seed_verdict(ref.stats.at("pck@0.05"), r.stats.at("pck@0.05")),
-                      diff(r, "accel_ratio", 2),
-                      seed_verdict(ref.stats.at("accel_ratio"), r.stats.at("accel_ratio"))},
+                      diff(r, "accel_ratio", 2), seed_verdict(ref.stats.at("accel_ratio"), r.stats.at("accel_ratio"))},
                      markdown);
     }
   }

@@ -87,8 +87,7 @@ struct VideoFileSource::Capture {
   cv::VideoCapture cap;
 };
 
-VideoFileSource::VideoFileSource(const std::string& path)
-    : capture_(std::make_unique<Capture>()), path_(path) {
+VideoFileSource::VideoFileSource(const std::string& path) : capture_(std::make_unique<Capture>()), path_(path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw DataError(path, "no such video file");
   if (fs::is_directory(path, ec)) throw DataError(path, "is a folder, not a video file");
@@ -148,8 +147,7 @@ bool VideoFileSource::read_decodable(cv::Mat& frame) {
     const bool before_end = frame_count_ > 0 && position < frame_count_;
     if (!before_end || ++failures > kMaxConsecutiveFailures) {
       if (failures > 0 && before_end) {
-        spdlog::warn("{}: {} frames in a row could not be decoded; stopping at frame {}", path_, failures,
-                     position);
+        spdlog::warn("{}: {} frames in a row could not be decoded; stopping at frame {}", path_, failures, position);
       }
       ended_ = true;
       break;
@@ -172,16 +170,14 @@ bool VideoFileSource::next(cv::Mat& frame) {
 }
 
 std::string VideoFileSource::description() const {
-  std::string d = "video " + path_ + " (" + std::to_string(size_.width) + "x" +
-                  std::to_string(size_.height);
+  std::string d = "video " + path_ + " (" + std::to_string(size_.width) + "x" + std::to_string(size_.height);
   if (frame_count_ > 0) d += ", " + std::to_string(frame_count_) + " frames";
   return d + ")";
 }
 
 // --- ImageFolderSource --------------------------------------------------------
 
-ImageFolderSource::ImageFolderSource(const std::string& folder, double fps)
-    : folder_(folder), fps_(sane_fps(fps)) {
+ImageFolderSource::ImageFolderSource(const std::string& folder, double fps) : folder_(folder), fps_(sane_fps(fps)) {
   std::error_code ec;
   if (!fs::exists(folder, ec)) throw DataError(folder, "no such folder");
   if (!fs::is_directory(folder, ec)) throw DataError(folder, "not a folder");
@@ -211,8 +207,8 @@ ImageFolderSource::ImageFolderSource(const std::string& folder, double fps)
     ++skipped_at_open_;
     spdlog::warn("{}: {}; skipped", files_[next_index_ - 1], problem);
   }
-  if (!has_pending_) throw DataError(folder, "none of the " + std::to_string(files_.size()) +
-                                                 " images could be decoded");
+  if (!has_pending_)
+    throw DataError(folder, "none of the " + std::to_string(files_.size()) + " images could be decoded");
 }
 
 bool ImageFolderSource::next(cv::Mat& frame) {
@@ -235,8 +231,8 @@ bool ImageFolderSource::next(cv::Mat& frame) {
     frame = to_bgr8(image);
     if (frame.size() != size_) {
       if (!warned_resize_) {
-        spdlog::warn("{}: {}x{} differs from the first image's {}x{}; resized (further ones silently)",
-                     file, frame.cols, frame.rows, size_.width, size_.height);
+        spdlog::warn("{}: {}x{} differs from the first image's {}x{}; resized (further ones silently)", file,
+                     frame.cols, frame.rows, size_.width, size_.height);
         warned_resize_ = true;
       }
       cv::resize(frame, frame, size_, 0, 0, cv::INTER_LINEAR);
@@ -248,8 +244,8 @@ bool ImageFolderSource::next(cv::Mat& frame) {
 }
 
 std::string ImageFolderSource::description() const {
-  return "folder " + folder_ + " (" + std::to_string(files_.size()) + " images, " +
-         std::to_string(size_.width) + "x" + std::to_string(size_.height) + ")";
+  return "folder " + folder_ + " (" + std::to_string(files_.size()) + " images, " + std::to_string(size_.width) + "x" +
+         std::to_string(size_.height) + ")";
 }
 
 // --- CameraSource -------------------------------------------------------------
@@ -297,8 +293,8 @@ bool CameraSource::next(cv::Mat& frame) {
 }
 
 std::string CameraSource::description() const {
-  return "camera " + std::to_string(index_) + " (" + std::to_string(size_.width) + "x" +
-         std::to_string(size_.height) + ")";
+  return "camera " + std::to_string(index_) + " (" + std::to_string(size_.width) + "x" + std::to_string(size_.height) +
+         ")";
 }
 
 // --- factory ------------------------------------------------------------------

@@ -95,8 +95,9 @@ std::string fmt(const char* format, double value) {
 
 int run_infer(const Config& config, const InferOptions& options) {
   if (options.checkpoint.empty() && !options.random_weights) {
-    throw UsageError("--checkpoint FILE is required (or --random-weights to check the pipeline with an "
-                     "untrained model)");
+    throw UsageError(
+        "--checkpoint FILE is required (or --random-weights to check the pipeline with an "
+        "untrained model)");
   }
   if (options.out.empty()) throw UsageError("--out DIR is required");
   // Cheap checks first: the input and the box, then the model.
@@ -178,16 +179,18 @@ int run_infer(const Config& config, const InferOptions& options) {
   const double ms_track = 1000.0 * track_s / frames;
   const double ms_total = 1000.0 * wall_s / frames;
   std::printf("dkd_infer: %lld frames", static_cast<long long>(frames));
-  if (source->skipped() > 0) std::printf(" (%lld undecodable frames skipped)", static_cast<long long>(source->skipped()));
+  if (source->skipped() > 0)
+    std::printf(" (%lld undecodable frames skipped)", static_cast<long long>(source->skipped()));
   std::printf(" from %s in %.1f s\n", source->description().c_str(), wall_s);
-  std::printf("  tracker (crop + network + decode): %.2f ms/frame, %.1f fps; initializer runs: %lld; "
-              "mean confidence %.3f\n",
-              ms_track, 1000.0 / std::max(ms_track, 1e-9), static_cast<long long>(tracker->initializer_runs()),
-              confidence_sum / frames);
+  std::printf(
+      "  tracker (crop + network + decode): %.2f ms/frame, %.1f fps; initializer runs: %lld; "
+      "mean confidence %.3f\n",
+      ms_track, 1000.0 / std::max(ms_track, 1e-9), static_cast<long long>(tracker->initializer_runs()),
+      confidence_sum / frames);
   std::printf("  end to end (read + track + draw + write): %.2f ms/frame, %.1f fps\n", ms_total,
               1000.0 / std::max(ms_total, 1e-9));
-  std::printf("  wrote %s (video id \"%s\")%s%s\n", keypoints_path.c_str(), video_id.c_str(),
-              writer ? " and " : "", writer ? writer->path().c_str() : "");
+  std::printf("  wrote %s (video id \"%s\")%s%s\n", keypoints_path.c_str(), video_id.c_str(), writer ? " and " : "",
+              writer ? writer->path().c_str() : "");
   std::fflush(stdout);
   return 0;
 }

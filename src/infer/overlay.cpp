@@ -27,9 +27,12 @@ Side joint_side(const Skeleton* skeleton, int j) {
 
 cv::Scalar side_colour(Side side) {
   switch (side) {
-    case Side::kLeft: return {60, 220, 60};
-    case Side::kRight: return {60, 60, 230};
-    default: return {230, 160, 40};
+    case Side::kLeft:
+      return {60, 220, 60};
+    case Side::kRight:
+      return {60, 60, 230};
+    default:
+      return {230, 160, 40};
   }
 }
 
@@ -50,8 +53,8 @@ void draw_pose(cv::Mat& image, const std::vector<Point2>& keypoints, const std::
   auto pt = [&](int j) { return cv::Point2f(keypoints[j].x, keypoints[j].y); };
 
   if (box && options.draw_box) {
-    cv::rectangle(image, cv::Point2f(box->x1, box->y1), cv::Point2f(box->x2, box->y2),
-                  cv::Scalar(0, 220, 255), std::max(1, thickness / 2), cv::LINE_AA);
+    cv::rectangle(image, cv::Point2f(box->x1, box->y1), cv::Point2f(box->x2, box->y2), cv::Scalar(0, 220, 255),
+                  std::max(1, thickness / 2), cv::LINE_AA);
   }
   if (skeleton && skeleton->num_joints() == J) {
     for (const auto& [a, b] : skeleton->limbs) {

@@ -91,8 +91,8 @@ CropTransform PoseTracker::crop(const cv::Mat& frame, const Box& box) {
   if (frame.empty() || frame.type() != CV_8UC3) throw Error("PoseTracker: expected a BGR CV_8UC3 frame");
   const double aspect = static_cast<double>(input_w_) / input_h_;
   const Region region = box_region(box, config_.data.box_scale, aspect);
-  const CropTransform t = CropTransform::make(region.center, region.width, region.height, 0.0, false, input_w_,
-                                              input_h_);
+  const CropTransform t =
+      CropTransform::make(region.center, region.width, region.height, 0.0, false, input_w_, input_h_);
   const cv::Mat patch = warp_image(frame, t);
   input_[0].copy_(image_to_tensor(patch), /*non_blocking=*/false);
   return t;

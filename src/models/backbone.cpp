@@ -9,12 +9,14 @@ namespace dkd {
 
 DeconvPadding deconv_padding(int kernel, const std::string& key) {
   switch (kernel) {
-    case 4: return {1, 0};
-    case 3: return {1, 1};
-    case 2: return {0, 0};
+    case 4:
+      return {1, 0};
+    case 3:
+      return {1, 1};
+    case 2:
+      return {0, 0};
     default:
-      throw ConfigError(key + " = " + std::to_string(kernel) +
-                        ": deconvolution kernel must be 2, 3 or 4");
+      throw ConfigError(key + " = " + std::to_string(kernel) + ": deconvolution kernel must be 2, 3 or 4");
   }
 }
 
@@ -28,23 +30,19 @@ void validate_backbone_config(const BackboneConfig& cfg, const std::string& key)
   }
   if (cfg.deconv_layers != cfg.stages - 1) {
     const int stride = 4 << (cfg.stages - 1);
-    throw ConfigError(key + ".deconv_layers = " + std::to_string(cfg.deconv_layers) +
-                      ": with " + key + ".stages = " + std::to_string(cfg.stages) +
-                      " the trunk has output stride " + std::to_string(stride) +
-                      "; heatmaps are at input/4, so deconv_layers must be " +
-                      std::to_string(cfg.stages - 1));
+    throw ConfigError(key + ".deconv_layers = " + std::to_string(cfg.deconv_layers) + ": with " + key + ".stages = " +
+                      std::to_string(cfg.stages) + " the trunk has output stride " + std::to_string(stride) +
+                      "; heatmaps are at input/4, so deconv_layers must be " + std::to_string(cfg.stages - 1));
   }
   if (cfg.deconv_layers > 0) {
     deconv_padding(cfg.deconv_kernel, key + ".deconv_kernel");
     if (cfg.deconv_filters < 1) {
-      throw ConfigError(key + ".deconv_filters = " + std::to_string(cfg.deconv_filters) +
-                        ": must be at least 1");
+      throw ConfigError(key + ".deconv_filters = " + std::to_string(cfg.deconv_filters) + ": must be at least 1");
     }
   }
 }
 
-BackboneImpl::BackboneImpl(const BackboneConfig& cfg, const std::string& key, int64_t num_classes)
-    : cfg_(cfg) {
+BackboneImpl::BackboneImpl(const BackboneConfig& cfg, const std::string& key, int64_t num_classes) : cfg_(cfg) {
   if (num_classes > 0) {
     resnet_layout(cfg.depth, key + ".depth");
     if (cfg.deconv_layers != 0) {
@@ -56,13 +54,12 @@ BackboneImpl::BackboneImpl(const BackboneConfig& cfg, const std::string& key, in
   }
   const ResNetLayout layout = resnet_layout(cfg.depth, key + ".depth");
   const int64_t stem = resnet_planes(0, cfg.width);
-  conv1 = register_module(
-      "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, stem, 7).stride(2).padding(3).bias(false)));
+  conv1 = register_module("conv1",
+                          torch::nn::Conv2d(torch::nn::Conv2dOptions(3, stem, 7).stride(2).padding(3).bias(false)));
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(stem));
   int64_t channels = stem;
   for (int s = 0; s < cfg.stages; ++s) {
-    auto stage = make_resnet_stage(layout, channels, resnet_planes(s, cfg.width), layout.blocks[s],
-                                   s == 0 ? 1 : 2);
+    auto stage = make_resnet_stage(layout, channels, resnet_planes(s, cfg.width), layout.blocks[s], s == 0 ? 1 : 2);
     layers_.push_back(register_module("layer" + std::to_string(s + 1), stage));
   }
   trunk_channels_ = channels;
@@ -71,12 +68,12 @@ BackboneImpl::BackboneImpl(const BackboneConfig& cfg, const std::string& key, in
     const DeconvPadding pad = deconv_padding(cfg.deconv_kernel, key + ".deconv_kernel");
     deconv_layers = torch::nn::Sequential();
     for (int i = 0; i < cfg.deconv_layers; ++i) {
-      deconv_layers->push_back(torch::nn::ConvTranspose2d(
-          torch::nn::ConvTranspose2dOptions(channels, cfg.deconv_filters, cfg.deconv_kernel)
-              .stride(2)
-              .padding(pad.padding)
-              .output_padding(pad.output_padding)
-              .bias(false)));
+      deconv_layers->push_back(
+          torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(channels, cfg.deconv_filters, cfg.deconv_kernel)
+                                         .stride(2)
+                                         .padding(pad.padding)
+                                         .output_padding(pad.output_padding)
+                                         .bias(false)));
       deconv_layers->push_back(torch::nn::BatchNorm2d(cfg.deconv_filters));
       deconv_layers->push_back(torch::nn::ReLU(torch::nn::ReLUOptions(true)));
       channels = cfg.deconv_filters;

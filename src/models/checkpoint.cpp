@@ -63,24 +63,24 @@ auto guarded(const std::string& path, F&& f) -> decltype(f()) {
 
 CheckpointMeta read_meta(torch::serialize::InputArchive& a, const std::string& path) {
   return guarded(path, [&] {
-  CheckpointMeta m;
-  const int64_t version = read_ivalue(a, "meta.version", path).toInt();
-  if (version != kFormatVersion)
-    throw Error(path + ": checkpoint format version " + std::to_string(version) + " is not supported (expected " +
-                std::to_string(kFormatVersion) + ")");
-  m.stage = read_ivalue(a, "meta.stage", path).toStringRef();
-  for (const auto& s : read_ivalue(a, "meta.completed_stages", path).toListRef())
-    m.completed_stages.push_back(s.toStringRef());
-  m.epoch = read_ivalue(a, "meta.epoch", path).toInt();
-  m.iter_in_epoch = read_ivalue(a, "meta.iter_in_epoch", path).toInt();
-  m.step = read_ivalue(a, "meta.step", path).toInt();
-  m.global_step = read_ivalue(a, "meta.global_step", path).toInt();
-  m.best_metric = read_ivalue(a, "meta.best_metric", path).toDouble();
-  m.best_epoch = read_ivalue(a, "meta.best_epoch", path).toInt();
-  m.began_k = read_ivalue(a, "meta.began_k", path).toDouble();
-  m.world_size = read_ivalue(a, "meta.world_size", path).toInt();
-  m.config_yaml = read_ivalue(a, "meta.config_yaml", path).toStringRef();
-  return m;
+    CheckpointMeta m;
+    const int64_t version = read_ivalue(a, "meta.version", path).toInt();
+    if (version != kFormatVersion)
+      throw Error(path + ": checkpoint format version " + std::to_string(version) + " is not supported (expected " +
+                  std::to_string(kFormatVersion) + ")");
+    m.stage = read_ivalue(a, "meta.stage", path).toStringRef();
+    for (const auto& s : read_ivalue(a, "meta.completed_stages", path).toListRef())
+      m.completed_stages.push_back(s.toStringRef());
+    m.epoch = read_ivalue(a, "meta.epoch", path).toInt();
+    m.iter_in_epoch = read_ivalue(a, "meta.iter_in_epoch", path).toInt();
+    m.step = read_ivalue(a, "meta.step", path).toInt();
+    m.global_step = read_ivalue(a, "meta.global_step", path).toInt();
+    m.best_metric = read_ivalue(a, "meta.best_metric", path).toDouble();
+    m.best_epoch = read_ivalue(a, "meta.best_epoch", path).toInt();
+    m.began_k = read_ivalue(a, "meta.began_k", path).toDouble();
+    m.world_size = read_ivalue(a, "meta.world_size", path).toInt();
+    m.config_yaml = read_ivalue(a, "meta.config_yaml", path).toStringRef();
+    return m;
   });
 }
 
@@ -95,8 +95,8 @@ void open_archive(torch::serialize::InputArchive& a, const std::string& path) {
     throw Error(path + ": cannot read checkpoint (truncated or not a dkd checkpoint): " +
                 std::string(e.what_without_backtrace()).substr(0, 200));
   } catch (const std::exception& e) {
-    throw Error(path + ": cannot read checkpoint (corrupt or not a dkd checkpoint): " +
-                std::string(e.what()).substr(0, 200));
+    throw Error(path +
+                ": cannot read checkpoint (corrupt or not a dkd checkpoint): " + std::string(e.what()).substr(0, 200));
   }
 }
 
@@ -108,7 +108,8 @@ void load_module(torch::serialize::InputArchive& a, const std::string& name, tor
     throw Error(path + ": checkpoint has no '" + name + "' model (it holds: " + [&] {
       std::string s;
       for (const auto& k : a.keys())
-        if (k.rfind("model.", 0) == 0 && k.find('.', 6) == std::string::npos) s += (s.empty() ? "" : ", ") + k.substr(6);
+        if (k.rfind("model.", 0) == 0 && k.find('.', 6) == std::string::npos)
+          s += (s.empty() ? "" : ", ") + k.substr(6);
       return s.empty() ? std::string("none") : s;
     }() + ")");
   }
@@ -119,8 +120,10 @@ void load_module(torch::serialize::InputArchive& a, const std::string& name, tor
   try {
     module.load(sub);
   } catch (const c10::Error& e) {
-    throw Error(path + ": the '" + name + "' weights do not fit the model built from the config; "
-                "does the checkpoint match the config? (" + std::string(e.what_without_backtrace()).substr(0, 300) + ")");
+    throw Error(path + ": the '" + name +
+                "' weights do not fit the model built from the config; "
+                "does the checkpoint match the config? (" +
+                std::string(e.what_without_backtrace()).substr(0, 300) + ")");
   }
   const auto check = [&](const std::string& key, const at::Tensor& t) {
     const auto it = shapes.find(key);

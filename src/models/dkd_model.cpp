@@ -4,8 +4,8 @@
 
 namespace dkd {
 
-DkdModelImpl::DkdModelImpl(PoseInitializer initializer_, FrameEncoder encoder_,
-                           KernelDistillator distillator_, KernelMatching matching_, LocationPrior prior_) {
+DkdModelImpl::DkdModelImpl(PoseInitializer initializer_, FrameEncoder encoder_, KernelDistillator distillator_,
+                           KernelMatching matching_, LocationPrior prior_) {
   initializer = register_module("initializer", std::move(initializer_));
   encoder = register_module("encoder", std::move(encoder_));
   distillator = register_module("distillator", std::move(distillator_));
@@ -33,8 +33,10 @@ torch::Tensor DkdModelImpl::fuse_prior(const torch::Tensor& response, const torc
 void DkdModelImpl::set_initializer_frozen(bool frozen) {
   initializer_frozen_ = frozen;
   for (auto& p : initializer->parameters()) p.set_requires_grad(!frozen);
-  if (frozen) initializer->eval();
-  else initializer->train(is_training());
+  if (frozen)
+    initializer->eval();
+  else
+    initializer->train(is_training());
 }
 
 void DkdModelImpl::train(bool on) {
@@ -51,8 +53,7 @@ torch::Tensor DkdModelImpl::run_initializer(const torch::Tensor& frames) {
 }
 
 DkdOutput DkdModelImpl::forward(const torch::Tensor& clip, const DkdForwardOptions& options) {
-  TORCH_CHECK(clip.dim() == 5 && clip.size(2) == 3, "DkdModel: clip must be [B, T, 3, H, W], got ",
-              clip.sizes());
+  TORCH_CHECK(clip.dim() == 5 && clip.size(2) == 3, "DkdModel: clip must be [B, T, 3, H, W], got ", clip.sizes());
   const int64_t b = clip.size(0), t_len = clip.size(1);
   // All frames through the encoder as one batch: the same result as frame by
   // frame (batch norm aside) and far faster.
@@ -100,8 +101,7 @@ DkdState DkdModelImpl::start(const torch::Tensor& frame, const torch::Tensor& cr
 }
 
 torch::Tensor DkdModelImpl::step(DkdState& state, const torch::Tensor& frame, const torch::Tensor& crops) {
-  TORCH_CHECK(state.features.defined() && state.heatmaps.defined(),
-              "DkdModel::step: call start() on the first frame");
+  TORCH_CHECK(state.features.defined() && state.heatmaps.defined(), "DkdModel::step: call start() on the first frame");
   auto features = encoder->forward(frame);
   const auto response = matching->forward(distillator->forward(state.features, state.heatmaps), features);
   auto heatmaps = fuse_prior(response, state.heatmaps, state.crops, crops, features);

@@ -16,23 +16,20 @@ std::array<int64_t, 2> heatmap_size(const Config& config) {
   return {size[1] / 4, size[0] / 4};
 }
 
-WeightLoadReport load_pretrained_backbone(Backbone& backbone, const BackboneConfig& cfg,
-                                          const std::string& key) {
+WeightLoadReport load_pretrained_backbone(Backbone& backbone, const BackboneConfig& cfg, const std::string& key) {
   if (cfg.pretrained.empty()) return {};
   const StateDict tensors = read_state_dict(cfg.pretrained);
   const std::string prefix = best_prefix(*backbone, tensors, {"", "backbone."});
   WeightLoadReport report = load_state_dict(*backbone, tensors, prefix, cfg.pretrained);
   if (report.loaded.empty()) {
-    throw Error(key + ".pretrained = " + cfg.pretrained +
-                ": no parameter name matches this model (is it a ResNet-" +
+    throw Error(key + ".pretrained = " + cfg.pretrained + ": no parameter name matches this model (is it a ResNet-" +
                 std::to_string(cfg.depth) + " state_dict?)");
   }
   spdlog::info("{}.pretrained: {}", key, report.summary());
   return report;
 }
 
-PerFrameModel make_per_frame_model(const BackboneConfig& backbone, int64_t num_joints,
-                                   const std::string& key) {
+PerFrameModel make_per_frame_model(const BackboneConfig& backbone, int64_t num_joints, const std::string& key) {
   PerFrameModel model(backbone, num_joints, key);
   load_pretrained_backbone(model->backbone, backbone, key);
   return model;
@@ -48,10 +45,8 @@ FrameEncoder make_encoder(const ModelConfig& model) {
   return encoder;
 }
 
-KernelDistillator make_distillator(const ModelConfig& model, int64_t feature_channels,
-                                   int64_t heatmap_side) {
-  return KernelDistillator(model.distillator, feature_channels, model.num_joints, heatmap_side,
-                           "model.distillator");
+KernelDistillator make_distillator(const ModelConfig& model, int64_t feature_channels, int64_t heatmap_side) {
+  return KernelDistillator(model.distillator, feature_channels, model.num_joints, heatmap_side, "model.distillator");
 }
 
 KernelMatching make_matching(const ModelConfig& model, int64_t feature_channels) {
@@ -74,9 +69,8 @@ DkdModel make_dkd_model(const Config& config) {
 
 TemporalDiscriminator make_discriminator(const Config& config) {
   const auto hm = heatmap_size(config);
-  return TemporalDiscriminator(config.model.discriminator, config.data.clip_length,
-                               config.model.num_joints, std::min(hm[0], hm[1]),
-                               "model.discriminator");
+  return TemporalDiscriminator(config.model.discriminator, config.data.clip_length, config.model.num_joints,
+                               std::min(hm[0], hm[1]), "model.discriminator");
 }
 
 }  // namespace dkd

@@ -12,9 +12,8 @@ int64_t distillator_stages(int64_t heatmap_side, int64_t kernel_size) {
   return stages;
 }
 
-KernelDistillatorImpl::KernelDistillatorImpl(const DistillatorConfig& cfg, int64_t feature_channels,
-                                             int64_t num_joints, int64_t heatmap_side,
-                                             const std::string& key)
+KernelDistillatorImpl::KernelDistillatorImpl(const DistillatorConfig& cfg, int64_t feature_channels, int64_t num_joints,
+                                             int64_t heatmap_side, const std::string& key)
     : feature_channels_(feature_channels),
       num_joints_(num_joints),
       kernel_size_(cfg.kernel_size),
@@ -52,12 +51,14 @@ KernelDistillatorImpl::KernelDistillatorImpl(const DistillatorConfig& cfg, int64
   const auto norm_layer = [&]() -> torch::nn::AnyModule {
     if (cfg.norm == "batch") return torch::nn::AnyModule(torch::nn::BatchNorm2d(hidden));
     if (cfg.norm == "group")
-      return torch::nn::AnyModule(torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::gcd<int64_t>(hidden, 8), hidden)));
+      return torch::nn::AnyModule(
+          torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::gcd<int64_t>(hidden, 8), hidden)));
     if (cfg.norm == "none") return torch::nn::AnyModule(torch::nn::Identity());
     throw ConfigError(key + ".norm = '" + cfg.norm + "': must be batch, group or none");
   };
   reduce = torch::nn::Sequential();
-  reduce->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(feature_channels + num_joints, hidden, 1).bias(with_bias)));
+  reduce->push_back(
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(feature_channels + num_joints, hidden, 1).bias(with_bias)));
   reduce->push_back(norm_layer());
   reduce->push_back(torch::nn::ReLU(torch::nn::ReLUOptions(true)));
   register_module("reduce", reduce);
@@ -72,8 +73,7 @@ KernelDistillatorImpl::KernelDistillatorImpl(const DistillatorConfig& cfg, int64
     if (!cfg.pool_first) stages->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2).stride(2)));
   }
   register_module("stages", stages);
-  head = register_module(
-      "head", torch::nn::Conv2d(torch::nn::Conv2dOptions(hidden, groups_ * feature_channels, 1)));
+  head = register_module("head", torch::nn::Conv2d(torch::nn::Conv2dOptions(hidden, groups_ * feature_channels, 1)));
 }
 
 torch::Tensor KernelDistillatorImpl::joint_centred_kernels(const torch::Tensor& features,
@@ -85,21 +85,18 @@ torch::Tensor KernelDistillatorImpl::joint_centred_kernels(const torch::Tensor& 
   weights = weights / (weights.sum(-1, true) + 1e-6);
   namespace F = torch::nn::functional;
   const auto patches = F::unfold(features, F::UnfoldFuncOptions({k, k}).padding(k / 2));  // [B, C*k*k, hw]
-  auto kernels = torch::bmm(patches, weights.transpose(1, 2));                              // [B, C*k*k, J]
+  auto kernels = torch::bmm(patches, weights.transpose(1, 2));                            // [B, C*k*k, J]
   kernels = kernels.view({b, c, k, k, j}).permute({0, 4, 1, 2, 3}).reshape({b * j, c, k, k});
   return adjust(kernels).view({b, j, c, k, k});
 }
 
-torch::Tensor KernelDistillatorImpl::forward(const torch::Tensor& features,
-                                             const torch::Tensor& heatmaps) {
-  TORCH_CHECK(features.dim() == 4 && features.size(1) == feature_channels_,
-              "KernelDistillator: features must be [B, ", feature_channels_, ", h, w], got ",
-              features.sizes());
-  TORCH_CHECK(heatmaps.dim() == 4 && heatmaps.size(1) == num_joints_ &&
-                  heatmaps.size(0) == features.size(0) && heatmaps.size(2) == features.size(2) &&
-                  heatmaps.size(3) == features.size(3),
-              "KernelDistillator: heatmaps must be [B, ", num_joints_, ", h, w] like the features ",
-              features.sizes(), ", got ", heatmaps.sizes());
+torch::Tensor KernelDistillatorImpl::forward(const torch::Tensor& features, const torch::Tensor& heatmaps) {
+  TORCH_CHECK(features.dim() == 4 && features.size(1) == feature_channels_, "KernelDistillator: features must be [B, ",
+              feature_channels_, ", h, w], got ", features.sizes());
+  TORCH_CHECK(heatmaps.dim() == 4 && heatmaps.size(1) == num_joints_ && heatmaps.size(0) == features.size(0) &&
+                  heatmaps.size(2) == features.size(2) && heatmaps.size(3) == features.size(3),
+              "KernelDistillator: heatmaps must be [B, ", num_joints_, ", h, w] like the features ", features.sizes(),
+              ", got ", heatmaps.sizes());
   if (adjust) return joint_centred_kernels(features, heatmaps);
   auto x = reduce->forward(torch::cat({features, heatmaps.to(features.dtype())}, 1));
   if (num_stages_ > 0) x = stages->forward(x);

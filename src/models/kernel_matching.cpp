@@ -6,8 +6,8 @@
 
 namespace dkd {
 
-KernelMatchingImpl::KernelMatchingImpl(const DistillatorConfig& cfg, int64_t feature_channels,
-                                       int64_t num_joints, const std::string& key)
+KernelMatchingImpl::KernelMatchingImpl(const DistillatorConfig& cfg, int64_t feature_channels, int64_t num_joints,
+                                       const std::string& key)
     : feature_channels_(feature_channels),
       num_joints_(num_joints),
       kernel_size_(cfg.kernel_size),
@@ -23,31 +23,28 @@ KernelMatchingImpl::KernelMatchingImpl(const DistillatorConfig& cfg, int64_t fea
   // A correlation sums C*k*k products (k*k when depthwise; "project" has its
   // own fan-in scaled init); starting the scale at 1/sqrt(fan-in) keeps the
   // initial heatmap magnitude near that of a single product.
-  const int64_t fan_in = depthwise_ ? kernel_size_ * kernel_size_
-                                    : feature_channels * kernel_size_ * kernel_size_;
+  const int64_t fan_in = depthwise_ ? kernel_size_ * kernel_size_ : feature_channels * kernel_size_ * kernel_size_;
   // Normalised matching sums k*k cosines: of order 1 already.
   scale = register_parameter("scale", torch::full({num_joints}, normalize_ ? 1.0 : 1.0 / std::sqrt(double(fan_in))));
   bias = register_parameter("bias", torch::zeros({num_joints}));
   if (depthwise_) {
-    project = register_module(
-        "project", torch::nn::Conv2d(torch::nn::Conv2dOptions(feature_channels, num_joints, 1).bias(false)));
+    project = register_module("project",
+                              torch::nn::Conv2d(torch::nn::Conv2dOptions(feature_channels, num_joints, 1).bias(false)));
   }
   if (cfg.static_head) {
-    static_head = register_module("static_head",
-                                  torch::nn::Conv2d(torch::nn::Conv2dOptions(feature_channels, num_joints, 1)));
+    static_head =
+        register_module("static_head", torch::nn::Conv2d(torch::nn::Conv2dOptions(feature_channels, num_joints, 1)));
   }
 }
 
 torch::Tensor KernelMatchingImpl::forward(const torch::Tensor& kernels, const torch::Tensor& features) {
   const int64_t groups = depthwise_ ? 1 : num_joints_;
-  TORCH_CHECK(features.dim() == 4 && features.size(1) == feature_channels_,
-              "KernelMatching: features must be [B, ", feature_channels_, ", h, w], got ",
-              features.sizes());
-  const int64_t b = features.size(0), c = feature_channels_, h = features.size(2),
-                w = features.size(3), k = kernel_size_;
-  TORCH_CHECK(kernels.sizes() == torch::IntArrayRef({b, groups, c, k, k}),
-              "KernelMatching: kernels must be [", b, ", ", groups, ", ", c, ", ", k, ", ", k,
-              "], got ", kernels.sizes());
+  TORCH_CHECK(features.dim() == 4 && features.size(1) == feature_channels_, "KernelMatching: features must be [B, ",
+              feature_channels_, ", h, w], got ", features.sizes());
+  const int64_t b = features.size(0), c = feature_channels_, h = features.size(2), w = features.size(3),
+                k = kernel_size_;
+  TORCH_CHECK(kernels.sizes() == torch::IntArrayRef({b, groups, c, k, k}), "KernelMatching: kernels must be [", b, ", ",
+              groups, ", ", c, ", ", k, ", ", k, "], got ", kernels.sizes());
   torch::Tensor matched = features, kernel = kernels;
   if (normalize_) {
     matched = features / (features.norm(2, 1, true) + 1e-6);

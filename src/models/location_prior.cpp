@@ -51,8 +51,9 @@ torch::Tensor warp_heatmaps(const torch::Tensor& heatmaps, const torch::Tensor& 
   const auto theta = crop_to_crop_theta(from, to, h, w).to(heatmaps.options());
   namespace F = torch::nn::functional;
   const auto grid = F::affine_grid(theta, {heatmaps.size(0), heatmaps.size(1), h, w}, /*align_corners=*/false);
-  return F::grid_sample(heatmaps, grid,
-                        F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false));
+  return F::grid_sample(
+      heatmaps, grid,
+      F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false));
 }
 
 torch::Tensor mirrored_crop(const torch::Tensor& crop, int64_t width) {
@@ -102,14 +103,13 @@ torch::Tensor PriorGateImpl::forward(const torch::Tensor& response, const torch:
 LocationPriorImpl::LocationPriorImpl(int64_t num_joints, int64_t channels, const std::string& fusion, bool gate_on,
                                      int64_t feature_channels)
     : num_joints_(num_joints), feature_channels_(feature_channels) {
-  TORCH_CHECK(fusion == "conv3x3" || fusion == "pointwise",
-              "LocationPrior: fusion must be conv3x3 or pointwise, got '", fusion, "'");
+  TORCH_CHECK(fusion == "conv3x3" || fusion == "pointwise", "LocationPrior: fusion must be conv3x3 or pointwise, got '",
+              fusion, "'");
   const int64_t k = fusion == "conv3x3" ? 3 : 1;
   fuse1 = register_module(
       "fuse1",
       torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * num_joints + feature_channels, channels, k).padding(k / 2)));
-  fuse2 = register_module("fuse2",
-                          torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, num_joints, k).padding(k / 2)));
+  fuse2 = register_module("fuse2", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, num_joints, k).padding(k / 2)));
   if (gate_on) gate = register_module("gate", PriorGate());
   // Zero output layer: an untrained prior is the identity on the response.
   torch::NoGradGuard no_grad;
@@ -120,8 +120,8 @@ LocationPriorImpl::LocationPriorImpl(int64_t num_joints, int64_t channels, const
 torch::Tensor LocationPriorImpl::forward(const torch::Tensor& response, const torch::Tensor& prior,
                                          const torch::Tensor& features) {
   TORCH_CHECK(response.dim() == 4 && response.size(1) == num_joints_ && prior.sizes() == response.sizes(),
-              "LocationPrior: response and prior must both be [B, ", num_joints_, ", h, w], got ",
-              response.sizes(), " and ", prior.sizes());
+              "LocationPrior: response and prior must both be [B, ", num_joints_, ", h, w], got ", response.sizes(),
+              " and ", prior.sizes());
   torch::Tensor input;
   if (feature_channels_ > 0) {
     TORCH_CHECK(features.defined() && features.dim() == 4 && features.size(0) == response.size(0) &&

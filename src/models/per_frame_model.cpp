@@ -4,22 +4,19 @@
 
 namespace dkd {
 
-PerFrameModelImpl::PerFrameModelImpl(const BackboneConfig& cfg, int64_t num_joints,
-                                     const std::string& key)
+PerFrameModelImpl::PerFrameModelImpl(const BackboneConfig& cfg, int64_t num_joints, const std::string& key)
     : num_joints_(num_joints) {
   if (num_joints < 1) {
     throw ConfigError("model.num_joints = " + std::to_string(num_joints) + ": must be at least 1");
   }
   backbone = register_module("backbone", Backbone(cfg, key));
-  final_layer = register_module(
-      "final_layer", torch::nn::Conv2d(torch::nn::Conv2dOptions(backbone->out_channels(), num_joints, 1)));
+  final_layer = register_module("final_layer",
+                                torch::nn::Conv2d(torch::nn::Conv2dOptions(backbone->out_channels(), num_joints, 1)));
   // SimpleBaseline's head initialisation: small weights so the first heatmaps are near 0.
   torch::nn::init::normal_(final_layer->weight, 0.0, 0.001);
   torch::nn::init::zeros_(final_layer->bias);
 }
 
-torch::Tensor PerFrameModelImpl::forward(const torch::Tensor& frames) {
-  return final_layer(backbone(frames));
-}
+torch::Tensor PerFrameModelImpl::forward(const torch::Tensor& frames) { return final_layer(backbone(frames)); }
 
 }  // namespace dkd

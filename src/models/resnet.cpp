@@ -9,8 +9,7 @@ namespace dkd {
 namespace {
 
 torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding) {
-  return torch::nn::Conv2d(
-      torch::nn::Conv2dOptions(in, out, k).stride(stride).padding(padding).bias(false));
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k).stride(stride).padding(padding).bias(false));
 }
 
 torch::nn::Sequential make_downsample(int64_t in, int64_t out, int64_t stride) {
@@ -57,14 +56,18 @@ torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
 
 ResNetLayout resnet_layout(int depth, const std::string& key) {
   switch (depth) {
-    case 18: return {false, {2, 2, 2, 2}};
-    case 34: return {false, {3, 4, 6, 3}};
-    case 50: return {true, {3, 4, 6, 3}};
-    case 101: return {true, {3, 4, 23, 3}};
-    case 152: return {true, {3, 8, 36, 3}};
+    case 18:
+      return {false, {2, 2, 2, 2}};
+    case 34:
+      return {false, {3, 4, 6, 3}};
+    case 50:
+      return {true, {3, 4, 6, 3}};
+    case 101:
+      return {true, {3, 4, 23, 3}};
+    case 152:
+      return {true, {3, 8, 36, 3}};
     default:
-      throw ConfigError(key + " = " + std::to_string(depth) +
-                        ": ResNet depth must be 18, 34, 50, 101 or 152");
+      throw ConfigError(key + " = " + std::to_string(depth) + ": ResNet depth must be 18, 34, 50, 101 or 152");
   }
 }
 
@@ -73,8 +76,8 @@ int64_t resnet_planes(int stage, double width) {
   return std::max<int64_t>(1, static_cast<int64_t>(std::lround(channels)));
 }
 
-torch::nn::Sequential make_resnet_stage(const ResNetLayout& layout, int64_t& in_channels,
-                                        int64_t planes, int64_t blocks, int64_t stride) {
+torch::nn::Sequential make_resnet_stage(const ResNetLayout& layout, int64_t& in_channels, int64_t planes,
+                                        int64_t blocks, int64_t stride) {
   torch::nn::Sequential stage;
   for (int64_t i = 0; i < blocks; ++i) {
     const int64_t s = i == 0 ? stride : 1;

@@ -11,9 +11,8 @@ torch::nn::Conv2d conv3(int64_t in, int64_t out, int64_t stride = 1) {
 
 }  // namespace
 
-TemporalDiscriminatorImpl::TemporalDiscriminatorImpl(const DiscriminatorConfig& cfg,
-                                                     int64_t clip_length, int64_t num_joints,
-                                                     int64_t heatmap_side, const std::string& key)
+TemporalDiscriminatorImpl::TemporalDiscriminatorImpl(const DiscriminatorConfig& cfg, int64_t clip_length,
+                                                     int64_t num_joints, int64_t heatmap_side, const std::string& key)
     : clip_length_(clip_length), num_joints_(num_joints), channels_(cfg.channels) {
   if (cfg.channels < 1 || cfg.embedding < 1) {
     throw ConfigError(key + ".channels/embedding = " + std::to_string(cfg.channels) + "/" +
@@ -49,26 +48,24 @@ TemporalDiscriminatorImpl::TemporalDiscriminatorImpl(const DiscriminatorConfig& 
   to_embedding = register_module("to_embedding", torch::nn::Linear(bottom_channels_ * bottom, cfg.embedding));
   from_embedding = register_module("from_embedding", torch::nn::Linear(cfg.embedding, channels_ * bottom));
   for (int64_t l = 0; l <= levels; ++l) {
-    auto level = torch::nn::Sequential(conv3(channels_, channels_), torch::nn::ELU(),
-                                       conv3(channels_, channels_), torch::nn::ELU());
+    auto level = torch::nn::Sequential(conv3(channels_, channels_), torch::nn::ELU(), conv3(channels_, channels_),
+                                       torch::nn::ELU());
     decoder_levels_.push_back(register_module("decoder" + std::to_string(l), level));
   }
   output = register_module("output", conv3(channels_, in_channels));
 }
 
 torch::Tensor TemporalDiscriminatorImpl::prepare(const torch::Tensor& clip_heatmaps) const {
-  TORCH_CHECK(clip_heatmaps.dim() == 5 && clip_heatmaps.size(1) == clip_length_ &&
-                  clip_heatmaps.size(2) == num_joints_,
-              "TemporalDiscriminator: expected heatmaps [B, ", clip_length_, ", ", num_joints_,
-              ", h, w], got ", clip_heatmaps.sizes());
+  TORCH_CHECK(clip_heatmaps.dim() == 5 && clip_heatmaps.size(1) == clip_length_ && clip_heatmaps.size(2) == num_joints_,
+              "TemporalDiscriminator: expected heatmaps [B, ", clip_length_, ", ", num_joints_, ", h, w], got ",
+              clip_heatmaps.sizes());
   auto x = clip_heatmaps.flatten(1, 2);
   const int64_t side = sides_.front();
   if (x.size(2) != side || x.size(3) != side) {
-    x = torch::nn::functional::interpolate(
-        x, torch::nn::functional::InterpolateFuncOptions()
-               .size(std::vector<int64_t>{side, side})
-               .mode(torch::kBilinear)
-               .align_corners(false));
+    x = torch::nn::functional::interpolate(x, torch::nn::functional::InterpolateFuncOptions()
+                                                  .size(std::vector<int64_t>{side, side})
+                                                  .mode(torch::kBilinear)
+                                                  .align_corners(false));
   }
   return x;
 }
@@ -84,10 +81,9 @@ DiscriminatorOutput TemporalDiscriminatorImpl::forward(const torch::Tensor& clip
     // Decoder level l works at sides_[levels - l]; upsample to the next side up.
     const size_t next = sides_.size() - 2 - l;
     if (l + 1 < decoder_levels_.size()) {
-      y = torch::nn::functional::interpolate(
-          y, torch::nn::functional::InterpolateFuncOptions()
-                 .size(std::vector<int64_t>{sides_[next], sides_[next]})
-                 .mode(torch::kNearest));
+      y = torch::nn::functional::interpolate(y, torch::nn::functional::InterpolateFuncOptions()
+                                                    .size(std::vector<int64_t>{sides_[next], sides_[next]})
+                                                    .mode(torch::kNearest));
     }
   }
   out.reconstruction = output(y);

@@ -58,11 +58,11 @@ struct Value {
   Kind kind = None;
   int64_t i = 0;
   double f = 0.0;
-  std::string s, s2;                          // Str/Bytes; Global: module, name
-  std::vector<Ptr> items;                     // Tuple/List
-  std::vector<std::pair<Ptr, Ptr>> entries;   // Dict (ordered)
-  torch::Tensor tensor;                       // Storage (1-D) / Tensor
-  int depth = 0;                              // nesting of containers below this one
+  std::string s, s2;                         // Str/Bytes; Global: module, name
+  std::vector<Ptr> items;                    // Tuple/List
+  std::vector<std::pair<Ptr, Ptr>> entries;  // Dict (ordered)
+  torch::Tensor tensor;                      // Storage (1-D) / Tensor
+  int depth = 0;                             // nesting of containers below this one
 };
 
 // Limits that keep a hostile pickle from exhausting memory or the C++ stack
@@ -78,11 +78,10 @@ Ptr make(Value::Kind k) {
 
 c10::ScalarType storage_dtype(const std::string& name) {
   static const std::map<std::string, c10::ScalarType> types = {
-      {"FloatStorage", torch::kFloat},   {"DoubleStorage", torch::kDouble},
-      {"HalfStorage", torch::kHalf},     {"BFloat16Storage", torch::kBFloat16},
-      {"LongStorage", torch::kLong},     {"IntStorage", torch::kInt},
-      {"ShortStorage", torch::kShort},   {"CharStorage", torch::kChar},
-      {"ByteStorage", torch::kByte},     {"BoolStorage", torch::kBool}};
+      {"FloatStorage", torch::kFloat},       {"DoubleStorage", torch::kDouble}, {"HalfStorage", torch::kHalf},
+      {"BFloat16Storage", torch::kBFloat16}, {"LongStorage", torch::kLong},     {"IntStorage", torch::kInt},
+      {"ShortStorage", torch::kShort},       {"CharStorage", torch::kChar},     {"ByteStorage", torch::kByte},
+      {"BoolStorage", torch::kBool}};
   auto it = types.find(name);
   if (it == types.end()) throw std::runtime_error("unsupported storage type torch." + name);
   return it->second;
@@ -123,39 +122,101 @@ class Reader {
     while (true) {
       const uint8_t op = byte();
       switch (op) {
-        case 0x80: byte(); break;                                  // PROTO
-        case 0x95: fixed(8); break;                                // FRAME
-        case '.': return pop();                                    // STOP
-        case '(': marks_.push_back(stack_.size()); break;          // MARK
-        case 'N': push(make(Value::None)); break;
-        case 0x88: case 0x89: { auto v = make(Value::Bool); v->i = op == 0x88; push(v); } break;
-        case 'J': push_int(static_cast<int32_t>(le(4))); break;    // BININT
-        case 'K': push_int(le(1)); break;                          // BININT1
-        case 'M': push_int(le(2)); break;                          // BININT2
-        case 0x8a: { const auto n = le(1); push_int(signed_le(n)); } break;  // LONG1
-        case 0x8b: { const auto n = le(4); push_int(signed_le(n)); } break;  // LONG4
-        case 'G': {                                                // BINFLOAT (big-endian)
+        case 0x80:
+          byte();
+          break;  // PROTO
+        case 0x95:
+          fixed(8);
+          break;  // FRAME
+        case '.':
+          return pop();  // STOP
+        case '(':
+          marks_.push_back(stack_.size());
+          break;  // MARK
+        case 'N':
+          push(make(Value::None));
+          break;
+        case 0x88:
+        case 0x89: {
+          auto v = make(Value::Bool);
+          v->i = op == 0x88;
+          push(v);
+        } break;
+        case 'J':
+          push_int(static_cast<int32_t>(le(4)));
+          break;  // BININT
+        case 'K':
+          push_int(le(1));
+          break;  // BININT1
+        case 'M':
+          push_int(le(2));
+          break;  // BININT2
+        case 0x8a: {
+          const auto n = le(1);
+          push_int(signed_le(n));
+        } break;  // LONG1
+        case 0x8b: {
+          const auto n = le(4);
+          push_int(signed_le(n));
+        } break;     // LONG4
+        case 'G': {  // BINFLOAT (big-endian)
           uint64_t bits = 0;
           for (int k = 0; k < 8; ++k) bits = (bits << 8) | byte();
           auto v = make(Value::Float);
           std::memcpy(&v->f, &bits, 8);
           push(v);
         } break;
-        case 'X': push_str(Value::Str, le(4)); break;              // BINUNICODE
-        case 0x8c: push_str(Value::Str, le(1)); break;             // SHORT_BINUNICODE
-        case 0x8d: push_str(Value::Str, le(8)); break;             // BINUNICODE8
-        case 'T': push_str(Value::Str, le(4)); break;              // BINSTRING
-        case 'U': push_str(Value::Str, le(1)); break;              // SHORT_BINSTRING
-        case 'B': push_str(Value::Bytes, le(4)); break;            // BINBYTES
-        case 'C': push_str(Value::Bytes, le(1)); break;            // SHORT_BINBYTES
-        case 0x8e: push_str(Value::Bytes, le(8)); break;           // BINBYTES8
-        case ')': push(make(Value::Tuple)); break;     // EMPTY_TUPLE
-        case ']': push(make(Value::List)); break;      // EMPTY_LIST
-        case '}': push(make(Value::Dict)); break;      // EMPTY_DICT
-        case 't': { auto v = make(Value::Tuple); v->items = pop_mark(); push(contain(v)); } break;
-        case 'l': { auto v = make(Value::List); v->items = pop_mark(); push(contain(v)); } break;
-        case 'd': { auto v = make(Value::Dict); set_items(v, pop_mark()); push(v); } break;
-        case 0x85: case 0x86: case 0x87: {                         // TUPLE1..3
+        case 'X':
+          push_str(Value::Str, le(4));
+          break;  // BINUNICODE
+        case 0x8c:
+          push_str(Value::Str, le(1));
+          break;  // SHORT_BINUNICODE
+        case 0x8d:
+          push_str(Value::Str, le(8));
+          break;  // BINUNICODE8
+        case 'T':
+          push_str(Value::Str, le(4));
+          break;  // BINSTRING
+        case 'U':
+          push_str(Value::Str, le(1));
+          break;  // SHORT_BINSTRING
+        case 'B':
+          push_str(Value::Bytes, le(4));
+          break;  // BINBYTES
+        case 'C':
+          push_str(Value::Bytes, le(1));
+          break;  // SHORT_BINBYTES
+        case 0x8e:
+          push_str(Value::Bytes, le(8));
+          break;  // BINBYTES8
+        case ')':
+          push(make(Value::Tuple));
+          break;  // EMPTY_TUPLE
+        case ']':
+          push(make(Value::List));
+          break;  // EMPTY_LIST
+        case '}':
+          push(make(Value::Dict));
+          break;  // EMPTY_DICT
+        case 't': {
+          auto v = make(Value::Tuple);
+          v->items = pop_mark();
+          push(contain(v));
+        } break;
+        case 'l': {
+          auto v = make(Value::List);
+          v->items = pop_mark();
+          push(contain(v));
+        } break;
+        case 'd': {
+          auto v = make(Value::Dict);
+          set_items(v, pop_mark());
+          push(v);
+        } break;
+        case 0x85:
+        case 0x86:
+        case 0x87: {  // TUPLE1..3
           const size_t n = op - 0x84;
           if (stack_.size() < n + floor())
             throw std::runtime_error("pickle TUPLE" + std::to_string(n) + " at byte " + std::to_string(pos_ - 1) +
@@ -166,41 +227,67 @@ class Reader {
           stack_.resize(stack_.size() - n);
           push(contain(v));
         } break;
-        case 'q': memo_[le(1)] = top(); break;                     // BINPUT
-        case 'r': memo_[le(4)] = top(); break;                     // LONG_BINPUT
-        case 0x94: memo_[memo_.size()] = top(); break;             // MEMOIZE
-        case 'h': push(memo(le(1))); break;                        // BINGET
-        case 'j': push(memo(le(4))); break;                        // LONG_BINGET
-        case 'c': {                                                // GLOBAL
+        case 'q':
+          memo_[le(1)] = top();
+          break;  // BINPUT
+        case 'r':
+          memo_[le(4)] = top();
+          break;  // LONG_BINPUT
+        case 0x94:
+          memo_[memo_.size()] = top();
+          break;  // MEMOIZE
+        case 'h':
+          push(memo(le(1)));
+          break;  // BINGET
+        case 'j':
+          push(memo(le(4)));
+          break;     // LONG_BINGET
+        case 'c': {  // GLOBAL
           auto v = make(Value::Global);
           v->s = line();
           v->s2 = line();
           push(v);
         } break;
-        case 0x93: {                                               // STACK_GLOBAL
+        case 0x93: {  // STACK_GLOBAL
           auto name = pop(), module = pop();
           auto v = make(Value::Global);
           v->s = module->s;
           v->s2 = name->s;
           push(v);
         } break;
-        case 'Q': push(persistent(pop())); break;      // BINPERSID
-        case 'R': {                                                // REDUCE
+        case 'Q':
+          push(persistent(pop()));
+          break;     // BINPERSID
+        case 'R': {  // REDUCE
           auto args = pop(), callable = pop();
           push(reduce(callable, args));
         } break;
-        case 0x81: { pop(); pop(); push(make(Value::Opaque)); } break;  // NEWOBJ
-        case 'b': pop(); break;                                    // BUILD: state ignored
-        case 's': {                                                // SETITEM
+        case 0x81: {
+          pop();
+          pop();
+          push(make(Value::Opaque));
+        } break;  // NEWOBJ
+        case 'b':
+          pop();
+          break;     // BUILD: state ignored
+        case 's': {  // SETITEM
           auto value = pop(), key = pop();
           set_items(top(), {key, value});
         } break;
-        case 'u': { auto kv = pop_mark(); set_items(top(), kv); } break;  // SETITEMS
-        case 'a': { auto v = pop(); append(top(), {v}); } break;   // APPEND
-        case 'e': { auto vs = pop_mark(); append(top(), vs); } break;     // APPENDS
+        case 'u': {
+          auto kv = pop_mark();
+          set_items(top(), kv);
+        } break;  // SETITEMS
+        case 'a': {
+          auto v = pop();
+          append(top(), {v});
+        } break;  // APPEND
+        case 'e': {
+          auto vs = pop_mark();
+          append(top(), vs);
+        } break;  // APPENDS
         default:
-          throw std::runtime_error("unsupported pickle opcode 0x" + hex(op) + " at byte " +
-                                   std::to_string(pos_ - 1));
+          throw std::runtime_error("unsupported pickle opcode 0x" + hex(op) + " at byte " + std::to_string(pos_ - 1));
       }
     }
   }
@@ -212,8 +299,9 @@ class Reader {
   }
   std::string fixed(uint64_t n) {
     // Compared this way round so a huge length cannot wrap the position.
-    if (n > data_.size() - pos_) throw std::runtime_error("pickle ends early (a length of " + std::to_string(n) +
-                                                          " bytes at byte " + std::to_string(pos_) + ")");
+    if (n > data_.size() - pos_)
+      throw std::runtime_error("pickle ends early (a length of " + std::to_string(n) + " bytes at byte " +
+                               std::to_string(pos_) + ")");
     auto s = data_.substr(pos_, n);
     pos_ += n;
     return s;
@@ -272,13 +360,15 @@ class Reader {
     if (target->depth > kMaxDepth) throw std::runtime_error("pickle nests containers too deeply");
   }
   Ptr pop() {
-    if (stack_.size() <= floor()) throw std::runtime_error("pickle stack underflow at byte " + std::to_string(pos_ - 1));
+    if (stack_.size() <= floor())
+      throw std::runtime_error("pickle stack underflow at byte " + std::to_string(pos_ - 1));
     auto v = stack_.back();
     stack_.pop_back();
     return v;
   }
   Ptr top() {
-    if (stack_.size() <= floor()) throw std::runtime_error("pickle stack underflow at byte " + std::to_string(pos_ - 1));
+    if (stack_.size() <= floor())
+      throw std::runtime_error("pickle stack underflow at byte " + std::to_string(pos_ - 1));
     return stack_.back();
   }
   std::vector<Ptr> pop_mark() {
@@ -304,7 +394,8 @@ class Reader {
     target->items.insert(target->items.end(), items.begin(), items.end());
   }
   static int64_t as_int(const Ptr& v, const char* what) {
-    if (v->kind != Value::Int && v->kind != Value::Bool) throw std::runtime_error(std::string("pickle: ") + what + " is not an integer");
+    if (v->kind != Value::Int && v->kind != Value::Bool)
+      throw std::runtime_error(std::string("pickle: ") + what + " is not an integer");
     return v->i;
   }
   static std::vector<int64_t> int_tuple(const Ptr& v, const char* what) {
@@ -348,8 +439,7 @@ class Reader {
     }
     // torch::pickle_save tags typed containers: restore_type_tag(value, "Dict[str, Tensor]").
     if (name == "torch.jit._pickle.restore_type_tag" && !args->items.empty()) return args->items[0];
-    if (name == "torch._utils._rebuild_parameter" && !args->items.empty() &&
-        args->items[0]->kind == Value::Tensor) {
+    if (name == "torch._utils._rebuild_parameter" && !args->items.empty() && args->items[0]->kind == Value::Tensor) {
       return args->items[0];
     }
     return make(Value::Opaque);
@@ -482,8 +572,8 @@ StateDict read_python_state_dict(const std::string& path) {
 
 std::string WeightLoadReport::summary() const {
   std::ostringstream s;
-  s << source << (prefix.empty() ? "" : " [" + prefix + "]") << ": loaded " << loaded.size()
-    << ", missing " << missing.size() << ", unexpected " << unexpected.size();
+  s << source << (prefix.empty() ? "" : " [" + prefix + "]") << ": loaded " << loaded.size() << ", missing "
+    << missing.size() << ", unexpected " << unexpected.size();
   if (ignored > 0) s << ", ignored " << ignored << " outside the prefix";
   auto list = [&s](const char* what, const std::vector<std::string>& names) {
     if (names.empty()) return;
@@ -508,8 +598,8 @@ StateDict read_state_dict(const std::string& path) {
   try {
     out = read_python_state_dict(path);
   } catch (const std::exception& e) {
-    throw Error(path + ": not a PyTorch state_dict saved with torch.save (zip format): " +
-                short_what(e).substr(0, 300));
+    throw Error(path +
+                ": not a PyTorch state_dict saved with torch.save (zip format): " + short_what(e).substr(0, 300));
   }
   for (auto& entry : out) entry.first = strip_module_prefix(entry.first);
   if (out.empty()) throw Error(path + ": holds no named tensors");
@@ -530,8 +620,8 @@ void save_state_dict(const torch::nn::Module& module, const std::string& path) {
   save_state_dict(module_tensors(module), path);
 }
 
-WeightLoadReport load_state_dict(torch::nn::Module& module, const StateDict& tensors,
-                                 const std::string& prefix, const std::string& source) {
+WeightLoadReport load_state_dict(torch::nn::Module& module, const StateDict& tensors, const std::string& prefix,
+                                 const std::string& source) {
   WeightLoadReport report;
   report.source = source;
   report.prefix = prefix;
@@ -554,8 +644,7 @@ WeightLoadReport load_state_dict(torch::nn::Module& module, const StateDict& ten
     const torch::Tensor& value = *it->second;
     if (value.sizes() != target.sizes()) {
       throw Error(source + ": parameter '" + name + "' has shape " + shape_string(value.sizes()) +
-                  " in the file (key '" + prefix + name + "') but " +
-                  shape_string(target.sizes()) + " in the model");
+                  " in the file (key '" + prefix + name + "') but " + shape_string(target.sizes()) + " in the model");
     }
     copies.emplace_back(target, &value);
     used.insert(name);
@@ -572,8 +661,7 @@ WeightLoadReport load_state_dict(torch::nn::Module& module, const StateDict& ten
   return report;
 }
 
-WeightLoadReport load_state_dict(torch::nn::Module& module, const std::string& path,
-                                 const std::string& prefix) {
+WeightLoadReport load_state_dict(torch::nn::Module& module, const std::string& path, const std::string& prefix) {
   return load_state_dict(module, read_state_dict(path), prefix, path);
 }
 

@@ -25,8 +25,7 @@ bool before(const std::vector<std::string>& stages, const std::string& a, const 
 
 void require_readable_file(const std::string& key, const std::string& path) {
   std::error_code ec;
-  if (!fs::exists(path, ec))
-    throw ConfigError(key + ": " + path + " does not exist");
+  if (!fs::exists(path, ec)) throw ConfigError(key + ": " + path + " does not exist");
   if (!fs::is_regular_file(path, ec)) throw ConfigError(key + ": " + path + " is not a file");
   std::ifstream in(path, std::ios::binary);
   char byte;
@@ -39,8 +38,8 @@ void require_model_in_checkpoint(const std::string& key, const std::string& path
   if (!contains(models, model)) {
     std::string held;
     for (const auto& m : models) held += (held.empty() ? "" : ", ") + m;
-    throw Error(path + " (" + key + "): the checkpoint holds no '" + model + "' model (it holds: " +
-                (held.empty() ? "none" : held) + ")");
+    throw Error(path + " (" + key + "): the checkpoint holds no '" + model +
+                "' model (it holds: " + (held.empty() ? "none" : held) + ")");
   }
 }
 
@@ -58,16 +57,19 @@ void check_training_inputs(const Config& config, const std::vector<std::string>&
   const TrainConfig& tr = config.train;
   const bool has_dkd = contains(tr.stages, "dkd");
   if (has_dkd && tr.encoder_from_baseline && !before(tr.stages, "baseline", "dkd") && tr.baseline_checkpoint.empty())
-    throw ConfigError("train.baseline_checkpoint: train.encoder_from_baseline needs stage baseline before dkd in "
-                      "train.stages, or train.baseline_checkpoint");
+    throw ConfigError(
+        "train.baseline_checkpoint: train.encoder_from_baseline needs stage baseline before dkd in "
+        "train.stages, or train.baseline_checkpoint");
   if (has_dkd && !before(tr.stages, "initializer", "dkd") && tr.initializer_checkpoint.empty())
-    throw ConfigError("train.initializer_checkpoint: stage dkd needs a trained initializer; put stage initializer "
-                      "before dkd in train.stages or set train.initializer_checkpoint (train.stages is [" +
-                      [&] {
-                        std::string s;
-                        for (const auto& st : tr.stages) s += (s.empty() ? "" : ", ") + st;
-                        return s;
-                      }() + "])");
+    throw ConfigError(
+        "train.initializer_checkpoint: stage dkd needs a trained initializer; put stage initializer "
+        "before dkd in train.stages or set train.initializer_checkpoint (train.stages is [" +
+        [&] {
+          std::string s;
+          for (const auto& st : tr.stages) s += (s.empty() ? "" : ", ") + st;
+          return s;
+        }() +
+        "])");
 
   // The dkd stage reads its inputs when it starts, unless a resume continues it.
   const auto pending = pending_stages(tr, completed);

@@ -8,8 +8,8 @@ namespace dkd {
 
 bool any_prior_corruption(const PriorCorruptionConfig& c) { return c.swap > 0 || c.jump > 0 || c.drop > 0; }
 
-torch::Tensor corrupt_heatmaps(const torch::Tensor& heatmaps, const PriorCorruptionConfig& c,
-                               const Skeleton& skeleton, std::mt19937_64& rng) {
+torch::Tensor corrupt_heatmaps(const torch::Tensor& heatmaps, const PriorCorruptionConfig& c, const Skeleton& skeleton,
+                               std::mt19937_64& rng) {
   TORCH_CHECK(heatmaps.dim() == 4, "corrupt_heatmaps: heatmaps must be [B, J, h, w], got ", heatmaps.sizes());
   const int64_t B = heatmaps.size(0), J = heatmaps.size(1);
   auto source = torch::arange(J, torch::kLong).repeat({B, 1});

@@ -105,8 +105,7 @@ class Trainer {
   void prepare_work_dir();
   void run_stage(const std::string& stage, const CheckpointMeta* resume);
   /// One optimisation step; returns the named loss terms of this step.
-  std::map<std::string, double> train_step(const std::string& stage, const Batch& batch, int64_t step,
-                                           double progress);
+  std::map<std::string, double> train_step(const std::string& stage, const Batch& batch, int64_t step, double progress);
   void save(const std::string& path);
   std::string checkpoint_now(const std::string& stage, const std::string& file_name);
   double validate(const std::string& stage, int64_t epoch);
@@ -149,7 +148,7 @@ class Trainer {
   std::string latest_checkpoint_;     ///< newest checkpoint written
   torch::nn::Module* trained_ = nullptr;
   int agreed_stop_ = 0;
-  std::string resume_path_;                   ///< checkpoint a --resume continues from
+  std::string resume_path_;  ///< checkpoint a --resume continues from
   std::optional<CheckpointMeta> resume_meta_;
   bool is_main_ = true;
 };
@@ -160,7 +159,8 @@ void Trainer::prepare_work_dir() {
       // Two runs in one folder mix their metrics and checkpoints, and a later
       // --resume would continue the old run under the new config.
       if (!options_.force)
-        throw UsageError(work_dir_->root() + " already holds a run (last_checkpoint, best.pt or checkpoints/); "
+        throw UsageError(work_dir_->root() +
+                         " already holds a run (last_checkpoint, best.pt or checkpoints/); "
                          "continue it with --resume, or pass --force to move it aside and start a new one");
       spdlog::warn("--force: moved the previous run in {} to {}", work_dir_->root(), work_dir_->move_aside());
     }
@@ -174,8 +174,8 @@ void Trainer::prepare_work_dir() {
   dist_->barrier();  // the other ranks look at the work dir after rank 0 has settled it
   if (options_.resume) {
     std::string note;
-    resume_path_ = options_.resume_checkpoint.empty() ? work_dir_->pick_resume_checkpoint(&note)
-                                                      : options_.resume_checkpoint;
+    resume_path_ =
+        options_.resume_checkpoint.empty() ? work_dir_->pick_resume_checkpoint(&note) : options_.resume_checkpoint;
     if (!note.empty() && is_main_) spdlog::warn("{}", note);
     resume_meta_ = read_checkpoint_meta(resume_path_);
   }
@@ -207,8 +207,9 @@ void Trainer::prepare() {
   if (tr.encoder_from_baseline && std::find(tr.stages.begin(), tr.stages.end(), "dkd") != tr.stages.end() &&
       !stage_before(tr.stages, "baseline", "dkd")) {
     if (tr.baseline_checkpoint.empty())
-      throw ConfigError("train.encoder_from_baseline: needs stage baseline before dkd in train.stages, or "
-                        "train.baseline_checkpoint");
+      throw ConfigError(
+          "train.encoder_from_baseline: needs stage baseline before dkd in train.stages, or "
+          "train.baseline_checkpoint");
     std::error_code ec;
     if (!fs::is_regular_file(tr.baseline_checkpoint, ec))
       throw DataError(tr.baseline_checkpoint, "no such checkpoint (train.baseline_checkpoint)");
@@ -217,8 +218,9 @@ void Trainer::prepare() {
   train_videos_ = load_split(config_.data, "train");
   // best.pt is chosen on videos held out of the training list; the test split is dkd_eval's alone.
   if (config_.data.val_fraction <= 0.0)
-    throw ConfigError("data.val_fraction is 0: training validates on held-out training videos to choose best.pt "
-                      "(the test split is for dkd_eval only); set data.val_fraction > 0, e.g. 0.1");
+    throw ConfigError(
+        "data.val_fraction is 0: training validates on held-out training videos to choose best.pt "
+        "(the test split is for dkd_eval only); set data.val_fraction > 0, e.g. 0.1");
   val_videos_ = load_split(config_.data, "val");
   if (config_.train.val_max_videos > 0 && static_cast<int>(val_videos_.size()) > config_.train.val_max_videos)
     val_videos_.resize(static_cast<std::size_t>(config_.train.val_max_videos));
@@ -257,7 +259,8 @@ int Trainer::run() {
 
   meta_ = resume ? *resume : CheckpointMeta{};
   for (const std::string& stage : config_.train.stages) {
-    if (std::find(meta_.completed_stages.begin(), meta_.completed_stages.end(), stage) != meta_.completed_stages.end()) {
+    if (std::find(meta_.completed_stages.begin(), meta_.completed_stages.end(), stage) !=
+        meta_.completed_stages.end()) {
       spdlog::info("stage {}: already completed, skipped", stage);
       continue;
     }
@@ -306,8 +309,7 @@ std::string Trainer::checkpoint_now(const std::string& stage, const std::string&
 int Trainer::agreed_stop_signal() {
   const int local = stop_signal();
   if (!dist_->enabled()) return local;
-  auto votes = torch::tensor({local == SIGINT ? 1.0 : 0.0, local != 0 && local != SIGINT ? 1.0 : 0.0},
-                             torch::kFloat64);
+  auto votes = torch::tensor({local == SIGINT ? 1.0 : 0.0, local != 0 && local != SIGINT ? 1.0 : 0.0}, torch::kFloat64);
   dist_->all_reduce_sum(votes);
   if (votes[0].item<double>() > 0) return SIGINT;
   if (votes[1].item<double>() > 0) return SIGTERM;
@@ -317,7 +319,8 @@ int Trainer::agreed_stop_signal() {
 bool Trainer::weights_finite() const {
   std::vector<torch::Tensor> peaks;
   auto add = [&peaks](const torch::Tensor& t) {
-    if (t.defined() && t.numel() > 0 && t.is_floating_point()) peaks.push_back(t.detach().abs().max().to(torch::kDouble));
+    if (t.defined() && t.numel() > 0 && t.is_floating_point())
+      peaks.push_back(t.detach().abs().max().to(torch::kDouble));
   };
   for (const auto& p : params_) add(p);
   for (const auto& p : disc_params_) add(p);
@@ -418,8 +421,8 @@ std::map<std::string, double> Trainer::train_step(const std::string& stage, cons
   const auto out = models_.dkd->forward(images, fwd);
   const int64_t T = images.size(1);
   // Frame 0 comes from the (frozen) initializer: the pose loss covers t = 1..T-1.
-  const auto pose_loss = heatmap_mse(out.heatmaps.narrow(1, 1, T - 1), targets.narrow(1, 1, T - 1),
-                                     weights.narrow(1, 1, T - 1));
+  const auto pose_loss =
+      heatmap_mse(out.heatmaps.narrow(1, 1, T - 1), targets.narrow(1, 1, T - 1), weights.narrow(1, 1, T - 1));
   terms["loss_pose"] = pose_loss.item<double>();
   terms["tf_prob"] = tf;
 
@@ -487,10 +490,11 @@ double Trainer::validate(const std::string& stage, int64_t epoch) {
   }
   const EvalResult result = evaluator.evaluate();
   const double pck = result.pck.mean_joints;
-  spdlog::info("validation {} epoch {}: PCK@{} mean over joints {:.2f} (columns {:.2f}, pooled {:.2f}), torso {:.2f} "
-               "[{:.1f} s]",
-               stage, epoch, config_.eval.pck_threshold, pck, result.pck.mean_columns, result.pck.pooled,
-               result.pck_torso.mean_joints, seconds_since(start));
+  spdlog::info(
+      "validation {} epoch {}: PCK@{} mean over joints {:.2f} (columns {:.2f}, pooled {:.2f}), torso {:.2f} "
+      "[{:.1f} s]",
+      stage, epoch, config_.eval.pck_threshold, pck, result.pck.mean_columns, result.pck.pooled,
+      result.pck_torso.mean_joints, seconds_since(start));
   if (is_main_) {
     nlohmann::json j = {{"type", "val"},
                         {"stage", stage},
@@ -548,7 +552,8 @@ void Trainer::run_stage(const std::string& stage, const CheckpointMeta* resume) 
     if (!trained_here) load_model_weights(tr.baseline_checkpoint, {{"baseline", models_.baseline.ptr().get()}});
     copy_weights(*models_.baseline->backbone, *models_.dkd->encoder->backbone);
     // The static path starts as the trained small network: DKD starts where it is.
-    if (models_.dkd->matching->static_head) copy_weights(*models_.baseline->final_layer, *models_.dkd->matching->static_head);
+    if (models_.dkd->matching->static_head)
+      copy_weights(*models_.baseline->final_layer, *models_.dkd->matching->static_head);
     spdlog::info("dkd: encoder starts from the per-frame small baseline's trunk{} ({})",
                  models_.dkd->matching->static_head ? ", the static head from its heatmap head" : "",
                  trained_here ? "stage baseline of this run" : tr.baseline_checkpoint);
@@ -611,8 +616,7 @@ void Trainer::run_stage(const std::string& stage, const CheckpointMeta* resume) 
   began_.lambda_k = tr.adversarial.lambda_k;
 
   spdlog::info("stage {}: {} epochs x {} steps (batch {}, clip length {}), lr {}, {} trainable parameters", stage,
-               sc.epochs, steps_per_epoch, sc.batch_size, clip_length, lr,
-               [&] {
+               sc.epochs, steps_per_epoch, sc.batch_size, clip_length, lr, [&] {
                  int64_t n = 0;
                  for (const auto& p : params_) n += p.numel();
                  return n;
@@ -659,8 +663,9 @@ void Trainer::run_stage(const std::string& stage, const CheckpointMeta* resume) 
 
       if (meta_.step % tr.log_every == 0 && is_main_) {
         const double elapsed = seconds_since(window_start);
-        nlohmann::json j = {{"type", "train"},      {"stage", stage},          {"epoch", epoch + 1},
-                            {"iter", meta_.iter_in_epoch}, {"step", meta_.global_step}, {"lr", step_lr}};
+        nlohmann::json j = {{"type", "train"},           {"stage", stage},
+                            {"epoch", epoch + 1},        {"iter", meta_.iter_in_epoch},
+                            {"step", meta_.global_step}, {"lr", step_lr}};
         for (const auto& [k, v] : window.values()) j[k] = v.first / v.second;
         j[dkd ? "clips_per_s" : "frames_per_s"] = elapsed > 0 ? samples_in_window / elapsed : 0.0;
         j["data_wait_s"] = data_wait;

@@ -86,9 +86,8 @@ std::vector<std::string> WorkDir::checkpoints_newest_first() const {
     if (!it->is_regular_file(ec) || it->path().extension() != ".pt") continue;
     found.emplace_back(fs::last_write_time(it->path(), ec), it->path().string());
   }
-  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second > b.second;
-  });
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second > b.second; });
   std::vector<std::string> out;
   for (auto& f : found) out.push_back(std::move(f.second));
   return out;
@@ -101,8 +100,8 @@ std::string WorkDir::pick_resume_checkpoint(std::string* note) const {
   for (auto& c : checkpoints_newest_first())
     if (fs::path(c) != fs::path(named)) candidates.push_back(c);
   if (candidates.empty())
-    throw UsageError("--resume: no last_checkpoint in " + root_ + " and no checkpoint under " +
-                     path("checkpoints") + " (nothing to resume)");
+    throw UsageError("--resume: no last_checkpoint in " + root_ + " and no checkpoint under " + path("checkpoints") +
+                     " (nothing to resume)");
   std::string rejected;
   for (const auto& c : candidates) {
     try {

@@ -123,8 +123,7 @@ MachineRates measure_machine_rates(const c10::Device& device) {
   {
     const auto x = torch::randn({1, 256, 16, 16}, opts), w = torch::randn({256, 256, 4, 4}, opts);
     // MACs counted on the input size (docs: FLOPs as pose papers count them).
-    r.deconv_gflops =
-        rate(2.0 * 256 * 16 * 16 * 256 * 16, [&] { (void)torch::conv_transpose2d(x, w, {}, 2, 1); });
+    r.deconv_gflops = rate(2.0 * 256 * 16 * 16 * 256 * 16, [&] { (void)torch::conv_transpose2d(x, w, {}, 2, 1); });
   }
   return r;
 }

@@ -11,8 +11,8 @@ namespace dkd {
 
 void parallel_for(std::size_t count, int threads, const std::function<void(std::size_t)>& task) {
   if (count == 0) return;
-  std::size_t workers = threads > 0 ? static_cast<std::size_t>(threads)
-                                    : std::max<std::size_t>(1, std::thread::hardware_concurrency());
+  std::size_t workers =
+      threads > 0 ? static_cast<std::size_t>(threads) : std::max<std::size_t>(1, std::thread::hardware_concurrency());
   workers = std::min(workers, count);
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};

@@ -80,8 +80,7 @@ void ProgressBar::render(bool final_line) {
   char rate_text[48];
   std::snprintf(rate_text, sizeof(rate_text), " %.2f %s/s", r, unit_.c_str());
   line << rate_text << " elapsed " << format_duration(elapsed_s());
-  if (total_ > 0 && !final_line && r > 0)
-    line << " ETA " << format_duration(static_cast<double>(total_ - count_) / r);
+  if (total_ > 0 && !final_line && r > 0) line << " ETA " << format_duration(static_cast<double>(total_ - count_) / r);
   if (!status_.empty()) line << " | " << status_;
   if (tty_) {
     std::fprintf(stderr, "\r\033[2K%s%s", line.str().c_str(), final_line ? "\n" : "");

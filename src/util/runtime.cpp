@@ -54,8 +54,7 @@ int current_threads() { return at::get_num_threads(); }
 void ensure_writable_dir(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir))
-    throw Error("cannot create directory " + dir + (ec ? ": " + ec.message() : ""));
+  if (ec || !fs::is_directory(dir)) throw Error("cannot create directory " + dir + (ec ? ": " + ec.message() : ""));
   if (access(dir.c_str(), W_OK) != 0) throw Error("directory is not writable: " + dir);
 }
 
@@ -141,8 +140,8 @@ std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
     bool stale = false;
     if (tail.empty()) {
       stale = true;  // the un-suffixed temporaries of older versions
-    } else if (tail.size() > 1 && tail[0] == '.' &&
-               tail.find_first_not_of("0123456789", 1) == std::string::npos && tail.size() < 12) {
+    } else if (tail.size() > 1 && tail[0] == '.' && tail.find_first_not_of("0123456789", 1) == std::string::npos &&
+               tail.size() < 12) {
       const long pid = std::stol(tail.substr(1));
       // A temporary of a process still running (e.g. another rank) is left alone.
       stale = pid != static_cast<long>(getpid()) && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;

@@ -27,7 +27,8 @@ class File {
   uint64_t size() const { return size_; }
   /// Exactly `n` bytes at `pos`, or an error (never a read past the end).
   std::vector<unsigned char> read(uint64_t pos, uint64_t n, const char* what) {
-    if (pos > size_ || n > size_ - pos) throw std::runtime_error(std::string(what) + " lies past the end of the file (truncated?)");
+    if (pos > size_ || n > size_ - pos)
+      throw std::runtime_error(std::string(what) + " lies past the end of the file (truncated?)");
     std::vector<unsigned char> buf(static_cast<std::size_t>(n));
     in_.clear();
     in_.seekg(static_cast<std::streamoff>(pos));

@@ -70,8 +70,8 @@ struct RuntimeConfig {
     v.field("device", device, "cpu, cuda or cuda:N", Check::none());
     v.field("threads", threads, "intra-op threads; 0 = all cores", Check::range(0, 4096));
     v.field("seed", seed, "random seed (rank r uses seed + r)", Check::at_least(0));
-    v.field("deterministic", deterministic,
-            "deterministic algorithms; with threads: 1 runs repeat exactly", Check::none());
+    v.field("deterministic", deterministic, "deterministic algorithms; with threads: 1 runs repeat exactly",
+            Check::none());
     v.field("log_level", log_level, "trace, debug, info, warn or error",
             Check::one_of({"trace", "debug", "info", "warn", "error"}));
   }
@@ -101,39 +101,28 @@ struct DataConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("dataset", dataset, "penn or jhmdb (on-disk format of data.root)",
-            Check::one_of({"penn", "jhmdb"}));
-    v.field("root", root, "data set folder (relative paths are from the working directory)",
-            Check::none());
+    v.field("dataset", dataset, "penn or jhmdb (on-disk format of data.root)", Check::one_of({"penn", "jhmdb"}));
+    v.field("root", root, "data set folder (relative paths are from the working directory)", Check::none());
     v.field("split", split, "Sub-JHMDB split 1, 2 or 3 (ignored for penn)", Check::range(1, 3));
     v.field("input_size", input_size, "network input [width, height]; multiples of 32",
             Check::range(32, 4096).with_length(2));
-    v.field("heatmap_sigma", heatmap_sigma, "Gaussian sigma of target heatmaps (heatmap pixels)",
-            Check::positive());
+    v.field("heatmap_sigma", heatmap_sigma, "Gaussian sigma of target heatmaps (heatmap pixels)", Check::positive());
     v.field("clip_length", clip_length, "frames per training clip (T)", Check::range(2, 64));
-    v.field("stride_min", stride_min, "smallest temporal stride between clip frames",
-            Check::range(1, 16));
-    v.field("stride_max", stride_max, "largest temporal stride between clip frames",
-            Check::range(1, 16));
+    v.field("stride_min", stride_min, "smallest temporal stride between clip frames", Check::range(1, 16));
+    v.field("stride_max", stride_max, "largest temporal stride between clip frames", Check::range(1, 16));
     v.field("box_scale", box_scale, "person box enlargement before cropping", Check::range(1.0, 3.0));
-    v.field("scale_factor", scale_factor, "random scale augmentation: 1 +- this",
-            Check::range(0.0, 0.9));
-    v.field("rotation", rotation, "random rotation augmentation, degrees (+-)",
-            Check::range(0.0, 180.0));
+    v.field("scale_factor", scale_factor, "random scale augmentation: 1 +- this", Check::range(0.0, 0.9));
+    v.field("rotation", rotation, "random rotation augmentation, degrees (+-)", Check::range(0.0, 180.0));
     v.field("flip", flip, "random horizontal flip with left/right joint swap", Check::none());
-    v.field("color_jitter", color_jitter, "brightness/contrast/saturation jitter strength",
-            Check::range(0.0, 1.0));
+    v.field("color_jitter", color_jitter, "brightness/contrast/saturation jitter strength", Check::range(0.0, 1.0));
     v.field("workers", workers, "loader worker threads", Check::range(0, 64));
     v.field("prefetch", prefetch, "batches queued ahead by the loader", Check::range(1, 256));
     v.field("cache", cache, "keep decoded frames in memory", Check::none());
     v.field("skip_bad_videos", skip_bad_videos,
-            "train on the good videos of a data set with problems (each skip is logged)",
-            Check::none());
+            "train on the good videos of a data set with problems (each skip is logged)", Check::none());
     v.field("jhmdb_box_margin", jhmdb_box_margin,
-            "JHMDB without puppet masks: joints' extent enlarged by this fraction",
-            Check::range(0.0, 2.0));
-    v.field("max_videos", max_videos, "use only the first N videos of each split; 0 = all",
-            Check::at_least(0));
+            "JHMDB without puppet masks: joints' extent enlarged by this fraction", Check::range(0.0, 2.0));
+    v.field("max_videos", max_videos, "use only the first N videos of each split; 0 = all", Check::at_least(0));
     v.field("val_fraction", val_fraction,
             "fraction of the training videos held out (whole videos, chosen by a hash of the video id) as "
             "the validation split that selects best.pt; 0 = none",
@@ -161,17 +150,12 @@ struct BackboneConfig {
             Check::one_of({"transposed", "subpixel"}));
     v.field("depth", depth, "ResNet depth: 18, 34, 50, 101 or 152", Check::values({18, 34, 50, 101, 152}));
     v.field("width", width, "channel width multiplier of the trunk", Check::range(0.0625, 4.0));
-    v.field("stages", stages,
-            "ResNet stages used (1-4); output stride 4*2^(stages-1) before deconvolution",
+    v.field("stages", stages, "ResNet stages used (1-4); output stride 4*2^(stages-1) before deconvolution",
             Check::range(1, 4));
-    v.field("deconv_layers", deconv_layers, "stride-2 deconvolution layers of the head",
-            Check::range(0, 5));
-    v.field("deconv_filters", deconv_filters, "channels of each deconvolution layer",
-            Check::range(1, 4096));
-    v.field("deconv_kernel", deconv_kernel, "deconvolution kernel size: 2, 3 or 4",
-            Check::range(2, 4));
-    v.field("pretrained", pretrained,
-            "PyTorch state_dict (torch.save) loaded by parameter name; empty = none",
+    v.field("deconv_layers", deconv_layers, "stride-2 deconvolution layers of the head", Check::range(0, 5));
+    v.field("deconv_filters", deconv_filters, "channels of each deconvolution layer", Check::range(1, 4096));
+    v.field("deconv_kernel", deconv_kernel, "deconvolution kernel size: 2, 3 or 4", Check::range(2, 4));
+    v.field("pretrained", pretrained, "PyTorch state_dict (torch.save) loaded by parameter name; empty = none",
             Check::none());
   }
 };
@@ -229,13 +213,10 @@ struct DistillatorConfig {
             "raw ReLU features, whose energy lights up clutter",
             Check::none());
     v.field("channels", channels, "hidden channels of the distillator", Check::range(1, 4096));
-    v.field("pool_first", pool_first,
-            "2x2 max-pool before (not after) each 3x3 conv stage: ~3x fewer distillator MACs",
+    v.field("pool_first", pool_first, "2x2 max-pool before (not after) each 3x3 conv stage: ~3x fewer distillator MACs",
             Check::none());
-    v.field("kernel_size", kernel_size, "spatial size k of each pose kernel (odd)",
-            Check::range(1, 31));
-    v.field("matching", matching,
-            "per_joint: J kernels of CxKxK; depthwise: one CxKxK kernel then 1x1 to J",
+    v.field("kernel_size", kernel_size, "spatial size k of each pose kernel (odd)", Check::range(1, 31));
+    v.field("matching", matching, "per_joint: J kernels of CxKxK; depthwise: one CxKxK kernel then 1x1 to J",
             Check::one_of({"per_joint", "depthwise"}));
   }
 };
@@ -249,8 +230,7 @@ struct DiscriminatorConfig {
   void visit(V& v) {
     v.field("channels", channels, "base channels of the BEGAN auto-encoder", Check::range(1, 1024));
     v.field("embedding", embedding, "bottleneck size of the auto-encoder", Check::range(1, 4096));
-    v.field("input_size", input_size,
-            "heatmaps are resized to this square size; 0 = keep heatmap size",
+    v.field("input_size", input_size, "heatmaps are resized to this square size; 0 = keep heatmap size",
             Check::range(0, 512));
   }
 };
@@ -285,10 +265,8 @@ struct StageConfig {
     v.field("epochs", epochs, "epochs of this stage", Check::range(0, 100000));
     v.field("batch_size", batch_size, "samples (frames or clips) per step", Check::range(1, 4096));
     v.field("lr", lr, "learning rate of this stage; unset = train.lr", Check::positive());
-    v.field("milestones", milestones, "epochs at which multistep decays the lr by train.gamma",
-            Check::at_least(1));
-    v.field("max_iters", max_iters, "stop the stage after this many steps; 0 = no limit",
-            Check::at_least(0));
+    v.field("milestones", milestones, "epochs at which multistep decays the lr by train.gamma", Check::at_least(1));
+    v.field("max_iters", max_iters, "stop the stage after this many steps; 0 = no limit", Check::at_least(0));
   }
 };
 
@@ -307,10 +285,8 @@ struct AdversarialConfig {
             "zero the predicted heatmaps of invisible joints before the discriminator, as they are in real clips "
             "(false = the paper's setting, where that difference alone tells real from fake)",
             Check::none());
-    v.field("enabled", enabled, "temporally adversarial training with the BEGAN discriminator",
-            Check::none());
-    v.field("lambda_adv", lambda_adv, "weight of the adversarial term in the generator loss",
-            Check::at_least(0.0));
+    v.field("enabled", enabled, "temporally adversarial training with the BEGAN discriminator", Check::none());
+    v.field("lambda_adv", lambda_adv, "weight of the adversarial term in the generator loss", Check::at_least(0.0));
     v.field("gamma", gamma, "BEGAN diversity ratio", Check::range(0.0, 1.0));
     v.field("lambda_k", lambda_k, "BEGAN k learning rate", Check::at_least(0.0));
     v.field("lr", lr, "discriminator learning rate (Adam)", Check::positive());
@@ -368,8 +344,7 @@ struct TrainConfig {
   void visit(V& v) {
     v.field("stages", stages, "stages to run in order: initializer, baseline, dkd",
             Check::one_of({"initializer", "baseline", "dkd"}));
-    v.field("work_dir", work_dir, "output folder; empty = work_dirs/<config file name>",
-            Check::none());
+    v.field("work_dir", work_dir, "output folder; empty = work_dirs/<config file name>", Check::none());
     v.field("optimizer", optimizer, "adam, sgd or rmsprop", Check::one_of({"adam", "sgd", "rmsprop"}));
     v.field("lr", lr, "base learning rate", Check::positive());
     v.field("momentum", momentum, "momentum (sgd, rmsprop)", Check::range(0.0, 1.0));
@@ -379,17 +354,14 @@ struct TrainConfig {
     v.field("schedule", schedule, "lr schedule: constant, multistep or cosine",
             Check::one_of({"constant", "multistep", "cosine"}));
     v.field("gamma", gamma, "multistep decay factor", Check::range(0.0, 1.0));
-    v.field("warmup_iters", warmup_iters, "linear lr warm-up steps at the start of each stage",
-            Check::at_least(0));
-    v.field("val_every", val_every, "validate every N epochs; 0 = only at the end",
-            Check::at_least(0));
+    v.field("warmup_iters", warmup_iters, "linear lr warm-up steps at the start of each stage", Check::at_least(0));
+    v.field("val_every", val_every, "validate every N epochs; 0 = only at the end", Check::at_least(0));
     v.field("val_max_videos", val_max_videos,
             "validate during training on the first N validation videos (a quicker estimate); 0 = all",
             Check::at_least(0));
     v.field("log_every", log_every, "write metrics every N steps", Check::at_least(1));
     v.field("checkpoint_every", checkpoint_every,
-            "also checkpoint every N steps (besides each epoch end); 0 = epoch ends only",
-            Check::at_least(0));
+            "also checkpoint every N steps (besides each epoch end); 0 = epoch ends only", Check::at_least(0));
     v.section("initializer", initializer, "stage 1: per-frame large network (pose initializer)");
     v.section("baseline", baseline, "per-frame small network (encoder + 1x1 head)");
     v.section("dkd", dkd, "DKD stage on clips");
@@ -401,13 +373,11 @@ struct TrainConfig {
             Check::none());
     v.field("baseline_checkpoint", baseline_checkpoint,
             "checkpoint with a trained baseline, for train.encoder_from_baseline", Check::none());
-    v.field("freeze_initializer", freeze_initializer, "keep the initializer fixed in the dkd stage",
-            Check::none());
+    v.field("freeze_initializer", freeze_initializer, "keep the initializer fixed in the dkd stage", Check::none());
     v.field("teacher_forcing_start", teacher_forcing_start,
-            "probability of feeding ground truth H(t-1) at the start of the dkd stage",
+            "probability of feeding ground truth H(t-1) at the start of the dkd stage", Check::range(0.0, 1.0));
+    v.field("teacher_forcing_end", teacher_forcing_end, "the same probability at the end (linear decay)",
             Check::range(0.0, 1.0));
-    v.field("teacher_forcing_end", teacher_forcing_end,
-            "the same probability at the end (linear decay)", Check::range(0.0, 1.0));
     v.section("prior_corruption", prior_corruption,
               "dkd stage: failure modes injected into H(t-1) during training (model.distillator.prior)");
     v.section("adversarial", adversarial, "temporally adversarial training (BEGAN)");
@@ -436,12 +406,10 @@ struct EvalConfig {
             "frame's ground-truth box, then the box from the previous prediction, as dkd_infer does)",
             Check::one_of({"ground_truth", "tracked"}));
     v.field("flip_test", flip_test, "average with the horizontally flipped input", Check::none());
-    v.field("pck_threshold", pck_threshold, "PCK threshold (fraction of the normaliser)",
-            Check::positive());
+    v.field("pck_threshold", pck_threshold, "PCK threshold (fraction of the normaliser)", Check::positive());
     v.field("speed_frames", speed_frames, "frames timed for speed (median)", Check::at_least(1));
     v.field("warmup_frames", warmup_frames, "untimed frames before timing", Check::at_least(0));
-    v.field("video_length", video_length, "frames per video for the per-video GMACs average",
-            Check::at_least(1));
+    v.field("video_length", video_length, "frames per video for the per-video GMACs average", Check::at_least(1));
   }
 };
 
@@ -455,18 +423,14 @@ struct InferConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("reinit_every", reinit_every, "re-run the initializer every N frames; 0 = never",
-            Check::at_least(0));
+    v.field("reinit_every", reinit_every, "re-run the initializer every N frames; 0 = never", Check::at_least(0));
     v.field("reinit_confidence", reinit_confidence,
-            "re-run the initializer when mean peak confidence falls below this; 0 = never",
-            Check::range(0.0, 1.0));
+            "re-run the initializer when mean peak confidence falls below this; 0 = never", Check::range(0.0, 1.0));
     v.field("box_smoothing", box_smoothing, "exponential smoothing of the tracked box (0 = none)",
             Check::range(0.0, 0.99));
-    v.field("box_scale", box_scale, "keypoint extent enlargement for the next frame's box",
-            Check::range(1.0, 3.0));
+    v.field("box_scale", box_scale, "keypoint extent enlargement for the next frame's box", Check::range(1.0, 3.0));
     v.field("fold_bn", fold_bn, "fold batch norm into convolutions at load time", Check::none());
-    v.field("draw_threshold", draw_threshold, "overlay: hide joints below this confidence",
-            Check::range(0.0, 1.0));
+    v.field("draw_threshold", draw_threshold, "overlay: hide joints below this confidence", Check::range(0.0, 1.0));
   }
 };
 
@@ -483,8 +447,7 @@ struct DistConfig {
   void visit(V& v) {
     v.field("backend", backend, "auto (nccl on CUDA, else gloo), gloo or nccl",
             Check::one_of({"auto", "gloo", "nccl"}));
-    v.field("timeout_s", timeout_s, "a rank that does not answer within this ends the job",
-            Check::positive());
+    v.field("timeout_s", timeout_s, "a rank that does not answer within this ends the job", Check::positive());
     v.field("bucket_mb", bucket_mb, "gradient all-reduce bucket size", Check::positive());
     v.field("stop_grace_s", stop_grace_s,
             "dkd_train --nproc: after Ctrl-C/SIGTERM, seconds the ranks get to save a checkpoint before SIGKILL",

@@ -28,12 +28,12 @@ struct DataCheckReport {
 };
 
 /// Runs every check; `decode_images` = false skips decoding the frames.
-DataCheckReport check_dataset(const std::string& dataset, const std::string& root, int split,
-                              bool decode_images = true, double jhmdb_box_margin = 0.15);
+DataCheckReport check_dataset(const std::string& dataset, const std::string& root, int split, bool decode_images = true,
+                              double jhmdb_box_margin = 0.15);
 
 /// The command: prints the summary to stdout, writes `json_path` when not
 /// empty. Returns 0 when there are no problems, 1 otherwise.
-int run_data_check(const std::string& dataset, const std::string& root, int split,
-                   const std::string& json_path, bool decode_images = true);
+int run_data_check(const std::string& dataset, const std::string& root, int split, const std::string& json_path,
+                   bool decode_images = true);
 
 }  // namespace dkd

@@ -34,13 +34,13 @@ constexpr int kHeatmapStride = 4;
 
 /// One clip (T = 1 for per-frame samples).
 struct ClipSample {
-  torch::Tensor images;    ///< [T, 3, H, W] float, ImageNet-normalised RGB
-  torch::Tensor heatmaps;  ///< [T, J, H/4, W/4] float
-  torch::Tensor weights;   ///< [T, J] float (1 = visible and inside the crop)
-  torch::Tensor joints;    ///< [T, J, 2] float, target joints in input-crop pixels (after flip swap)
-  int video = -1;          ///< index into the dataset's videos
-  std::vector<int> frames;                 ///< frame indices in the video
-  std::vector<CropTransform> transforms;   ///< image -> input crop, per frame
+  torch::Tensor images;                   ///< [T, 3, H, W] float, ImageNet-normalised RGB
+  torch::Tensor heatmaps;                 ///< [T, J, H/4, W/4] float
+  torch::Tensor weights;                  ///< [T, J] float (1 = visible and inside the crop)
+  torch::Tensor joints;                   ///< [T, J, 2] float, target joints in input-crop pixels (after flip swap)
+  int video = -1;                         ///< index into the dataset's videos
+  std::vector<int> frames;                ///< frame indices in the video
+  std::vector<CropTransform> transforms;  ///< image -> input crop, per frame
 };
 
 /// Decoded frames, optionally cached (cropped to a region that contains every
@@ -48,8 +48,8 @@ struct ClipSample {
 /// are identical). Thread-safe.
 class FrameCache {
  public:
-  FrameCache(const std::vector<VideoRecord>* videos, bool cache, double max_region_factor,
-              double aspect, std::size_t budget_bytes = std::size_t(4) << 30);
+  FrameCache(const std::vector<VideoRecord>* videos, bool cache, double max_region_factor, double aspect,
+             std::size_t budget_bytes = std::size_t(4) << 30);
   /// The frame (BGR) or its cached crop, and the image pixel of its top-left
   /// corner. DataError naming the file when it cannot be decoded.
   cv::Mat get(int video, int frame, cv::Point* offset) const;
@@ -72,8 +72,7 @@ cv::Mat read_frame(const std::string& path);
 class ClipDataset {
  public:
   /// `train`: random strides and augmentation; otherwise stride 1, no augmentation.
-  ClipDataset(const std::vector<VideoRecord>& videos, const DataConfig& config, int clip_length,
-              bool train);
+  ClipDataset(const std::vector<VideoRecord>& videos, const DataConfig& config, int clip_length, bool train);
 
   /// Number of samples: one per (video, start frame) where a clip fits.
   int64_t size() const { return static_cast<int64_t>(index_.size()); }
@@ -103,9 +102,9 @@ class ClipDataset {
 
 /// A whole test video, every frame cropped around its own box.
 struct TestVideo {
-  torch::Tensor frames;                            ///< [T, 3, H, W]
-  std::vector<CropTransform> transforms;           ///< image -> input crop
-  std::vector<CropTransform> heatmap_transforms;   ///< image -> heatmap
+  torch::Tensor frames;                           ///< [T, 3, H, W]
+  std::vector<CropTransform> transforms;          ///< image -> input crop
+  std::vector<CropTransform> heatmap_transforms;  ///< image -> heatmap
 };
 
 /// The evaluation crop of a frame whose person box is `box`: the box enlarged by
@@ -113,8 +112,7 @@ struct TestVideo {
 CropTransform test_crop_transform(const Box& box, const DataConfig& config);
 
 /// Crops each frame with its ground-truth box (or `boxes` when given, one per frame).
-TestVideo load_test_video(const VideoRecord& video, const DataConfig& config,
-                          const std::vector<Box>* boxes = nullptr);
+TestVideo load_test_video(const VideoRecord& video, const DataConfig& config, const std::vector<Box>* boxes = nullptr);
 
 /// Decoded heatmap coords [T, J, 2] of a test video -> image pixels [T, J, 2] (CPU float).
 torch::Tensor test_coords_to_image(const torch::Tensor& heatmap_coords, const TestVideo& video);

@@ -23,8 +23,8 @@ namespace dkd {
 /// heatmap pixels centred at each joint (sub-pixel, heatmap coordinates).
 /// `weights` (J) gets 1 for joints that are visible and inside the heatmap, else 0
 /// (their heatmap is all zero).
-torch::Tensor render_heatmaps(const std::vector<Point2>& joints, const std::vector<uint8_t>& visible,
-                              int width, int height, double sigma, std::vector<float>* weights = nullptr);
+torch::Tensor render_heatmaps(const std::vector<Point2>& joints, const std::vector<uint8_t>& visible, int width,
+                              int height, double sigma, std::vector<float>* weights = nullptr);
 
 struct HeatmapPeaks {
   torch::Tensor coords;   ///< [..., J, 2] float (x, y) in heatmap pixels

@@ -25,14 +25,14 @@ namespace dkd {
 struct Config;
 
 struct Batch {
-  torch::Tensor images;    ///< [B, T, 3, H, W] float
-  torch::Tensor heatmaps;  ///< [B, T, J, H/4, W/4] float
-  torch::Tensor weights;   ///< [B, T, J] float (visibility)
-  torch::Tensor joints;    ///< [B, T, J, 2] target joints in input-crop pixels
-  std::vector<int> videos;                              ///< index into the loader's videos
-  std::vector<std::string> video_ids;                   ///< VideoRecord::id per sample
-  std::vector<std::vector<int>> frames;                 ///< frame indices per sample
-  std::vector<std::vector<CropTransform>> transforms;   ///< image -> input crop, per frame
+  torch::Tensor images;                                ///< [B, T, 3, H, W] float
+  torch::Tensor heatmaps;                              ///< [B, T, J, H/4, W/4] float
+  torch::Tensor weights;                               ///< [B, T, J] float (visibility)
+  torch::Tensor joints;                                ///< [B, T, J, 2] target joints in input-crop pixels
+  std::vector<int> videos;                             ///< index into the loader's videos
+  std::vector<std::string> video_ids;                  ///< VideoRecord::id per sample
+  std::vector<std::vector<int>> frames;                ///< frame indices per sample
+  std::vector<std::vector<CropTransform>> transforms;  ///< image -> input crop, per frame
 };
 
 class ClipLoader {
@@ -41,8 +41,8 @@ class ClipLoader {
   /// in order, no augmentation, keep the last partial batch. Workers and
   /// prefetch come from config.data. Each rank gets a disjoint shard of
   /// floor(N / world_size) samples (train) per epoch.
-  ClipLoader(const std::vector<VideoRecord>& videos, const Config& config, int clip_length,
-             int batch_size, bool train, uint64_t seed, int rank = 0, int world_size = 1);
+  ClipLoader(const std::vector<VideoRecord>& videos, const Config& config, int clip_length, int batch_size, bool train,
+             uint64_t seed, int rank = 0, int world_size = 1);
   ~ClipLoader();
   ClipLoader(const ClipLoader&) = delete;
   ClipLoader& operator=(const ClipLoader&) = delete;
@@ -75,8 +75,8 @@ class ClipLoader {
   int workers_, prefetch_;
   int epoch_ = 0;
   std::vector<int64_t> order_;
-  int64_t next_out_ = 0;      ///< next batch to hand out
-  int64_t next_claim_ = 0;    ///< next batch a worker builds
+  int64_t next_out_ = 0;    ///< next batch to hand out
+  int64_t next_claim_ = 0;  ///< next batch a worker builds
   int64_t end_ = 0;
   bool started_ = false;
   bool stop_ = false;

@@ -33,9 +33,7 @@ struct MatArray {
   /// Size of dimension d (1 beyond the stored rank).
   std::size_t dim(std::size_t d) const { return d < dims.size() ? dims[d] : 1; }
   double at(std::size_t i, std::size_t j) const { return data[i + rows() * j]; }
-  double at(std::size_t i, std::size_t j, std::size_t k) const {
-    return data[i + dim(0) * (j + dim(1) * k)];
-  }
+  double at(std::size_t i, std::size_t j, std::size_t k) const { return data[i + dim(0) * (j + dim(1) * k)]; }
 };
 
 /// Read-only MAT file.
@@ -68,9 +66,9 @@ class MatReader {
 
 /// How a numeric variable is stored on disk.
 enum class MatStorage {
-  kDouble,      ///< class double, 8-byte data (the normal case)
-  kPacked,      ///< class double, data packed to the smallest fitting uint8/uint16 (as MATLAB does)
-  kIntegerClass ///< class uint8/uint16 itself (integer-valued data only)
+  kDouble,       ///< class double, 8-byte data (the normal case)
+  kPacked,       ///< class double, data packed to the smallest fitting uint8/uint16 (as MATLAB does)
+  kIntegerClass  ///< class uint8/uint16 itself (integer-valued data only)
 };
 
 /// Write-only MAT file (level 5). The file is created (truncated) on construction.
@@ -84,8 +82,8 @@ class MatWriter {
 
   /// Numeric array with MATLAB dims (column-major data). kPacked / kIntegerClass
   /// fall back to plain double when the values are not integers in [0, 65535].
-  void write_numeric(const std::string& name, const std::vector<std::size_t>& dims,
-                     const std::vector<double>& data, MatStorage storage = MatStorage::kDouble);
+  void write_numeric(const std::string& name, const std::vector<std::size_t>& dims, const std::vector<double>& data,
+                     MatStorage storage = MatStorage::kDouble);
   /// uint8 array; `logical` sets MATLAB's logical flag.
   void write_uint8(const std::string& name, const std::vector<std::size_t>& dims,
                    const std::vector<unsigned char>& data, bool logical);

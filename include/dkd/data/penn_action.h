@@ -24,13 +24,11 @@ class PennAction {
   /// (truncated/non-MAT file, missing variable, wrong shape or class, nframes
   /// disagreeing with the frames on disk). `check_frames` = false skips the
   /// frame folder (annotations only).
-  static VideoRecord read_video(const std::string& root, const std::string& id,
-                                bool check_frames = true);
+  static VideoRecord read_video(const std::string& root, const std::string& id, bool check_frames = true);
 
   /// Reads only the annotation file at `label_path` (frame paths are filled
   /// from `root` but not checked).
-  static VideoRecord read_labels(const std::string& label_path, const std::string& root,
-                                 const std::string& id);
+  static VideoRecord read_labels(const std::string& label_path, const std::string& root, const std::string& id);
 
   /// Every video under `root` (both subsets) with problems collected.
   static DatasetScan scan(const std::string& root);

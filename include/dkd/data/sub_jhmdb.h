@@ -24,21 +24,18 @@ class SubJhmdb {
  public:
   /// Videos of split 1..3 and subset "train", "test" or "all"; DataError
   /// listing every problem when any video is bad.
-  SubJhmdb(const std::string& root, int split, const std::string& subset = "all",
-           double box_margin = 0.15);
+  SubJhmdb(const std::string& root, int split, const std::string& subset = "all", double box_margin = 0.15);
 
   const std::vector<VideoRecord>& videos() const { return videos_; }
 
   /// Parses one split file (DataError naming it on a malformed line).
-  static std::vector<JhmdbSplitEntry> read_split_file(const std::string& path,
-                                                      const std::string& action);
+  static std::vector<JhmdbSplitEntry> read_split_file(const std::string& path, const std::string& action);
   /// Every split file of `split` under root/sub_splits, sorted by action.
   static std::vector<JhmdbSplitEntry> read_splits(const std::string& root, int split);
 
   /// Reads one video; DataError naming the file on any problem.
-  static VideoRecord read_video(const std::string& root, const std::string& action,
-                                const std::string& video, bool train, double box_margin = 0.15,
-                                bool check_frames = true);
+  static VideoRecord read_video(const std::string& root, const std::string& action, const std::string& video,
+                                bool train, double box_margin = 0.15, bool check_frames = true);
 
   /// Every video listed by the split files of `split`, problems collected.
   static DatasetScan scan(const std::string& root, int split, double box_margin = 0.15);

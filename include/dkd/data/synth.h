@@ -20,17 +20,17 @@
 namespace dkd {
 
 struct SynthOptions {
-  std::string format = "penn";         ///< penn or jhmdb
-  std::string out;                     ///< output root
+  std::string format = "penn";  ///< penn or jhmdb
+  std::string out;              ///< output root
   int videos = 300;
   uint64_t seed = 0;
-  std::string difficulty = "standard"; ///< easy, standard or hard
+  std::string difficulty = "standard";  ///< easy, standard or hard
   int width = 320;
   int height = 240;
   int min_frames = 30;
   int max_frames = 60;
-  int threads = 0;                     ///< 0 = all cores
-  bool force = false;                  ///< replace an existing data set in `out`
+  int threads = 0;     ///< 0 = all cores
+  bool force = false;  ///< replace an existing data set in `out`
   bool progress = true;
 };
 
@@ -39,11 +39,11 @@ void validate(const SynthOptions& options);
 
 /// One generated video in memory.
 struct SynthVideo {
-  VideoRecord record;              ///< frame_paths are the canonical paths under options.out
+  VideoRecord record;                ///< frame_paths are the canonical paths under options.out
   std::vector<std::string> encoded;  ///< per frame: the JPEG (penn) or PNG (jhmdb) file bytes
-  std::vector<cv::Mat> masks;      ///< per frame: person silhouette, CV_8U 0/1
-  std::string view;                ///< penn `pose` (front/back/side); jhmdb viewpoint letter
-  std::vector<bool> split_train;   ///< jhmdb: train in split 1, 2, 3
+  std::vector<cv::Mat> masks;        ///< per frame: person silhouette, CV_8U 0/1
+  std::string view;                  ///< penn `pose` (front/back/side); jhmdb viewpoint letter
+  std::vector<bool> split_train;     ///< jhmdb: train in split 1, 2, 3
 };
 
 /// Generates video `index` (0-based) of the set described by `options`.

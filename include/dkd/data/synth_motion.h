@@ -37,21 +37,53 @@ struct Vec3 {
 
 /// Internal joints of the synthetic body (person's left = +x when facing +z).
 enum BodyJoint : int {
-  kPelvis, kBelly, kNeck, kHead,
-  kLShoulder, kRShoulder, kLElbow, kRElbow, kLWrist, kRWrist,
-  kLHip, kRHip, kLKnee, kRKnee, kLAnkle, kRAnkle,
-  kLHand, kRHand, kLToe, kRToe,  ///< tips of hands and feet (rendering only)
+  kPelvis,
+  kBelly,
+  kNeck,
+  kHead,
+  kLShoulder,
+  kRShoulder,
+  kLElbow,
+  kRElbow,
+  kLWrist,
+  kRWrist,
+  kLHip,
+  kRHip,
+  kLKnee,
+  kRKnee,
+  kLAnkle,
+  kRAnkle,
+  kLHand,
+  kRHand,
+  kLToe,
+  kRToe,  ///< tips of hands and feet (rendering only)
   kNumBodyPoints
 };
 constexpr int kNumBodyJoints = 16;  ///< annotated joints are the first 16 points
 
 /// Degrees of freedom of a pose (angles in degrees, jump in metres).
 enum PoseDof : int {
-  kRootPitch, kTorsoPitch, kTwist, kLean, kNeckPitch,
-  kLShFlex, kLShAbd, kLShHor, kLShTwist, kLElbowFlex,
-  kRShFlex, kRShAbd, kRShHor, kRShTwist, kRElbowFlex,
-  kLHipFlex, kLHipAbd, kLKneeFlex,
-  kRHipFlex, kRHipAbd, kRKneeFlex,
+  kRootPitch,
+  kTorsoPitch,
+  kTwist,
+  kLean,
+  kNeckPitch,
+  kLShFlex,
+  kLShAbd,
+  kLShHor,
+  kLShTwist,
+  kLElbowFlex,
+  kRShFlex,
+  kRShAbd,
+  kRShHor,
+  kRShTwist,
+  kRElbowFlex,
+  kLHipFlex,
+  kLHipAbd,
+  kLKneeFlex,
+  kRHipFlex,
+  kRHipAbd,
+  kRKneeFlex,
   kJump,
   kNumDofs
 };
@@ -80,15 +112,15 @@ struct BodyPose3D {
 /// How the action is executed in one video.
 struct ActionSpec {
   std::string name;
-  std::vector<double> key_times;   ///< in [0, 1), increasing, first 0
-  std::vector<PoseVec> keys;       ///< one pose per key time (cyclic)
-  double cycle_min = 20, cycle_max = 40;  ///< frames per cycle
+  std::vector<double> key_times;            ///< in [0, 1), increasing, first 0
+  std::vector<PoseVec> keys;                ///< one pose per key time (cyclic)
+  double cycle_min = 20, cycle_max = 40;    ///< frames per cycle
   double yaw_center = 0, yaw_spread = 180;  ///< degrees, body yaw distribution
-  bool yaw_mirror = false;         ///< yaw_center or -yaw_center (side views)
-  double travel = 0;               ///< metres per cycle along the facing direction
-  double rise = 0;                 ///< metres per cycle upwards (stairs)
-  bool hang = false;               ///< hands hold a bar (pull-up)
-  bool lying = false;              ///< body close to the ground (camera lower)
+  bool yaw_mirror = false;                  ///< yaw_center or -yaw_center (side views)
+  double travel = 0;                        ///< metres per cycle along the facing direction
+  double rise = 0;                          ///< metres per cycle upwards (stairs)
+  bool hang = false;                        ///< hands hold a bar (pull-up)
+  bool lying = false;                       ///< body close to the ground (camera lower)
 };
 
 /// Action names of a format, in the order used for class labels:
@@ -131,7 +163,7 @@ struct SynthMotion {
 /// Samples a full video of `frames` frames of `action` for a `width` x
 /// `height` image. `motion_scale` scales the camera motion and body yaw drift
 /// (difficulty).
-SynthMotion sample_motion(SynthRng& rng, const std::string& action, int frames, int width,
-                          int height, double motion_scale);
+SynthMotion sample_motion(SynthRng& rng, const std::string& action, int frames, int width, int height,
+                          double motion_scale);
 
 }  // namespace dkd

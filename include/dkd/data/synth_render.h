@@ -32,11 +32,23 @@ Appearance sample_appearance(SynthRng& rng);
 /// Part ids written into the id map (0 = background).
 enum PartId : uint8_t {
   kPartNone = 0,
-  kPartTorso = 1, kPartNeck, kPartHead,
-  kPartLUpperArm, kPartRUpperArm, kPartLForearm, kPartRForearm, kPartLHand, kPartRHand,
-  kPartLThigh, kPartRThigh, kPartLShin, kPartRShin, kPartLFoot, kPartRFoot,
-  kPartProp = 200,       ///< held object (bat, club, barbell, guitar, bar)
-  kPartOccluder = 255    ///< foreground object in front of the person
+  kPartTorso = 1,
+  kPartNeck,
+  kPartHead,
+  kPartLUpperArm,
+  kPartRUpperArm,
+  kPartLForearm,
+  kPartRForearm,
+  kPartLHand,
+  kPartRHand,
+  kPartLThigh,
+  kPartRThigh,
+  kPartLShin,
+  kPartRShin,
+  kPartLFoot,
+  kPartRFoot,
+  kPartProp = 200,     ///< held object (bat, club, barbell, guitar, bar)
+  kPartOccluder = 255  ///< foreground object in front of the person
 };
 
 /// True when part `part` is attached to body joint `joint` (0..kNumBodyJoints-1).
@@ -44,16 +56,15 @@ bool part_touches_joint(int part, int joint);
 
 /// Result of drawing the person of one frame.
 struct PersonFrame {
-  std::vector<Projected> joints;  ///< kNumBodyJoints projected body joints
-  std::vector<uint8_t> visible;   ///< per body joint: in the image and not occluded
+  std::vector<Projected> joints;                                   ///< kNumBodyJoints projected body joints
+  std::vector<uint8_t> visible;                                    ///< per body joint: in the image and not occluded
   std::vector<double> part_depth = std::vector<double>(256, 1e9);  ///< mean depth per part id
 };
 
 /// Draws the body (and its props for `action`) onto `image` (CV_8UC3) and
 /// `ids` (CV_8UC1, same size), back to front. Visibility is computed by
 /// compute_visibility afterwards (so that occluders drawn later count).
-PersonFrame render_person(const SynthMotion& motion, int t, const Appearance& look,
-                          cv::Mat& image, cv::Mat& ids);
+PersonFrame render_person(const SynthMotion& motion, int t, const Appearance& look, cv::Mat& image, cv::Mat& ids);
 
 /// A joint is visible when it lies inside the image and the top-most thing at
 /// its pixel (id map) is background, a part attached to it, or a part that is
@@ -68,12 +79,12 @@ struct SynthDifficulty {
   std::string name = "standard";
   int distractors_min = 2, distractors_max = 6;
   double photo_probability = 0.5;
-  double blur_scale = 0.5;      ///< motion-blur length per pixel/frame of motion
+  double blur_scale = 0.5;  ///< motion-blur length per pixel/frame of motion
   double noise_sigma = 3.0;
   int jpeg_quality = 88;
   double occluder_probability = 0.25;
-  double motion_scale = 1.0;    ///< camera pan/zoom and body yaw drift
-  double lighting = 0.1;        ///< per-video brightness/contrast variation
+  double motion_scale = 1.0;  ///< camera pan/zoom and body yaw drift
+  double lighting = 0.1;      ///< per-video brightness/contrast variation
 };
 
 /// "easy", "standard" or "hard" (UsageError otherwise).
@@ -89,8 +100,7 @@ cv::Mat make_background(SynthRng& rng, int width, int height, const SynthDifficu
 
 /// The view of `canvas` seen by the camera of a frame: `zoom` relative to the
 /// first frame, pan offset in pixels (principal-point shift and camera travel).
-void background_view(const cv::Mat& canvas, double zoom, double shift_x, double shift_y,
-                     cv::Mat& frame);
+void background_view(const cv::Mat& canvas, double zoom, double shift_x, double shift_y, cv::Mat& frame);
 
 /// A foreground object sweeping across the image for a few frames.
 struct Occluder {
@@ -102,8 +112,8 @@ struct Occluder {
   cv::Scalar color;
 };
 
-Occluder sample_occluder(SynthRng& rng, int frames, int width, int height, double person_x,
-                         double person_y, double person_h, double probability);
+Occluder sample_occluder(SynthRng& rng, int frames, int width, int height, double person_x, double person_y,
+                         double person_h, double probability);
 
 /// Draws the occluder of frame `t` (if active) into the image and the id map.
 void draw_occluder(const Occluder& occ, int t, cv::Mat& image, cv::Mat& ids);

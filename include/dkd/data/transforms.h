@@ -28,8 +28,8 @@ struct CropTransform {
   /// Region of `region_w` x `region_h` image pixels centred at `center`, rotated
   /// by `rotation_deg` (counter-clockwise in the image, as SimpleBaseline),
   /// optionally mirrored, mapped onto an out_w x out_h crop.
-  static CropTransform make(Point2 center, double region_w, double region_h, double rotation_deg,
-                            bool flip, int out_w, int out_h);
+  static CropTransform make(Point2 center, double region_w, double region_h, double rotation_deg, bool flip, int out_w,
+                            int out_h);
 
   Point2 apply(Point2 p) const;
   Point2 apply_inverse(Point2 p) const;
@@ -61,8 +61,8 @@ cv::Mat warp_image(const cv::Mat& image, const CropTransform& transform);
 /// Maps one frame's joints through `transform`; when the transform is flipped,
 /// left/right joints are swapped with `skeleton` (index j of the result is
 /// joint j of the mirrored person). `visible` is swapped the same way.
-void transform_joints(const CropTransform& transform, const Skeleton& skeleton,
-                      std::vector<Point2>& joints, std::vector<uint8_t>& visible);
+void transform_joints(const CropTransform& transform, const Skeleton& skeleton, std::vector<Point2>& joints,
+                      std::vector<uint8_t>& visible);
 
 /// Horizontal flip of joints in an image of width `width` with left/right
 /// swap: x -> width - 1 - x. Applying it twice is the identity.

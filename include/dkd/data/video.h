@@ -28,8 +28,8 @@ struct VideoRecord {
   std::string dataset;  ///< "penn" or "jhmdb"
   std::string id;       ///< penn: "0001"; jhmdb: "<action>/<video>"
   std::string action;
-  bool train = false;   ///< in the training split
-  int width = 0;        ///< image size in pixels
+  bool train = false;  ///< in the training split
+  int width = 0;       ///< image size in pixels
   int height = 0;
   int num_joints = 0;
   std::vector<std::string> frame_paths;  ///< absolute or root-relative paths, in order
@@ -39,12 +39,8 @@ struct VideoRecord {
 
   int num_frames() const { return static_cast<int>(frame_paths.size()); }
   Point2& joint(int t, int j) { return joints[static_cast<std::size_t>(t) * num_joints + j]; }
-  const Point2& joint(int t, int j) const {
-    return joints[static_cast<std::size_t>(t) * num_joints + j];
-  }
-  bool is_visible(int t, int j) const {
-    return visible[static_cast<std::size_t>(t) * num_joints + j] != 0;
-  }
+  const Point2& joint(int t, int j) const { return joints[static_cast<std::size_t>(t) * num_joints + j]; }
+  bool is_visible(int t, int j) const { return visible[static_cast<std::size_t>(t) * num_joints + j] != 0; }
 };
 
 }  // namespace dkd

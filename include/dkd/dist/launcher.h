@@ -39,8 +39,7 @@ int parse_nproc_flag(int argc, char** argv, std::vector<std::string>* rest);
 /// Starts `nproc` ranks running `args` (args[0] is passed as argv[0]; the
 /// executable is options.executable or /proc/self/exe), waits for all of them
 /// and returns 0 when all succeed, otherwise the first failing rank's code.
-int launch_local_ranks(int nproc, const std::vector<std::string>& args,
-                       const LaunchOptions& options = {});
+int launch_local_ranks(int nproc, const std::vector<std::string>& args, const LaunchOptions& options = {});
 
 /// Convenience form for main(): strips --nproc from argv and launches.
 int launch_local_ranks(int nproc, int argc, char** argv, const LaunchOptions& options = {});

@@ -27,8 +27,7 @@
 namespace dkd {
 
 /// The label every complexity table carries.
-inline constexpr const char* kGflopsLabel =
-    "GFLOPs as pose papers count them (1 multiply-add = 1 FLOP)";
+inline constexpr const char* kGflopsLabel = "GFLOPs as pose papers count them (1 multiply-add = 1 FLOP)";
 
 struct MacCount {
   int64_t convolution = 0;

@@ -51,8 +51,8 @@ class EvalModel {
   /// ... and each later frame. This is where the keyframe re-initialisation
   /// rule lives (infer.reinit_every, infer.reinit_confidence; DKD only):
   /// `initializer_ran` tells whether this frame went through the initializer.
-  torch::Tensor next_frame(const torch::Tensor& frame, const InferConfig& rules = {},
-                           bool* initializer_ran = nullptr, const CropTransform* heatmap_transform = nullptr);
+  torch::Tensor next_frame(const torch::Tensor& frame, const InferConfig& rules = {}, bool* initializer_ran = nullptr,
+                           const CropTransform* heatmap_transform = nullptr);
   /// Horizontal flip test for the streaming calls (a second, mirrored DKD stream).
   void set_flip_test(bool flip, const Skeleton* skeleton);
 

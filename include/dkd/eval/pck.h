@@ -57,16 +57,16 @@ std::vector<std::string> actions_of(const std::vector<VideoRecord>& records);
 /// PCK at one threshold under one normalisation.
 struct PckSummary {
   double threshold = 0.2;
-  std::string norm = "bbox";               ///< "bbox" or "torso"
-  std::vector<std::string> joint_names;    ///< every joint of the skeleton, file order
-  std::vector<double> per_joint;           ///< percent per joint (NaN: no valid instance)
-  std::vector<double> hits;                ///< correct count per joint
-  std::vector<double> valid;               ///< valid count per joint
-  std::vector<std::string> column_names;   ///< Head, Sho, Elb, Wri, Hip, Knee, Ank
-  std::vector<double> columns;             ///< percent per column
-  double mean_joints = 0.0;                ///< mean of per-joint PCK over the table joints
-  double mean_columns = 0.0;               ///< mean of the 7 columns
-  double pooled = 0.0;                     ///< sum hits / sum valid over the table joints
+  std::string norm = "bbox";              ///< "bbox" or "torso"
+  std::vector<std::string> joint_names;   ///< every joint of the skeleton, file order
+  std::vector<double> per_joint;          ///< percent per joint (NaN: no valid instance)
+  std::vector<double> hits;               ///< correct count per joint
+  std::vector<double> valid;              ///< valid count per joint
+  std::vector<std::string> column_names;  ///< Head, Sho, Elb, Wri, Hip, Knee, Ank
+  std::vector<double> columns;            ///< percent per column
+  double mean_joints = 0.0;               ///< mean of per-joint PCK over the table joints
+  double mean_columns = 0.0;              ///< mean of the 7 columns
+  double pooled = 0.0;                    ///< sum hits / sum valid over the table joints
 
   /// Value of a column by name ("Head", ..., "Ank"); throws UsageError if unknown.
   double column(const std::string& name) const;
@@ -75,17 +75,16 @@ struct PckSummary {
 };
 
 /// Builds a summary (per joint, columns and means) from per-joint counts.
-PckSummary summarize_pck(const Skeleton& skeleton, const std::vector<double>& hits,
-                         const std::vector<double>& valid, double threshold,
-                         const std::string& norm);
+PckSummary summarize_pck(const Skeleton& skeleton, const std::vector<double>& hits, const std::vector<double>& valid,
+                         double threshold, const std::string& norm);
 
 /// Mean keypoint acceleration of predictions and ground truth.
 struct SmoothnessResult {
-  double pred_px = 0.0;       ///< mean ||p(t+1) - 2p(t) + p(t-1)|| of predictions, pixels
-  double gt_px = 0.0;         ///< the same for the ground truth
-  double pred_box = 0.0;      ///< predictions, percent of the middle frame's box size
-  double gt_box = 0.0;        ///< ground truth, percent of the middle frame's box size
-  double triples = 0.0;       ///< number of (joint, t-1, t, t+1) triples averaged
+  double pred_px = 0.0;   ///< mean ||p(t+1) - 2p(t) + p(t-1)|| of predictions, pixels
+  double gt_px = 0.0;     ///< the same for the ground truth
+  double pred_box = 0.0;  ///< predictions, percent of the middle frame's box size
+  double gt_box = 0.0;    ///< ground truth, percent of the middle frame's box size
+  double triples = 0.0;   ///< number of (joint, t-1, t, t+1) triples averaged
   std::vector<std::string> column_names;
   std::vector<double> column_pred_px;  ///< per table column (left/right pooled), pixels
   std::vector<double> column_gt_px;
@@ -99,7 +98,7 @@ struct SmoothnessResult {
 struct FrameBucket {
   int first = 1;
   int last = 0;
-  PckSummary pck;  ///< bbox norm at the main threshold, frames of this bucket only
+  PckSummary pck;             ///< bbox norm at the main threshold, frames of this bucket only
   std::string label() const;  ///< "1", "2-4", "41+"
 };
 
@@ -114,22 +113,22 @@ struct ActionResult {
 };
 
 struct EvalResult {
-  std::string dataset;       ///< "penn" or "jhmdb"
-  std::string split;         ///< "test", "1", "2", "3", "all", ...
+  std::string dataset;  ///< "penn" or "jhmdb"
+  std::string split;    ///< "test", "1", "2", "3", "all", ...
   double videos = 0.0;
   double frames = 0.0;
-  PckSummary pck;            ///< bbox norm at the main threshold
-  PckSummary pck_torso;      ///< torso norm at the main threshold
+  PckSummary pck;        ///< bbox norm at the main threshold
+  PckSummary pck_torso;  ///< torso norm at the main threshold
   /// (threshold, mean_joints) of the bbox norm for each curve threshold.
   std::vector<std::pair<double, double>> curve;
-  std::vector<PckSummary> curve_full;  ///< full bbox summaries, one per curve threshold
+  std::vector<PckSummary> curve_full;    ///< full bbox summaries, one per curve threshold
   std::vector<ActionResult> per_action;  ///< sorted by action name
   SmoothnessResult smoothness;
-  std::vector<FrameBucket> by_frame;     ///< PCK by frame index (default_frame_buckets)
+  std::vector<FrameBucket> by_frame;  ///< PCK by frame index (default_frame_buckets)
 };
 
 struct PckOptions {
-  double threshold = 0.2;                                      ///< main threshold
+  double threshold = 0.2;  ///< main threshold
   std::vector<double> curve_thresholds = default_curve_thresholds();
   /// Fixed action list (fixes the counts() layout; needed for merging across
   /// ranks). Empty: actions are added as videos arrive.

@@ -22,10 +22,9 @@ NamedCurve curve_of(const EvalResult& result, const std::string& name);
 
 /// PCK vs threshold: x axis 0 .. max threshold (at least 0.5), y axis 0 .. 100,
 /// grid, tick labels, markers, legend. 8-bit BGR image.
-cv::Mat render_pck_curves(const std::vector<NamedCurve>& curves, const std::string& title,
-                          int width = 900, int height = 620);
-void plot_pck_curves(const std::string& png_path, const std::vector<NamedCurve>& curves,
-                     const std::string& title);
+cv::Mat render_pck_curves(const std::vector<NamedCurve>& curves, const std::string& title, int width = 900,
+                          int height = 620);
+void plot_pck_curves(const std::string& png_path, const std::vector<NamedCurve>& curves, const std::string& title);
 
 /// PCK by frame index: one line per named result over the frame buckets
 /// (EvalResult::by_frame; categorical x axis), y axis from just below the
@@ -34,15 +33,14 @@ struct NamedFrameCurve {
   std::string name;
   std::vector<FrameBucket> buckets;
 };
-cv::Mat render_pck_by_frame(const std::vector<NamedFrameCurve>& curves, const std::string& title,
-                            int width = 900, int height = 560);
+cv::Mat render_pck_by_frame(const std::vector<NamedFrameCurve>& curves, const std::string& title, int width = 900,
+                            int height = 560);
 void plot_pck_by_frame(const std::string& png_path, const std::vector<NamedFrameCurve>& curves,
                        const std::string& title);
 
 /// Grouped bars per table column and "all": predictions vs ground truth, px/frame^2.
-cv::Mat render_smoothness(const SmoothnessResult& smoothness, const std::string& title,
-                          int width = 900, int height = 560);
-void plot_smoothness(const std::string& png_path, const SmoothnessResult& smoothness,
-                     const std::string& title);
+cv::Mat render_smoothness(const SmoothnessResult& smoothness, const std::string& title, int width = 900,
+                          int height = 560);
+void plot_smoothness(const std::string& png_path, const SmoothnessResult& smoothness, const std::string& title);
 
 }  // namespace dkd

@@ -19,7 +19,7 @@
 namespace dkd {
 
 struct Predictions {
-  std::string dataset;                                ///< "penn" or "jhmdb"
+  std::string dataset;  ///< "penn" or "jhmdb"
   int num_joints = 0;
   std::map<std::string, std::vector<Point2>> videos;  ///< id -> T*J points, 0-based, frame-major
 };
@@ -44,8 +44,7 @@ Predictions read_predictions(const std::string& path);
 /// record's video present, the same frame count. Throws DataError(origin, ...)
 /// naming the first bad video. Videos without a record are allowed (ignored);
 /// returns their number.
-int validate_predictions(const Predictions& preds, const std::vector<VideoRecord>& records,
-                         const std::string& origin);
+int validate_predictions(const Predictions& preds, const std::vector<VideoRecord>& records, const std::string& origin);
 
 /// The ground truth of `records` as predictions (tests, sanity checks).
 Predictions predictions_from_records(const std::vector<VideoRecord>& records);

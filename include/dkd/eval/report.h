@@ -40,15 +40,13 @@ nlohmann::json speed_to_json(const SpeedInfo& speed);
 nlohmann::json pck_to_json(const PckSummary& pck);
 /// The whole result; `complexity` and `speed` are copied in as given (omitted
 /// when null).
-nlohmann::json result_to_json(const EvalResult& result,
-                              const nlohmann::json& complexity = nullptr,
+nlohmann::json result_to_json(const EvalResult& result, const nlohmann::json& complexity = nullptr,
                               const nlohmann::json& speed = nullptr);
 
 /// Paper-style table: one row per normalisation (bbox, torso) with the 7
 /// columns and the three named means; the title names data set, split,
 /// threshold, frames, videos. `model` labels the rows ("" = "PCK").
-std::string format_pck_table(const EvalResult& result, bool markdown = false,
-                             const std::string& model = "");
+std::string format_pck_table(const EvalResult& result, bool markdown = false, const std::string& model = "");
 /// Per-action table (bbox norm, main threshold).
 std::string format_per_action_table(const EvalResult& result, bool markdown = false);
 /// Smoothness table (acceleration of predictions vs ground truth per column).
@@ -58,8 +56,7 @@ std::string format_curve_table(const EvalResult& result, bool markdown = false);
 /// PCK by frame index: one column per bucket (1, 2-4, 5-10, 11-20, 21-40, 41+).
 std::string format_frame_table(const EvalResult& result, bool markdown = false);
 /// Everything above plus the complexity/speed sections when given.
-std::string format_report(const EvalResult& result, bool markdown = false,
-                          const nlohmann::json& complexity = nullptr,
+std::string format_report(const EvalResult& result, bool markdown = false, const nlohmann::json& complexity = nullptr,
                           const nlohmann::json& speed = nullptr, const std::string& model = "");
 
 /// One model in a comparison table. NaN = unknown (printed as "-").
@@ -94,7 +91,6 @@ std::string format_comparison(const std::vector<ComparisonRow>& rows, bool markd
 /// columns and means, complexity.gmacs_per_frame and complexity.params when
 /// present, speed.ms_per_frame when present. DataError(origin, ...) when "pck"
 /// is missing or malformed.
-ComparisonRow comparison_row_from_json(const std::string& name, const nlohmann::json& doc,
-                                       const std::string& origin);
+ComparisonRow comparison_row_from_json(const std::string& name, const nlohmann::json& doc, const std::string& origin);
 
 }  // namespace dkd

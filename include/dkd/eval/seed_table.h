@@ -32,8 +32,8 @@ const std::vector<std::string>& seed_metric_keys();
 
 struct SeedRow {
   std::string name;
-  std::vector<std::string> sources;        ///< the report files
-  std::map<std::string, SeedStat> stats;   ///< by seed_metric_keys()
+  std::vector<std::string> sources;       ///< the report files
+  std::map<std::string, SeedStat> stats;  ///< by seed_metric_keys()
 };
 
 /// Reads the metrics of each report (`docs[i]` came from `origins[i]`; DataError

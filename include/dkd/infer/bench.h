@@ -21,7 +21,7 @@ struct BenchOptions {
 };
 
 struct BenchRow {
-  std::string name;       ///< "dkd_track" or "per_frame_large"
+  std::string name;  ///< "dkd_track" or "per_frame_large"
   bool folded = false;
   double median_ms = 0.0;
   double mean_ms = 0.0;

@@ -13,14 +13,14 @@
 namespace dkd {
 
 struct InferOptions {
-  std::string checkpoint;     ///< trained DKD checkpoint (dkd_train's work dir)
+  std::string checkpoint;       ///< trained DKD checkpoint (dkd_train's work dir)
   bool random_weights = false;  ///< no checkpoint: an untrained model (pipeline checks only)
-  std::string input;          ///< video file, folder of images, or camera:N
-  std::string out;            ///< output folder
-  std::string box;            ///< "x1,y1,x2,y2" of the person in the first frame; "" = whole frame
-  std::string video_id;       ///< id in keypoints.json; "" = the input's file or folder name
-  int max_frames = 0;         ///< stop after this many frames; 0 = all (a camera runs until Ctrl-C)
-  bool overlay = true;        ///< write the overlay video
+  std::string input;            ///< video file, folder of images, or camera:N
+  std::string out;              ///< output folder
+  std::string box;              ///< "x1,y1,x2,y2" of the person in the first frame; "" = whole frame
+  std::string video_id;         ///< id in keypoints.json; "" = the input's file or folder name
+  int max_frames = 0;           ///< stop after this many frames; 0 = all (a camera runs until Ctrl-C)
+  bool overlay = true;          ///< write the overlay video
   bool progress = true;
 };
 

@@ -24,10 +24,10 @@ namespace dkd {
 struct Skeleton;
 
 struct DrawOptions {
-  double threshold = 0.1;   ///< hide joints below this confidence (infer.draw_threshold)
+  double threshold = 0.1;  ///< hide joints below this confidence (infer.draw_threshold)
   bool draw_box = true;
   bool draw_confidence = true;  ///< the number next to each joint
-  std::string caption;      ///< top-left text, e.g. "frame 12  conf 0.71  init"
+  std::string caption;          ///< top-left text, e.g. "frame 12  conf 0.71  init"
 };
 
 /// Draws `keypoints` (J, image pixels) with `confidence` (J) onto `image` (BGR).

@@ -45,9 +45,9 @@ struct TrackResult {
   std::vector<Point2> keypoints;  ///< J, image pixels (0-based)
   std::vector<float> confidence;  ///< J, heatmap peak values
   float mean_confidence = 0.f;
-  Box box;                        ///< the box this frame was cropped with
-  Box next_box;                   ///< the box for the next frame
-  bool initializer_ran = false;   ///< this frame ran the pose initializer
+  Box box;                       ///< the box this frame was cropped with
+  Box next_box;                  ///< the box for the next frame
+  bool initializer_ran = false;  ///< this frame ran the pose initializer
 };
 
 /// UsageError unless `box` has positive size and lies inside the image
@@ -115,7 +115,7 @@ class PoseTracker {
   BnFoldReport fold_report_;
 
   torch::Tensor input_;  ///< [1, 3, H, W] on device_, reused every frame
-  DkdStream stream_;  ///< the DKD stream and its keyframe rule (shared with dkd_eval)
+  DkdStream stream_;     ///< the DKD stream and its keyframe rule (shared with dkd_eval)
   bool started_ = false;
   Box box_;
   int64_t frame_index_ = 0;

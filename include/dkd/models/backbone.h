@@ -33,8 +33,7 @@ class BackboneImpl : public torch::nn::Module {
   /// num_classes > 0 adds torchvision's global-average-pool + `fc` classifier
   /// (then forward returns logits and the stride check is skipped: a classifier
   /// has no heatmaps).
-  explicit BackboneImpl(const BackboneConfig& cfg, const std::string& key = "backbone",
-                        int64_t num_classes = 0);
+  explicit BackboneImpl(const BackboneConfig& cfg, const std::string& key = "backbone", int64_t num_classes = 0);
 
   /// Features [N, out_channels(), H/4, W/4] (or logits [N, num_classes]).
   torch::Tensor forward(const torch::Tensor& x);

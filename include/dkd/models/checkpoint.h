@@ -14,17 +14,17 @@
 namespace dkd {
 
 struct CheckpointMeta {
-  std::string stage;                       ///< stage being trained ("" when all done)
+  std::string stage;  ///< stage being trained ("" when all done)
   std::vector<std::string> completed_stages;
-  int64_t epoch = 0;            ///< epochs completed in `stage`
-  int64_t iter_in_epoch = 0;    ///< steps done in the current epoch (0 at an epoch end)
-  int64_t step = 0;             ///< steps done in `stage`
-  int64_t global_step = 0;      ///< steps done over all stages
-  double best_metric = -1.0;    ///< best validation PCK of `stage` (-1: none yet)
+  int64_t epoch = 0;          ///< epochs completed in `stage`
+  int64_t iter_in_epoch = 0;  ///< steps done in the current epoch (0 at an epoch end)
+  int64_t step = 0;           ///< steps done in `stage`
+  int64_t global_step = 0;    ///< steps done over all stages
+  double best_metric = -1.0;  ///< best validation PCK of `stage` (-1: none yet)
   int64_t best_epoch = -1;
   double began_k = 0.0;
   int64_t world_size = 1;
-  std::string config_yaml;      ///< resolved config of the run
+  std::string config_yaml;  ///< resolved config of the run
 };
 
 using ModuleMap = std::map<std::string, torch::nn::Module*>;

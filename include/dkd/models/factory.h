@@ -26,19 +26,16 @@ std::array<int64_t, 2> heatmap_size(const Config& config);
 /// Loads `cfg.pretrained` (if set) into `backbone`, choosing the prefix ("" for an
 /// ImageNet ResNet or SimpleBaseline checkpoint, "backbone." for one of ours) that
 /// matches most names. Logs the report; returns it (empty source when not set).
-WeightLoadReport load_pretrained_backbone(Backbone& backbone, const BackboneConfig& cfg,
-                                          const std::string& key);
+WeightLoadReport load_pretrained_backbone(Backbone& backbone, const BackboneConfig& cfg, const std::string& key);
 
 /// PoseInitializer = per-frame large network (model.initializer), pretrained loaded.
 PoseInitializer make_initializer(const ModelConfig& model);
 /// Per-frame model from any backbone section ("model.initializer": large
 /// baseline, "model.encoder": small baseline), pretrained loaded.
-PerFrameModel make_per_frame_model(const BackboneConfig& backbone, int64_t num_joints,
-                                   const std::string& key);
+PerFrameModel make_per_frame_model(const BackboneConfig& backbone, int64_t num_joints, const std::string& key);
 /// FrameEncoder (model.encoder), pretrained loaded.
 FrameEncoder make_encoder(const ModelConfig& model);
-KernelDistillator make_distillator(const ModelConfig& model, int64_t feature_channels,
-                                   int64_t heatmap_side);
+KernelDistillator make_distillator(const ModelConfig& model, int64_t feature_channels, int64_t heatmap_side);
 KernelMatching make_matching(const ModelConfig& model, int64_t feature_channels);
 /// DkdModel for config.model at config.data.input_size.
 DkdModel make_dkd_model(const Config& config);

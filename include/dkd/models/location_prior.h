@@ -68,8 +68,7 @@ class LocationPriorImpl : public torch::nn::Module {
   /// response [B, J, h, w] (the matching output), prior [B, J, h, w] (H(t-1)
   /// already in frame t's crop), features [B, C, h, w] of frame t (only when the
   /// head was built with feature_channels > 0) -> heatmaps [B, J, h, w].
-  torch::Tensor forward(const torch::Tensor& response, const torch::Tensor& prior,
-                        const torch::Tensor& features = {});
+  torch::Tensor forward(const torch::Tensor& response, const torch::Tensor& prior, const torch::Tensor& features = {});
   int64_t feature_channels() const { return feature_channels_; }
 
   torch::nn::Conv2d fuse1{nullptr}, fuse2{nullptr};

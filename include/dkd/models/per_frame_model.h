@@ -15,8 +15,7 @@ namespace dkd {
 
 class PerFrameModelImpl : public torch::nn::Module {
  public:
-  PerFrameModelImpl(const BackboneConfig& cfg, int64_t num_joints,
-                    const std::string& key = "model.initializer");
+  PerFrameModelImpl(const BackboneConfig& cfg, int64_t num_joints, const std::string& key = "model.initializer");
 
   /// Heatmaps [N, J, H/4, W/4] of frames [N, 3, H, W].
   torch::Tensor forward(const torch::Tensor& frames);

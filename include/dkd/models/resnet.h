@@ -54,7 +54,7 @@ int64_t resnet_planes(int stage, double width);
 
 /// One ResNet stage ("layerN"): `blocks` blocks, the first with `stride`.
 /// `in_channels` is updated to the stage's output channels.
-torch::nn::Sequential make_resnet_stage(const ResNetLayout& layout, int64_t& in_channels,
-                                        int64_t planes, int64_t blocks, int64_t stride);
+torch::nn::Sequential make_resnet_stage(const ResNetLayout& layout, int64_t& in_channels, int64_t planes,
+                                        int64_t blocks, int64_t stride);
 
 }  // namespace dkd

@@ -65,10 +65,9 @@ void save_state_dict(const StateDict& tensors, const std::string& path);
 /// Copies matching tensors into `module` (values converted to the parameter's
 /// dtype and device). A shape mismatch is a dkd::Error naming the parameter and
 /// both shapes; nothing is copied then.
-WeightLoadReport load_state_dict(torch::nn::Module& module, const StateDict& tensors,
-                                 const std::string& prefix = "", const std::string& source = "<memory>");
-WeightLoadReport load_state_dict(torch::nn::Module& module, const std::string& path,
-                                 const std::string& prefix = "");
+WeightLoadReport load_state_dict(torch::nn::Module& module, const StateDict& tensors, const std::string& prefix = "",
+                                 const std::string& source = "<memory>");
+WeightLoadReport load_state_dict(torch::nn::Module& module, const std::string& path, const std::string& prefix = "");
 
 /// The prefix among `candidates` under which the most of `module`'s names occur in `tensors`.
 std::string best_prefix(const torch::nn::Module& module, const StateDict& tensors,

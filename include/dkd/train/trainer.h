@@ -9,9 +9,9 @@
 namespace dkd {
 
 struct TrainOptions {
-  std::string work_dir;  ///< overrides train.work_dir when not empty
-  bool resume = false;   ///< continue from <work_dir>/last_checkpoint
-  bool force = false;    ///< a new run in a work dir holding a run moves that run aside
+  std::string work_dir;              ///< overrides train.work_dir when not empty
+  bool resume = false;               ///< continue from <work_dir>/last_checkpoint
+  bool force = false;                ///< a new run in a work dir holding a run moves that run aside
   bool resume_with_changes = false;  ///< --resume with a config that differs from the stored one
   std::string resume_checkpoint;     ///< set by resolve_run_config: the verified checkpoint to resume
 };

@@ -13,8 +13,8 @@
 namespace dkd {
 
 struct BlasInfo {
-  std::string name;     ///< "OpenBLAS (pthreads)", "reference BLAS", "MKL (linked into LibTorch)", ...
-  std::string library;  ///< resolved path of the loaded BLAS library; "" when none is loaded
+  std::string name;        ///< "OpenBLAS (pthreads)", "reference BLAS", "MKL (linked into LibTorch)", ...
+  std::string library;     ///< resolved path of the loaded BLAS library; "" when none is loaded
   bool reference = false;  ///< the unoptimised reference implementation
 };
 
