@@ -12,19 +12,13 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "common.h"
 #include "dkd/data/mat_writer.h"
 #include "dkd/data/video.h"
 
 namespace dkd::test {
 
 /// A fresh empty folder under the test temp dir.
-inline std::string fresh_dir(const std::string& name) {
-  namespace fs = std::filesystem;
-  fs::path p = fs::temp_directory_path() / ("dkd_data_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
 
 /// A record with integer-valued (0-based) joints and boxes inside a W x H image;
 /// joint j of frame t moves smoothly. Every 5th joint of odd frames is
@@ -32,7 +26,7 @@ inline std::string fresh_dir(const std::string& name) {
 inline VideoRecord make_record(const std::string& dataset, const std::string& id, const std::string& action, int T,
                                bool train, int W = 64, int H = 48, int seed = 0) {
   VideoRecord v;
-  v.dataset = dataset;
+  v.dataset = parse_kind<DatasetKind>(dataset, "dataset");
   v.id = id;
   v.action = action;
   v.train = train;

@@ -20,7 +20,7 @@ inline dkd::DkdModel tiny_dkd_model(const char* matching = "per_joint", int64_t 
   dkd::DistillatorConfig dist;
   dist.channels = 8;
   dist.kernel_size = 3;
-  dist.matching = matching;
+  dist.matching = dkd::parse_kind<dkd::MatchingKind>(matching, "matching");
   dkd::FrameEncoder encoder(small);
   return dkd::DkdModel(dkd::PoseInitializer(large, joints), encoder,
                        dkd::KernelDistillator(dist, encoder->out_channels(), joints, 8),

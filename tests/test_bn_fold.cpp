@@ -6,24 +6,13 @@
 
 #include <sstream>
 
+#include "common.h"
 #include "dkd/config/config.h"
 #include "dkd/infer/bn_fold.h"
 #include "dkd/models/factory.h"
 #include "dkd/util/error.h"
 
 namespace {
-
-dkd::Config tiny_config(const std::string& matching = "per_joint") {
-  dkd::Config c;
-  c.data.input_size = {64, 64};
-  c.model.num_joints = 13;
-  c.model.initializer = {18, 0.25, 4, 3, 16, 4, ""};
-  c.model.encoder = {18, 0.25, 2, 1, 8, 4, ""};
-  c.model.distillator.channels = 8;
-  c.model.distillator.kernel_size = 3;
-  c.model.distillator.matching = matching;
-  return c;
-}
 
 /// Realistic, non-trivial BN statistics and affine parameters everywhere.
 void randomize_batch_norm(torch::nn::Module& model) {
@@ -57,7 +46,7 @@ double max_rel_diff(const torch::Tensor& a, const torch::Tensor& b) {
 TEST(BnFold, DkdStreamingOutputsAgreeWithUnfolded) {
   for (const char* matching : {"per_joint", "depthwise"}) {
     torch::manual_seed(3);
-    const auto config = tiny_config(matching);
+    const auto config = dkd::test::tiny_config(dkd::parse_kind<dkd::MatchingKind>(matching, "matching"));
     auto reference = dkd::make_dkd_model(config);
     randomize_batch_norm(*reference);
     // The deconvolutions start at N(0, 0.001); make them matter.
@@ -95,7 +84,7 @@ TEST(BnFold, DkdStreamingOutputsAgreeWithUnfolded) {
 
 TEST(BnFold, PerFrameModelAgreesAndFoldedConvsGainARegisteredBias) {
   torch::manual_seed(5);
-  const auto config = tiny_config();
+  const auto config = dkd::test::tiny_config();
   auto reference = dkd::make_initializer(config.model);
   randomize_batch_norm(*reference);
   auto folded = dkd::make_initializer(config.model);
@@ -122,7 +111,7 @@ TEST(BnFold, PerFrameModelAgreesAndFoldedConvsGainARegisteredBias) {
 }
 
 TEST(BnFold, TrainingModeIsRefused) {
-  auto model = dkd::make_initializer(tiny_config().model);
+  auto model = dkd::make_initializer(dkd::test::tiny_config().model);
   model->train();
   EXPECT_THROW(dkd::fold_batch_norm(*model), dkd::Error);
 }

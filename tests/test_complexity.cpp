@@ -53,7 +53,7 @@ TEST(Complexity, DynamicMatchingConvolutionCounted) {
     per_joint->forward(torch::zeros({3, 4, 6, 5, 5}), torch::zeros({3, 6, 9, 11}));
   });
   EXPECT_EQ(m.convolution, int64_t{3} * 4 * 9 * 11 * 6 * 5 * 5);
-  cfg.matching = "depthwise";
+  cfg.matching = dkd::MatchingKind::depthwise;
   dkd::KernelMatching depthwise(cfg, 6, 4);
   const auto d = dkd::count_macs([&] {
     depthwise->forward(torch::zeros({3, 1, 6, 5, 5}), torch::zeros({3, 6, 9, 11}));
@@ -100,7 +100,7 @@ TEST(Complexity, ConvAndLinearMacsAreHalfTheProfilerFlops) {
   EXPECT_EQ(2 * (ours.convolution + ours.linear), static_cast<int64_t>(profiler_flops));
 }
 
-dkd::Config tiny_config() {
+dkd::Config small_complexity_config() {
   dkd::Config c;
   c.data.input_size = {64, 64};
   c.data.clip_length = 3;
@@ -118,7 +118,7 @@ dkd::Config tiny_config() {
 
 TEST(Complexity, DkdReportSumsComponents) {
   torch::manual_seed(0);
-  const auto cfg = tiny_config();
+  const auto cfg = small_complexity_config();
   const auto r = dkd::measure_complexity(cfg);
   const auto& init = r.component("initializer");
   const auto& enc = r.component("encoder");
@@ -151,7 +151,7 @@ TEST(Complexity, DkdReportSumsComponents) {
 }
 
 TEST(Complexity, FlopsCommandWritesJsonWithoutDataOrWeights) {
-  auto cfg = tiny_config();
+  auto cfg = small_complexity_config();
   cfg.data.root = "/nonexistent/data";
   cfg.model.initializer.pretrained = "/nonexistent/weights.pt";  // not needed for counting
   const auto path =

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common.h"
 #include "dkd/util/error.h"
 
 namespace fs = std::filesystem;
@@ -14,12 +15,7 @@ namespace {
 /// A scratch folder for config files, removed at the end of the test.
 class ConfigFiles : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("dkd_config_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = dkd::test::per_test_dir("config"); }
   void TearDown() override { fs::remove_all(dir_); }
 
   std::string write(const std::string& name, const std::string& text) {
@@ -103,7 +99,7 @@ TEST_F(ConfigFiles, OverridesApplyInOrderAndParseYamlValues) {
                               "model.encoder.pretrained=/tmp/r18.pth", "train.dkd.lr=0.003"});
   EXPECT_DOUBLE_EQ(c.train.lr, 0.25);
   EXPECT_EQ(c.data.input_size, (std::vector<int>{64, 64}));
-  EXPECT_EQ(c.train.stages, (std::vector<std::string>{"dkd"}));
+  EXPECT_EQ(c.train.stages, (std::vector<dkd::StageKind>{dkd::StageKind::dkd}));
   EXPECT_EQ(c.model.encoder.pretrained, "/tmp/r18.pth");
   EXPECT_DOUBLE_EQ(*c.train.dkd.lr, 0.003);
 }
@@ -149,6 +145,45 @@ TEST_F(ConfigFiles, OutOfRangeNamesKeyRangeAndValue) {
 
   e = error_of(path, {"data.stride_min=3", "data.stride_max=2"});
   EXPECT_NE(e.find("data.stride_min"), std::string::npos) << e;
+}
+
+TEST_F(ConfigFiles, NamedVariantsAreParsedOnceByName) {
+  const auto path =
+      write("kinds.yaml", "train: {stages: [baseline, dkd]}\nmodel: {distillator: {matching: depthwise}}\n");
+  const dkd::Config c = dkd::load_config(path, {"data.dataset=jhmdb", "model.num_joints=15"});
+  EXPECT_EQ(c.data.dataset, dkd::DatasetKind::jhmdb);
+  EXPECT_EQ(c.train.stages, (std::vector<dkd::StageKind>{dkd::StageKind::baseline, dkd::StageKind::dkd}));
+  EXPECT_EQ(c.model.distillator.matching, dkd::MatchingKind::depthwise);
+  // Written back by name, so the dump loads to the same values.
+  const std::string yaml = dkd::dump_config(c, false);
+  EXPECT_NE(yaml.find("stages: [baseline, dkd]"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("dataset: jhmdb"), std::string::npos) << yaml;
+
+  // A wrong name: the key, where it came from, the valid names and the value.
+  std::string e = error_of(path, {"data.dataset=coco"});
+  EXPECT_NE(e.find("data.dataset"), std::string::npos) << e;
+  EXPECT_NE(e.find("penn or jhmdb"), std::string::npos) << e;
+  EXPECT_NE(e.find("'coco'"), std::string::npos) << e;
+  EXPECT_NE(e.find("--set"), std::string::npos) << e;
+  e = error_of(write("bad_stage.yaml", "train: {stages: [initializer, distill]}\n"));
+  EXPECT_NE(e.find("train.stages[1]"), std::string::npos) << e;
+  EXPECT_NE(e.find("initializer, baseline or dkd"), std::string::npos) << e;
+  EXPECT_NE(e.find("bad_stage.yaml"), std::string::npos) << e;
+  e = error_of(path, {"model.distillator.matching=full"});
+  EXPECT_NE(e.find("per_joint or depthwise"), std::string::npos) << e;
+}
+
+TEST(Kinds, NamesRoundTripAndUnknownNamesNameTheKey) {
+  for (const auto& name : dkd::kind_names<dkd::StageKind>())
+    EXPECT_EQ(dkd::name_of(dkd::parse_kind<dkd::StageKind>(name, "k")), name);
+  EXPECT_EQ(dkd::model_of(dkd::StageKind::baseline), dkd::ModelKind::baseline);
+  EXPECT_EQ(dkd::model_of(dkd::StageKind::dkd), dkd::ModelKind::dkd);
+  try {
+    dkd::parse_kind<dkd::ModelKind>("large", "--model");
+    FAIL() << "no exception";
+  } catch (const dkd::ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "--model: expected dkd, initializer or baseline, got 'large'");
+  }
 }
 
 TEST_F(ConfigFiles, UnknownKeysSuggestTheClosest) {
@@ -201,7 +236,7 @@ TEST(ConfigDump, RoundTripGivesAnEqualConfig) {
   dkd::Config c;
   c.train.lr = 0.0001234;
   c.train.dkd.lr = 3e-4;
-  c.train.stages = {"baseline"};
+  c.train.stages = {dkd::StageKind::baseline};
   c.data.input_size = {96, 128};
   c.model.encoder.width = 0.3;
   c.model.encoder.pretrained = "weights/with space.pth";

@@ -27,7 +27,7 @@ namespace {
 class DistStop : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = dkd::test::per_test_dir("dkd_diststop");
+    dir_ = dkd::test::per_test_dir("diststop");
     const std::string data_root = dkd::test::tiny_synth_penn(dir_, 6, 4, 96, 80, 8, 10);
     config_ = (dir_ / "tiny.yaml").string();
     std::ofstream(config_)

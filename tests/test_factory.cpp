@@ -9,7 +9,7 @@
 
 namespace {
 
-dkd::Config tiny_config() {
+dkd::Config non_square_config() {
   dkd::Config c;
   c.data.input_size = {64, 96};  // [width, height]
   c.data.clip_length = 3;
@@ -28,7 +28,7 @@ dkd::Config tiny_config() {
 
 TEST(ModelFactory, BuildsEveryModuleFromConfig) {
   torch::manual_seed(0);
-  const auto cfg = tiny_config();
+  const auto cfg = non_square_config();
   EXPECT_EQ(dkd::heatmap_size(cfg), (std::array<int64_t, 2>{24, 16}));
   auto dkd_model = dkd::make_dkd_model(cfg);
   auto out = dkd_model->forward(torch::randn({2, 3, 3, 96, 64}));
@@ -42,7 +42,7 @@ TEST(ModelFactory, BuildsEveryModuleFromConfig) {
 }
 
 TEST(ModelFactory, InvalidBackboneNamesTheConfigKey) {
-  auto cfg = tiny_config();
+  auto cfg = non_square_config();
   cfg.model.encoder.stages = 3;
   try {
     dkd::make_dkd_model(cfg);
@@ -54,7 +54,7 @@ TEST(ModelFactory, InvalidBackboneNamesTheConfigKey) {
 
 TEST(ModelFactory, PretrainedEncoderFromPerFrameBaselineCheckpoint) {
   torch::manual_seed(0);
-  auto cfg = tiny_config();
+  auto cfg = non_square_config();
   // A per-frame small baseline's weights (backbone under "backbone.") warm-start the encoder.
   dkd::PerFrameModel baseline(cfg.model.encoder, 5, "model.encoder");
   const auto path =

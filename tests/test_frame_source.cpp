@@ -14,19 +14,13 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "common.h"
 #include "dkd/infer/frame_source.h"
 #include "dkd/util/error.h"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("dkd_test_frame_source_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 cv::Mat test_frame(int i, cv::Size size) {
   cv::Mat frame(size, CV_8UC3, cv::Scalar(40, 40, 40));
@@ -46,7 +40,7 @@ std::string write_test_video(const fs::path& dir, int frames, cv::Size size) {
 }  // namespace
 
 TEST(FrameSource, VideoFileGivesEveryFrameWithSizeAndFps) {
-  const auto dir = temp_dir("video");
+  const auto dir = fs::path(dkd::test::fresh_dir("frame_source_video"));
   const std::string path = write_test_video(dir, 12, {96, 64});
   auto source = dkd::open_frame_source(path);
   EXPECT_EQ(source->frame_size(), cv::Size(96, 64));
@@ -68,7 +62,7 @@ TEST(FrameSource, VideoFileGivesEveryFrameWithSizeAndFps) {
 }
 
 TEST(FrameSource, AnUndecodableVideoFrameIsSkippedAndCounted) {
-  const auto dir = temp_dir("corrupt");
+  const auto dir = fs::path(dkd::test::fresh_dir("frame_source_corrupt"));
   const std::string path = write_test_video(dir, 6, {64, 48});
   // Wreck the JPEG headers of frame 2 (the third start-of-image marker).
   std::vector<char> bytes;
@@ -99,7 +93,7 @@ TEST(FrameSource, AnUndecodableVideoFrameIsSkippedAndCounted) {
 }
 
 TEST(FrameSource, ImageFolderIsNaturallySortedAndSkipsBrokenImages) {
-  const auto dir = temp_dir("folder");
+  const auto dir = fs::path(dkd::test::fresh_dir("frame_source_folder"));
   const cv::Size size(48, 32);
   // Frame i has a grey level 10*i so the order can be checked.
   for (int i : {1, 2, 10}) {
@@ -133,7 +127,7 @@ TEST(FrameSource, NaturalOrder) {
 }
 
 TEST(FrameSource, BadInputsAreOneClearError) {
-  const auto dir = temp_dir("bad");
+  const auto dir = fs::path(dkd::test::fresh_dir("frame_source_bad"));
   // Missing file.
   try {
     dkd::open_frame_source((dir / "missing.mp4").string());

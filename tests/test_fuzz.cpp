@@ -108,7 +108,7 @@ TEST(Fuzz, CheckpointsByteFlippedAndTruncated) {
   torch::nn::Linear model(3, 2);
   torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
   dkd::CheckpointMeta meta;
-  meta.stage = "dkd";
+  meta.stage = dkd::StageKind::dkd;
   meta.epoch = 1;
   meta.config_yaml = "train: {}\n";
   dkd::save_checkpoint(path, meta, {{"encoder", model.ptr().get()}}, {{"pose", &opt}});

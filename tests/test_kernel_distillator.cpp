@@ -19,7 +19,7 @@ TEST(KernelDistillator, KernelShapesPerVariantAndAnyInputSize) {
   cfg.channels = 16;
   cfg.kernel_size = 5;
   for (const char* variant : {"per_joint", "depthwise"}) {
-    cfg.matching = variant;
+    cfg.matching = dkd::parse_kind<dkd::MatchingKind>(variant, "matching");
     dkd::KernelDistillator d(cfg, 12, 4, 16);
     const int64_t g = std::string(variant) == "per_joint" ? 4 : 1;
     EXPECT_EQ(d->kernel_groups(), g);
@@ -60,7 +60,7 @@ TEST(KernelDistillator, InvalidConfigIsConfigError) {
   cfg.kernel_size = 4;
   EXPECT_THROW(dkd::KernelDistillator(cfg, 8, 2, 16), dkd::ConfigError);
   cfg.kernel_size = 3;
-  cfg.matching = "full";
+  cfg.channels = 0;
   EXPECT_THROW(dkd::KernelDistillator(cfg, 8, 2, 16), dkd::ConfigError);
 }
 
@@ -91,7 +91,7 @@ TEST(KernelDistillator, JointCentredKernelIsTheFeaturePatchAroundTheJoint) {
   d->forward(f, heatmaps).sum().backward();
   EXPECT_GT(f.grad().abs().sum().item<float>(), 0.f);
   EXPECT_GT(d->named_parameters()["adjust.weight"].grad().abs().sum().item<float>(), 0.f);
-  cfg.matching = "depthwise";
+  cfg.matching = dkd::MatchingKind::depthwise;
   EXPECT_THROW(dkd::KernelDistillator(cfg, 5, 2, 12), dkd::ConfigError);
 }
 

@@ -9,7 +9,7 @@ namespace {
 dkd::DistillatorConfig config(const char* variant, int k) {
   dkd::DistillatorConfig c;
   c.kernel_size = k;
-  c.matching = variant;
+  c.matching = dkd::parse_kind<dkd::MatchingKind>(variant, "matching");
   return c;
 }
 

@@ -235,7 +235,7 @@ TEST(LocationPrior, GradientsReachThePriorThroughTime) {
 }
 
 TEST(PriorCorruption, EachFailureModeDoesWhatItSays) {
-  const dkd::Skeleton& skeleton = dkd::skeleton_for("penn");
+  const dkd::Skeleton& skeleton = dkd::skeleton_for(dkd::DatasetKind::penn);
   const int64_t J = skeleton.num_joints();
   // Channel j holds the constant j + 1, so every channel says where it came from.
   const auto h = (torch::arange(J, torch::kFloat) + 1).view({1, J, 1, 1}).expand({2, J, 4, 4}).contiguous();

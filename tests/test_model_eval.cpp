@@ -18,7 +18,7 @@ namespace {
 Config tiny_eval_config(const std::string& dataset) {
   Config c;
   c.runtime.device = "cpu";
-  c.data.dataset = dataset;
+  c.data.dataset = parse_kind<DatasetKind>(dataset, "dataset");
   c.data.input_size = {64, 64};
   c.model.num_joints = dataset == "penn" ? 13 : 15;
   c.model.initializer = {18, 0.25, 4, 3, 16, 4, ""};
@@ -49,7 +49,7 @@ TEST(ModelEval, StreamingCallsEqualTheWholeVideoRunAndCountKeyframes) {
   InferConfig rules;
   rules.reinit_every = 3;
   int64_t runs = 0;
-  const auto whole = m.run_video(frames, false, skeleton_for("penn"), rules, &runs);
+  const auto whole = m.run_video(frames, false, skeleton_for(dkd::DatasetKind::penn), rules, &runs);
   EXPECT_EQ(runs, 3);  // frame 0, 3 and 6
   std::vector<torch::Tensor> streamed = {m.first_frame(frames.narrow(0, 0, 1))};
   int keyframes = 0;

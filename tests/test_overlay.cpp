@@ -12,6 +12,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "common.h"
 #include "dkd/config/config.h"
 #include "dkd/data/skeleton.h"
 #include "dkd/data/synth.h"
@@ -24,13 +25,6 @@
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("dkd_test_overlay_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 int count_frames(const std::string& path, cv::Size* size) {
   cv::VideoCapture cap(path);
@@ -53,7 +47,7 @@ std::vector<dkd::Point2> penn_pose() {
 }  // namespace
 
 TEST(Overlay, DrawPoseDrawsOnlyConfidentJoints) {
-  const auto& skeleton = dkd::skeleton_for("penn");
+  const auto& skeleton = dkd::skeleton_for(dkd::DatasetKind::penn);
   const auto pose = penn_pose();
   std::vector<float> conf(13, 0.9f);
   cv::Mat image(128, 96, CV_8UC3, cv::Scalar::all(0));
@@ -76,12 +70,13 @@ TEST(Overlay, DrawPoseDrawsOnlyConfidentJoints) {
   EXPECT_EQ(hidden.at<cv::Vec3b>(20, 48), cv::Vec3b(0, 0, 0));
   // A skeleton with another joint count draws joints only (no crash).
   cv::Mat other(128, 96, CV_8UC3, cv::Scalar::all(0));
-  dkd::draw_pose(other, pose, std::vector<float>(13, 1.f), &dkd::skeleton_for("jhmdb"), nullptr, options);
+  dkd::draw_pose(other, pose, std::vector<float>(13, 1.f), &dkd::skeleton_for(dkd::DatasetKind::jhmdb), nullptr,
+                 options);
   EXPECT_GT(cv::countNonZero(other.reshape(1)), 0);
 }
 
 TEST(Overlay, WriterKeepsFrameCountAndSize) {
-  const auto dir = temp_dir("writer");
+  const auto dir = fs::path(dkd::test::fresh_dir("overlay_writer"));
   const cv::Size size(96, 64);
   for (bool allow_mp4 : {true, false}) {
     const std::string stem = (dir / (allow_mp4 ? "overlay" : "forced")).string();
@@ -127,7 +122,7 @@ model:
 }  // namespace
 
 TEST(InferTool, KeypointsEvaluateWithDkdEvalAndOverlayKeepsFramesAndSize) {
-  const auto dir = temp_dir("tool");
+  const auto dir = fs::path(dkd::test::fresh_dir("overlay_tool"));
   const std::string data = (dir / "synth").string();
   dkd::SynthOptions synth;
   synth.format = "penn";
@@ -169,7 +164,7 @@ TEST(InferTool, KeypointsEvaluateWithDkdEvalAndOverlayKeepsFramesAndSize) {
 }
 
 TEST(InferTool, BadInputsGiveOneClearErrorAndNonZeroExit) {
-  const auto dir = temp_dir("tool_bad");
+  const auto dir = fs::path(dkd::test::fresh_dir("overlay_tool_bad"));
   const std::string config = (dir / "tiny.yaml").string();
   std::ofstream(config) << kTinyYaml;
   const std::string video = (dir / "clip.avi").string();

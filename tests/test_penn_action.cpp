@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 void expect_same(const VideoRecord& a, const VideoRecord& b, bool short_bbox) {
-  EXPECT_EQ(a.dataset, "penn");
+  EXPECT_EQ(a.dataset, DatasetKind::penn);
   EXPECT_EQ(a.id, b.id);
   EXPECT_EQ(a.action, b.action);
   EXPECT_EQ(a.train, b.train);
@@ -39,15 +39,6 @@ void expect_same(const VideoRecord& a, const VideoRecord& b, bool short_bbox) {
     EXPECT_EQ(a.boxes[t].x2, want.x2);
     EXPECT_EQ(a.boxes[t].y2, want.y2);
   }
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
@@ -130,7 +121,7 @@ TEST(PennAction, CorruptFilesNameTheFileAndTheProblem) {
   };
   for (const char* var : {"x", "visibility", "bbox", "nframes", "action", "pose"}) {
     rewrite([&](MatWriter& w) { base(w, var); });
-    const std::string err = error_of([&] { PennAction::read_video(root, "0001"); });
+    const std::string err = test::error_of<DataError>([&] { PennAction::read_video(root, "0001"); });
     EXPECT_NE(err.find(labels), std::string::npos) << err;
     EXPECT_NE(err.find(std::string("missing variable '") + var + "'"), std::string::npos) << err;
   }
@@ -138,29 +129,31 @@ TEST(PennAction, CorruptFilesNameTheFileAndTheProblem) {
     base(w, "x");
     w.write_numeric("x", {3, 12}, std::vector<double>(36, 1.0));
   });
-  EXPECT_NE(error_of([&] { PennAction::read_video(root, "0001"); }).find("shape 3x12, expected 3x13"),
+  EXPECT_NE(test::error_of<DataError>([&] { PennAction::read_video(root, "0001"); }).find("shape 3x12, expected 3x13"),
             std::string::npos);
   rewrite([&](MatWriter& w) {
     base(w, "action");
     w.write_numeric("action", {1, 1}, {4});
   });
-  EXPECT_NE(error_of([&] { PennAction::read_video(root, "0001"); }).find("expected char"), std::string::npos);
+  EXPECT_NE(test::error_of<DataError>([&] { PennAction::read_video(root, "0001"); }).find("expected char"),
+            std::string::npos);
   rewrite([&](MatWriter& w) {
     base(w, "bbox");
     w.write_numeric("bbox", {1, 4}, {1, 1, 2, 2});
   });
-  EXPECT_NE(error_of([&] { PennAction::read_video(root, "0001"); }).find("'bbox' has shape 1x4"), std::string::npos);
+  EXPECT_NE(test::error_of<DataError>([&] { PennAction::read_video(root, "0001"); }).find("'bbox' has shape 1x4"),
+            std::string::npos);
   // nframes disagreeing with the frames on disk.
   rewrite([&](MatWriter& w) { base(w, ""); });
   EXPECT_NO_THROW(PennAction::read_video(root, "0001"));
   fs::remove(penn_frame_path(root, "0001", 2));
-  std::string err = error_of([&] { PennAction::read_video(root, "0001"); });
+  std::string err = test::error_of<DataError>([&] { PennAction::read_video(root, "0001"); });
   EXPECT_NE(err.find(labels), std::string::npos) << err;
   EXPECT_NE(err.find("nframes is 3 but"), std::string::npos) << err;
   // Truncated file.
   test::write_penn_fixture(v, root);
   test::truncate_file(labels, fs::file_size(labels) / 2);
-  err = error_of([&] { PennAction::read_video(root, "0001"); });
+  err = test::error_of<DataError>([&] { PennAction::read_video(root, "0001"); });
   EXPECT_NE(err.find(labels), std::string::npos) << err;
   // The data set constructor reports every bad video at once.
   VideoRecord v2 = test::make_record("penn", "0002", "bowl", 3, false);
@@ -169,7 +162,7 @@ TEST(PennAction, CorruptFilesNameTheFileAndTheProblem) {
   DatasetScan scan = PennAction::scan(root);
   EXPECT_EQ(scan.videos.size(), 0u);
   ASSERT_EQ(scan.problems.size(), 2u);
-  err = error_of([&] { PennAction p(root); });
+  err = test::error_of<DataError>([&] { PennAction p(root); });
   EXPECT_NE(err.find("0001.mat"), std::string::npos) << err;
   EXPECT_NE(err.find("0002"), std::string::npos) << err;
 }

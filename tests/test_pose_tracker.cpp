@@ -13,6 +13,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "common.h"
 #include "dkd/config/config.h"
 #include "dkd/infer/frame_source.h"
 #include "dkd/infer/pose_tracker.h"
@@ -23,25 +24,6 @@
 namespace fs = std::filesystem;
 
 namespace {
-
-dkd::Config tiny_config() {
-  dkd::Config c;
-  c.runtime.device = "cpu";
-  c.data.input_size = {64, 64};
-  c.model.num_joints = 13;
-  c.model.initializer = {18, 0.25, 4, 3, 16, 4, ""};
-  c.model.encoder = {18, 0.25, 2, 1, 8, 4, ""};
-  c.model.distillator.channels = 8;
-  c.model.distillator.kernel_size = 3;
-  return c;
-}
-
-fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("dkd_test_tracker_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 /// A stick figure walking right over a grey background, MJPG .avi.
 std::string write_walking_video(const fs::path& dir, int frames, cv::Size size) {
@@ -97,10 +79,10 @@ std::vector<bool> run_video(dkd::PoseTracker& tracker, const std::string& path) 
 }  // namespace
 
 TEST(PoseTracker, ReturnsKeypointsForEveryFrameOfASyntheticVideo) {
-  const auto dir = temp_dir("video");
+  const auto dir = fs::path(dkd::test::fresh_dir("tracker_video"));
   const std::string video = write_walking_video(dir, 10, {128, 112});
   torch::manual_seed(1);
-  auto config = tiny_config();
+  auto config = dkd::test::tiny_config();
   dkd::PoseTracker tracker(config, dkd::make_dkd_model(config));
   EXPECT_TRUE(tracker.bn_folded());
   EXPECT_GT(tracker.fold_report().folded, 0);
@@ -117,10 +99,10 @@ TEST(PoseTracker, ReturnsKeypointsForEveryFrameOfASyntheticVideo) {
 }
 
 TEST(PoseTracker, ReinitialisationRulesAndCounter) {
-  const auto dir = temp_dir("reinit");
+  const auto dir = fs::path(dkd::test::fresh_dir("tracker_reinit"));
   const std::string video = write_walking_video(dir, 10, {128, 112});
   {
-    auto config = tiny_config();
+    auto config = dkd::test::tiny_config();
     config.infer.reinit_every = 3;
     dkd::PoseTracker tracker(config, dkd::make_dkd_model(config));
     const auto init = run_video(tracker, video);
@@ -129,7 +111,7 @@ TEST(PoseTracker, ReinitialisationRulesAndCounter) {
     EXPECT_EQ(tracker.initializer_runs(), 4);
   }
   {
-    auto config = tiny_config();
+    auto config = dkd::test::tiny_config();
     config.infer.reinit_confidence = 1.0;  // an untrained model never reaches it: every frame
     dkd::PoseTracker tracker(config, dkd::make_dkd_model(config));
     run_video(tracker, video);
@@ -172,7 +154,7 @@ TEST(PoseTracker, NextBoxFromKeypoints) {
 }
 
 TEST(PoseTracker, BadBoxAndMissingStartAreErrors) {
-  auto config = tiny_config();
+  auto config = dkd::test::tiny_config();
   dkd::PoseTracker tracker(config, dkd::make_dkd_model(config));
   cv::Mat frame(80, 100, CV_8UC3, cv::Scalar::all(50));
   EXPECT_THROW(tracker.track(frame), dkd::Error);
@@ -183,8 +165,8 @@ TEST(PoseTracker, BadBoxAndMissingStartAreErrors) {
 }
 
 TEST(PoseTracker, LoadsACheckpointAndRejectsOneThatDoesNotMatch) {
-  const auto dir = temp_dir("ckpt");
-  auto config = tiny_config();
+  const auto dir = fs::path(dkd::test::fresh_dir("tracker_ckpt"));
+  auto config = dkd::test::tiny_config();
   config.infer.fold_bn = false;
   torch::manual_seed(7);
   auto model = dkd::make_dkd_model(config);

@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 // T frames; joint j of frame t at (10.25 + 7j + t, 30.5 + 3j - t); box 100 x 80.
 VideoRecord rec(const std::string& dataset, const std::string& id, const std::string& action, int T) {
   VideoRecord r;
-  r.dataset = dataset;
+  r.dataset = parse_kind<DatasetKind>(dataset, "dataset");
   r.id = id;
   r.action = action;
   r.num_joints = dataset == "penn" ? 13 : 15;
@@ -65,7 +65,7 @@ void write_text(const std::string& path, const std::string& text) {
   f << text;
 }
 
-std::string error_of(const std::string& text, const std::string& origin = "preds.json") {
+std::string parse_error_of(const std::string& text, const std::string& origin = "preds.json") {
   try {
     predictions_from_string(text, origin);
   } catch (const DataError& e) {
@@ -112,26 +112,27 @@ TEST(Predictions, JointsMayBeACount) {
 }
 
 TEST(Predictions, MalformedFilesGiveOneClearError) {
-  EXPECT_TRUE(has(error_of("{not json"), "preds.json: not valid JSON"));
-  EXPECT_TRUE(has(error_of(R"({"joints": 13, "videos": {}})"), "\"dataset\""));
-  EXPECT_TRUE(has(error_of(R"({"dataset": "coco", "joints": 13, "videos": {}})"), "coco"));
-  EXPECT_TRUE(has(error_of(R"({"dataset": "penn", "joints": 15, "videos": {}})"), "13 joints"));
-  EXPECT_TRUE(has(error_of(R"({"dataset": "penn", "joints": ["head"], "videos": {}})"), "lists 1"));
-  EXPECT_TRUE(has(error_of(R"({"dataset": "penn", "joints": 13})"), "\"videos\""));
+  EXPECT_TRUE(has(parse_error_of("{not json"), "preds.json: not valid JSON"));
+  EXPECT_TRUE(has(parse_error_of(R"({"joints": 13, "videos": {}})"), "\"dataset\""));
+  EXPECT_TRUE(has(parse_error_of(R"({"dataset": "coco", "joints": 13, "videos": {}})"), "coco"));
+  EXPECT_TRUE(has(parse_error_of(R"({"dataset": "penn", "joints": 15, "videos": {}})"), "13 joints"));
+  EXPECT_TRUE(has(parse_error_of(R"({"dataset": "penn", "joints": ["head"], "videos": {}})"), "lists 1"));
+  EXPECT_TRUE(has(parse_error_of(R"({"dataset": "penn", "joints": 13})"), "\"videos\""));
   // wrong joint count in a frame
-  const std::string e1 = error_of(R"({"dataset": "penn", "joints": 13, "videos": {"0007": [[[1,2]]]}})");
+  const std::string e1 = parse_error_of(R"({"dataset": "penn", "joints": 13, "videos": {"0007": [[[1,2]]]}})");
   EXPECT_TRUE(has(e1, "preds.json")) << e1;
   EXPECT_TRUE(has(e1, "video '0007' frame 1: expected 13 joints, got 1")) << e1;
   // non-numeric coordinate
   std::string frame = "[";
   for (int j = 0; j < 13; ++j) frame += std::string(j ? "," : "") + (j == 4 ? "[\"a\",2]" : "[1,2]");
   frame += "]";
-  const std::string e2 = error_of(R"({"dataset": "penn", "joints": 13, "videos": {"0007": [)" + frame + "]}}");
+  const std::string e2 = parse_error_of(R"({"dataset": "penn", "joints": 13, "videos": {"0007": [)" + frame + "]}}");
   EXPECT_TRUE(has(e2, "video '0007' frame 1 joint 4: expected [x, y] numbers")) << e2;
   // null (a NaN written by another tool) is non-numeric too
   std::string nframe = frame;
   nframe.replace(nframe.find("\"a\""), 3, "null");
-  EXPECT_TRUE(has(error_of(R"({"dataset": "penn", "joints": 13, "videos": {"0007": [)" + nframe + "]}}"), "joint 4"));
+  EXPECT_TRUE(
+      has(parse_error_of(R"({"dataset": "penn", "joints": 13, "videos": {"0007": [)" + nframe + "]}}"), "joint 4"));
 }
 
 TEST(Predictions, ValidationNamesFileAndVideo) {
@@ -288,7 +289,7 @@ TEST(PredictionsEval, SyntheticDataSetsThroughTheReaders) {
     so.progress = false;
     generate_synth_dataset(so);
     DataConfig cfg;
-    cfg.dataset = ds;
+    cfg.dataset = parse_kind<DatasetKind>(ds, "dataset");
     cfg.root = so.out;
     const std::vector<VideoRecord> all = load_split(cfg, "all");
     ASSERT_EQ(all.size(), static_cast<std::size_t>(so.videos));

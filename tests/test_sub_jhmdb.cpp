@@ -15,17 +15,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 void expect_same(const VideoRecord& a, const VideoRecord& b) {
-  EXPECT_EQ(a.dataset, "jhmdb");
+  EXPECT_EQ(a.dataset, DatasetKind::jhmdb);
   EXPECT_EQ(a.id, b.id);
   EXPECT_EQ(a.action, b.action);
   EXPECT_EQ(a.train, b.train);
@@ -127,14 +118,14 @@ TEST(SubJhmdb, BadFilesNameTheFileAndTheProblem) {
     MatWriter w(joints);
     w.write_numeric("pos_img", {2, 13, 3}, std::vector<double>(78, 3.0));
   }
-  std::string err = error_of([&] { SubJhmdb::read_video(root, "pick", "x", true); });
+  std::string err = test::error_of<DataError>([&] { SubJhmdb::read_video(root, "pick", "x", true); });
   EXPECT_NE(err.find(joints), std::string::npos) << err;
   EXPECT_NE(err.find("expected 2x15xT"), std::string::npos) << err;
   {  // missing variable
     MatWriter w(joints);
     w.write_numeric("pos_world", {2, 15, 3}, std::vector<double>(90, 3.0));
   }
-  err = error_of([&] { SubJhmdb::read_video(root, "pick", "x", true); });
+  err = test::error_of<DataError>([&] { SubJhmdb::read_video(root, "pick", "x", true); });
   EXPECT_NE(err.find("missing variable 'pos_img'"), std::string::npos) << err;
   // A mask with the wrong number of frames.
   write_jhmdb_joints(v, joints);
@@ -144,28 +135,28 @@ TEST(SubJhmdb, BadFilesNameTheFileAndTheProblem) {
   shorter.joints.resize(2 * 15);
   shorter.visible.resize(2 * 15);
   write_jhmdb_box_mask(shorter, mask);
-  err = error_of([&] { SubJhmdb::read_video(root, "pick", "x", true); });
+  err = test::error_of<DataError>([&] { SubJhmdb::read_video(root, "pick", "x", true); });
   EXPECT_NE(err.find(mask), std::string::npos) << err;
   // Frames on disk disagreeing with pos_img.
   write_jhmdb_box_mask(v, mask);
   EXPECT_NO_THROW(SubJhmdb::read_video(root, "pick", "x", true));
   fs::remove(v.frame_paths[1]);
-  err = error_of([&] { SubJhmdb::read_video(root, "pick", "x", true); });
+  err = test::error_of<DataError>([&] { SubJhmdb::read_video(root, "pick", "x", true); });
   EXPECT_NE(err.find("pos_img has 3 frames but"), std::string::npos) << err;
   // A truncated mask file.
   test::write_jhmdb_fixture(v, root);
   test::truncate_file(mask, 200);
-  err = error_of([&] { SubJhmdb::read_video(root, "pick", "x", true); });
+  err = test::error_of<DataError>([&] { SubJhmdb::read_video(root, "pick", "x", true); });
   EXPECT_NE(err.find(mask), std::string::npos) << err;
   // Malformed split lines.
   const std::string split = jhmdb_split_path(root, "pick", 1);
   fs::create_directories(fs::path(split).parent_path());
   { std::ofstream(split) << "x.avi 1\nno_extension 1\n"; }
-  err = error_of([&] { SubJhmdb::read_split_file(split, "pick"); });
+  err = test::error_of<DataError>([&] { SubJhmdb::read_split_file(split, "pick"); });
   EXPECT_NE(err.find(split), std::string::npos) << err;
   EXPECT_NE(err.find("line 2"), std::string::npos) << err;
   { std::ofstream(split) << "x.avi 3\n"; }
-  err = error_of([&] { SubJhmdb::read_split_file(split, "pick"); });
+  err = test::error_of<DataError>([&] { SubJhmdb::read_split_file(split, "pick"); });
   EXPECT_NE(err.find("label '3'"), std::string::npos) << err;
   // The scan reports the split problem and keeps going.
   DatasetScan scan = SubJhmdb::scan(root, 1);

@@ -72,7 +72,7 @@ TEST(Synth, OutputPassesTheDataCheckInBothFormats) {
     const fs::path out = scratch("check_" + format);
     const auto records = dkd::generate_synth_dataset(small(format, out, 3, 2));
     ASSERT_FALSE(records.empty());
-    const auto report = dkd::check_dataset(format, out.string(), 1);
+    const auto report = dkd::check_dataset(dkd::parse_kind<dkd::DatasetKind>(format, "format"), out.string(), 1);
     EXPECT_TRUE(report.problems.empty()) << report.summary();
     EXPECT_EQ(report.videos, static_cast<int64_t>(records.size()));
     EXPECT_EQ(report.joints, format == "penn" ? 13 : 15);

@@ -39,7 +39,7 @@ namespace {
 class TrainSafety : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = dkd::test::per_test_dir("dkd_safety");
+    dir_ = dkd::test::per_test_dir("safety");
     const std::string data_root = dkd::test::tiny_synth_penn(dir_, 6, 9, 128, 96, 8, 10);
     config_path_ = (dir_ / "tiny.yaml").string();
     std::ofstream(config_path_)
@@ -197,8 +197,7 @@ TEST(StopSignals, ACopyWithinASecondIsTheSameRequestALaterOneExitsAtOnce) {
 // ---- durable files
 
 TEST(DurableFiles, AtomicWritesLeaveNoTemporaryAndStaleOnesAreRemoved) {
-  const fs::path dir = fs::temp_directory_path() / ("dkd_durable_" + std::to_string(getpid()));
-  fs::remove_all(dir);
+  const fs::path dir = dkd::test::fresh_dir("durable");
   fs::create_directories(dir / "checkpoints" / "dkd");
   const std::string target = (dir / "last_checkpoint").string();
   dkd::write_file_atomic(target, "checkpoints/dkd/epoch_1.pt\n");
@@ -275,7 +274,7 @@ TEST_F(TrainSafety, StageCompleteOnlyAfterItsFinalValidationAndBest) {
   EXPECT_NE(r.output.find("validation initializer"), std::string::npos) << r.output;
   EXPECT_TRUE(fs::exists(work / "best.pt"));
   meta = dkd::read_checkpoint_meta(dkd::WorkDir(work.string()).last_checkpoint());
-  EXPECT_EQ(meta.completed_stages, std::vector<std::string>{"initializer"});
+  EXPECT_EQ(meta.completed_stages, std::vector<dkd::StageKind>{dkd::StageKind::initializer});
 }
 
 TEST_F(TrainSafety, ANanStepNeverLeavesItsWeightsAsLastGood) {

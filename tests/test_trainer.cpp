@@ -35,7 +35,7 @@ namespace {
 class TrainerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = dkd::test::per_test_dir("dkd_trainer");
+    dir_ = dkd::test::per_test_dir("trainer");
     const std::string data_root = dkd::test::tiny_synth_penn(dir_, 8, 5, 160, 120, 12, 16);
     config_path_ = (dir_ / "tiny.yaml").string();
     std::ofstream(config_path_)
@@ -167,8 +167,8 @@ TEST_F(TrainerTest, CheckpointRoundTripsEveryState) {
     opt->step();
   }
   dkd::CheckpointMeta meta;
-  meta.stage = "dkd";
-  meta.completed_stages = {"initializer"};
+  meta.stage = dkd::StageKind::dkd;
+  meta.completed_stages = {dkd::StageKind::initializer};
   meta.epoch = 3;
   meta.iter_in_epoch = 7;
   meta.step = 42;
@@ -188,7 +188,7 @@ TEST_F(TrainerTest, CheckpointRoundTripsEveryState) {
   torch::manual_seed(1);
   const dkd::CheckpointMeta back = dkd::load_checkpoint(path, b.modules(), {{"pose", opt_b.get()}});
   EXPECT_TRUE(torch::equal(torch::rand({4}), expected_random)) << "RNG state not restored";
-  EXPECT_EQ(back.stage, "dkd");
+  EXPECT_EQ(back.stage, dkd::StageKind::dkd);
   EXPECT_EQ(back.completed_stages, meta.completed_stages);
   EXPECT_EQ(back.epoch, 3);
   EXPECT_EQ(back.iter_in_epoch, 7);
@@ -321,7 +321,7 @@ TEST_F(TrainerTest, SigintSavesACheckpointAndExitsCleanly) {
   ASSERT_FALSE(last.empty());
   EXPECT_NE(last.find("interrupted_step_"), std::string::npos) << last;
   const auto meta = dkd::read_checkpoint_meta(last);
-  EXPECT_EQ(meta.stage, "initializer");
+  EXPECT_EQ(meta.stage, dkd::StageKind::initializer);
   EXPECT_GT(meta.step, 0);
 }
 

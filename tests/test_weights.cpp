@@ -7,6 +7,7 @@
 #include <iterator>
 #include <unistd.h>
 
+#include "common.h"
 #include "dkd/models/backbone.h"
 #include "dkd/models/per_frame_model.h"
 #include "dkd/models/weights.h"
@@ -24,7 +25,8 @@ dkd::BackboneConfig tiny() {
 }
 
 std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("dkd_test_weights_" + std::to_string(::getpid()) + "_" + name)).string();
+  static const std::string dir = dkd::test::fresh_dir("weights");  // one folder for the whole run
+  return dir + "/" + name;
 }
 
 /// A state_dict as Python's torch.save writes it: an (Ordered)Dict str -> Tensor

@@ -6,20 +6,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common.h"
 #include "dkd/util/error.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("dkd_workdir_" + std::to_string(getpid()) + "_" + name);
-  fs::remove_all(p);
-  return p;
-}
-
 TEST(WorkDir, PrepareWritesTheResolvedConfigAndLog) {
-  const fs::path root = scratch("prepare");
+  const fs::path root = fs::path(dkd::test::fresh_dir("workdir_prepare"));
   dkd::WorkDir wd(root.string());
   dkd::Config c;
   c.train.lr = 0.0375;
@@ -32,7 +27,7 @@ TEST(WorkDir, PrepareWritesTheResolvedConfigAndLog) {
 }
 
 TEST(WorkDir, LastCheckpointIsRelativeAndAtomic) {
-  const fs::path root = scratch("last");
+  const fs::path root = fs::path(dkd::test::fresh_dir("workdir_last"));
   fs::create_directories(root / "checkpoints");
   dkd::WorkDir wd(root.string());
   EXPECT_EQ(wd.last_checkpoint(), "");
@@ -56,7 +51,7 @@ TEST(WorkDir, UnwritableRootIsAnErrorNamingIt) {
 }
 
 TEST(MetricsWriter, ResumeDropsLinesAfterTheCheckpointAndCutLines) {
-  const fs::path root = scratch("metrics");
+  const fs::path root = fs::path(dkd::test::fresh_dir("workdir_metrics"));
   fs::create_directories(root);
   const std::string path = (root / "metrics.jsonl").string();
   {

@@ -9,19 +9,10 @@
 
 #include <gtest/gtest.h>
 
+#include "common.h"
 #include "dkd/data/synth.h"
 
 namespace dkd::test {
-
-/// An empty folder named `prefix`_<pid>_<running test's name> under the temp dir.
-inline std::filesystem::path per_test_dir(const std::string& prefix) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / (prefix + "_" + std::to_string(::getpid()) + "_" +
-                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 /// A tiny synthetic Penn Action set in `dir`/data (single-threaded, so the same
 /// arguments give the same bytes); returns its root.

@@ -64,7 +64,9 @@ int main(int argc, char** argv) {
   if (const int code = dkd::parse_command_line(app, argc, argv); code >= 0) return code;
   return dkd::run_tool("dkd_data", [&]() -> int {
     dkd::init_logging("info");
-    if (*check) return dkd::run_data_check(dataset, root, split, json_path, decode);
+    if (*check)
+      return dkd::run_data_check(dkd::parse_kind<dkd::DatasetKind>(dataset, "--dataset"), root, split, json_path,
+                                 decode);
     if (*gen) return dkd::run_synth(synth);
     if (*sheet) return dkd::run_show(show);
     const dkd::Config config = dkd::load_config(config_options);

@@ -84,8 +84,8 @@ int main(int argc, char** argv) {
     if (!predictions.empty()) {
       if (dataset.empty() || root.empty()) throw dkd::UsageError("--predictions needs --dataset and --root");
       dkd::Config config;
-      config.data.dataset = dataset;
-      config.model.num_joints = dkd::dataset_num_joints(dataset);
+      config.data.dataset = dkd::parse_kind<dkd::DatasetKind>(dataset, "--dataset");
+      config.model.num_joints = dkd::dataset_num_joints(config.data.dataset);
       config.data.root = root;
       config = dkd::apply_overrides(config, config_options.overrides);
       dkd::PredictionsEvalOptions p;

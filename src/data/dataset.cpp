@@ -13,10 +13,9 @@
 
 namespace dkd {
 
-DatasetScan scan_dataset(const std::string& dataset, const std::string& root, int split, double jhmdb_box_margin) {
-  if (dataset == "penn") return PennAction::scan(root);
-  if (dataset == "jhmdb") return SubJhmdb::scan(root, split, jhmdb_box_margin);
-  throw UsageError("unknown data set format '" + dataset + "' (expected penn or jhmdb)");
+DatasetScan scan_dataset(DatasetKind dataset, const std::string& root, int split, double jhmdb_box_margin) {
+  if (dataset == DatasetKind::jhmdb) return SubJhmdb::scan(root, split, jhmdb_box_margin);
+  return PennAction::scan(root);
 }
 
 int count_files(const std::string& dir, const std::string& ext) {
@@ -84,9 +83,9 @@ std::vector<VideoRecord> load_split(const DataConfig& config, const std::string&
     out.push_back(std::move(v));
   }
   if (out.empty())
-    throw DataError(config.root, "no usable " + split + " videos in the " + config.dataset + " data set" +
-                                     (split == "val" ? " (set data.val_fraction > 0)" : ""));
-  spdlog::info("{} {} split: {} videos, {} frames", config.dataset, split, out.size(), [&] {
+    throw DataError(config.root, "no usable " + split + " videos in the " + std::string(name_of(config.dataset)) +
+                                     " data set" + (split == "val" ? " (set data.val_fraction > 0)" : ""));
+  spdlog::info("{} {} split: {} videos, {} frames", name_of(config.dataset), split, out.size(), [&] {
     long n = 0;
     for (const auto& v : out) n += v.num_frames();
     return n;

@@ -78,7 +78,7 @@ VideoRecord PennAction::read_labels(const std::string& path, const std::string& 
   if (action.empty()) throw DataError(path, "variable 'action' is empty");
 
   VideoRecord v;
-  v.dataset = "penn";
+  v.dataset = DatasetKind::penn;
   v.id = id;
   v.action = action;
   v.train = train > 0;

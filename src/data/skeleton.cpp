@@ -8,7 +8,7 @@ namespace {
 
 Skeleton make_penn() {
   Skeleton s;
-  s.dataset = "penn";
+  s.dataset = DatasetKind::penn;
   s.joint_names = {"head",  "l_shoulder", "r_shoulder", "l_elbow", "r_elbow", "l_wrist", "r_wrist",
                    "l_hip", "r_hip",      "l_knee",     "r_knee",  "l_ankle", "r_ankle"};
   s.flip_pairs = {{1, 2}, {3, 4}, {5, 6}, {7, 8}, {9, 10}, {11, 12}};
@@ -22,7 +22,7 @@ Skeleton make_penn() {
 
 Skeleton make_jhmdb() {
   Skeleton s;
-  s.dataset = "jhmdb";
+  s.dataset = DatasetKind::jhmdb;
   s.joint_names = {"neck",    "belly",  "head",   "r_shoulder", "l_shoulder", "r_hip",   "l_hip",  "r_elbow",
                    "l_elbow", "r_knee", "l_knee", "r_wrist",    "l_wrist",    "r_ankle", "l_ankle"};
   s.flip_pairs = {{3, 4}, {5, 6}, {7, 8}, {9, 10}, {11, 12}, {13, 14}};
@@ -51,12 +51,10 @@ std::vector<int> Skeleton::table_joints() const {
   return out;
 }
 
-const Skeleton& skeleton_for(const std::string& dataset) {
+const Skeleton& skeleton_for(DatasetKind dataset) {
   static const Skeleton penn = make_penn();
   static const Skeleton jhmdb = make_jhmdb();
-  if (dataset == "penn") return penn;
-  if (dataset == "jhmdb") return jhmdb;
-  throw ConfigError("unknown data set format '" + dataset + "' (expected penn or jhmdb)");
+  return dataset == DatasetKind::jhmdb ? jhmdb : penn;
 }
 
 }  // namespace dkd

@@ -104,7 +104,7 @@ SynthVideo generate_synth_video(const SynthOptions& o, int index) {
 
   SynthVideo v;
   VideoRecord& r = v.record;
-  r.dataset = o.format;
+  r.dataset = parse_kind<DatasetKind>(o.format, "--format");
   r.action = action;
   r.width = W;
   r.height = H;

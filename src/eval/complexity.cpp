@@ -197,7 +197,8 @@ ComplexityReport measure_complexity(const Config& config_in) {
       {"distillator", count_parameters(*dkd->distillator), dist_macs,
        std::to_string(m.distillator.channels) + " ch, " + std::to_string(dkd->distillator->num_stages()) +
            " pool stages, k=" + std::to_string(m.distillator.kernel_size)},
-      {"matching", count_parameters(*dkd->matching), match_macs, m.distillator.matching + " dynamic convolution"},
+      {"matching", count_parameters(*dkd->matching), match_macs,
+       std::string(name_of(m.distillator.matching)) + " dynamic convolution"},
   };
   if (dkd->prior) {
     r.components.push_back({"prior", count_parameters(*dkd->prior), prior_macs,

@@ -36,18 +36,13 @@ struct ModelEvaluation {
   RunTotals totals;
 };
 
-void check_kind(const std::string& kind) {
-  if (kind != "dkd" && kind != "initializer" && kind != "baseline")
-    throw UsageError("--model: expected dkd, initializer or baseline, got '" + kind + "'");
-}
-
 /// Complexity of the evaluated model. For DKD with keyframe re-initialisation
 /// the per-frame average uses the initializer runs actually made.
-nlohmann::json complexity_of(const ComplexityReport& report, const std::string& kind, const RunTotals& totals,
+nlohmann::json complexity_of(const ComplexityReport& report, ModelKind kind, const RunTotals& totals,
                              double* gmacs_per_frame, double* params) {
   nlohmann::json j = complexity_to_json(report);
-  j["model"] = kind;
-  if (kind == "dkd") {
+  j["model"] = name_of(kind);
+  if (kind == ModelKind::dkd) {
     *gmacs_per_frame = report.macs_per_frame * 1e-9;
     *params = static_cast<double>(report.params_total);
     if (totals.frames > 0) {
@@ -60,7 +55,7 @@ nlohmann::json complexity_of(const ComplexityReport& report, const std::string& 
       j["frames"] = totals.frames;
     }
   } else {
-    const auto& c = report.component(kind == "initializer" ? "per_frame_large" : "per_frame_small");
+    const auto& c = report.component(kind == ModelKind::initializer ? "per_frame_large" : "per_frame_small");
     *gmacs_per_frame = c.gmacs();
     *params = static_cast<double>(c.params);
     j["gmacs_per_frame"] = c.gmacs();
@@ -71,22 +66,19 @@ nlohmann::json complexity_of(const ComplexityReport& report, const std::string& 
   return j;
 }
 
-ModelEvaluation evaluate_model(const Config& config, const std::string& checkpoint, const std::string& kind,
+ModelEvaluation evaluate_model(const Config& config, const std::string& checkpoint, ModelKind kind,
                                const std::vector<VideoRecord>& videos, const std::string& split_label, bool speed,
                                Predictions* predictions) {
-  check_kind(kind);
   const c10::Device device = apply_runtime(config.runtime);
   ModelSet models = build_model_set(config, device);
   load_model_weights(checkpoint, models.modules_for(kind));
-  EvalModel model = kind == "dkd"           ? EvalModel::dkd(models.dkd)
-                    : kind == "initializer" ? EvalModel::per_frame(models.initializer)
-                                            : EvalModel::per_frame(models.baseline);
+  EvalModel model = EvalModel::of(models, kind);
   PckOptions options;
   options.threshold = config.eval.pck_threshold;
   options.split = split_label;
   PckEvaluator evaluator(config.data.dataset, options);
   ModelEvaluation out;
-  spdlog::info("evaluating {} ({}) on {} videos of {}", checkpoint, kind, videos.size(), config.data.root);
+  spdlog::info("evaluating {} ({}) on {} videos of {}", checkpoint, name_of(kind), videos.size(), config.data.root);
   out.totals = run_model_on_videos(model, videos, config, device, evaluator, 0, 1, predictions);
   out.result = evaluator.evaluate();
   out.report = measure_complexity(config);
@@ -122,28 +114,29 @@ std::vector<std::string> split_list(const std::string& text, char sep) {
 
 }  // namespace
 
-std::string default_model_kind(const Config& config) {
+ModelKind default_model_kind(const Config& config) {
   const auto& stages = config.train.stages;
-  if (std::find(stages.begin(), stages.end(), "dkd") != stages.end()) return "dkd";
-  return stages.empty() ? "dkd" : stages.back();
+  if (runs_stage(config.train, StageKind::dkd) || stages.empty()) return ModelKind::dkd;
+  return model_of(stages.back());
 }
 
 int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options) {
   if (options.checkpoints.empty()) throw UsageError("--checkpoint FILE is required to evaluate a model");
-  const std::string kind = options.model.empty() ? default_model_kind(base) : options.model;
-  check_kind(kind);
+  const ModelKind kind =
+      options.model.empty() ? default_model_kind(base) : parse_kind<ModelKind>(options.model, "--model");
+  const std::string kind_name = name_of(kind);
 
   // Which splits: Penn has one test split; Sub-JHMDB has three.
   std::vector<std::string> splits;
   if (options.split == "all") {
-    if (base.data.dataset != "jhmdb") throw UsageError("--split all is for Sub-JHMDB (data.dataset: jhmdb)");
+    if (base.data.dataset != DatasetKind::jhmdb) throw UsageError("--split all is for Sub-JHMDB (data.dataset: jhmdb)");
     splits = {"1", "2", "3"};
   } else if (!options.split.empty() && options.split != "test") {
     if (options.split != "1" && options.split != "2" && options.split != "3")
       throw UsageError("--split: expected test, 1, 2, 3 or all, got '" + options.split + "'");
     splits = {options.split};
   } else {
-    splits = {base.data.dataset == "jhmdb" ? std::to_string(base.data.split) : std::string("test")};
+    splits = {base.data.dataset == DatasetKind::jhmdb ? std::to_string(base.data.split) : std::string("test")};
   }
   if (options.checkpoints.size() != splits.size())
     throw UsageError("--checkpoint: " + std::to_string(splits.size()) + " checkpoint(s) needed for --split " +
@@ -156,7 +149,7 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options) {
   predictions.dataset = base.data.dataset;
   predictions.num_joints = base.model.num_joints;
   for (std::size_t i = 0; i < splits.size(); ++i) {
-    Config config = base.data.dataset == "jhmdb" ? apply_overrides(base, {"data.split=" + splits[i]}) : base;
+    Config config = base.data.dataset == DatasetKind::jhmdb ? apply_overrides(base, {"data.split=" + splits[i]}) : base;
     const auto videos = load_split(config.data, config.eval.split);
     if (videos.empty()) throw DataError(config.data.root, "the " + config.eval.split + " split has no videos");
     last = evaluate_model(config, options.checkpoints[i], kind, videos, splits[i],
@@ -166,9 +159,9 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options) {
   const EvalResult result = results.size() > 1 ? average_splits(results) : results.front();
   const nlohmann::json speed = speed_json(last, options.speed);
   // The console shows the complexity as its table; the files carry the JSON.
-  std::cout << format_report(result, false, nullptr, speed, kind) << "\n"
-            << "Complexity of the evaluated model (" << kind << "): " << last.gmacs_per_frame << " GMACs per frame, "
-            << last.params * 1e-6 << " M parameters";
+  std::cout << format_report(result, false, nullptr, speed, kind_name) << "\n"
+            << "Complexity of the evaluated model (" << kind_name << "): " << last.gmacs_per_frame
+            << " GMACs per frame, " << last.params * 1e-6 << " M parameters";
   if (last.complexity.contains("gmacs_per_frame_measured_average"))
     std::cout << "; measured per-frame average with " << last.totals.initializer_runs << " initializer run(s) over "
               << last.totals.frames << " frames: " << last.complexity["gmacs_per_frame_measured_average"].get<double>()
@@ -176,7 +169,7 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options) {
   std::cout << "\n\n" << format_complexity_table(last.report) << std::flush;
   if (!options.json_path.empty())
     write_text(options.json_path, result_to_json(result, last.complexity, speed).dump(2) + "\n");
-  write_text(options.md_path, format_report(result, true, last.complexity, speed, kind));
+  write_text(options.md_path, format_report(result, true, last.complexity, speed, kind_name));
   if (!options.predictions_path.empty()) {
     if (splits.size() > 1)
       spdlog::warn("--save-predictions with --split all: the three splits' test videos are written together");
@@ -185,10 +178,11 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options) {
   }
   if (!options.plot_dir.empty()) {
     ensure_writable_dir(options.plot_dir);
-    const std::string title = base.data.dataset + " " + (options.split.empty() ? "test" : options.split);
-    plot_pck_curves((fs::path(options.plot_dir) / "pck_curve.png").string(), {curve_of(result, kind)}, title);
+    const std::string title =
+        std::string(name_of(base.data.dataset)) + " " + (options.split.empty() ? "test" : options.split);
+    plot_pck_curves((fs::path(options.plot_dir) / "pck_curve.png").string(), {curve_of(result, kind_name)}, title);
     plot_smoothness((fs::path(options.plot_dir) / "smoothness.png").string(), result.smoothness, title);
-    plot_pck_by_frame((fs::path(options.plot_dir) / "pck_by_frame.png").string(), {{kind, result.by_frame}},
+    plot_pck_by_frame((fs::path(options.plot_dir) / "pck_by_frame.png").string(), {{kind_name, result.by_frame}},
                       "PCK by frame index, " + title);
     spdlog::info("wrote {}/pck_curve.png, smoothness.png and pck_by_frame.png", options.plot_dir);
   }
@@ -213,9 +207,11 @@ int run_compare(const std::vector<std::string>& specs, const std::vector<std::st
     if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty())
       throw UsageError("--compare: expected name=CONFIG:CHECKPOINT[:MODEL], got '" + spec + "'");
     const Config config = load_config(parts[0], overrides);
-    const std::string kind = parts.size() == 3 ? parts[2] : default_model_kind(config);
+    const ModelKind kind =
+        parts.size() == 3 ? parse_kind<ModelKind>(parts[2], spec + ": MODEL") : default_model_kind(config);
     // Every model is evaluated on the same videos: those of the first config.
-    const std::string key = config.data.dataset + ":" + config.data.root + ":" + std::to_string(config.data.split);
+    const std::string key =
+        std::string(name_of(config.data.dataset)) + ":" + config.data.root + ":" + std::to_string(config.data.split);
     if (videos.empty()) {
       videos = load_split(config.data, config.eval.split);
       data_key = key;

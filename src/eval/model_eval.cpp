@@ -45,6 +45,18 @@ EvalModel EvalModel::per_frame(PerFrameModel model) {
   return m;
 }
 
+EvalModel EvalModel::of(ModelSet& set, ModelKind kind) {
+  switch (kind) {
+    case ModelKind::initializer:
+      return per_frame(set.initializer);
+    case ModelKind::baseline:
+      return per_frame(set.baseline);
+    case ModelKind::dkd:
+      break;
+  }
+  return dkd(set.dkd);
+}
+
 void EvalModel::eval() {
   if (dkd_) dkd_->eval();
   if (per_frame_) per_frame_->eval();

@@ -27,18 +27,13 @@ std::string where(const std::string& video, std::size_t t, std::size_t j) {
 std::string predictions_to_string(const Predictions& preds) {
   const int J = preds.num_joints;
   if (J <= 0) throw Error("predictions: num_joints must be positive, got " + std::to_string(J));
-  json joints;
-  try {
-    const Skeleton& sk = skeleton_for(preds.dataset);
-    if (sk.num_joints() != J)
-      throw Error("predictions: data set '" + preds.dataset + "' has " + std::to_string(sk.num_joints()) +
-                  " joints, predictions have " + std::to_string(J));
-    joints = sk.joint_names;
-  } catch (const ConfigError&) {
-    throw Error("predictions: unknown data set '" + preds.dataset + "' (expected penn or jhmdb)");
-  }
+  const Skeleton& sk = skeleton_for(preds.dataset);
+  if (sk.num_joints() != J)
+    throw Error("predictions: data set '" + std::string(name_of(preds.dataset)) + "' has " +
+                std::to_string(sk.num_joints()) + " joints, predictions have " + std::to_string(J));
+  const json joints = sk.joint_names;
   std::ostringstream os;
-  os << "{\"dataset\": " << json(preds.dataset).dump() << ",\n \"joints\": " << joints.dump()
+  os << "{\"dataset\": " << json(name_of(preds.dataset)).dump() << ",\n \"joints\": " << joints.dump()
      << ",\n \"coordinates\": \"1-based pixels\",\n \"videos\": {";
   bool first = true;
   for (const auto& kv : preds.videos) {
@@ -86,28 +81,28 @@ Predictions predictions_from_string(const std::string& text, const std::string& 
   if (!doc.contains("dataset") || !doc["dataset"].is_string())
     throw DataError(origin, "missing string field \"dataset\" (penn or jhmdb)");
   Predictions p;
-  p.dataset = doc["dataset"].get<std::string>();
-  const Skeleton* sk = nullptr;
   try {
-    sk = &skeleton_for(p.dataset);
-  } catch (const ConfigError&) {
-    throw DataError(origin, "unknown \"dataset\" '" + p.dataset + "' (expected penn or jhmdb)");
+    p.dataset = parse_kind<DatasetKind>(doc["dataset"].get<std::string>(), "\"dataset\"");
+  } catch (const ConfigError& e) {
+    throw DataError(origin, e.what());
   }
+  const std::string dataset_name = name_of(p.dataset);
+  const Skeleton* sk = &skeleton_for(p.dataset);
   p.num_joints = sk->num_joints();
   if (!doc.contains("joints")) throw DataError(origin, "missing field \"joints\" (joint names or count)");
   const json& jn = doc["joints"];
   if (jn.is_number_integer()) {
     if (jn.get<long long>() != p.num_joints)
-      throw DataError(origin, "\"joints\" is " + jn.dump() + " but " + p.dataset + " has " +
+      throw DataError(origin, "\"joints\" is " + jn.dump() + " but " + dataset_name + " has " +
                                   std::to_string(p.num_joints) + " joints");
   } else if (jn.is_array()) {
     if (jn.size() != static_cast<std::size_t>(p.num_joints))
-      throw DataError(origin, "\"joints\" lists " + std::to_string(jn.size()) + " joints but " + p.dataset + " has " +
-                                  std::to_string(p.num_joints));
+      throw DataError(origin, "\"joints\" lists " + std::to_string(jn.size()) + " joints but " + dataset_name +
+                                  " has " + std::to_string(p.num_joints));
     for (std::size_t j = 0; j < jn.size(); ++j)
       if (!jn[j].is_string() || jn[j].get<std::string>() != sk->joint_names[j])
         throw DataError(origin, "\"joints\"[" + std::to_string(j) + "] is " + jn[j].dump() + ", expected \"" +
-                                    sk->joint_names[j] + "\" (" + p.dataset + " joint order)");
+                                    sk->joint_names[j] + "\" (" + dataset_name + " joint order)");
   } else {
     throw DataError(origin, "\"joints\" must be a list of joint names or a count, got " + type_name(jn));
   }
@@ -148,9 +143,9 @@ Predictions read_predictions(const std::string& path) { return predictions_from_
 int validate_predictions(const Predictions& preds, const std::vector<VideoRecord>& records, const std::string& origin) {
   std::set<std::string> used;
   for (const auto& r : records) {
-    if (!r.dataset.empty() && r.dataset != preds.dataset)
-      throw DataError(origin, "predictions are for data set '" + preds.dataset + "' but video '" + r.id +
-                                  "' is from '" + r.dataset + "'");
+    if (r.dataset != preds.dataset)
+      throw DataError(origin, "predictions are for data set '" + std::string(name_of(preds.dataset)) + "' but video '" +
+                                  r.id + "' is from '" + name_of(r.dataset) + "'");
     if (r.num_joints != preds.num_joints)
       throw DataError(origin, "video '" + r.id + "' has " + std::to_string(r.num_joints) +
                                   " joints, predictions have " + std::to_string(preds.num_joints));

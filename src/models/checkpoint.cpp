@@ -20,16 +20,25 @@ namespace {
 
 constexpr int64_t kFormatVersion = 1;
 
-c10::IValue string_list(const std::vector<std::string>& v) {
+c10::IValue stage_list(const std::vector<StageKind>& v) {
   c10::List<std::string> list;
-  for (const auto& s : v) list.push_back(s);
+  for (const StageKind s : v) list.push_back(name_of(s));
   return list;
+}
+
+/// Stage names are stored as text (checkpoints stay readable when stages are added).
+StageKind stage_from_text(const std::string& name, const std::string& path) {
+  try {
+    return parse_kind<StageKind>(name, "meta.stage");
+  } catch (const ConfigError& e) {
+    throw Error(path + ": corrupt checkpoint: " + e.what());
+  }
 }
 
 void write_meta(torch::serialize::OutputArchive& a, const CheckpointMeta& m) {
   a.write("meta.version", c10::IValue(kFormatVersion));
-  a.write("meta.stage", c10::IValue(m.stage));
-  a.write("meta.completed_stages", string_list(m.completed_stages));
+  a.write("meta.stage", c10::IValue(std::string(m.stage ? name_of(*m.stage) : "")));
+  a.write("meta.completed_stages", stage_list(m.completed_stages));
   a.write("meta.epoch", c10::IValue(m.epoch));
   a.write("meta.iter_in_epoch", c10::IValue(m.iter_in_epoch));
   a.write("meta.step", c10::IValue(m.step));
@@ -68,9 +77,10 @@ CheckpointMeta read_meta(torch::serialize::InputArchive& a, const std::string& p
     if (version != kFormatVersion)
       throw Error(path + ": checkpoint format version " + std::to_string(version) + " is not supported (expected " +
                   std::to_string(kFormatVersion) + ")");
-    m.stage = read_ivalue(a, "meta.stage", path).toStringRef();
+    const std::string stage = read_ivalue(a, "meta.stage", path).toStringRef();
+    if (!stage.empty()) m.stage = stage_from_text(stage, path);
     for (const auto& s : read_ivalue(a, "meta.completed_stages", path).toListRef())
-      m.completed_stages.push_back(s.toStringRef());
+      m.completed_stages.push_back(stage_from_text(s.toStringRef(), path));
     m.epoch = read_ivalue(a, "meta.epoch", path).toInt();
     m.iter_in_epoch = read_ivalue(a, "meta.iter_in_epoch", path).toInt();
     m.step = read_ivalue(a, "meta.step", path).toInt();

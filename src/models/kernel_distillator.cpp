@@ -17,13 +17,10 @@ KernelDistillatorImpl::KernelDistillatorImpl(const DistillatorConfig& cfg, int64
     : feature_channels_(feature_channels),
       num_joints_(num_joints),
       kernel_size_(cfg.kernel_size),
-      groups_(cfg.matching == "per_joint" ? num_joints : 1) {
+      groups_(cfg.matching == MatchingKind::per_joint ? num_joints : 1) {
   if (cfg.kernel_size < 1 || cfg.kernel_size % 2 == 0) {
     throw ConfigError(key + ".kernel_size = " + std::to_string(cfg.kernel_size) +
                       ": must be odd so that matching keeps the heatmap size");
-  }
-  if (cfg.matching != "per_joint" && cfg.matching != "depthwise") {
-    throw ConfigError(key + ".matching = '" + cfg.matching + "': must be per_joint or depthwise");
   }
   if (cfg.channels < 1) {
     throw ConfigError(key + ".channels = " + std::to_string(cfg.channels) + ": must be at least 1");
@@ -32,9 +29,9 @@ KernelDistillatorImpl::KernelDistillatorImpl(const DistillatorConfig& cfg, int64
     throw ConfigError(key + ": heatmap size " + std::to_string(heatmap_side) + " is not positive");
   }
   if (cfg.kernels == "joint_centred") {
-    if (cfg.matching != "per_joint")
+    if (cfg.matching != MatchingKind::per_joint)
       throw ConfigError(key + ".kernels = joint_centred builds one kernel per joint: needs " + key +
-                        ".matching = per_joint, not '" + cfg.matching + "'");
+                        ".matching = per_joint, not '" + name_of(cfg.matching) + "'");
     num_stages_ = 0;
     adjust = register_module(
         "adjust", torch::nn::Conv2d(torch::nn::Conv2dOptions(feature_channels, feature_channels, 1).bias(false)));

@@ -11,14 +11,11 @@ KernelMatchingImpl::KernelMatchingImpl(const DistillatorConfig& cfg, int64_t fea
     : feature_channels_(feature_channels),
       num_joints_(num_joints),
       kernel_size_(cfg.kernel_size),
-      depthwise_(cfg.matching == "depthwise"),
+      depthwise_(cfg.matching == MatchingKind::depthwise),
       normalize_(cfg.normalize) {
   if (cfg.kernel_size < 1 || cfg.kernel_size % 2 == 0) {
     throw ConfigError(key + ".kernel_size = " + std::to_string(cfg.kernel_size) +
                       ": must be odd so that matching keeps the heatmap size");
-  }
-  if (cfg.matching != "per_joint" && cfg.matching != "depthwise") {
-    throw ConfigError(key + ".matching = '" + cfg.matching + "': must be per_joint or depthwise");
   }
   // A correlation sums C*k*k products (k*k when depthwise; "project" has its
   // own fan-in scaled init); starting the scale at 1/sqrt(fan-in) keeps the

@@ -12,11 +12,16 @@ std::map<std::string, torch::nn::Module*> ModelSet::modules() {
   return out;
 }
 
-std::map<std::string, torch::nn::Module*> ModelSet::modules_for(const std::string& kind) {
-  if (kind == "initializer") return {{"initializer", initializer.ptr().get()}};
-  if (kind == "baseline") return {{"baseline", baseline.ptr().get()}};
-  if (kind == "dkd") return dkd->parts();
-  throw UsageError("unknown model kind '" + kind + "' (expected dkd, initializer or baseline)");
+std::map<std::string, torch::nn::Module*> ModelSet::modules_for(ModelKind kind) {
+  switch (kind) {
+    case ModelKind::initializer:
+      return {{"initializer", initializer.ptr().get()}};
+    case ModelKind::baseline:
+      return {{"baseline", baseline.ptr().get()}};
+    case ModelKind::dkd:
+      break;
+  }
+  return dkd->parts();
 }
 
 ModelSet build_model_set(const Config& config, const c10::Device& device) {

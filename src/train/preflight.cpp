@@ -13,14 +13,9 @@ namespace dkd {
 
 namespace {
 
-bool contains(const std::vector<std::string>& v, const std::string& s) {
+template <class T>
+bool contains(const std::vector<T>& v, const T& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-/// `a` comes before `b` in `stages` (both present).
-bool before(const std::vector<std::string>& stages, const std::string& a, const std::string& b) {
-  const auto ia = std::find(stages.begin(), stages.end(), a), ib = std::find(stages.begin(), stages.end(), b);
-  return ia != stages.end() && ib != stages.end() && ia < ib;
 }
 
 void require_readable_file(const std::string& key, const std::string& path) {
@@ -45,38 +40,40 @@ void require_model_in_checkpoint(const std::string& key, const std::string& path
 
 }  // namespace
 
-std::vector<std::string> pending_stages(const TrainConfig& train, const std::vector<std::string>& completed) {
-  std::vector<std::string> out;
+std::vector<StageKind> pending_stages(const TrainConfig& train, const std::vector<StageKind>& completed) {
+  std::vector<StageKind> out;
   for (const auto& s : train.stages)
     if (!contains(completed, s)) out.push_back(s);
   return out;
 }
 
-void check_training_inputs(const Config& config, const std::vector<std::string>& completed,
-                           const std::string& resuming_stage) {
+void check_training_inputs(const Config& config, const std::vector<StageKind>& completed,
+                           std::optional<StageKind> resuming_stage) {
   const TrainConfig& tr = config.train;
-  const bool has_dkd = contains(tr.stages, "dkd");
-  if (has_dkd && tr.encoder_from_baseline && !before(tr.stages, "baseline", "dkd") && tr.baseline_checkpoint.empty())
+  const bool has_dkd = runs_stage(tr, StageKind::dkd);
+  const bool baseline_before_dkd = stage_before(tr, StageKind::baseline, StageKind::dkd);
+  const bool initializer_before_dkd = stage_before(tr, StageKind::initializer, StageKind::dkd);
+  if (has_dkd && tr.encoder_from_baseline && !baseline_before_dkd && tr.baseline_checkpoint.empty())
     throw ConfigError(
         "train.baseline_checkpoint: train.encoder_from_baseline needs stage baseline before dkd in "
         "train.stages, or train.baseline_checkpoint");
-  if (has_dkd && !before(tr.stages, "initializer", "dkd") && tr.initializer_checkpoint.empty())
+  if (has_dkd && !initializer_before_dkd && tr.initializer_checkpoint.empty())
     throw ConfigError(
         "train.initializer_checkpoint: stage dkd needs a trained initializer; put stage initializer "
         "before dkd in train.stages or set train.initializer_checkpoint (train.stages is [" +
         [&] {
           std::string s;
-          for (const auto& st : tr.stages) s += (s.empty() ? "" : ", ") + st;
+          for (const StageKind st : tr.stages) s += (s.empty() ? "" : ", ") + std::string(name_of(st));
           return s;
         }() +
         "])");
 
   // The dkd stage reads its inputs when it starts, unless a resume continues it.
   const auto pending = pending_stages(tr, completed);
-  const bool dkd_starts_later = contains(pending, "dkd") && resuming_stage != "dkd";
-  if (dkd_starts_later && !before(tr.stages, "initializer", "dkd"))
+  const bool dkd_starts_later = contains(pending, StageKind::dkd) && resuming_stage != StageKind::dkd;
+  if (dkd_starts_later && !initializer_before_dkd)
     require_model_in_checkpoint("train.initializer_checkpoint", tr.initializer_checkpoint, "initializer");
-  if (dkd_starts_later && tr.encoder_from_baseline && !before(tr.stages, "baseline", "dkd"))
+  if (dkd_starts_later && tr.encoder_from_baseline && !baseline_before_dkd)
     require_model_in_checkpoint("train.baseline_checkpoint", tr.baseline_checkpoint, "baseline");
   // Pretrained backbones are loaded whenever the models are built.
   if (!config.model.initializer.pretrained.empty())

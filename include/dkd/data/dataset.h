@@ -24,11 +24,10 @@ struct DatasetScan {
   std::vector<DataProblem> problems;
 };
 
-/// Scans `root` in `dataset` format ("penn" or "jhmdb"; `split` 1..3 selects the
+/// Scans `root` in `dataset` format (`split` 1..3 selects the
 /// Sub-JHMDB split files). Never throws for bad videos: they become problems.
 /// Throws DataError only when `root` itself is unusable (missing folder).
-DatasetScan scan_dataset(const std::string& dataset, const std::string& root, int split,
-                         double jhmdb_box_margin = 0.15);
+DatasetScan scan_dataset(DatasetKind dataset, const std::string& root, int split, double jhmdb_box_margin = 0.15);
 
 /// Ids (sorted) of the validation videos held out of `train_videos` (the data
 /// set's own training list): round(fraction * N) of them (at least 1 when

@@ -5,10 +5,12 @@
 #include <utility>
 #include <vector>
 
+#include "dkd/config/kinds.h"
+
 namespace dkd {
 
 struct Skeleton {
-  std::string dataset;                          ///< "penn" or "jhmdb"
+  DatasetKind dataset = DatasetKind::penn;
   std::vector<std::string> joint_names;         ///< in file order
   std::vector<std::pair<int, int>> flip_pairs;  ///< (left, right) or (right, left) as in the file
   std::vector<std::pair<int, int>> limbs;       ///< joint pairs joined when drawing
@@ -24,7 +26,7 @@ struct Skeleton {
   std::vector<int> table_joints() const;
 };
 
-/// Skeleton of a data set format; throws ConfigError for an unknown name.
-const Skeleton& skeleton_for(const std::string& dataset);
+/// Skeleton of a data set format.
+const Skeleton& skeleton_for(DatasetKind dataset);
 
 }  // namespace dkd

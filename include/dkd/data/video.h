@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "dkd/config/kinds.h"
+
 namespace dkd {
 
 struct Point2 {
@@ -25,8 +27,8 @@ struct Box {
 };
 
 struct VideoRecord {
-  std::string dataset;  ///< "penn" or "jhmdb"
-  std::string id;       ///< penn: "0001"; jhmdb: "<action>/<video>"
+  DatasetKind dataset = DatasetKind::penn;  ///< the format it was read from
+  std::string id;                           ///< penn: "0001"; jhmdb: "<action>/<video>"
   std::string action;
   bool train = false;  ///< in the training split
   int width = 0;       ///< image size in pixels

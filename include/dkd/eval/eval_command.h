@@ -26,7 +26,7 @@ struct EvalCommandOptions {
 };
 
 /// The model kind evaluated for a config when none is named.
-std::string default_model_kind(const Config& config);
+ModelKind default_model_kind(const Config& config);
 
 /// Evaluates a checkpoint on the test split: prints the paper-style tables,
 /// complexity and speed; writes the optional files. Returns the exit code.

@@ -17,6 +17,7 @@
 #include "dkd/eval/report.h"
 #include "dkd/models/dkd_model.h"
 #include "dkd/models/dkd_stream.h"
+#include "dkd/models/model_set.h"
 #include "dkd/models/per_frame_model.h"
 
 namespace dkd {
@@ -29,6 +30,8 @@ class EvalModel {
  public:
   static EvalModel dkd(DkdModel model);
   static EvalModel per_frame(PerFrameModel model);
+  /// The model of `set` that `kind` names.
+  static EvalModel of(ModelSet& set, ModelKind kind);
 
   bool is_dkd() const { return static_cast<bool>(dkd_); }
   /// Puts the model in eval mode.

@@ -3,7 +3,7 @@
 //
 // The evaluator follows the detectron2/mmengine evaluator API:
 //
-//   PckEvaluator ev("penn");              // or ev("jhmdb", options)
+//   PckEvaluator ev(DatasetKind::penn);  // or ev(DatasetKind::jhmdb, options)
 //   for (video) ev.process(record, preds); // preds: T*J, 0-based pixels, frame-major
 //   EvalResult r = ev.evaluate();
 //
@@ -113,8 +113,8 @@ struct ActionResult {
 };
 
 struct EvalResult {
-  std::string dataset;  ///< "penn" or "jhmdb"
-  std::string split;    ///< "test", "1", "2", "3", "all", ...
+  DatasetKind dataset = DatasetKind::penn;
+  std::string split;  ///< "test", "1", "2", "3", "all", ...
   double videos = 0.0;
   double frames = 0.0;
   PckSummary pck;        ///< bbox norm at the main threshold
@@ -138,7 +138,7 @@ struct PckOptions {
 
 class PckEvaluator {
  public:
-  explicit PckEvaluator(std::string dataset, PckOptions options = {});
+  explicit PckEvaluator(DatasetKind dataset, PckOptions options = {});
 
   /// Drops all accumulated counts (the action list given in the options stays).
   void reset();
@@ -172,7 +172,7 @@ class PckEvaluator {
   ActionCounts& action_counts(const std::string& action);
   void add_counts(const std::vector<double>& counts, bool replace);
 
-  std::string dataset_;
+  DatasetKind dataset_;
   const Skeleton* skeleton_;
   PckOptions options_;
   bool fixed_actions_;

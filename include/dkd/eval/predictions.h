@@ -19,7 +19,7 @@
 namespace dkd {
 
 struct Predictions {
-  std::string dataset;  ///< "penn" or "jhmdb"
+  DatasetKind dataset = DatasetKind::penn;
   int num_joints = 0;
   std::map<std::string, std::vector<Point2>> videos;  ///< id -> T*J points, 0-based, frame-major
 };

@@ -5,17 +5,20 @@
 // interruption never leaves a broken checkpoint.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
+#include "dkd/config/kinds.h"
+
 namespace dkd {
 
 struct CheckpointMeta {
-  std::string stage;  ///< stage being trained ("" when all done)
-  std::vector<std::string> completed_stages;
+  std::optional<StageKind> stage;  ///< stage being trained (none when all are done)
+  std::vector<StageKind> completed_stages;
   int64_t epoch = 0;          ///< epochs completed in `stage`
   int64_t iter_in_epoch = 0;  ///< steps done in the current epoch (0 at an epoch end)
   int64_t step = 0;           ///< steps done in `stage`

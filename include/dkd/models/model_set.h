@@ -24,8 +24,8 @@ struct ModelSet {
   /// Parts by checkpoint name: initializer, baseline, encoder, distillator,
   /// matching, discriminator.
   std::map<std::string, torch::nn::Module*> modules();
-  /// The parts an evaluation of `kind` ("dkd", "initializer", "baseline") needs.
-  std::map<std::string, torch::nn::Module*> modules_for(const std::string& kind);
+  /// The parts an evaluation of `kind` needs.
+  std::map<std::string, torch::nn::Module*> modules_for(ModelKind kind);
 };
 
 /// Builds every part on `device` (pretrained backbones loaded as configured).

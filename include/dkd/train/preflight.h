@@ -5,12 +5,15 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+#include <vector>
+
 #include "dkd/config/config.h"
 
 namespace dkd {
 
 /// Stages of train.stages still to run after `completed` (in order).
-std::vector<std::string> pending_stages(const TrainConfig& train, const std::vector<std::string>& completed);
+std::vector<StageKind> pending_stages(const TrainConfig& train, const std::vector<StageKind>& completed);
 
 /// Throws ConfigError naming the key when the stages cannot work (stage dkd
 /// with neither an earlier initializer stage nor train.initializer_checkpoint,
@@ -18,8 +21,8 @@ std::vector<std::string> pending_stages(const TrainConfig& train, const std::vec
 /// run will read does not exist or cannot be opened; Error naming the file when
 /// a checkpoint cannot be read or lacks the model it is taken for.
 /// `completed`: stages already done (a resume); `resuming_stage`: the stage a
-/// resume continues ("" for none) -- its inputs come from the checkpoint.
-void check_training_inputs(const Config& config, const std::vector<std::string>& completed = {},
-                           const std::string& resuming_stage = "");
+/// resume continues (none for none) -- its inputs come from the checkpoint.
+void check_training_inputs(const Config& config, const std::vector<StageKind>& completed = {},
+                           std::optional<StageKind> resuming_stage = std::nullopt);
 
 }  // namespace dkd

@@ -1,0 +1,16 @@
+#include "dkd/train/stage.h"
+
+namespace dkd {
+
+int64_t Stage::trainable_parameters() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+std::unique_ptr<Stage> make_stage(StageKind kind, StageContext context) {
+  if (kind == StageKind::dkd) return make_dkd_stage(context);
+  return make_per_frame_stage(kind, context);
+}
+
+}  // namespace dkd
