@@ -13,7 +13,7 @@
 #include "dkd/config/config.h"
 #include "dkd/data/check.h"
 #include "dkd/data/dataset.h"
-#include "dkd/data/synth.h"
+#include "dkd/synth/synth.h"
 #include "dkd/util/error.h"
 
 using namespace dkd;

@@ -14,7 +14,7 @@
 #include <sstream>
 #include <thread>
 
-#include "dkd/data/synth.h"
+#include "dkd/synth/synth.h"
 #include "train_fixtures.h"
 #include "dkd/models/checkpoint.h"
 #include "dkd/train/work_dir.h"

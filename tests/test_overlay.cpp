@@ -15,7 +15,7 @@
 #include "common.h"
 #include "dkd/config/config.h"
 #include "dkd/data/skeleton.h"
-#include "dkd/data/synth.h"
+#include "dkd/synth/synth.h"
 #include "dkd/eval/predictions.h"
 #include "dkd/infer/overlay.h"
 #include "dkd/models/factory.h"

@@ -12,7 +12,7 @@
 
 #include "dkd/config/config.h"
 #include "dkd/data/dataset.h"
-#include "dkd/data/synth.h"
+#include "dkd/synth/synth.h"
 #include "dkd/eval/predictions.h"
 #include "dkd/eval/predictions_eval.h"
 #include "dkd/eval/report.h"

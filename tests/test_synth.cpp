@@ -1,6 +1,6 @@
 // The synthetic data set: deterministic bytes, real-format output the readers
 // load, plausible skeletons and self-occlusion, and the contact sheet.
-#include "dkd/data/synth.h"
+#include "dkd/synth/synth.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "dkd/data/check.h"
-#include "dkd/data/synth_show.h"
+#include "dkd/synth/show.h"
 #include "dkd/util/error.h"
 #include "tool_runner.h"
 

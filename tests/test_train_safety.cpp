@@ -23,7 +23,7 @@
 #include "dkd/data/dataset.h"
 #include "dkd/data/mat_file.h"
 #include "dkd/data/penn_action.h"
-#include "dkd/data/synth.h"
+#include "dkd/synth/synth.h"
 #include "train_fixtures.h"
 #include "dkd/models/model_set.h"
 #include "dkd/models/checkpoint.h"

@@ -18,7 +18,7 @@
 #include <torch/torch.h>
 
 #include "dkd/data/dataset.h"
-#include "dkd/data/synth.h"
+#include "dkd/synth/synth.h"
 #include "train_fixtures.h"
 #include "dkd/models/model_set.h"
 #include "dkd/models/checkpoint.h"

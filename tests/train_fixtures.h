@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "common.h"
-#include "dkd/data/synth.h"
+#include "dkd/synth/synth.h"
 
 namespace dkd::test {
 

@@ -1,4 +1,4 @@
-#include "dkd/data/synth_show.h"
+#include "dkd/synth/show.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "dkd/data/synth_motion.h"
+#include "dkd/synth/motion.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "dkd/data/synth_render.h"
+#include "dkd/synth/render.h"
 
 #include <algorithm>
 #include <cmath>

@@ -12,7 +12,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "dkd/data/synth_motion.h"
+#include "dkd/synth/motion.h"
 
 namespace dkd {
 

@@ -1,4 +1,4 @@
-#include "dkd/data/synth.h"
+#include "dkd/synth/synth.h"
 
 #include <algorithm>
 #include <chrono>
@@ -17,8 +17,8 @@
 
 #include "dkd/data/mat_writer.h"
 #include "dkd/data/skeleton.h"
-#include "dkd/data/synth_motion.h"
-#include "dkd/data/synth_render.h"
+#include "dkd/synth/motion.h"
+#include "dkd/synth/render.h"
 #include "dkd/util/error.h"
 #include "dkd/util/parallel.h"
 #include "dkd/util/progress.h"

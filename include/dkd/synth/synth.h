@@ -1,7 +1,7 @@
 #pragma once
 // The built-in synthetic data set (`dkd_data synth`): articulated people doing
-// the Penn Action / Sub-JHMDB actions (synth_motion.h), rendered with clutter,
-// blur, noise and compression (synth_render.h), written in exactly the
+// the Penn Action / Sub-JHMDB actions (motion.h), rendered with clutter,
+// blur, noise and compression (render.h), written in exactly the
 // published on-disk layout of either format (mat_writer.h), so the same readers
 // load it. Video i is a pure function of (seed, i): generation is parallel and
 // byte-identical to a serial run.
