@@ -17,6 +17,8 @@
 
 #include "dkd/data/mat_writer.h"
 #include "dkd/data/skeleton.h"
+#include "dkd/synth/actions.h"
+#include "dkd/synth/backgrounds.h"
 #include "dkd/synth/motion.h"
 #include "dkd/synth/render.h"
 #include "dkd/util/error.h"

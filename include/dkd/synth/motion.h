@@ -1,9 +1,9 @@
 #pragma once
 // Motion model of the synthetic data set: an articulated 3D body (16 internal
 // joints, per-video bone lengths), action-specific joint-angle trajectories
-// (cyclic keyframes with Catmull-Rom interpolation, random speed, amplitude,
-// phase and style), body yaw about the vertical axis, and a perspective camera
-// that pans and zooms. Everything is driven by SynthRng, so a video is a pure
+// (the cyclic keyframes of actions.h with Catmull-Rom interpolation, random
+// speed, amplitude, phase and style), body yaw about the vertical axis, and a
+// perspective camera that pans and zooms. Everything is driven by SynthRng, so a video is a pure
 // function of its seed.
 #include <array>
 #include <cstdint>
@@ -108,27 +108,6 @@ struct BodyPose3D {
   std::array<Vec3, kNumBodyPoints> p;
   Vec3 facing;  ///< unit vector the torso front points to
 };
-
-/// How the action is executed in one video.
-struct ActionSpec {
-  std::string name;
-  std::vector<double> key_times;            ///< in [0, 1), increasing, first 0
-  std::vector<PoseVec> keys;                ///< one pose per key time (cyclic)
-  double cycle_min = 20, cycle_max = 40;    ///< frames per cycle
-  double yaw_center = 0, yaw_spread = 180;  ///< degrees, body yaw distribution
-  bool yaw_mirror = false;                  ///< yaw_center or -yaw_center (side views)
-  double travel = 0;                        ///< metres per cycle along the facing direction
-  double rise = 0;                          ///< metres per cycle upwards (stairs)
-  bool hang = false;                        ///< hands hold a bar (pull-up)
-  bool lying = false;                       ///< body close to the ground (camera lower)
-};
-
-/// Action names of a format, in the order used for class labels:
-/// penn: the 15 Penn Action classes; jhmdb: the 12 Sub-JHMDB classes.
-const std::vector<std::string>& synth_action_names(const std::string& dataset);
-
-/// Keyframes and execution ranges of an action (UsageError for an unknown name).
-const ActionSpec& synth_action(const std::string& name);
 
 /// Forward kinematics of a pose at yaw `yaw_deg`; the pelvis is at the origin
 /// before `root` is added. Ground contact is not applied here.

@@ -2,10 +2,9 @@
 // Rendering of the synthetic data set: clothing-like appearance, the body drawn
 // back to front (tapered limbs, torso, head, hands, feet, held props) into a
 // colour image and a part-id map, self-occlusion visibility from that map,
-// procedural/photographic backgrounds with limb-like distractors, foreground
-// occluders and the difficulty-dependent degradations (motion blur, noise,
-// JPEG). Left and right limbs share colour and shape, so one frame alone is
-// ambiguous.
+// foreground occluders and the difficulty-dependent degradations (motion blur,
+// noise, JPEG); the backgrounds are in backgrounds.h. Left and right limbs share colour and shape, so one frame alone
+// is ambiguous.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -89,18 +88,6 @@ struct SynthDifficulty {
 
 /// "easy", "standard" or "hard" (UsageError otherwise).
 SynthDifficulty synth_difficulty(const std::string& name);
-
-/// Sorted list of the photographs available as backgrounds
-/// (/usr/share/doc/opencv-doc/examples/data/*.jpg, when installed; may be empty).
-const std::vector<std::string>& background_photo_paths();
-
-/// Large background canvas of one video (procedural clutter, sometimes a
-/// photograph), with limb-like distractor shapes.
-cv::Mat make_background(SynthRng& rng, int width, int height, const SynthDifficulty& difficulty);
-
-/// The view of `canvas` seen by the camera of a frame: `zoom` relative to the
-/// first frame, pan offset in pixels (principal-point shift and camera travel).
-void background_view(const cv::Mat& canvas, double zoom, double shift_x, double shift_y, cv::Mat& frame);
 
 /// A foreground object sweeping across the image for a few frames.
 struct Occluder {
