@@ -113,6 +113,7 @@ TEST(DataCheck, SyntheticOutputHasNoProblemsInEitherFormat) {
     o.height = 72;
     o.min_frames = 3;
     o.max_frames = 4;
+    o.backgrounds = "procedural";
     o.threads = 2;
     o.force = true;
     o.progress = false;

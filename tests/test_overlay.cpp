@@ -131,6 +131,7 @@ TEST(InferTool, KeypointsEvaluateWithDkdEvalAndOverlayKeepsFramesAndSize) {
   synth.min_frames = synth.max_frames = 8;
   synth.width = 160;
   synth.height = 120;
+  synth.backgrounds = "procedural";
   synth.threads = 1;
   synth.progress = false;
   const auto records = dkd::generate_synth_dataset(synth);

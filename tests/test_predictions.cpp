@@ -285,6 +285,7 @@ TEST(PredictionsEval, SyntheticDataSetsThroughTheReaders) {
     so.height = 64;
     so.min_frames = 3;
     so.max_frames = 4;
+    so.backgrounds = "procedural";
     so.threads = 2;
     so.progress = false;
     generate_synth_dataset(so);

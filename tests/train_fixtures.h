@@ -14,8 +14,8 @@
 
 namespace dkd::test {
 
-/// A tiny synthetic Penn Action set in `dir`/data (single-threaded, so the same
-/// arguments give the same bytes); returns its root.
+/// A tiny synthetic Penn Action set in `dir`/data (procedural backgrounds, so it
+/// does not depend on opencv-doc being installed); returns its root.
 inline std::string tiny_synth_penn(const std::filesystem::path& dir, int videos, uint64_t seed, int width, int height,
                                    int min_frames, int max_frames) {
   SynthOptions synth;
@@ -27,6 +27,7 @@ inline std::string tiny_synth_penn(const std::filesystem::path& dir, int videos,
   synth.height = height;
   synth.min_frames = min_frames;
   synth.max_frames = max_frames;
+  synth.backgrounds = "procedural";
   synth.threads = 1;
   synth.progress = false;
   generate_synth_dataset(synth);

@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
   gen->add_option("--height", synth.height, "frame height")->capture_default_str();
   gen->add_option("--min-frames", synth.min_frames, "shortest video")->capture_default_str();
   gen->add_option("--max-frames", synth.max_frames, "longest video")->capture_default_str();
+  gen->add_option("--backgrounds", synth.backgrounds,
+                  "photos (opencv-doc's sample photographs; apt-get install opencv-doc), procedural, or a "
+                  "folder of *.jpg/*.jpeg/*.png images")
+      ->capture_default_str();
   gen->add_option("--threads", synth.threads, "generator threads; 0 = all cores")->capture_default_str();
   gen->add_flag("--force", synth.force, "replace an existing data set in --out");
 

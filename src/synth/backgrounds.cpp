@@ -1,48 +1,91 @@
 #include "dkd/synth/backgrounds.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
-#include <mutex>
 
 #include <opencv2/imgproc.hpp>
 
 #include "dkd/data/image_io.h"
 #include "dkd/synth/draw.h"
+#include "dkd/util/error.h"
+
+namespace fs = std::filesystem;
 
 namespace dkd {
 
-const std::vector<std::string>& background_photo_paths() {
-  static const std::vector<std::string> paths = [] {
-    std::vector<std::string> out;
-    const std::filesystem::path dir = "/usr/share/doc/opencv-doc/examples/data";
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) return out;
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-      if (e.path().extension() == ".jpg" && e.is_regular_file(ec)) out.push_back(e.path().string());
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-  }();
+namespace {
+
+/// Regular files (or links to them) in `dir` whose extension `accept`s, sorted.
+template <typename Accept>
+std::vector<std::string> image_files(const fs::path& dir, Accept accept) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (accept(e.path().extension().string()) && e.is_regular_file(ec)) out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string lowercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> background_image_paths(const std::string& backgrounds, const std::string& photo_dir) {
+  if (backgrounds == "procedural") return {};
+  std::error_code ec;
+  if (backgrounds == "photos") {
+    std::vector<std::string> paths;
+    if (fs::is_directory(photo_dir, ec))
+      paths = image_files(photo_dir, [](const std::string& ext) { return ext == ".jpg"; });
+    if (paths.empty())
+      throw UsageError("--backgrounds photos: no photographs (*.jpg) in " + photo_dir +
+                       "; they come with Debian's opencv-doc package (apt-get install opencv-doc, which "
+                       "tools/setup.sh does), or choose --backgrounds procedural or --backgrounds DIR");
+    return paths;
+  }
+  if (backgrounds.empty())
+    throw UsageError("--backgrounds: expected photos, procedural or a folder of images, got an empty value");
+  if (!fs::is_directory(backgrounds, ec))
+    throw UsageError("--backgrounds: " + backgrounds +
+                     " is not a folder (expected photos, procedural or a folder of *.jpg, *.jpeg or *.png images)");
+  std::vector<std::string> paths = image_files(backgrounds, [](const std::string& ext) {
+    const std::string e = lowercase(ext);
+    return e == ".jpg" || e == ".jpeg" || e == ".png";
+  });
+  if (paths.empty()) throw UsageError("--backgrounds: no *.jpg, *.jpeg or *.png images in " + backgrounds);
   return paths;
 }
 
-namespace {
-
-/// Photographs decoded once (shared, read-only after loading). Small or
-/// unreadable ones are skipped.
-const std::vector<cv::Mat>& background_photos() {
-  static std::once_flag once;
-  static std::vector<cv::Mat> photos;
-  std::call_once(once, [] {
-    for (const auto& p : background_photo_paths()) {
-      cv::Mat img = try_decode_image(p, nullptr, cv::IMREAD_COLOR);
-      if (img.empty() || img.cols < 160 || img.rows < 120) continue;
-      photos.push_back(img);
-    }
-  });
-  return photos;
+BackgroundPhotos load_background_photos(const std::string& backgrounds, const std::string& photo_dir) {
+  BackgroundPhotos out;
+  const bool opencv_doc = backgrounds == "photos";
+  for (const auto& path : background_image_paths(backgrounds, photo_dir)) {
+    std::string problem;
+    cv::Mat image = try_decode_image(path, &problem, cv::IMREAD_COLOR);
+    const bool too_small = !image.empty() && (image.cols < kMinBackgroundWidth || image.rows < kMinBackgroundHeight);
+    if (opencv_doc && (image.empty() || too_small)) continue;  // skipped, as the generator always did
+    if (image.empty()) throw DataError(path, "cannot decode this background image: " + problem);
+    if (too_small)
+      throw DataError(path, "background image of " + std::to_string(image.cols) + "x" + std::to_string(image.rows) +
+                                " pixels; at least " + std::to_string(kMinBackgroundWidth) + "x" +
+                                std::to_string(kMinBackgroundHeight) + " is needed");
+    out.paths.push_back(path);
+    out.images.push_back(image);
+  }
+  if (opencv_doc && out.images.empty())
+    throw DataError(photo_dir, "--backgrounds photos: none of the photographs could be decoded (at least " +
+                                   std::to_string(kMinBackgroundWidth) + "x" + std::to_string(kMinBackgroundHeight) +
+                                   "); reinstall opencv-doc or choose --backgrounds procedural");
+  return out;
 }
+
+namespace {
 
 void draw_distractor(SynthRng& rng, cv::Mat& canvas, double unit) {
   const bool skin_like = rng.chance(0.4);
@@ -69,10 +112,10 @@ void draw_distractor(SynthRng& rng, cv::Mat& canvas, double unit) {
 
 }  // namespace
 
-cv::Mat make_background(SynthRng& rng, int width, int height, const SynthDifficulty& difficulty) {
+cv::Mat make_background(SynthRng& rng, int width, int height, const SynthDifficulty& difficulty,
+                        const std::vector<cv::Mat>& photos) {
   const int cw = width * 2, ch = height * 2;
   cv::Mat canvas(ch, cw, CV_8UC3);
-  const auto& photos = background_photos();
   const bool photo = !photos.empty() && rng.chance(difficulty.photo_probability);
   if (photo) {
     const cv::Mat& src = photos[rng.integer(0, static_cast<int>(photos.size()) - 1)];
