@@ -64,6 +64,25 @@ ActionSpec make(const std::string& name, std::vector<double> times, std::vector<
   return a;
 }
 
+/// `p` with the left and right limbs exchanged (the torso as it is): the
+/// second half of a stepping cycle.
+PoseVec other_side(const PoseVec& p) {
+  PoseVec q = p;
+  for (int d = 0; d < 5; ++d) std::swap(q[kLShFlex + d], q[kRShFlex + d]);
+  for (int d = 0; d < 3; ++d) std::swap(q[kLHipFlex + d], q[kRHipFlex + d]);
+  return q;
+}
+
+/// A walking cycle seen from the side: `step` (left leg forward), `pass` (legs
+/// passing), then both with the sides exchanged; `travel` metres per cycle.
+ActionSpec gait(const std::string& name, const PoseVec& step, const PoseVec& pass, double cmin, double cmax,
+                double yaw_spread, double travel) {
+  ActionSpec s = make(name, {0.0, 0.25, 0.5, 0.75}, {step, pass, other_side(step), other_side(pass)}, cmin, cmax, 90,
+                      yaw_spread, true);
+  s.travel = travel;
+  return s;
+}
+
 // Golf and baseball swings are shared by both formats.
 ActionSpec golf_swing_action(const std::string& name) {
   PoseVec address = stand();
@@ -348,12 +367,7 @@ ActionSpec climb_stairs_action() {
   arm(a, kLeft, -20, 8, 0, 0, 20);
   arm(a, kRight, 25, 8, 0, 0, 30);
   torso(a, 15);
-  PoseVec b = a;
-  leg(b, kRight, 65, 4, 80);
-  leg(b, kLeft, -5, 4, 5);
-  arm(b, kRight, -20, 8, 0, 0, 20);
-  arm(b, kLeft, 25, 8, 0, 0, 30);
-  ActionSpec s = make("climb_stairs", {0.0, 0.5}, {a, b}, 24, 36, 90, 50, true);
+  ActionSpec s = make("climb_stairs", {0.0, 0.5}, {a, other_side(a)}, 24, 36, 90, 50, true);
   s.travel = 0.6;
   s.rise = 0.36;
   return s;
@@ -409,10 +423,8 @@ ActionSpec push_action() {
   arms(a, 85, 15, -10, 0, 40);
   leg(a, kLeft, 40, 4, 35);
   leg(a, kRight, -25, 4, 10);
-  PoseVec b = a;
+  PoseVec b = other_side(a);
   arms(b, 90, 15, -10, 0, 10);
-  leg(b, kRight, 40, 4, 35);
-  leg(b, kLeft, -25, 4, 10);
   ActionSpec s = make("push", {0.0, 0.5}, {a, b}, 28, 40, 90, 40, true);
   s.travel = 0.5;
   return s;
@@ -431,17 +443,7 @@ ActionSpec run_action() {
   leg(mid, kLeft, 20, 4, 100);
   leg(mid, kRight, 15, 4, 25);
   arms(mid, 5, 10, 0, 0, 90);
-  PoseVec b = a;
-  leg(b, kRight, 55, 4, 60);
-  leg(b, kLeft, -25, 4, 40);
-  arm(b, kRight, -35, 10, 0, 0, 95);
-  arm(b, kLeft, 45, 10, 0, 0, 85);
-  PoseVec mid2 = mid;
-  leg(mid2, kRight, 20, 4, 100);
-  leg(mid2, kLeft, 15, 4, 25);
-  ActionSpec s = make("run", {0.0, 0.25, 0.5, 0.75}, {a, mid, b, mid2}, 14, 22, 90, 45, true);
-  s.travel = 2.4;
-  return s;
+  return gait("run", a, mid, 14, 22, 45, 2.4);
 }
 
 // Basketball.
@@ -472,17 +474,7 @@ ActionSpec walk_action() {
   leg(mid, kLeft, 0, 3, 5);
   leg(mid, kRight, 15, 3, 55);
   arms(mid, 0, 8, 0, 0, 18);
-  PoseVec b = a;
-  leg(b, kRight, 25, 3, 8);
-  leg(b, kLeft, -18, 3, 15);
-  arm(b, kRight, -20, 8, 0, 0, 15);
-  arm(b, kLeft, 22, 8, 0, 0, 25);
-  PoseVec mid2 = mid;
-  leg(mid2, kRight, 0, 3, 5);
-  leg(mid2, kLeft, 15, 3, 55);
-  ActionSpec s = make("walk", {0.0, 0.25, 0.5, 0.75}, {a, mid, b, mid2}, 22, 32, 90, 55, true);
-  s.travel = 1.35;
-  return s;
+  return gait("walk", a, mid, 22, 32, 55, 1.35);
 }
 
 std::map<std::string, ActionSpec> build_actions() {
