@@ -105,7 +105,7 @@ TEST(DataCheck, LoadSplitHonoursMaxVideos) {
 TEST(DataCheck, SyntheticOutputHasNoProblemsInEitherFormat) {
   for (const char* format : {"penn", "jhmdb"}) {
     SynthOptions o;
-    o.format = format;
+    o.format = parse_kind<DatasetKind>(format, "format");
     o.out = test::fresh_dir(std::string("check_synth_") + format);
     o.videos = 3;
     o.seed = 11;

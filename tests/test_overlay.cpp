@@ -125,7 +125,7 @@ TEST(InferTool, KeypointsEvaluateWithDkdEvalAndOverlayKeepsFramesAndSize) {
   const auto dir = fs::path(dkd::test::fresh_dir("overlay_tool"));
   const std::string data = (dir / "synth").string();
   dkd::SynthOptions synth;
-  synth.format = "penn";
+  synth.format = dkd::DatasetKind::penn;
   synth.out = data;
   synth.videos = 2;
   synth.min_frames = synth.max_frames = 8;

@@ -278,7 +278,7 @@ TEST(PredictionsEval, SyntheticDataSetsThroughTheReaders) {
   TempDir dir;
   for (const std::string ds : {"penn", "jhmdb"}) {
     SynthOptions so;
-    so.format = ds;
+    so.format = parse_kind<DatasetKind>(ds, "format");
     so.out = dir.file(ds);
     so.videos = ds == "penn" ? 4 : 25;  // jhmdb: 25 videos give every split a test video
     so.width = 64;

@@ -47,7 +47,7 @@ std::map<std::string, std::string> snapshot(const fs::path& root) {
 
 dkd::SynthOptions small(const std::string& format, const fs::path& out, uint64_t seed, int threads) {
   dkd::SynthOptions o;
-  o.format = format;
+  o.format = dkd::parse_kind<dkd::DatasetKind>(format, "format");
   o.out = out.string();
   o.videos = format == "jhmdb" ? 12 : 4;
   o.seed = seed;
@@ -121,7 +121,7 @@ TEST(Synth, BadOptionsAreUsageErrors) {
   o.videos = 0;
   EXPECT_THROW(dkd::validate(o), dkd::UsageError);
   o.videos = 3;
-  o.format = "coco";
+  o.min_frames = 1;
   EXPECT_THROW(dkd::validate(o), dkd::UsageError);
 }
 

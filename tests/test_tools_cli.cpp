@@ -49,4 +49,16 @@ TEST(ToolsCli, UnknownFlagIsAUsageError) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
 }
 
+TEST(ToolsCli, UnknownVariantNameListsTheValidOnes) {
+  auto r = run_tool_command("dkd_data", "check --dataset coco --root /nonexistent");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--dataset"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("penn"), std::string::npos) << r.output;
+  r = run_tool_command("dkd_data", "synth --format coco --out /nonexistent");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  r = run_tool_command("dkd_eval", "--config " + kSynthetic + " --checkpoint /nonexistent.pt --model large");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("dkd, initializer or baseline"), std::string::npos) << r.output;
+}
+
 }  // namespace

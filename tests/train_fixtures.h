@@ -19,7 +19,7 @@ namespace dkd::test {
 inline std::string tiny_synth_penn(const std::filesystem::path& dir, int videos, uint64_t seed, int width, int height,
                                    int min_frames, int max_frames) {
   SynthOptions synth;
-  synth.format = "penn";
+  synth.format = DatasetKind::penn;
   synth.out = (dir / "data").string();
   synth.videos = videos;
   synth.seed = seed;

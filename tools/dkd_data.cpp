@@ -14,12 +14,12 @@ int main(int argc, char** argv) {
   CLI::App app{"dkd_data: data set tools (check, synth, show, bench)"};
   app.require_subcommand(1);
 
-  std::string dataset = "penn";
+  dkd::DatasetKind dataset = dkd::DatasetKind::penn;
   std::string root;
   int split = 1;
   std::string json_path;
   auto* check = app.add_subcommand("check", "validate every file of a data set folder; exit 1 on any problem");
-  check->add_option("--dataset", dataset, "penn or jhmdb")->check(CLI::IsMember({"penn", "jhmdb"}));
+  dkd::add_kind_option(*check, "--dataset", dataset, "data set format");
   check->add_option("--root", root, "data set folder")->required();
   check->add_option("--split", split, "Sub-JHMDB split (1, 2 or 3)")->check(CLI::Range(1, 3));
   check->add_option("--json", json_path, "write the report as JSON");
@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
 
   dkd::SynthOptions synth;
   auto* gen = app.add_subcommand("synth", "generate the synthetic data set in the Penn Action or JHMDB layout");
-  gen->add_option("--format", synth.format, "penn or jhmdb")->check(CLI::IsMember({"penn", "jhmdb"}));
+  dkd::add_kind_option(*gen, "--format", synth.format, "layout to write");
   gen->add_option("--out", synth.out, "output folder")->required();
   gen->add_option("--videos", synth.videos, "number of videos")->capture_default_str();
   gen->add_option("--seed", synth.seed, "random seed (same seed, same bytes)")->capture_default_str();
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
 
   dkd::ShowOptions show;
   auto* sheet = app.add_subcommand("show", "draw a contact sheet: frames with the ground-truth skeletons");
-  sheet->add_option("--dataset", show.dataset, "penn or jhmdb")->check(CLI::IsMember({"penn", "jhmdb"}));
+  dkd::add_kind_option(*sheet, "--dataset", show.dataset, "data set format");
   sheet->add_option("--root", show.root, "data set folder")->required();
   sheet->add_option("--out", show.out, "PNG file")->capture_default_str();
   sheet->add_option("--videos", show.videos, "rows (one video per action in turn)")->capture_default_str();
@@ -68,9 +68,7 @@ int main(int argc, char** argv) {
   if (const int code = dkd::parse_command_line(app, argc, argv); code >= 0) return code;
   return dkd::run_tool("dkd_data", [&]() -> int {
     dkd::init_logging("info");
-    if (*check)
-      return dkd::run_data_check(dkd::parse_kind<dkd::DatasetKind>(dataset, "--dataset"), root, split, json_path,
-                                 decode);
+    if (*check) return dkd::run_data_check(dataset, root, split, json_path, decode);
     if (*gen) return dkd::run_synth(synth);
     if (*sheet) return dkd::run_show(show);
     const dkd::Config config = dkd::load_config(config_options);

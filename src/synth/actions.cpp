@@ -513,7 +513,7 @@ std::map<std::string, ActionSpec> build_actions() {
 
 }  // namespace
 
-const std::vector<std::string>& synth_action_names(const std::string& dataset) {
+const std::vector<std::string>& synth_action_names(DatasetKind dataset) {
   static const std::vector<std::string> penn = {"baseball_pitch", "baseball_swing",  "bench_press", "bowl",
                                                 "clean_and_jerk", "golf_swing",      "jump_rope",   "jumping_jacks",
                                                 "pullup",         "pushup",          "situp",       "squat",
@@ -521,9 +521,7 @@ const std::vector<std::string>& synth_action_names(const std::string& dataset) {
   static const std::vector<std::string> jhmdb = {"catch",     "climb_stairs", "golf",           "jump",
                                                  "kick_ball", "pick",         "pullup",         "push",
                                                  "run",       "shoot_ball",   "swing_baseball", "walk"};
-  if (dataset == "penn") return penn;
-  if (dataset == "jhmdb") return jhmdb;
-  throw UsageError("unknown data set format '" + dataset + "' (expected penn or jhmdb)");
+  return dataset == DatasetKind::jhmdb ? jhmdb : penn;
 }
 
 const ActionSpec& synth_action(const std::string& name) {

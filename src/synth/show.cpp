@@ -117,11 +117,10 @@ cv::Mat make_contact_sheet(const std::vector<VideoRecord>& videos, int frames, i
 
 int run_show(const ShowOptions& options) {
   if (options.videos < 1) throw UsageError("--videos: must be >= 1");
-  const DatasetScan scan =
-      scan_dataset(parse_kind<DatasetKind>(options.dataset, "--dataset"), options.root, options.split);
+  const DatasetScan scan = scan_dataset(options.dataset, options.root, options.split);
   if (scan.videos.empty())
     throw DataError(options.root,
-                    "no readable " + options.dataset + " videos" +
+                    "no readable " + std::string(name_of(options.dataset)) + " videos" +
                         (scan.problems.empty() ? std::string() : ":\n" + format_problems(scan.problems, 5)));
   const cv::Mat sheet = make_contact_sheet(pick_evenly(scan.videos, options.videos), options.frames, options.cell_width,
                                            options.annotate);

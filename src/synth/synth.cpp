@@ -84,7 +84,7 @@ std::string synth_meta_json(const SynthOptions& o, const std::vector<std::string
   nlohmann::ordered_json meta;
   meta["generator"] = kSynthGenerator;
   meta["seed"] = o.seed;
-  meta["format"] = o.format;
+  meta["format"] = name_of(o.format);
   meta["videos"] = o.videos;
   meta["difficulty"] = o.difficulty;
   meta["width"] = o.width;
@@ -99,8 +99,6 @@ std::string synth_meta_json(const SynthOptions& o, const std::vector<std::string
 }  // namespace
 
 void validate(const SynthOptions& o) {
-  if (o.format != "penn" && o.format != "jhmdb")
-    throw UsageError("--format: unknown format '" + o.format + "' (expected penn or jhmdb)");
   if (o.out.empty()) throw UsageError("--out: an output folder is required");
   if (o.videos < 1 || o.videos > 9999)
     throw UsageError("--videos: " + std::to_string(o.videos) + " is out of range (1..9999)");
@@ -123,13 +121,13 @@ SynthVideo generate_synth_video(const SynthOptions& o, const std::vector<cv::Mat
   SynthRng rng(o.seed, static_cast<uint64_t>(index) + 1);
   const int W = o.width, H = o.height;
   const int T = rng.integer(o.min_frames, o.max_frames);
-  const bool penn = o.format == "penn";
+  const bool penn = o.format == DatasetKind::penn;
   const std::vector<int>& jmap = penn ? kPennBodyJoints : kJhmdbBodyJoints;
   const int J = static_cast<int>(jmap.size());
 
   SynthVideo v;
   VideoRecord& r = v.record;
-  r.dataset = parse_kind<DatasetKind>(o.format, "--format");
+  r.dataset = o.format;
   r.action = action;
   r.width = W;
   r.height = H;
@@ -264,7 +262,7 @@ void write_synth_video(const SynthOptions& o, const SynthVideo& v) {
     }
     write_bytes(path, v.encoded[t]);
   }
-  if (o.format == "penn") {
+  if (o.format == DatasetKind::penn) {
     write_penn_labels(r, penn_label_path(o.out, r.id), v.view);
   } else {
     const std::string name = jhmdb_video_name(r);
@@ -298,7 +296,7 @@ std::vector<VideoRecord> generate_synth_dataset(const SynthOptions& o) {
   std::vector<std::vector<bool>> splits(o.videos);
   std::mutex mu;
   std::unique_ptr<ProgressBar> bar;
-  if (o.progress) bar = std::make_unique<ProgressBar>("synth " + o.format, o.videos, "videos");
+  if (o.progress) bar = std::make_unique<ProgressBar>(std::string("synth ") + name_of(o.format), o.videos, "videos");
   parallel_for(static_cast<std::size_t>(o.videos), o.threads, [&](std::size_t i) {
     SynthVideo v = generate_synth_video(o, backgrounds.images, static_cast<int>(i));
     write_synth_video(o, v);
@@ -309,7 +307,7 @@ std::vector<VideoRecord> generate_synth_dataset(const SynthOptions& o) {
   });
   if (bar) bar->finish();
 
-  if (o.format == "jhmdb") {
+  if (o.format == DatasetKind::jhmdb) {
     for (int s = 1; s <= 3; ++s) {
       std::vector<VideoRecord> split = records;
       for (int i = 0; i < o.videos; ++i) split[i].train = splits[i][s - 1];
@@ -331,8 +329,8 @@ int run_synth(const SynthOptions& o) {
     train += r.train ? 1 : 0;
   }
   spdlog::info("synth: wrote {} {} videos ({} frames, {} train / {} test{}) to {} in {:.1f} s; backgrounds: {}",
-               records.size(), o.format, frames, train, static_cast<int>(records.size()) - train,
-               o.format == "jhmdb" ? " in split 1" : "", o.out, secs, o.backgrounds);
+               records.size(), name_of(o.format), frames, train, static_cast<int>(records.size()) - train,
+               o.format == DatasetKind::jhmdb ? " in split 1" : "", o.out, secs, o.backgrounds);
   return 0;
 }
 

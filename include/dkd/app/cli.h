@@ -2,6 +2,7 @@
 // Shared command-line plumbing of the four tools (the app area: above every other): --config / --set options and
 // the main() wrapper that maps exceptions to one clear line and an exit code.
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,18 @@ void add_config_options(CLI::App& app, ConfigOptions& options, bool config_requi
 /// Loads the config named by the options (ConfigError on problems). When
 /// --print-config was given, prints the resolved YAML to stdout.
 Config load_config(const ConfigOptions& options);
+
+/// Adds an option whose value is one of the names of a named enum
+/// (config/kinds.h), e.g. --dataset penn|jhmdb; a wrong name is a usage
+/// error that lists the valid ones.
+template <class E>
+CLI::Option* add_kind_option(CLI::App& app, const std::string& name, E& value, const std::string& help) {
+  std::map<std::string, E> names;
+  for (const auto& [v, n] : EnumNames<E>::values) names.emplace(n, v);
+  return app.add_option(name, value, help + " (" + kind_names_text<E>() + ")")
+      ->transform(CLI::CheckedTransformer(names))
+      ->default_str(name_of(value));
+}
 
 /// Parses the command line. Returns -1 to go on, or the exit code to return
 /// at once: 0 after --help, 2 (with a one-line message) for a bad command line.

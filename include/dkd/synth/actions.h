@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "dkd/config/kinds.h"
 #include "dkd/synth/motion.h"
 
 namespace dkd {
@@ -26,7 +27,7 @@ struct ActionSpec {
 
 /// Action names of a format, in the order used for class labels:
 /// penn: the 15 Penn Action classes; jhmdb: the 12 Sub-JHMDB classes.
-const std::vector<std::string>& synth_action_names(const std::string& dataset);
+const std::vector<std::string>& synth_action_names(DatasetKind dataset);
 
 /// Keyframes and execution ranges of an action (UsageError for an unknown name).
 const ActionSpec& synth_action(const std::string& name);

@@ -11,8 +11,8 @@
 namespace dkd {
 
 struct ShowOptions {
-  std::string dataset = "penn";  ///< penn or jhmdb
-  std::string root;              ///< data set folder
+  DatasetKind dataset = DatasetKind::penn;
+  std::string root;  ///< data set folder
   std::string out = "sheet.png";
   int videos = 8;        ///< rows: videos spread evenly over the set
   int frames = 6;        ///< columns: frames spread evenly over each video

@@ -34,8 +34,8 @@ inline constexpr char kSynthMetaFile[] = "synth_meta.json";
 inline constexpr char kOpencvDocPhotoDir[] = "/usr/share/doc/opencv-doc/examples/data";
 
 struct SynthOptions {
-  std::string format = "penn";  ///< penn or jhmdb
-  std::string out;              ///< output root
+  DatasetKind format = DatasetKind::penn;  ///< layout written
+  std::string out;                         ///< output root
   int videos = 300;
   uint64_t seed = 0;
   std::string difficulty = "standard";  ///< easy, standard or hard
