@@ -27,8 +27,6 @@ double nan_mean(const std::vector<double>& v) {
 
 double ratio_pct(double hits, double valid) { return valid > 0 ? 100.0 * hits / valid : kNaN; }
 
-bool finite(const Point2& p) { return std::isfinite(p.x) && std::isfinite(p.y); }
-
 double dist(const Point2& a, const Point2& b) {
   const double dx = static_cast<double>(a.x) - static_cast<double>(b.x);
   const double dy = static_cast<double>(a.y) - static_cast<double>(b.y);
@@ -202,7 +200,7 @@ void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pre
       ac.valid[j] += 1;
       frame_valid_[bucket][j] += 1;
       const Point2& p = pred_at(t, j);
-      if (!finite(p)) continue;  // a miss
+      if (!is_finite(p)) continue;  // a miss
       const double d = dist(p, gt.joint(t, j));
       for (std::size_t k = 0; k < K; ++k)
         if (d <= thr[k] * bbox_norm) bbox_hits_[k][j] += 1;
@@ -220,7 +218,7 @@ void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pre
     for (int j = 0; j < J_; ++j) {
       if (!valid_at(t - 1, j) || !valid_at(t, j) || !valid_at(t + 1, j)) continue;
       const Point2 &p0 = pred_at(t - 1, j), &p1 = pred_at(t, j), &p2 = pred_at(t + 1, j);
-      if (!finite(p0) || !finite(p1) || !finite(p2)) continue;
+      if (!is_finite(p0) || !is_finite(p1) || !is_finite(p2)) continue;
       const Point2 &g0 = gt.joint(t - 1, j), &g1 = gt.joint(t, j), &g2 = gt.joint(t + 1, j);
       const double apx = static_cast<double>(p2.x) - 2.0 * p1.x + p0.x;
       const double apy = static_cast<double>(p2.y) - 2.0 * p1.y + p0.y;
