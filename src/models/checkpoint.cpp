@@ -8,7 +8,7 @@
 
 #include <unistd.h>
 
-#include "dkd/models/weights.h"
+#include "dkd/models/pickle_reader.h"
 #include "dkd/util/error.h"
 #include "dkd/util/runtime.h"
 
