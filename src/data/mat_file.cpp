@@ -191,6 +191,12 @@ void quiet_matio() {
   std::call_once(once, [] { Mat_LogInitFunc("dkd", silent_log); });
 }
 
+std::string MatArray::shape() const {
+  std::string s;
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? "x" : "") + std::to_string(dims[i]);
+  return s;
+}
+
 // ---------------------------------------------------------------- reader
 
 MatReader::MatReader(const std::string& path) : path_(path) {
