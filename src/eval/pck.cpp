@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "dkd/eval/nan_stats.h"
+#include "dkd/eval/numbers.h"
 #include "dkd/util/error.h"
 
 namespace dkd {

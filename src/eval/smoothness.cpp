@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "dkd/eval/nan_stats.h"
+#include "dkd/eval/numbers.h"
 
 namespace dkd {
 

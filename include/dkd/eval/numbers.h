@@ -1,9 +1,12 @@
 #pragma once
-// NaN-skipping means shared by the metrics: a joint, column or split with no
-// valid instance is NaN and is left out of every mean above it.
+// Numbers shared by the metrics and their tables: a joint, column or split with
+// no valid instance is NaN, is left out of every mean above it, and is shown as "-".
 #include <cmath>
 #include <cstddef>
+#include <iomanip>
 #include <limits>
+#include <sstream>
+#include <string>
 #include <vector>
 
 namespace dkd {
@@ -33,6 +36,15 @@ inline std::vector<double> nan_mean_elementwise(const std::vector<const std::vec
     out[i] = nan_mean(column);
   }
   return out;
+}
+
+/// `v` with `decimals` digits after the point ("12.35"), as printf's %.*f; "-"
+/// when it is not finite (a table cell without data).
+inline std::string fixed(double v, int decimals) {
+  if (!std::isfinite(v)) return "-";
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(decimals) << v;
+  return os.str();
 }
 
 }  // namespace dkd
