@@ -14,6 +14,7 @@
 #include "dkd/eval/pck.h"
 #include "dkd/eval/plot.h"
 #include "dkd/eval/report.h"
+#include "dkd/eval/smoothness.h"
 #include "dkd/util/error.h"
 
 namespace dkd {

@@ -17,8 +17,9 @@
 
 #include "data_fixtures.h"
 #include "dkd/data/penn_action.h"
-#include "dkd/models/weights.h"
 #include "dkd/models/checkpoint.h"
+#include "dkd/models/pickle_reader.h"
+#include "dkd/models/weights.h"
 #include "dkd/util/error.h"
 
 namespace {

@@ -7,50 +7,18 @@
 
 #include "dkd/eval/pck.h"
 #include "dkd/util/error.h"
+#include "pose_fixtures.h"
 
 namespace dkd {
 namespace {
 
-// A record of T frames, every joint of every frame at (10 + 5j, 20 + 3j), all
-// visible, box [0, 0, box_w, box_h] in every frame.
-VideoRecord make_record(const std::string& dataset, const std::string& id, const std::string& action, int T,
-                        float box_w = 100.f, float box_h = 50.f) {
-  const DatasetKind kind = parse_kind<DatasetKind>(dataset, "dataset");
-  const Skeleton& sk = skeleton_for(kind);
-  VideoRecord r;
-  r.dataset = kind;
-  r.id = id;
-  r.action = action;
-  r.width = 320;
-  r.height = 240;
-  r.num_joints = sk.num_joints();
-  for (int t = 0; t < T; ++t) {
-    r.frame_paths.push_back("f" + std::to_string(t) + ".jpg");
-    for (int j = 0; j < r.num_joints; ++j) {
-      r.joints.push_back({10.f + 5.f * j, 20.f + 3.f * j});
-      r.visible.push_back(1);
-    }
-    r.boxes.push_back({0.f, 0.f, box_w, box_h});
-  }
-  return r;
-}
-
-std::vector<Point2> offset(const VideoRecord& r, float dx, float dy) {
-  std::vector<Point2> p = r.joints;
-  for (auto& q : p) {
-    q.x += dx;
-    q.y += dy;
-  }
-  return p;
-}
-
-Point2& at(std::vector<Point2>& p, const VideoRecord& r, int t, int j) {
-  return p[static_cast<std::size_t>(t) * r.num_joints + j];
-}
+using test::at;
+using test::offset;
+using test::pose_record;
 
 TEST(Pck, DistanceExactlyAtThresholdCounts) {
   // Box 100 x 50 -> norm 100; threshold 0.2 -> 20 px. Offset (12, 16) has length 20.
-  VideoRecord r = make_record("penn", "0001", "bowl", 1);
+  VideoRecord r = pose_record("penn", "0001", "bowl", 1);
   std::vector<Point2> p = offset(r, 12.f, 16.f);
   at(p, r, 0, 1) = {r.joint(0, 1).x, r.joint(0, 1).y + 20.5f};  // just outside
   PckEvaluator ev(DatasetKind::penn);
@@ -66,7 +34,7 @@ TEST(Pck, DistanceExactlyAtThresholdCounts) {
 
 TEST(Pck, NormIsLongerBoxSide) {
   // Box 40 x 150 -> norm 150 -> 30 px; offset (0, 30) is correct, (0, 31) is not.
-  VideoRecord r = make_record("penn", "0001", "bowl", 2, 40.f, 150.f);
+  VideoRecord r = pose_record("penn", "0001", "bowl", 2, 40.f, 150.f);
   std::vector<Point2> p = r.joints;
   for (int j = 0; j < r.num_joints; ++j) {
     at(p, r, 0, j).y += 30.f;
@@ -79,7 +47,7 @@ TEST(Pck, NormIsLongerBoxSide) {
 }
 
 TEST(Pck, InvisiblePennJointsAreSkipped) {
-  VideoRecord r = make_record("penn", "0001", "bowl", 2);
+  VideoRecord r = pose_record("penn", "0001", "bowl", 2);
   std::vector<Point2> p = r.joints;
   // Joint 3 invisible in frame 0 with a huge error: not counted at all.
   r.visible[0 * r.num_joints + 3] = 0;
@@ -103,7 +71,7 @@ TEST(Pck, InvisiblePennJointsAreSkipped) {
 }
 
 TEST(Pck, JhmdbCountsAllJointsAndExcludesNeckBellyFromTable) {
-  VideoRecord r = make_record("jhmdb", "run/v1", "run", 1);
+  VideoRecord r = pose_record("jhmdb", "run/v1", "run", 1);
   for (auto& v : r.visible) v = 0;  // ignored for JHMDB
   std::vector<Point2> p = r.joints;
   at(p, r, 0, 0) = {500.f, 500.f};   // neck wrong
@@ -126,7 +94,7 @@ TEST(Pck, JhmdbCountsAllJointsAndExcludesNeckBellyFromTable) {
 TEST(Pck, ThreeMeansHandComputed) {
   // Frame 0: all visible; wrists (5, 6) and r_ankle (12) wrong.
   // Frame 1: only head (0) and l_wrist (5) visible, both right.
-  VideoRecord r = make_record("penn", "0001", "bowl", 2);
+  VideoRecord r = pose_record("penn", "0001", "bowl", 2);
   std::vector<Point2> p = r.joints;
   for (int j : {5, 6, 12}) at(p, r, 0, j).x += 90.f;
   for (int j = 0; j < r.num_joints; ++j)
@@ -155,7 +123,7 @@ TEST(Pck, ThreeMeansHandComputed) {
 
 TEST(Pck, TorsoNormAndFallbackToPredictedPair) {
   // Penn torso pair: r_shoulder (2) and l_hip (7).
-  VideoRecord r = make_record("penn", "0001", "bowl", 2);
+  VideoRecord r = pose_record("penn", "0001", "bowl", 2);
   // Frame 0: ground-truth torso 0.5 px (< 1) -> predicted pair is used.
   r.joint(0, 2) = {50.f, 50.f};
   r.joint(0, 7) = {50.5f, 50.f};
@@ -181,7 +149,7 @@ TEST(Pck, TorsoNormAndFallbackToPredictedPair) {
 
 TEST(Pck, CurveWithKnownOffset) {
   // Offset 10 px with norm 100: correct from threshold 0.10 on.
-  VideoRecord r = make_record("penn", "0001", "bowl", 3);
+  VideoRecord r = pose_record("penn", "0001", "bowl", 3);
   PckEvaluator ev(DatasetKind::penn);
   ev.process(r, offset(r, 6.f, 8.f));
   EvalResult res = ev.evaluate();
@@ -199,7 +167,7 @@ TEST(Pck, CurveWithKnownOffset) {
 }
 
 TEST(Pck, CustomMainThreshold) {
-  VideoRecord r = make_record("penn", "0001", "bowl", 1);
+  VideoRecord r = pose_record("penn", "0001", "bowl", 1);
   PckOptions o;
   o.threshold = 0.05;  // 5 px
   PckEvaluator ev(DatasetKind::penn, o);
@@ -209,8 +177,8 @@ TEST(Pck, CustomMainThreshold) {
 }
 
 TEST(Pck, PerActionAndNonFinitePredictions) {
-  VideoRecord a = make_record("penn", "0001", "bowl", 2);
-  VideoRecord b = make_record("penn", "0002", "squat", 1);
+  VideoRecord a = pose_record("penn", "0001", "bowl", 2);
+  VideoRecord b = pose_record("penn", "0002", "squat", 1);
   std::vector<Point2> pb = b.joints;
   for (auto& q : pb) q.x = std::nanf("");
   PckEvaluator ev(DatasetKind::penn);
@@ -226,30 +194,9 @@ TEST(Pck, PerActionAndNonFinitePredictions) {
   EXPECT_NEAR(res.pck.pooled, 100.0 * 2 / 3, 1e-12);
 }
 
-TEST(Pck, SmoothnessHandComputed) {
-  // Ground truth static (acceleration 0); predictions of every joint jump x by
-  // 0, 3, 0 -> acceleration |0 - 6 + 0| = 6 px at t = 1; box 200 -> 3 %.
-  VideoRecord r = make_record("penn", "0001", "bowl", 3, 200.f, 100.f);
-  std::vector<Point2> p = r.joints;
-  for (int j = 0; j < r.num_joints; ++j) at(p, r, 1, j).x += 3.f;
-  r.visible[1 * r.num_joints + 0] = 0;  // head triple is not valid
-  PckEvaluator ev(DatasetKind::penn);
-  ev.process(r, p);
-  const SmoothnessResult& s = ev.evaluate().smoothness;
-  EXPECT_DOUBLE_EQ(s.triples, 12.0);
-  EXPECT_DOUBLE_EQ(s.pred_px, 6.0);
-  EXPECT_DOUBLE_EQ(s.gt_px, 0.0);
-  EXPECT_DOUBLE_EQ(s.pred_box, 3.0);
-  EXPECT_DOUBLE_EQ(s.gt_box, 0.0);
-  EXPECT_TRUE(std::isnan(s.ratio()));
-  ASSERT_EQ(s.column_names.size(), 7u);
-  EXPECT_TRUE(std::isnan(s.column_pred_px[0]));  // Head: no valid triple
-  EXPECT_DOUBLE_EQ(s.column_pred_px[3], 6.0);
-}
-
 TEST(Pck, CountsMergeEqualsSingleEvaluator) {
-  VideoRecord a = make_record("penn", "0001", "bowl", 3);
-  VideoRecord b = make_record("penn", "0002", "squat", 4);
+  VideoRecord a = pose_record("penn", "0001", "bowl", 3);
+  VideoRecord b = pose_record("penn", "0002", "squat", 4);
   std::vector<Point2> pa = offset(a, 15.f, 0.f), pb = offset(b, 25.f, 0.f);
   PckOptions o;
   o.actions = {"bowl", "squat"};
@@ -276,13 +223,13 @@ TEST(Pck, CountsMergeEqualsSingleEvaluator) {
   // Layout mismatch and an action outside the fixed list are usage errors.
   PckEvaluator other(DatasetKind::penn);
   EXPECT_THROW(other.merge(sum), UsageError);
-  VideoRecord c = make_record("penn", "0003", "pullup", 1);
+  VideoRecord c = pose_record("penn", "0003", "pullup", 1);
   EXPECT_THROW(all.process(c, c.joints), UsageError);
 }
 
 TEST(Pck, ByFrameIndexBucketsHandComputed) {
   // 45 frames: exact on frame 1 and on frames 5-10, 40 px off (a miss) elsewhere.
-  VideoRecord r = make_record("penn", "0001", "bowl", 45);
+  VideoRecord r = pose_record("penn", "0001", "bowl", 45);
   std::vector<Point2> p = offset(r, 40.f, 0.f);
   for (int t : {0, 4, 5, 6, 7, 8, 9})
     for (int j = 0; j < r.num_joints; ++j) at(p, r, t, j) = r.joint(t, j);
@@ -308,7 +255,7 @@ TEST(Pck, ByFrameIndexBucketsHandComputed) {
 }
 
 TEST(Pck, BadInputNamesTheVideo) {
-  VideoRecord r = make_record("penn", "0042", "bowl", 2);
+  VideoRecord r = pose_record("penn", "0042", "bowl", 2);
   PckEvaluator ev(DatasetKind::penn);
   std::vector<Point2> p(5);
   try {
@@ -317,7 +264,7 @@ TEST(Pck, BadInputNamesTheVideo) {
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("0042"), std::string::npos) << e.what();
   }
-  VideoRecord j = make_record("jhmdb", "run/x", "run", 1);
+  VideoRecord j = pose_record("jhmdb", "run/x", "run", 1);
   EXPECT_THROW(ev.process(j, j.joints), UsageError);
   PckOptions o;
   o.threshold = 0.0;
@@ -328,7 +275,7 @@ TEST(Pck, AverageSplitsIsMeanOfSplitPcks) {
   std::vector<EvalResult> splits;
   const float dx[3] = {0.f, 15.f, 25.f};  // box norm 100: 15 px hits, 25 px misses
   for (int s = 0; s < 3; ++s) {
-    VideoRecord r = make_record("jhmdb", "run/v" + std::to_string(s), "run", s + 1);
+    VideoRecord r = pose_record("jhmdb", "run/v" + std::to_string(s), "run", s + 1);
     std::vector<Point2> p = r.joints;
     // split s: wrists off by dx[s]
     for (int t = 0; t < r.num_frames(); ++t)

@@ -16,7 +16,8 @@ namespace dkd {
 
 namespace {
 
-uint64_t splitmix64(uint64_t x) {
+/// SplitMix64's output of the state after `x` (a stateless 64-bit mix).
+uint64_t mix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
@@ -37,7 +38,7 @@ int uniform_int(std::mt19937_64& rng, int lo, int hi) {
 }  // namespace
 
 uint64_t sample_seed(uint64_t seed, int64_t epoch, int64_t index) {
-  return splitmix64(splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(epoch)) ^ static_cast<uint64_t>(index));
+  return mix64(mix64(mix64(seed) ^ static_cast<uint64_t>(epoch)) ^ static_cast<uint64_t>(index));
 }
 
 cv::Mat read_frame(const std::string& path) { return decode_image(path, cv::IMREAD_COLOR); }

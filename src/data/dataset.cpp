@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 
+#include <opencv2/imgcodecs.hpp>
 #include <spdlog/spdlog.h>
 
 #include "dkd/config/config.h"
@@ -26,6 +27,21 @@ int count_files(const std::string& dir, const std::string& ext) {
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.is_regular_file(ec) && e.path().extension() == ext) ++n;
   return n;
+}
+
+void check_frame_files(const std::vector<std::string>& frame_paths, const std::string& dir, const std::string& ext,
+                       const std::string& annotation, const std::string& listed, const std::string& count) {
+  namespace fs = std::filesystem;
+  const int on_disk = count_files(dir, ext);
+  if (on_disk < 0) throw DataError(dir, "frame folder missing (" + listed + ")");
+  if (on_disk != static_cast<int>(frame_paths.size()))
+    throw DataError(annotation, count + " but " + dir + " holds " + std::to_string(on_disk) + " " + ext + " frames");
+  std::error_code ec;
+  for (const auto& f : frame_paths)
+    if (!fs::is_regular_file(f, ec))
+      throw DataError(f, "frame missing");
+    else if (!cv::haveImageReader(f))
+      throw DataError(f, "unreadable image (not an image file: unknown signature)");
 }
 
 std::string format_problems(const std::vector<DataProblem>& problems, std::size_t limit) {

@@ -17,8 +17,7 @@ torch::Tensor render_heatmaps(const std::vector<Point2>& joints, const std::vect
   for (int64_t j = 0; j < J; ++j) {
     const Point2& p = joints[static_cast<std::size_t>(j)];
     const bool vis = visible.empty() || visible[static_cast<std::size_t>(j)] != 0;
-    const bool inside = std::isfinite(p.x) && std::isfinite(p.y) && p.x >= -0.5f && p.y >= -0.5f &&
-                        p.x < width - 0.5f && p.y < height - 0.5f;
+    const bool inside = is_finite(p) && p.x >= -0.5f && p.y >= -0.5f && p.x < width - 0.5f && p.y < height - 0.5f;
     if (!vis || !inside) continue;
     if (weights) (*weights)[static_cast<std::size_t>(j)] = 1.f;
     const int cx = static_cast<int>(std::lround(p.x)), cy = static_cast<int>(std::lround(p.y));

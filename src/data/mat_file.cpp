@@ -191,6 +191,12 @@ void quiet_matio() {
   std::call_once(once, [] { Mat_LogInitFunc("dkd", silent_log); });
 }
 
+std::string MatArray::shape() const {
+  std::string s;
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? "x" : "") + std::to_string(dims[i]);
+  return s;
+}
+
 // ---------------------------------------------------------------- reader
 
 MatReader::MatReader(const std::string& path) : path_(path) {
@@ -371,13 +377,26 @@ void MatWriter::close() {
 
 namespace {
 
+/// DataError unless `dims` hold `size` values.
+void check_numel(const std::string& path, const std::string& name, const std::vector<std::size_t>& dims,
+                 std::size_t size) {
+  std::size_t n = 1;
+  for (auto d : dims) n *= d;
+  if (n != size) throw DataError(path, "variable '" + name + "': data size does not match its dims");
+}
+
+/// Writes `values` as variable `name` of class `cls` with elements stored as T
+/// (matio type `type`), through a copy (matio takes a mutable buffer).
+template <class T, class Values>
 void write_var(_mat_t* mat, const std::string& path, const std::string& name, matio_classes cls, matio_types type,
-               const std::vector<std::size_t>& dims, void* data, bool logical, bool compress) {
+               const std::vector<std::size_t>& dims, const Values& values, bool logical, bool compress) {
   if (!mat) throw DataError(path, "MAT file already closed");
+  std::vector<T> data(values.begin(), values.end());
   std::vector<std::size_t> d = dims;
   while (d.size() < 2) d.push_back(1);
   std::unique_ptr<matvar_t, VarDeleter> v(Mat_VarCreate(name.c_str(), cls, type, static_cast<int>(d.size()), d.data(),
-                                                        data, MAT_F_DONT_COPY_DATA | (logical ? MAT_F_LOGICAL : 0)));
+                                                        data.data(),
+                                                        MAT_F_DONT_COPY_DATA | (logical ? MAT_F_LOGICAL : 0)));
   if (!v) throw DataError(path, "cannot create variable '" + name + "'");
   int rc = Mat_VarWrite(mat, v.get(), compress ? MAT_COMPRESSION_ZLIB : MAT_COMPRESSION_NONE);
   v->data = nullptr;  // not owned (MAT_F_DONT_COPY_DATA)
@@ -388,9 +407,7 @@ void write_var(_mat_t* mat, const std::string& path, const std::string& name, ma
 
 void MatWriter::write_numeric(const std::string& name, const std::vector<std::size_t>& dims,
                               const std::vector<double>& data, MatStorage storage) {
-  std::size_t n = 1;
-  for (auto d : dims) n *= d;
-  if (n != data.size()) throw DataError(path_, "variable '" + name + "': data size does not match its dims");
+  check_numel(path_, name, dims, data.size());
   double hi = 0.0;
   bool integral = true;
   for (double x : data) {
@@ -401,40 +418,31 @@ void MatWriter::write_numeric(const std::string& name, const std::vector<std::si
     hi = std::max(hi, x);
   }
   if (storage == MatStorage::kDouble || !integral) {
-    std::vector<double> copy = data;
-    write_var(mat_, path_, name, MAT_C_DOUBLE, MAT_T_DOUBLE, dims, copy.data(), false, compress_);
+    write_var<double>(mat_, path_, name, MAT_C_DOUBLE, MAT_T_DOUBLE, dims, data, false, compress_);
     return;
   }
   const bool use8 = hi <= 255.0;
   const matio_classes cls = storage == MatStorage::kPacked ? MAT_C_DOUBLE : (use8 ? MAT_C_UINT8 : MAT_C_UINT16);
   if (use8) {
     // kPacked: a double-class variable whose data element type is uint8 (as MATLAB packs).
-    std::vector<uint8_t> buf(data.begin(), data.end());
-    write_var(mat_, path_, name, cls, MAT_T_UINT8, dims, buf.data(), false, compress_);
+    write_var<uint8_t>(mat_, path_, name, cls, MAT_T_UINT8, dims, data, false, compress_);
   } else {
-    std::vector<uint16_t> buf(data.begin(), data.end());
-    write_var(mat_, path_, name, cls, MAT_T_UINT16, dims, buf.data(), false, compress_);
+    write_var<uint16_t>(mat_, path_, name, cls, MAT_T_UINT16, dims, data, false, compress_);
   }
 }
 
 void MatWriter::write_uint8(const std::string& name, const std::vector<std::size_t>& dims,
                             const std::vector<unsigned char>& data, bool logical) {
-  std::size_t n = 1;
-  for (auto d : dims) n *= d;
-  if (n != data.size()) throw DataError(path_, "variable '" + name + "': data size does not match its dims");
-  std::vector<unsigned char> copy = data;
-  write_var(mat_, path_, name, MAT_C_UINT8, MAT_T_UINT8, dims, copy.data(), logical, compress_);
+  check_numel(path_, name, dims, data.size());
+  write_var<unsigned char>(mat_, path_, name, MAT_C_UINT8, MAT_T_UINT8, dims, data, logical, compress_);
 }
 
 void MatWriter::write_text(const std::string& name, const std::string& text, bool two_byte) {
   std::vector<std::size_t> dims = {1, text.size()};
-  if (two_byte) {
-    std::vector<uint16_t> buf(text.begin(), text.end());
-    write_var(mat_, path_, name, MAT_C_CHAR, MAT_T_UINT16, dims, buf.data(), false, compress_);
-  } else {
-    std::vector<char> buf(text.begin(), text.end());
-    write_var(mat_, path_, name, MAT_C_CHAR, MAT_T_UINT8, dims, buf.data(), false, compress_);
-  }
+  if (two_byte)
+    write_var<uint16_t>(mat_, path_, name, MAT_C_CHAR, MAT_T_UINT16, dims, text, false, compress_);
+  else
+    write_var<char>(mat_, path_, name, MAT_C_CHAR, MAT_T_UINT8, dims, text, false, compress_);
 }
 
 }  // namespace dkd

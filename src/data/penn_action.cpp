@@ -5,8 +5,6 @@
 #include <cmath>
 #include <filesystem>
 
-#include <opencv2/imgcodecs.hpp>
-
 #include "dkd/data/mat_file.h"
 #include "dkd/data/mat_writer.h"
 #include "dkd/data/skeleton.h"
@@ -20,15 +18,9 @@ namespace {
 
 constexpr int kPennJoints = 13;
 
-std::string shape_of(const MatArray& a) {
-  std::string s;
-  for (std::size_t i = 0; i < a.dims.size(); ++i) s += (i ? "x" : "") + std::to_string(a.dims[i]);
-  return s;
-}
-
 void expect_shape(const std::string& path, const MatArray& a, std::size_t rows, std::size_t cols) {
   if (a.dims.size() != 2 || a.rows() != rows || a.cols() != cols)
-    throw DataError(path, "variable '" + a.name + "' has shape " + shape_of(a) + ", expected " + std::to_string(rows) +
+    throw DataError(path, "variable '" + a.name + "' has shape " + a.shape() + ", expected " + std::to_string(rows) +
                               "x" + std::to_string(cols));
 }
 
@@ -62,10 +54,10 @@ VideoRecord PennAction::read_labels(const std::string& path, const std::string& 
   expect_finite(path, x);
   expect_finite(path, y);
   if (bbox.dims.size() != 2 || bbox.cols() != 4 || (bbox.rows() != T && !(T > 1 && bbox.rows() == T - 1)))
-    throw DataError(path, "variable 'bbox' has shape " + shape_of(bbox) + ", expected " + std::to_string(T) +
-                              "x4 (or " + std::to_string(T - 1) + "x4)");
+    throw DataError(path, "variable 'bbox' has shape " + bbox.shape() + ", expected " + std::to_string(T) + "x4 (or " +
+                              std::to_string(T - 1) + "x4)");
   expect_finite(path, bbox);
-  if (dims.numel() != 3) throw DataError(path, "variable 'dimensions' has shape " + shape_of(dims) + ", expected 1x3");
+  if (dims.numel() != 3) throw DataError(path, "variable 'dimensions' has shape " + dims.shape() + ", expected 1x3");
   const double H = dims.data[0], W = dims.data[1];
   if (!(H >= 1 && W >= 1 && H <= 100000 && W <= 100000))
     throw DataError(path,
@@ -109,19 +101,9 @@ VideoRecord PennAction::read_video(const std::string& root, const std::string& i
   const std::string path = penn_label_path(root, id);
   VideoRecord v = read_labels(path, root, id);
   if (check_frames) {
-    const std::string dir = (fs::path(root) / "frames" / id).string();
-    const int on_disk = count_files(dir, ".jpg");
-    if (on_disk < 0)
-      throw DataError(dir, "frame folder missing (labels list " + std::to_string(v.num_frames()) + " frames)");
-    if (on_disk != v.num_frames())
-      throw DataError(path, "nframes is " + std::to_string(v.num_frames()) + " but " + dir + " holds " +
-                                std::to_string(on_disk) + " .jpg frames");
-    std::error_code ec;
-    for (const auto& f : v.frame_paths)
-      if (!fs::is_regular_file(f, ec))
-        throw DataError(f, "frame missing");
-      else if (!cv::haveImageReader(f))
-        throw DataError(f, "unreadable image (not an image file: unknown signature)");
+    const std::string T = std::to_string(v.num_frames());
+    check_frame_files(v.frame_paths, (fs::path(root) / "frames" / id).string(), ".jpg", path,
+                      "labels list " + T + " frames", "nframes is " + T);
   }
   return v;
 }

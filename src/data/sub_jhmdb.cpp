@@ -31,6 +31,29 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
+/// The split files of one split: root/sub_splits/<action>_test_split_<split>.txt.
+struct SplitFiles {
+  std::string dir;
+  std::string suffix;                                      ///< "_test_split_<split>.txt"
+  std::vector<std::pair<std::string, std::string>> files;  ///< (action, path), sorted
+};
+
+/// Lists the split files of `split`; DataError when root has no sub_splits/ folder.
+SplitFiles list_split_files(const std::string& root, int split) {
+  SplitFiles s;
+  s.dir = (fs::path(root) / "sub_splits").string();
+  std::error_code ec;
+  if (!fs::is_directory(s.dir, ec)) throw DataError(s.dir, "not a Sub-JHMDB folder (no sub_splits/ directory)");
+  s.suffix = "_test_split_" + std::to_string(split) + ".txt";
+  for (const auto& e : fs::directory_iterator(s.dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() > s.suffix.size() && name.compare(name.size() - s.suffix.size(), s.suffix.size(), s.suffix) == 0)
+      s.files.emplace_back(name.substr(0, name.size() - s.suffix.size()), e.path().string());
+  }
+  std::sort(s.files.begin(), s.files.end());
+  return s;
+}
+
 }  // namespace
 
 Box joints_extent_box(const VideoRecord& v, int t, double margin) {
@@ -80,20 +103,10 @@ std::vector<JhmdbSplitEntry> SubJhmdb::read_split_file(const std::string& path, 
 
 std::vector<JhmdbSplitEntry> SubJhmdb::read_splits(const std::string& root, int split) {
   if (split < 1 || split > 3) throw UsageError("Sub-JHMDB split must be 1, 2 or 3, not " + std::to_string(split));
-  const fs::path dir = fs::path(root) / "sub_splits";
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw DataError(dir.string(), "not a Sub-JHMDB folder (no sub_splits/ directory)");
-  const std::string suffix = "_test_split_" + std::to_string(split) + ".txt";
-  std::vector<std::pair<std::string, std::string>> files;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-      files.emplace_back(name.substr(0, name.size() - suffix.size()), e.path().string());
-  }
-  if (files.empty()) throw DataError(dir.string(), "no split files *" + suffix);
-  std::sort(files.begin(), files.end());
+  const SplitFiles split_files = list_split_files(root, split);
+  if (split_files.files.empty()) throw DataError(split_files.dir, "no split files *" + split_files.suffix);
   std::vector<JhmdbSplitEntry> out;
-  for (const auto& [action, path] : files) {
+  for (const auto& [action, path] : split_files.files) {
     auto entries = read_split_file(path, action);
     out.insert(out.end(), entries.begin(), entries.end());
   }
@@ -108,11 +121,8 @@ VideoRecord SubJhmdb::read_video(const std::string& root, const std::string& act
     MatReader mat(jpath);
     pos = mat.numeric("pos_img");
   }
-  if (pos.dims.size() > 3 || pos.dim(0) != 2 || pos.dim(1) != kJhmdbJoints || pos.dim(2) < 1) {
-    std::string s;
-    for (std::size_t i = 0; i < pos.dims.size(); ++i) s += (i ? "x" : "") + std::to_string(pos.dims[i]);
-    throw DataError(jpath, "variable 'pos_img' has shape " + s + ", expected 2x15xT");
-  }
+  if (pos.dims.size() > 3 || pos.dim(0) != 2 || pos.dim(1) != kJhmdbJoints || pos.dim(2) < 1)
+    throw DataError(jpath, "variable 'pos_img' has shape " + pos.shape() + ", expected 2x15xT");
   for (double d : pos.data)
     if (!std::isfinite(d)) throw DataError(jpath, "variable 'pos_img' holds a non-finite value");
   const int T = static_cast<int>(pos.dim(2));
@@ -132,21 +142,10 @@ VideoRecord SubJhmdb::read_video(const std::string& root, const std::string& act
       v.joint(t, j) = {static_cast<float>(pos.at(0, j, t) - 1.0), static_cast<float>(pos.at(1, j, t) - 1.0)};
   }
 
-  if (check_frames) {
-    const std::string dir = (fs::path(root) / "Rename_Images" / action / video).string();
-    const int on_disk = count_files(dir, ".png");
-    if (on_disk < 0)
-      throw DataError(dir, "frame folder missing (joint_positions lists " + std::to_string(T) + " frames)");
-    if (on_disk != T)
-      throw DataError(jpath, "pos_img has " + std::to_string(T) + " frames but " + dir + " holds " +
-                                 std::to_string(on_disk) + " .png frames");
-    std::error_code ec;
-    for (const auto& f : v.frame_paths)
-      if (!fs::is_regular_file(f, ec))
-        throw DataError(f, "frame missing");
-      else if (!cv::haveImageReader(f))
-        throw DataError(f, "unreadable image (not an image file: unknown signature)");
-  }
+  if (check_frames)
+    check_frame_files(v.frame_paths, (fs::path(root) / "Rename_Images" / action / video).string(), ".png", jpath,
+                      "joint_positions lists " + std::to_string(T) + " frames",
+                      "pos_img has " + std::to_string(T) + " frames");
 
   const std::string mpath = jhmdb_mask_path(root, action, video);
   std::error_code ec;
@@ -200,20 +199,10 @@ VideoRecord SubJhmdb::read_video(const std::string& root, const std::string& act
 DatasetScan SubJhmdb::scan(const std::string& root, int split, double box_margin) {
   DatasetScan scan;
   std::vector<JhmdbSplitEntry> entries;
-  const fs::path dir = fs::path(root) / "sub_splits";
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw DataError(dir.string(), "not a Sub-JHMDB folder (no sub_splits/ directory)");
   // Read every split file separately so that one malformed file does not hide the rest.
-  const std::string suffix = "_test_split_" + std::to_string(split) + ".txt";
-  std::vector<std::pair<std::string, std::string>> files;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-      files.emplace_back(name.substr(0, name.size() - suffix.size()), e.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) scan.problems.push_back({dir.string(), "no split files *" + suffix});
-  for (const auto& [action, path] : files) {
+  const SplitFiles split_files = list_split_files(root, split);
+  if (split_files.files.empty()) scan.problems.push_back({split_files.dir, "no split files *" + split_files.suffix});
+  for (const auto& [action, path] : split_files.files) {
     try {
       auto part = read_split_file(path, action);
       entries.insert(entries.end(), part.begin(), part.end());

@@ -200,7 +200,7 @@ Box next_box_from_keypoints(const std::vector<Point2>& keypoints, const std::vec
   for (std::size_t j = 0; j < keypoints.size(); ++j) {
     const auto& p = keypoints[j];
     if (j < confidence.size() && confidence[j] < min_confidence) continue;
-    if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
+    if (!is_finite(p)) continue;
     if (n == 0) {
       x1 = x2 = p.x;
       y1 = y2 = p.y;

@@ -24,7 +24,7 @@ namespace {
 
 volatile sig_atomic_t g_pending_signal = 0;
 
-void on_signal(int sig) { g_pending_signal = sig; }
+void note_pending_signal(int sig) { g_pending_signal = sig; }
 
 bool is_dist_variable(const char* entry) {
   static const char* const names[] = {"RANK=",        "WORLD_SIZE=",       "LOCAL_RANK=", "MASTER_ADDR=",
@@ -116,7 +116,7 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args, const La
 
   struct sigaction sa {
   }, old_int{}, old_term{};
-  sa.sa_handler = on_signal;
+  sa.sa_handler = note_pending_signal;
   sigemptyset(&sa.sa_mask);
   g_pending_signal = 0;
   sigaction(SIGINT, &sa, &old_int);

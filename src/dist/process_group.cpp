@@ -20,6 +20,7 @@
 
 #include "dkd/config/config.h"
 #include "dkd/util/error.h"
+#include "dkd/util/strings.h"
 
 namespace dkd {
 namespace {
@@ -41,8 +42,6 @@ std::string short_message(const std::exception& e) {
   if (msg.size() > 300) msg = msg.substr(0, 300) + "...";
   return msg;
 }
-
-bool contains(const std::string& s, const char* what) { return s.find(what) != std::string::npos; }
 
 bool is_loopback(const std::string& addr) { return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1"; }
 

@@ -8,6 +8,7 @@
 
 #include <ATen/record_function.h>
 
+#include "dkd/eval/numbers.h"
 #include "dkd/models/factory.h"
 #include "dkd/util/error.h"
 
@@ -108,12 +109,6 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext* base) {
   if (outputs.empty() || !outputs[0].isTensor()) return;
   const int64_t macs = outputs[0].toTensor().numel() * ctx->per_output_macs;
   (ctx->matrix ? count.linear : count.convolution) += macs;
-}
-
-std::string fixed(double v, int digits) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
 }
 
 std::string depth_name(const BackboneConfig& b) {

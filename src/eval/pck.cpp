@@ -2,32 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <set>
 #include <sstream>
 
+#include "dkd/eval/numbers.h"
 #include "dkd/util/error.h"
 
 namespace dkd {
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-double nan_mean(const std::vector<double>& v) {
-  double s = 0.0;
-  int n = 0;
-  for (double x : v)
-    if (!std::isnan(x)) {
-      s += x;
-      ++n;
-    }
-  return n > 0 ? s / n : kNaN;
-}
-
 double ratio_pct(double hits, double valid) { return valid > 0 ? 100.0 * hits / valid : kNaN; }
-
-bool finite(const Point2& p) { return std::isfinite(p.x) && std::isfinite(p.y); }
 
 double dist(const Point2& a, const Point2& b) {
   const double dx = static_cast<double>(a.x) - static_cast<double>(b.x);
@@ -123,8 +108,6 @@ PckSummary summarize_pck(const Skeleton& sk, const std::vector<double>& hits, co
   return s;
 }
 
-double SmoothnessResult::ratio() const { return gt_px > 0 ? pred_px / gt_px : kNaN; }
-
 // ---------------------------------------------------------------------------
 
 PckEvaluator::PckEvaluator(DatasetKind dataset, PckOptions options)
@@ -148,7 +131,7 @@ void PckEvaluator::reset() {
   for (const auto& a : options_.actions) action_counts(a);
   frame_hits_.assign(default_frame_buckets().size(), std::vector<double>(J_, 0.0));
   frame_valid_.assign(default_frame_buckets().size(), std::vector<double>(J_, 0.0));
-  for (auto* v : {&acc_pred_px_, &acc_gt_px_, &acc_pred_box_, &acc_gt_box_, &acc_triples_}) v->assign(J_, 0.0);
+  smoothness_.reset(J_);
 }
 
 PckEvaluator::ActionCounts& PckEvaluator::action_counts(const std::string& action) {
@@ -202,7 +185,7 @@ void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pre
       ac.valid[j] += 1;
       frame_valid_[bucket][j] += 1;
       const Point2& p = pred_at(t, j);
-      if (!finite(p)) continue;  // a miss
+      if (!is_finite(p)) continue;  // a miss
       const double d = dist(p, gt.joint(t, j));
       for (std::size_t k = 0; k < K; ++k)
         if (d <= thr[k] * bbox_norm) bbox_hits_[k][j] += 1;
@@ -213,28 +196,7 @@ void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pre
       if (d <= options_.threshold * torso_norm) torso_hits_[j] += 1;
     }
   }
-  // Smoothness over valid triples.
-  for (int t = 1; t + 1 < T; ++t) {
-    const Box& b = gt.boxes[t];
-    const double size = std::max(1.0, std::max(static_cast<double>(b.x2) - b.x1, static_cast<double>(b.y2) - b.y1));
-    for (int j = 0; j < J_; ++j) {
-      if (!valid_at(t - 1, j) || !valid_at(t, j) || !valid_at(t + 1, j)) continue;
-      const Point2 &p0 = pred_at(t - 1, j), &p1 = pred_at(t, j), &p2 = pred_at(t + 1, j);
-      if (!finite(p0) || !finite(p1) || !finite(p2)) continue;
-      const Point2 &g0 = gt.joint(t - 1, j), &g1 = gt.joint(t, j), &g2 = gt.joint(t + 1, j);
-      const double apx = static_cast<double>(p2.x) - 2.0 * p1.x + p0.x;
-      const double apy = static_cast<double>(p2.y) - 2.0 * p1.y + p0.y;
-      const double agx = static_cast<double>(g2.x) - 2.0 * g1.x + g0.x;
-      const double agy = static_cast<double>(g2.y) - 2.0 * g1.y + g0.y;
-      const double ap = std::sqrt(apx * apx + apy * apy);
-      const double ag = std::sqrt(agx * agx + agy * agy);
-      acc_pred_px_[j] += ap;
-      acc_gt_px_[j] += ag;
-      acc_pred_box_[j] += 100.0 * ap / size;
-      acc_gt_box_[j] += 100.0 * ag / size;
-      acc_triples_[j] += 1;
-    }
-  }
+  smoothness_.add(gt, pred, use_visibility);
   videos_ += 1;
   frames_ += T;
   ac.videos += 1;
@@ -270,37 +232,14 @@ EvalResult PckEvaluator::evaluate() const {
     fb.pck = summarize_pck(*skeleton_, frame_hits_[b], frame_valid_[b], options_.threshold, "bbox");
     r.by_frame.push_back(std::move(fb));
   }
-  SmoothnessResult& s = r.smoothness;
-  double sp = 0, sg = 0, sbp = 0, sbg = 0, n = 0;
-  for (int j : skeleton_->table_joints()) {
-    sp += acc_pred_px_[j];
-    sg += acc_gt_px_[j];
-    sbp += acc_pred_box_[j];
-    sbg += acc_gt_box_[j];
-    n += acc_triples_[j];
-  }
-  s.triples = n;
-  s.pred_px = n > 0 ? sp / n : kNaN;
-  s.gt_px = n > 0 ? sg / n : kNaN;
-  s.pred_box = n > 0 ? sbp / n : kNaN;
-  s.gt_box = n > 0 ? sbg / n : kNaN;
-  for (const auto& col : skeleton_->columns) {
-    double cp = 0, cg = 0, cn = 0;
-    for (int j : col.second) {
-      cp += acc_pred_px_[j];
-      cg += acc_gt_px_[j];
-      cn += acc_triples_[j];
-    }
-    s.column_names.push_back(col.first);
-    s.column_pred_px.push_back(cn > 0 ? cp / cn : kNaN);
-    s.column_gt_px.push_back(cn > 0 ? cg / cn : kNaN);
-  }
+  r.smoothness = smoothness_.result(*skeleton_);
   return r;
 }
 
 std::size_t PckEvaluator::counts_size() const {
   const std::size_t J = J_;
-  return 2 + bbox_hits_.size() * J + 2 * J + actions_.size() * (2 + 2 * J) + 5 * J + 2 * frame_hits_.size() * J;
+  return 2 + bbox_hits_.size() * J + 2 * J + actions_.size() * (2 + 2 * J) + smoothness_.size() +
+         2 * frame_hits_.size() * J;
 }
 
 std::vector<double> PckEvaluator::counts() const {
@@ -318,7 +257,7 @@ std::vector<double> PckEvaluator::counts() const {
     put(kv.second.hits);
     put(kv.second.valid);
   }
-  for (const auto* v : {&acc_pred_px_, &acc_gt_px_, &acc_pred_box_, &acc_gt_box_, &acc_triples_}) put(*v);
+  smoothness_.append_to(c);
   for (std::size_t b = 0; b < frame_hits_.size(); ++b) {
     put(frame_hits_[b]);
     put(frame_valid_[b]);
@@ -350,7 +289,7 @@ void PckEvaluator::add_counts(const std::vector<double>& c, bool replace) {
     take_v(kv.second.hits);
     take_v(kv.second.valid);
   }
-  for (auto* v : {&acc_pred_px_, &acc_gt_px_, &acc_pred_box_, &acc_gt_box_, &acc_triples_}) take_v(*v);
+  smoothness_.read_from(c, i, replace);
   for (std::size_t b = 0; b < frame_hits_.size(); ++b) {
     take_v(frame_hits_[b]);
     take_v(frame_valid_[b]);
@@ -363,18 +302,6 @@ void PckEvaluator::set_counts(const std::vector<double>& counts) { add_counts(co
 // ---------------------------------------------------------------------------
 
 namespace {
-
-// Element-wise NaN-skipping mean of several vectors of equal length.
-std::vector<double> mean_vectors(const std::vector<const std::vector<double>*>& vs) {
-  if (vs.empty()) return {};
-  std::vector<double> out(vs[0]->size());
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    std::vector<double> col;
-    for (const auto* v : vs) col.push_back(i < v->size() ? (*v)[i] : kNaN);
-    out[i] = nan_mean(col);
-  }
-  return out;
-}
 
 std::vector<double> sum_vectors(const std::vector<const std::vector<double>*>& vs) {
   if (vs.empty()) return {};
@@ -397,8 +324,8 @@ PckSummary average_summaries(const std::vector<const PckSummary*>& ss) {
     mc.push_back(s->mean_columns);
     po.push_back(s->pooled);
   }
-  out.per_joint = mean_vectors(pj);
-  out.columns = mean_vectors(cols);
+  out.per_joint = nan_mean_elementwise(pj);
+  out.columns = nan_mean_elementwise(cols);
   out.hits = sum_vectors(hits);
   out.valid = sum_vectors(valid);
   out.mean_joints = nan_mean(mj);
@@ -471,25 +398,9 @@ EvalResult average_splits(const std::vector<EvalResult>& results) {
     out.by_frame.push_back(std::move(fb));
   }
   // Smoothness: mean of the per-split values.
-  SmoothnessResult& s = out.smoothness;
-  std::vector<double> pp, gp, pb, gb;
-  std::vector<const std::vector<double>*> cp, cg;
-  for (const auto& r : results) {
-    pp.push_back(r.smoothness.pred_px);
-    gp.push_back(r.smoothness.gt_px);
-    pb.push_back(r.smoothness.pred_box);
-    gb.push_back(r.smoothness.gt_box);
-    s.triples += r.smoothness.triples;
-    cp.push_back(&r.smoothness.column_pred_px);
-    cg.push_back(&r.smoothness.column_gt_px);
-  }
-  s.pred_px = nan_mean(pp);
-  s.gt_px = nan_mean(gp);
-  s.pred_box = nan_mean(pb);
-  s.gt_box = nan_mean(gb);
-  s.column_names = f.smoothness.column_names;
-  s.column_pred_px = mean_vectors(cp);
-  s.column_gt_px = mean_vectors(cg);
+  std::vector<const SmoothnessResult*> smoothness;
+  for (const auto& r : results) smoothness.push_back(&r.smoothness);
+  out.smoothness = average_smoothness(smoothness);
   return out;
 }
 

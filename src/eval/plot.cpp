@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "dkd/eval/numbers.h"
 #include "dkd/util/error.h"
 
 namespace dkd {
@@ -19,12 +19,6 @@ const int kFont = cv::FONT_HERSHEY_SIMPLEX;
 // Tableau-like palette (BGR).
 const std::vector<cv::Scalar> kColors = {{180, 119, 31},  {14, 127, 255}, {44, 160, 44},   {40, 39, 214},
                                          {189, 103, 148}, {75, 86, 140},  {194, 119, 227}, {127, 127, 127}};
-
-std::string num(double v, int prec) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", prec, v);
-  return buf;
-}
 
 void text(cv::Mat& img, const std::string& s, cv::Point at, double scale, int thick = 1,
           int align = -1 /* -1 left, 0 centre, 1 right */, bool vcenter = false) {
@@ -65,7 +59,7 @@ cv::Mat render_pck_curves(const std::vector<NamedCurve>& curves, const std::stri
     const double t = k / 20.0;
     cv::line(img, {X(t), top}, {X(t), top + ph}, kGrid, 1);
     cv::line(img, {X(t), top + ph}, {X(t), top + ph + 6}, kBlack, 1);
-    text(img, num(t, 2), {X(t), top + ph + 24}, 0.5, 1, 0);
+    text(img, fixed(t, 2), {X(t), top + ph + 24}, 0.5, 1, 0);
   }
   for (int v = 0; v <= 100; v += 10) {
     cv::line(img, {left, Y(v)}, {left + pw, Y(v)}, kGrid, 1);
@@ -204,7 +198,7 @@ cv::Mat render_smoothness(const SmoothnessResult& s, const std::string& title, i
   for (double v = 0; v <= ymax + 1e-9; v += step) {
     cv::line(img, {left, Y(v)}, {left + pw, Y(v)}, kGrid, 1);
     cv::line(img, {left - 6, Y(v)}, {left, Y(v)}, kBlack, 1);
-    text(img, num(v, prec), {left - 10, Y(v)}, 0.5, 1, 1, true);
+    text(img, fixed(v, prec), {left - 10, Y(v)}, 0.5, 1, 1, true);
   }
   cv::rectangle(img, {left, top}, {left + pw, top + ph}, kBlack, 1);
   const int n = static_cast<int>(names.size());

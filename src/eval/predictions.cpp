@@ -46,8 +46,7 @@ std::string predictions_to_string(const Predictions& preds) {
       json frame = json::array();
       for (int j = 0; j < J; ++j) {
         const Point2& p = pts[t * J + j];
-        if (!std::isfinite(p.x) || !std::isfinite(p.y))
-          throw Error("predictions: " + where(kv.first, t, j) + " is not finite");
+        if (!is_finite(p)) throw Error("predictions: " + where(kv.first, t, j) + " is not finite");
         // double(float) + 1 is exact, so a read (-1, back to float) restores p exactly.
         frame.push_back(json::array({static_cast<double>(p.x) + 1.0, static_cast<double>(p.y) + 1.0}));
       }
@@ -128,8 +127,7 @@ Predictions predictions_from_string(const std::string& text, const std::string& 
           throw DataError(origin, where(id, t, j) + ": expected [x, y] numbers, got " + xy.dump());
         const double x = xy[0].get<double>() - 1.0, y = xy[1].get<double>() - 1.0;
         const Point2 q{static_cast<float>(x), static_cast<float>(y)};
-        if (!std::isfinite(q.x) || !std::isfinite(q.y))
-          throw DataError(origin, where(id, t, j) + ": coordinate out of range: " + xy.dump());
+        if (!is_finite(q)) throw DataError(origin, where(id, t, j) + ": coordinate out of range: " + xy.dump());
         pts.push_back(q);
       }
     }

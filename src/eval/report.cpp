@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <sstream>
 
+#include "dkd/eval/numbers.h"
 #include "dkd/util/error.h"
 
 namespace dkd {
@@ -20,13 +20,6 @@ double sum_of(const std::vector<double>& v) {
   double s = 0.0;
   for (double x : v) s += x;
   return s;
-}
-
-std::string fmt(double v, int prec = 1) {
-  if (!std::isfinite(v)) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", prec, v);
-  return buf;
 }
 
 std::string fmt_g(double v) {
@@ -91,10 +84,10 @@ double mean_of(const PckSummary& s, const std::string& mean) {
 
 std::vector<std::string> pck_cells(const PckSummary& s) {
   std::vector<std::string> c;
-  for (double v : s.columns) c.push_back(fmt(v));
-  c.push_back(fmt(s.mean_joints));
-  c.push_back(fmt(s.mean_columns));
-  c.push_back(fmt(s.pooled));
+  for (double v : s.columns) c.push_back(fixed(v, 1));
+  c.push_back(fixed(s.mean_joints, 1));
+  c.push_back(fixed(s.mean_columns, 1));
+  c.push_back(fixed(s.pooled, 1));
   return c;
 }
 
@@ -213,7 +206,7 @@ json result_to_json(const EvalResult& r, const json& complexity, const json& spe
 std::string format_pck_table(const EvalResult& r, bool markdown, const std::string& model) {
   std::ostringstream os;
   os << heading("PCK@" + fmt_g(r.pck.threshold) + " on " + name_of(r.dataset) + " (split " + r.split +
-                    "): " + fmt(r.videos, 0) + " videos, " + fmt(r.frames, 0) + " frames" +
+                    "): " + fixed(r.videos, 0) + " videos, " + fixed(r.frames, 0) + " frames" +
                     (r.split == "all" ? " (mean of the per-split PCKs)" : ""),
                 markdown);
   std::vector<std::string> header = {model.empty() ? "norm" : "model (norm)"};
@@ -241,7 +234,7 @@ std::string format_per_action_table(const EvalResult& r, bool markdown) {
   for (const auto& m : kMeans) header.push_back(m);
   std::vector<std::vector<std::string>> rows;
   for (const auto& a : r.per_action) {
-    std::vector<std::string> row = {a.action, fmt(a.videos, 0), fmt(a.frames, 0)};
+    std::vector<std::string> row = {a.action, fixed(a.videos, 0), fixed(a.frames, 0)};
     for (auto& c : pck_cells(a.pck)) row.push_back(c);
     rows.push_back(row);
   }
@@ -263,18 +256,18 @@ std::string format_smoothness_table(const EvalResult& r, bool markdown) {
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> pr = {"predictions"}, gr = {"ground truth"};
   for (std::size_t c = 0; c < s.column_names.size(); ++c) {
-    pr.push_back(fmt(s.column_pred_px[c], 2));
-    gr.push_back(fmt(s.column_gt_px[c], 2));
+    pr.push_back(fixed(s.column_pred_px[c], 2));
+    gr.push_back(fixed(s.column_gt_px[c], 2));
   }
-  pr.push_back(fmt(s.pred_px, 2));
-  gr.push_back(fmt(s.gt_px, 2));
-  pr.push_back(fmt(s.pred_box, 2));
-  gr.push_back(fmt(s.gt_box, 2));
+  pr.push_back(fixed(s.pred_px, 2));
+  gr.push_back(fixed(s.gt_px, 2));
+  pr.push_back(fixed(s.pred_box, 2));
+  gr.push_back(fixed(s.gt_box, 2));
   rows.push_back(pr);
   rows.push_back(gr);
   os << table(header, rows, markdown, s.column_names.size() + 1);
-  os << (markdown ? "\n" : "") << "Ratio predictions / ground truth: " << fmt(s.ratio(), 2) << " over "
-     << fmt(s.triples, 0) << " joint triples.\n";
+  os << (markdown ? "\n" : "") << "Ratio predictions / ground truth: " << fixed(s.ratio(), 2) << " over "
+     << fixed(s.triples, 0) << " joint triples.\n";
   return os.str();
 }
 
@@ -284,8 +277,8 @@ std::string format_frame_table(const EvalResult& r, bool markdown) {
   std::vector<std::string> header = {"frames"}, row = {"PCK"}, count = {"valid joints"};
   for (const auto& b : r.by_frame) {
     header.push_back(b.label());
-    row.push_back(fmt(b.pck.mean_joints));
-    count.push_back(fmt(sum_of(b.pck.valid), 0));
+    row.push_back(fixed(b.pck.mean_joints, 1));
+    count.push_back(fixed(sum_of(b.pck.valid), 0));
   }
   os << table(header, {row, count}, markdown);
   return os.str();
@@ -296,8 +289,8 @@ std::string format_curve_table(const EvalResult& r, bool markdown) {
   os << heading("PCK curve (bbox norm, mean_joints)", markdown);
   std::vector<std::string> header = {"threshold"}, row = {"PCK"};
   for (const auto& c : r.curve) {
-    header.push_back(fmt(c.first, 2));
-    row.push_back(fmt(c.second));
+    header.push_back(fixed(c.first, 2));
+    row.push_back(fixed(c.second, 1));
   }
   os << table(header, {row}, markdown);
   return os.str();
@@ -349,13 +342,13 @@ std::string format_comparison(const std::vector<ComparisonRow>& rows, bool markd
   std::vector<std::vector<std::string>> body;
   for (const auto& r : rows) {
     std::vector<std::string> row = {r.name};
-    for (double v : r.pck.columns) row.push_back(fmt(v));
-    row.push_back(fmt(mean_of(r.pck, mean)));
-    row.push_back(fmt(r.torso_mean(mean)));
-    row.push_back(fmt(r.accel_ratio, 2));
-    row.push_back(fmt(r.gmacs_per_frame, 3));
-    row.push_back(fmt(r.params / 1e6, 2));
-    row.push_back(fmt(r.ms_per_frame, 2));
+    for (double v : r.pck.columns) row.push_back(fixed(v, 1));
+    row.push_back(fixed(mean_of(r.pck, mean), 1));
+    row.push_back(fixed(r.torso_mean(mean), 1));
+    row.push_back(fixed(r.accel_ratio, 2));
+    row.push_back(fixed(r.gmacs_per_frame, 3));
+    row.push_back(fixed(r.params / 1e6, 2));
+    row.push_back(fixed(r.ms_per_frame, 2));
     body.push_back(row);
   }
   os << table(header, body, markdown, 8);
@@ -368,10 +361,10 @@ std::string format_comparison(const std::vector<ComparisonRow>& rows, bool markd
     std::vector<std::vector<std::string>> rel;
     const auto signed_fmt = [](double v) {
       if (!std::isfinite(v)) return std::string("-");
-      return (v >= 0 ? "+" : "") + fmt(v);
+      return (v >= 0 ? "+" : "") + fixed(v, 1);
     };
     const auto times = [](double a, double b) {
-      return std::isfinite(a) && std::isfinite(b) && b > 0 ? fmt(a / b, 2) + "x" : std::string("-");
+      return std::isfinite(a) && std::isfinite(b) && b > 0 ? fixed(a / b, 2) + "x" : std::string("-");
     };
     for (std::size_t i = 1; i < rows.size(); ++i) {
       const ComparisonRow& r = rows[i];

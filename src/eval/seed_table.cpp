@@ -1,10 +1,10 @@
 #include "dkd/eval/seed_table.h"
 
 #include <cmath>
-#include <iomanip>
 #include <limits>
 #include <sstream>
 
+#include "dkd/eval/numbers.h"
 #include "dkd/util/error.h"
 
 namespace dkd {
@@ -42,13 +42,6 @@ double frame_bucket(const nlohmann::json& doc, const std::string& label) {
 const std::vector<std::string>& frame_labels() {
   static const std::vector<std::string> labels = {"1", "2-4", "5-10", "11-20", "21-40", "41+"};
   return labels;
-}
-
-std::string fixed(double v, int decimals) {
-  if (!std::isfinite(v)) return "-";
-  std::ostringstream os;
-  os << std::fixed << std::setprecision(decimals) << v;
-  return os.str();
 }
 
 std::string row_text(const std::vector<std::string>& cells, bool markdown) {

@@ -81,6 +81,15 @@ bool natural_less(const std::string& a, const std::string& b) {
   return (a.size() - i) < (b.size() - j);
 }
 
+bool FrameSource::take_pending(cv::Mat& frame) {
+  if (!has_pending_) return false;
+  frame = pending_;
+  pending_.release();
+  has_pending_ = false;
+  ++frames_read_;
+  return true;
+}
+
 // --- VideoFileSource ----------------------------------------------------------
 
 struct VideoFileSource::Capture {
@@ -157,13 +166,7 @@ bool VideoFileSource::read_decodable(cv::Mat& frame) {
 }
 
 bool VideoFileSource::next(cv::Mat& frame) {
-  if (has_pending_) {
-    frame = pending_;
-    pending_.release();
-    has_pending_ = false;
-    ++frames_read_;
-    return true;
-  }
+  if (take_pending(frame)) return true;
   if (!read_decodable(frame)) return false;
   ++frames_read_;
   return true;
@@ -212,13 +215,7 @@ ImageFolderSource::ImageFolderSource(const std::string& folder, double fps) : fo
 }
 
 bool ImageFolderSource::next(cv::Mat& frame) {
-  if (has_pending_) {
-    frame = pending_;
-    pending_.release();
-    has_pending_ = false;
-    ++frames_read_;
-    return true;
-  }
+  if (take_pending(frame)) return true;
   while (next_index_ < files_.size()) {
     const std::string& file = files_[next_index_++];
     std::string problem;
@@ -277,13 +274,7 @@ CameraSource::CameraSource(int index) : capture_(std::make_unique<Capture>()), i
 CameraSource::~CameraSource() = default;
 
 bool CameraSource::next(cv::Mat& frame) {
-  if (has_pending_) {
-    frame = pending_;
-    pending_.release();
-    has_pending_ = false;
-    ++frames_read_;
-    return true;
-  }
+  if (take_pending(frame)) return true;
   cv::Mat raw;
   if (!capture_->cap.read(raw) || raw.empty()) return false;
   frame = to_bgr8(raw);

@@ -15,21 +15,21 @@
 namespace dkd {
 namespace {
 
-enum class Side { kLeft, kRight, kCentre };
+enum class LimbSide { kLeft, kRight, kCentre };
 
-Side joint_side(const Skeleton* skeleton, int j) {
-  if (!skeleton || j >= skeleton->num_joints()) return Side::kCentre;
+LimbSide joint_side(const Skeleton* skeleton, int j) {
+  if (!skeleton || j >= skeleton->num_joints()) return LimbSide::kCentre;
   const std::string& name = skeleton->joint_names[j];
-  if (name.rfind("l_", 0) == 0) return Side::kLeft;
-  if (name.rfind("r_", 0) == 0) return Side::kRight;
-  return Side::kCentre;
+  if (name.rfind("l_", 0) == 0) return LimbSide::kLeft;
+  if (name.rfind("r_", 0) == 0) return LimbSide::kRight;
+  return LimbSide::kCentre;
 }
 
-cv::Scalar side_colour(Side side) {
+cv::Scalar side_colour(LimbSide side) {
   switch (side) {
-    case Side::kLeft:
+    case LimbSide::kLeft:
       return {60, 220, 60};
-    case Side::kRight:
+    case LimbSide::kRight:
       return {60, 60, 230};
     default:
       return {230, 160, 40};
@@ -37,8 +37,6 @@ cv::Scalar side_colour(Side side) {
 }
 
 cv::Scalar scaled(const cv::Scalar& c, double f) { return {c[0] * f, c[1] * f, c[2] * f}; }
-
-bool finite(const Point2& p) { return std::isfinite(p.x) && std::isfinite(p.y); }
 
 }  // namespace
 
@@ -49,7 +47,7 @@ void draw_pose(cv::Mat& image, const std::vector<Point2>& keypoints, const std::
   const double unit = std::max(1.0, std::min(image.cols, image.rows) / 240.0);
   const int thickness = std::max(1, static_cast<int>(std::lround(2 * unit)));
   auto conf = [&](int j) { return j < static_cast<int>(confidence.size()) ? confidence[j] : 1.f; };
-  auto shown = [&](int j) { return j >= 0 && j < J && finite(keypoints[j]) && conf(j) >= options.threshold; };
+  auto shown = [&](int j) { return j >= 0 && j < J && is_finite(keypoints[j]) && conf(j) >= options.threshold; };
   auto pt = [&](int j) { return cv::Point2f(keypoints[j].x, keypoints[j].y); };
 
   if (box && options.draw_box) {
@@ -59,7 +57,8 @@ void draw_pose(cv::Mat& image, const std::vector<Point2>& keypoints, const std::
   if (skeleton && skeleton->num_joints() == J) {
     for (const auto& [a, b] : skeleton->limbs) {
       if (!shown(a) || !shown(b)) continue;
-      const Side side = joint_side(skeleton, a) == joint_side(skeleton, b) ? joint_side(skeleton, a) : Side::kCentre;
+      const LimbSide side =
+          joint_side(skeleton, a) == joint_side(skeleton, b) ? joint_side(skeleton, a) : LimbSide::kCentre;
       const double f = 0.4 + 0.6 * std::clamp<double>(std::min(conf(a), conf(b)), 0.0, 1.0);
       cv::line(image, pt(a), pt(b), scaled(side_colour(side), f), thickness, cv::LINE_AA);
     }

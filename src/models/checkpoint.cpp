@@ -3,12 +3,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/serialize.h>
 
-#include <cstdio>
 #include <filesystem>
 
 #include <unistd.h>
 
-#include "dkd/models/weights.h"
+#include "dkd/models/pickle_reader.h"
 #include "dkd/util/error.h"
 #include "dkd/util/runtime.h"
 
@@ -167,14 +166,13 @@ void save_checkpoint(const std::string& path, const CheckpointMeta& meta, const 
     std::lock_guard<std::mutex> lock(generator.mutex());
     archive.write("rng.torch_cpu", generator.get_state());
   }
-  const std::string tmp = atomic_temp_path(path);
-  try {
-    archive.save_to(tmp);
-  } catch (const c10::Error& e) {
-    std::remove(tmp.c_str());
-    throw Error("cannot write checkpoint " + path + ": " + e.what_without_backtrace());
-  }
-  commit_file_atomic(tmp, path);
+  write_file_atomic_with(path, [&](const std::string& tmp) {
+    try {
+      archive.save_to(tmp);
+    } catch (const c10::Error& e) {
+      throw Error("cannot write checkpoint " + path + ": " + e.what_without_backtrace());
+    }
+  });
 }
 
 CheckpointMeta read_checkpoint_meta(const std::string& path) {

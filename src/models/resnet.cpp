@@ -19,37 +19,28 @@ torch::nn::Sequential make_downsample(int64_t in, int64_t out, int64_t stride) {
 
 }  // namespace
 
-BasicBlockImpl::BasicBlockImpl(int64_t in_channels, int64_t planes, int64_t stride) {
-  conv1 = register_module("conv1", conv(in_channels, planes, 3, stride, 1));
+ResNetBlockImpl::ResNetBlockImpl(int64_t in_channels, int64_t planes, int64_t stride, bool bottleneck) {
+  const int64_t out_channels = planes * resnet_expansion(bottleneck);
+  if (bottleneck) {
+    conv1 = register_module("conv1", conv(in_channels, planes, 1, 1, 0));
+  } else {
+    conv1 = register_module("conv1", conv(in_channels, planes, 3, stride, 1));
+  }
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(planes));
-  conv2 = register_module("conv2", conv(planes, planes, 3, 1, 1));
+  conv2 = register_module("conv2", conv(planes, planes, 3, bottleneck ? stride : 1, 1));
   bn2 = register_module("bn2", torch::nn::BatchNorm2d(planes));
-  downsample = make_downsample(in_channels, planes * kExpansion, stride);
+  if (bottleneck) {
+    conv3 = register_module("conv3", conv(planes, out_channels, 1, 1, 0));
+    bn3 = register_module("bn3", torch::nn::BatchNorm2d(out_channels));
+  }
+  downsample = make_downsample(in_channels, out_channels, stride);
   if (downsample) register_module("downsample", downsample);
 }
 
-torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
+torch::Tensor ResNetBlockImpl::forward(const torch::Tensor& x) {
   auto out = torch::relu(bn1(conv1(x)));
   out = bn2(conv2(out));
-  auto identity = downsample ? downsample->forward(x) : x;
-  return torch::relu(out + identity);
-}
-
-BottleneckImpl::BottleneckImpl(int64_t in_channels, int64_t planes, int64_t stride) {
-  conv1 = register_module("conv1", conv(in_channels, planes, 1, 1, 0));
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(planes));
-  conv2 = register_module("conv2", conv(planes, planes, 3, stride, 1));
-  bn2 = register_module("bn2", torch::nn::BatchNorm2d(planes));
-  conv3 = register_module("conv3", conv(planes, planes * kExpansion, 1, 1, 0));
-  bn3 = register_module("bn3", torch::nn::BatchNorm2d(planes * kExpansion));
-  downsample = make_downsample(in_channels, planes * kExpansion, stride);
-  if (downsample) register_module("downsample", downsample);
-}
-
-torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
-  auto out = torch::relu(bn1(conv1(x)));
-  out = torch::relu(bn2(conv2(out)));
-  out = bn3(conv3(out));
+  if (conv3) out = bn3(conv3(torch::relu(out)));
   auto identity = downsample ? downsample->forward(x) : x;
   return torch::relu(out + identity);
 }
@@ -81,11 +72,7 @@ torch::nn::Sequential make_resnet_stage(const ResNetLayout& layout, int64_t& in_
   torch::nn::Sequential stage;
   for (int64_t i = 0; i < blocks; ++i) {
     const int64_t s = i == 0 ? stride : 1;
-    if (layout.bottleneck) {
-      stage->push_back(Bottleneck(in_channels, planes, s));
-    } else {
-      stage->push_back(BasicBlock(in_channels, planes, s));
-    }
+    stage->push_back(ResNetBlock(in_channels, planes, s, layout.bottleneck));
     in_channels = planes * layout.expansion();
   }
   return stage;

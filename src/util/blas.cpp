@@ -12,12 +12,12 @@
 #include <link.h>
 #include <spdlog/spdlog.h>
 
+#include "dkd/util/strings.h"
+
 namespace dkd {
 
 // Named (not anonymous): the unity build merges this file with others.
 namespace blas_detail {
-
-bool contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
 
 int collect_library(struct dl_phdr_info* info, size_t, void* data) {
   auto* found = static_cast<std::vector<std::string>*>(data);

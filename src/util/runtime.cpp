@@ -76,8 +76,8 @@ std::string parent_dir(const std::string& path) {
   return parent.empty() ? std::string(".") : parent.string();
 }
 
-}  // namespace
-
+/// Replaces `path` by the finished temporary file `tmp` (fsync, rename, fsync of
+/// the directory); `tmp` is removed on failure.
 void commit_file_atomic(const std::string& tmp, const std::string& path) {
   std::error_code ec;
   // The data must be on disk before the name points at it...
@@ -97,33 +97,36 @@ void commit_file_atomic(const std::string& tmp, const std::string& path) {
     throw Error("cannot write " + path + ": fsync of its directory failed: " + std::strerror(errno));
 }
 
-void write_file_atomic(const std::string& path, const std::string& contents) {
+}  // namespace
+
+void write_file_atomic_with(const std::string& path, const std::function<void(const std::string& tmp)>& write) {
   const std::string tmp = atomic_temp_path(path);
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw Error("cannot write " + tmp);
-    f << contents;
-    f.flush();
-    if (!f) {
-      f.close();
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw Error("cannot write " + tmp);
-    }
+  try {
+    write(tmp);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
   }
   commit_file_atomic(tmp, path);
 }
 
+void write_file_atomic(const std::string& path, const std::string& contents) {
+  write_file_atomic_with(path, [&contents](const std::string& tmp) {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw Error("cannot write " + tmp);
+    f << contents;
+    f.flush();
+    if (!f) throw Error("cannot write " + tmp);
+  });
+}
+
 void copy_file_atomic(const std::string& from, const std::string& to) {
-  const std::string tmp = atomic_temp_path(to);
-  std::error_code ec;
-  fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw Error("cannot copy " + from + " to " + to + ": " + ec.message());
-  }
-  commit_file_atomic(tmp, to);
+  write_file_atomic_with(to, [&](const std::string& tmp) {
+    std::error_code ec;
+    fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
+    if (ec) throw Error("cannot copy " + from + " to " + to + ": " + ec.message());
+  });
 }
 
 std::vector<std::string> remove_stale_temporaries(const std::string& dir) {

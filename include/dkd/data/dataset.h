@@ -47,6 +47,15 @@ std::vector<VideoRecord> load_split(const DataConfig& config, const std::string&
 /// -1 when the folder is missing. The readers compare it with nframes.
 int count_files(const std::string& dir, const std::string& ext);
 
+/// Checks a video's frames on disk against its annotation file: `dir` holds
+/// exactly frame_paths.size() files with extension `ext`, and every frame path is
+/// a regular file with an image signature OpenCV knows. DataError naming the
+/// folder, the annotation or the frame; `listed` and `count` word the
+/// annotation's frame count in the messages ("labels list 40 frames" for a
+/// missing folder, "nframes is 40" for another count on disk).
+void check_frame_files(const std::vector<std::string>& frame_paths, const std::string& dir, const std::string& ext,
+                       const std::string& annotation, const std::string& listed, const std::string& count);
+
 /// Joins problems into one message, one "file: error" per line (at most `limit` lines).
 std::string format_problems(const std::vector<DataProblem>& problems, std::size_t limit = 50);
 

@@ -34,6 +34,8 @@ struct MatArray {
   std::size_t dim(std::size_t d) const { return d < dims.size() ? dims[d] : 1; }
   double at(std::size_t i, std::size_t j) const { return data[i + rows() * j]; }
   double at(std::size_t i, std::size_t j, std::size_t k) const { return data[i + dim(0) * (j + dim(1) * k)]; }
+  /// The dims for messages: "2x15x40".
+  std::string shape() const;
 };
 
 /// Read-only MAT file.

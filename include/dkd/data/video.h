@@ -3,6 +3,7 @@
 // (Penn Action, Sub-JHMDB, the synthetic set written in either format).
 // Coordinates are 0-based pixels; the readers and writers convert from/to the
 // files' MATLAB 1-based convention at the file boundary only.
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,6 +16,9 @@ struct Point2 {
   float x = 0.f;
   float y = 0.f;
 };
+
+/// Both coordinates finite (a missing or diverged keypoint is NaN or infinite).
+inline bool is_finite(const Point2& p) { return std::isfinite(p.x) && std::isfinite(p.y); }
 
 /// Axis-aligned person box [x1, y1, x2, y2], 0-based pixels.
 struct Box {

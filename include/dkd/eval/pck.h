@@ -28,10 +28,8 @@
 //                  (each column = mean of its left and right joint PCK),
 //   pooled       = sum of hits / sum of valid over the table joints.
 //
-// Temporal smoothness: mean keypoint acceleration ||p(t+1) - 2 p(t) + p(t-1)||
-// over valid triples (Penn: the joint is visible in all three frames), for the
-// predictions and for the ground truth, in pixels and in percent of the middle
-// frame's ground-truth box size max(w, h) (box sizes under 1 px count as 1 px).
+// The evaluator also measures temporal smoothness (smoothness.h) on the same
+// videos: EvalResult::smoothness.
 //
 // Distributed evaluation: counts() flattens every accumulator into one vector
 // of doubles; all-reduce (sum) it across ranks and merge() the sum into a fresh
@@ -45,6 +43,7 @@
 
 #include "dkd/data/skeleton.h"
 #include "dkd/data/video.h"
+#include "dkd/eval/smoothness.h"
 
 namespace dkd {
 
@@ -77,20 +76,6 @@ struct PckSummary {
 /// Builds a summary (per joint, columns and means) from per-joint counts.
 PckSummary summarize_pck(const Skeleton& skeleton, const std::vector<double>& hits, const std::vector<double>& valid,
                          double threshold, const std::string& norm);
-
-/// Mean keypoint acceleration of predictions and ground truth.
-struct SmoothnessResult {
-  double pred_px = 0.0;   ///< mean ||p(t+1) - 2p(t) + p(t-1)|| of predictions, pixels
-  double gt_px = 0.0;     ///< the same for the ground truth
-  double pred_box = 0.0;  ///< predictions, percent of the middle frame's box size
-  double gt_box = 0.0;    ///< ground truth, percent of the middle frame's box size
-  double triples = 0.0;   ///< number of (joint, t-1, t, t+1) triples averaged
-  std::vector<std::string> column_names;
-  std::vector<double> column_pred_px;  ///< per table column (left/right pooled), pixels
-  std::vector<double> column_gt_px;
-  /// pred_px / gt_px (NaN when gt_px is 0): > 1 means predictions jitter more than GT.
-  double ratio() const;
-};
 
 /// PCK of the frames whose 1-based index in their video lies in [first, last]
 /// (last = 0: no upper end). The buckets show where a streaming model loses
@@ -185,8 +170,7 @@ class PckEvaluator {
   std::map<std::string, ActionCounts> actions_;
   // main-threshold bbox hits and valid counts per frame bucket, per joint
   std::vector<std::vector<double>> frame_hits_, frame_valid_;
-  // smoothness sums per joint
-  std::vector<double> acc_pred_px_, acc_gt_px_, acc_pred_box_, acc_gt_box_, acc_triples_;
+  SmoothnessCounts smoothness_;
 };
 
 /// Sub-JHMDB: averages per-split results the way papers do — the mean over

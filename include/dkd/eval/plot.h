@@ -9,6 +9,7 @@
 #include <opencv2/core.hpp>
 
 #include "dkd/eval/pck.h"
+#include "dkd/eval/smoothness.h"
 
 namespace dkd {
 

@@ -47,8 +47,14 @@ class FrameSource {
   int64_t skipped() const { return skipped_; }
 
  protected:
+  /// Returns the frame decoded at open (to check the input) as the first frame,
+  /// counted as read; false once it has been returned.
+  bool take_pending(cv::Mat& frame);
+
   int64_t frames_read_ = 0;
   int64_t skipped_ = 0;
+  cv::Mat pending_;  ///< the first frame, decoded at open
+  bool has_pending_ = false;
 };
 
 /// A video file read with cv::VideoCapture. DataError when the file is missing
@@ -68,8 +74,6 @@ class VideoFileSource : public FrameSource {
   struct Capture;
   std::unique_ptr<Capture> capture_;
   std::string path_;
-  cv::Mat pending_;  // the first frame, decoded at open to check the file
-  bool has_pending_ = false;
   bool ended_ = false;
   int64_t frame_count_ = -1;
   double fps_ = 25.0;
@@ -97,8 +101,6 @@ class ImageFolderSource : public FrameSource {
   int64_t skipped_at_open_ = 0;
   double fps_;
   cv::Size size_;
-  cv::Mat pending_;
-  bool has_pending_ = false;
   bool warned_resize_ = false;
 };
 
@@ -120,8 +122,6 @@ class CameraSource : public FrameSource {
   int index_;
   double fps_ = 25.0;
   cv::Size size_;
-  cv::Mat pending_;
-  bool has_pending_ = false;
 };
 
 /// Natural ("human") order of file names: digit runs compare as numbers.

@@ -10,40 +10,30 @@
 
 namespace dkd {
 
-/// Two 3x3 convolutions (ResNet-18/34). Expansion 1.
-class BasicBlockImpl : public torch::nn::Module {
+/// Output channels of a block over its planes: 4 for a bottleneck, else 1.
+constexpr int64_t resnet_expansion(bool bottleneck) { return bottleneck ? 4 : 1; }
+
+/// One residual block: torchvision's BasicBlock (two 3x3 convolutions,
+/// ResNet-18/34, expansion 1) or, with `bottleneck`, its Bottleneck (1x1 - 3x3 -
+/// 1x1, ResNet-50/101/152, stride on the 3x3 as torchvision's ResNet v1.5,
+/// expansion 4). Output channels: planes * expansion.
+class ResNetBlockImpl : public torch::nn::Module {
  public:
-  static constexpr int64_t kExpansion = 1;
-  BasicBlockImpl(int64_t in_channels, int64_t planes, int64_t stride);
+  ResNetBlockImpl(int64_t in_channels, int64_t planes, int64_t stride, bool bottleneck);
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
-  torch::nn::Sequential downsample{nullptr};
-};
-TORCH_MODULE(BasicBlock);
-
-/// 1x1 - 3x3 - 1x1 bottleneck (ResNet-50/101/152), stride on the 3x3 as
-/// torchvision (ResNet v1.5). Expansion 4.
-class BottleneckImpl : public torch::nn::Module {
- public:
-  static constexpr int64_t kExpansion = 4;
-  BottleneckImpl(int64_t in_channels, int64_t planes, int64_t stride);
-  torch::Tensor forward(const torch::Tensor& x);
-
- private:
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};  // conv3, bn3: bottleneck only
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   torch::nn::Sequential downsample{nullptr};
 };
-TORCH_MODULE(Bottleneck);
+TORCH_MODULE(ResNetBlock);
 
 /// Block type and blocks per stage of a ResNet depth.
 struct ResNetLayout {
   bool bottleneck = false;
   std::vector<int64_t> blocks;  // 4 stages
-  int64_t expansion() const { return bottleneck ? 4 : 1; }
+  int64_t expansion() const { return resnet_expansion(bottleneck); }
 };
 
 /// Layout of ResNet-18/34/50/101/152; ConfigError naming `key` for other depths.

@@ -1,7 +1,7 @@
 #pragma once
 // Import of PyTorch weights saved with Python's torch.save(model.state_dict(), f)
-// (the zip format of PyTorch >= 1.6), read with LibTorch's pickle loader and
-// matched by parameter/buffer name.
+// (the zip format of PyTorch >= 1.6), read with dkd's own pickle reader
+// (pickle_reader.h) and matched by parameter/buffer name.
 //
 // Supported layouts of the file:
 //  - a state_dict (OrderedDict name -> tensor), e.g. torchvision's ImageNet ResNets;
@@ -13,17 +13,15 @@
 // SimpleBaseline PoseResNet checkpoint into our Backbone works with prefix "" (trunk
 // and deconv_layers keep their names; its final_layer is reported unexpected);
 // a checkpoint of our PerFrameModel/FrameEncoder holds the backbone under "backbone.".
-#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <torch/torch.h>
 
-namespace dkd {
+#include "dkd/models/pickle_reader.h"
 
-/// Named tensors in file order.
-using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
+namespace dkd {
 
 struct WeightLoadReport {
   std::string source;                   // file name (or "<memory>")
@@ -39,23 +37,6 @@ struct WeightLoadReport {
 /// Reads a torch.save file into named tensors (unwrapping checkpoint dicts, stripping
 /// "module."). dkd::Error naming the file when it cannot be read or holds no tensors.
 StateDict read_state_dict(const std::string& path);
-
-/// The pickle reader behind read_state_dict for files written by Python's
-/// torch.save: parses `pickle` (data.pkl of the zip), asking `load_storage` for
-/// each storage (key, dtype, numel). Every malformed input is a std::exception
-/// (never a crash); exposed for the fuzz tests.
-using StorageLoader = std::function<torch::Tensor(const std::string&, c10::ScalarType, int64_t)>;
-StateDict parse_state_dict_pickle(const std::string& pickle, const StorageLoader& load_storage);
-
-/// Checks a pickle's structure (stack discipline, lengths, memo keys, tensor
-/// views inside their storages) without building tensors. LibTorch 1.13's own
-/// unpickler trusts its input (a short stack can crash it), so every pickle is
-/// checked here before LibTorch reads it. std::runtime_error on any problem.
-void validate_pickle(const std::string& pickle);
-/// verify_zip_archive (every record's CRC-32), then validate_pickle on every
-/// *.pkl record of a PyTorch zip archive (torch.save, torch::pickle_save or
-/// torch::serialize::OutputArchive files); errors name the record.
-void validate_torch_archive(const std::string& path);
 
 /// Writes a module's parameters and buffers as a state_dict in PyTorch's format
 /// (torch::pickle_save of a Dict[str, Tensor]; Python's torch.load reads it).

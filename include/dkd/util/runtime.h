@@ -1,6 +1,7 @@
 #pragma once
 // Process-level helpers: the device from its name, threads, atomic and durable
 // file writes. runtime.* of a config is applied by config/runtime_setup.h.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,22 +19,23 @@ int current_threads();
 /// Creates `dir` (and parents); Error naming it when it cannot be created or written.
 void ensure_writable_dir(const std::string& dir);
 
-/// Writes `contents` to `path` via a temporary file and rename (no partial files),
-/// durably: see commit_file_atomic.
+/// Writes `path` atomically and durably: `write` writes the whole file to the
+/// temporary path it is given (atomic_temp_path(path)), then fsync(tmp), rename,
+/// fsync(the directory), so after a power loss `path` holds either its old or its
+/// new contents, never an empty or partial file. When `write` throws or a step
+/// fails, the temporary is removed (and the exception passed on, or an Error).
+/// Every file dkd writes atomically (checkpoints, best.pt, last_checkpoint,
+/// config.yaml, reports) goes through here.
+void write_file_atomic_with(const std::string& path, const std::function<void(const std::string& tmp)>& write);
+
+/// Writes `contents` to `path` atomically and durably (write_file_atomic_with).
 void write_file_atomic(const std::string& path, const std::string& contents);
+
+/// Copies `from` to `to` atomically and durably (write_file_atomic_with).
+void copy_file_atomic(const std::string& from, const std::string& to);
 
 /// The temporary name the atomic writers use for `path`: "<path>.tmp.<pid>".
 std::string atomic_temp_path(const std::string& path);
-
-/// Replaces `path` by the finished temporary file `tmp`: fsync(tmp), rename,
-/// fsync(the directory), so after a power loss `path` holds either its old or its
-/// new contents, never an empty or partial file. `tmp` is removed on failure.
-/// Every file dkd writes atomically (checkpoints, best.pt, last_checkpoint,
-/// config.yaml, reports) goes through here.
-void commit_file_atomic(const std::string& tmp, const std::string& path);
-
-/// Copies `from` to `to` atomically and durably (temporary file + commit_file_atomic).
-void copy_file_atomic(const std::string& from, const std::string& to);
 
 /// Removes temporaries ("*.tmp.<pid>", "*.tmp") left under `dir` (recursively) by
 /// processes that no longer run; returns the paths removed.
