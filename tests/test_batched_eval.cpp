@@ -43,27 +43,31 @@ Config eval_config() {
   Config c = test::tiny_config();
   c.runtime.device = "cpu";
   c.data.dataset = DatasetKind::penn;
+  // Dark decoding of these near-flat random-weight heatmaps turns last-bit
+  // differences of batched convolutions (~4e-7 relative) into ~0.01 px; argmax
+  // does not. The heatmaps themselves are compared in StreamsTakeTheirOwnKeyframes.
+  c.eval.decode = "argmax";
   return c;
 }
 
-struct Run {
+struct EvalRun {
   Predictions predictions;
   RunTotals totals;
 };
 
-Run run(EvalModel& model, const Config& config, int batch_videos) {
+EvalRun run(EvalModel& model, const Config& config, int batch_videos) {
   Config c = config;
   c.eval.batch_videos = batch_videos;
   PckEvaluator evaluator(DatasetKind::penn);
-  Run r;
+  EvalRun r;
   r.totals = run_model_on_videos(model, written_videos(), c, torch::kCPU, evaluator, 0, 1, &r.predictions);
   return r;
 }
 
 /// Batch 1 and batch 4 agree: coordinates within 1e-3 px, the same totals.
 void expect_batching_changes_nothing(EvalModel& model, const Config& config, const std::string& what) {
-  const Run one = run(model, config, 1);
-  const Run four = run(model, config, 4);
+  const EvalRun one = run(model, config, 1);
+  const EvalRun four = run(model, config, 4);
   EXPECT_EQ(one.totals.videos, four.totals.videos) << what;
   EXPECT_EQ(one.totals.frames, four.totals.frames) << what;
   EXPECT_EQ(one.totals.initializer_runs, four.totals.initializer_runs) << what;
@@ -86,23 +90,45 @@ std::vector<int64_t> runs_per_video(EvalModel& model, const Config& config) {
   return runs;
 }
 
-/// A reinit_confidence that re-initialises some distilled frames but not all:
-/// the median mean peak of the distilled frames without re-initialisation.
+/// Candidate thresholds around the mean peaks of the distilled frames without
+/// re-initialisation: from the median outwards, up to 4x beyond the extremes
+/// (with the flip test the rule sees the mean of a frame's and its mirror's
+/// peaks, which is above the peak of their average).
+std::vector<double> candidate_thresholds(std::vector<double> peaks) {
+  std::sort(peaks.begin(), peaks.end());
+  const double median = peaks[peaks.size() / 2];
+  std::vector<double> out = {median};
+  for (int k = 1; k <= 24; ++k) {
+    out.push_back(median * std::pow(4.0 * peaks.back() / median, k / 24.0));
+    out.push_back(median * std::pow(0.25 * peaks.front() / median, k / 24.0));
+  }
+  return out;
+}
+
+/// A reinit_confidence that re-initialises some distilled frames but not all
+/// (each video alone); 0 when no candidate does.
 double mixed_threshold(EvalModel& model, Config config) {
   config.infer.reinit_every = 0;
   config.infer.reinit_confidence = 0.0;
   std::vector<double> peaks;
+  int64_t frames = 0;
   for (const auto& v : written_videos()) {
     const VideoPredictions p = predict_video(model, v, config, torch::kCPU);
     const int J = v.num_joints;
+    frames += v.num_frames();
     for (int t = 1; t < v.num_frames(); ++t) {
       double sum = 0.0;
       for (int j = 0; j < J; ++j) sum += p.confidence[static_cast<std::size_t>(t * J + j)];
       peaks.push_back(sum / J);
     }
   }
-  std::sort(peaks.begin(), peaks.end());
-  return peaks[peaks.size() / 2];
+  for (const double threshold : candidate_thresholds(peaks)) {
+    config.infer.reinit_confidence = threshold;
+    int64_t total = 0;
+    for (const int64_t r : runs_per_video(model, config)) total += r;
+    if (total > static_cast<int64_t>(written_videos().size()) && total < frames) return threshold;
+  }
+  return 0.0;
 }
 
 }  // namespace
@@ -131,12 +157,8 @@ TEST(BatchedEval, DkdVideosSteppedTogetherGetTheirOwnPredictionsAndKeyframes) {
 
         c.infer.reinit_every = 0;
         c.infer.reinit_confidence = mixed_threshold(model, c);
-        const auto confident = runs_per_video(model, c);
-        int64_t total = 0;
-        for (const int64_t r : confident) total += r;
         // Some distilled frames fall below the threshold, some do not.
-        EXPECT_GT(total, videos) << what;
-        EXPECT_LT(total, frames) << what;
+        ASSERT_GT(c.infer.reinit_confidence, 0.0) << what << ": no threshold re-initialises some frames but not all";
         expect_batching_changes_nothing(model, c,
                                         what + " reinit_confidence=" + std::to_string(c.infer.reinit_confidence));
       }
@@ -154,7 +176,7 @@ TEST(BatchedEval, PerFrameModelsRunInChunksWithTheSamePredictions) {
       c.eval.flip_test = flip;
       const std::string what = boxes + (flip ? " flip" : "");
       expect_batching_changes_nothing(model, c, what);
-      const Run all = run(model, c, 8);
+      const EvalRun all = run(model, c, 8);
       EXPECT_EQ(all.totals.initializer_runs, all.totals.frames) << what;
     }
   }
@@ -181,5 +203,72 @@ TEST(BatchedEval, GroundTruthBoxesGiveTheWholeVideoRun) {
   for (std::size_t k = 0; k < p.joints.size(); ++k) {
     EXPECT_NEAR(p.joints[k].x, xy[2 * k], 1e-3) << k;
     EXPECT_NEAR(p.joints[k].y, xy[2 * k + 1], 1e-3) << k;
+  }
+}
+TEST(BatchedEval, StreamsTakeTheirOwnKeyframes) {
+  // Four videos of random frames and crops stepped together vs one at a time,
+  // with a reinit_confidence that re-initialises some streams at some steps.
+  for (const std::string prior : {"none", "warped"}) {
+    Config c = eval_config();
+    c.model.distillator.prior = prior;
+    torch::manual_seed(14);
+    EvalModel model = EvalModel::dkd(make_dkd_model(c));
+    model.eval();
+    constexpr int N = 4, T = 6;
+    const auto x = torch::rand({N, T, 3, 64, 64});
+    std::vector<std::vector<CropTransform>> crops(T);  // crops[t][video]
+    for (int t = 0; t < T; ++t)
+      for (int i = 0; i < N; ++i) {
+        const float o = static_cast<float>(3 * i + 2 * t);
+        crops[t].push_back(test_crop_transform({10 + o, 8 + o / 2, 60 + o, 70 + o}, c.data).downscaled(kHeatmapStride));
+      }
+    for (const bool flip : {false, true}) {
+      model.set_flip_test(flip, &skeleton_for(DatasetKind::penn));
+      // The threshold: the median mean peak of the distilled frames without re-initialisation.
+      std::vector<double> peaks;
+      model.first_frames(x.select(1, 0), &crops[0]);
+      for (int t = 1; t < T; ++t) {
+        const auto h = model.next_frames(x.select(1, t), {}, nullptr, &crops[t]);
+        const auto p = h.flatten(2).amax(-1).mean(1);
+        for (int i = 0; i < N; ++i) peaks.push_back(p[i].item<double>());
+      }
+      InferConfig rules;
+      std::vector<torch::Tensor> alone;
+      std::vector<std::vector<bool>> alone_ran;
+      bool mixed = false;  // a step where some streams re-initialise and others not
+      for (const double threshold : candidate_thresholds(peaks)) {
+        rules.reinit_confidence = threshold;
+        alone.clear();
+        alone_ran.assign(N, {});
+        for (int i = 0; i < N; ++i) {
+          std::vector<torch::Tensor> hs = {model.first_frame(x[i][0].unsqueeze(0), &crops[0][i])};
+          for (int t = 1; t < T; ++t) {
+            bool ran = false;
+            hs.push_back(model.next_frame(x[i][t].unsqueeze(0), rules, &ran, &crops[t][i]));
+            alone_ran[i].push_back(ran);
+          }
+          alone.push_back(torch::cat(hs));
+        }
+        for (int t = 1; t < T; ++t) {
+          int count = 0;
+          for (int i = 0; i < N; ++i) count += alone_ran[i][t - 1];
+          mixed = mixed || (count > 0 && count < N);
+        }
+        if (mixed) break;
+      }
+      ASSERT_TRUE(mixed) << prior << " flip " << flip << ": no threshold re-initialises some streams but not others";
+      std::vector<torch::Tensor> hs = {model.first_frames(x.select(1, 0), &crops[0])};
+      for (int t = 1; t < T; ++t) {
+        std::vector<bool> ran;
+        hs.push_back(model.next_frames(x.select(1, t), rules, &ran, &crops[t]));
+        ASSERT_EQ(ran.size(), static_cast<std::size_t>(N));
+        for (int i = 0; i < N; ++i)
+          EXPECT_EQ(ran[i], alone_ran[i][t - 1]) << prior << " flip " << flip << " video " << i << " frame " << t;
+      }
+      const auto batched = torch::stack(hs, 1);
+      const auto reference = torch::stack(alone);
+      const double scale = reference.abs().max().item<double>();
+      EXPECT_LE((batched - reference).abs().max().item<double>(), 1e-5 * scale) << prior << " flip " << flip;
+    }
   }
 }
