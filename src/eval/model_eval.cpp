@@ -169,8 +169,9 @@ void EvalModel::keep_videos(const std::vector<int64_t>& videos) {
 
 namespace {
 
-/// Frames per forward pass of a per-frame model (across the videos of a batch).
-constexpr int64_t kPerFrameChunk = 64;
+/// Frames per forward pass of a per-frame model (across the videos of a batch):
+/// larger chunks pay on a GPU; on a CPU they only add allocation and cache misses.
+int64_t per_frame_chunk(const c10::Device& device) { return device.is_cpu() ? 16 : 64; }
 
 /// Decoded peaks of heatmaps [N, J, h, w] mapped to image pixels through each
 /// row's heatmap transform; row i is appended to `*out[i]`.
@@ -203,33 +204,35 @@ CroppedFrame crop_frame(const VideoRecord& video, int t, const Box& box, const C
   return {image_to_tensor(warp_image(img, tr)), tr.downscaled(kHeatmapStride), img.size()};
 }
 
+/// Every video of the group cropped with its ground-truth boxes, read before
+/// the model runs (reading and computing in turn costs more on a CPU).
+std::vector<TestVideo> load_test_videos(const std::vector<const VideoRecord*>& videos, const Config& config) {
+  std::vector<TestVideo> out;
+  out.reserve(videos.size());
+  for (const VideoRecord* v : videos) out.push_back(load_test_video(*v, config.data));
+  return out;
+}
+
 /// A per-frame model with ground-truth boxes: every frame is independent, so
 /// the frames of all the videos go through the model in chunks.
 void predict_frames_in_chunks(EvalModel& model, const std::vector<const VideoRecord*>& videos, const Config& config,
                               const c10::Device& device, std::vector<VideoPredictions>& out) {
-  std::vector<torch::Tensor> inputs;
+  const std::vector<TestVideo> tests = load_test_videos(videos, config);
+  std::vector<torch::Tensor> frames;
   std::vector<CropTransform> transforms;
   std::vector<VideoPredictions*> owners;
-  const auto flush = [&] {
-    if (inputs.empty()) return;
-    const auto heatmaps = model.first_frames(torch::stack(inputs).to(device));
-    append_decoded(heatmaps, transforms, config, owners);
-    inputs.clear();
-    transforms.clear();
-    owners.clear();
-  };
   for (std::size_t v = 0; v < videos.size(); ++v) {
-    const VideoRecord& video = *videos[v];
-    for (int t = 0; t < video.num_frames(); ++t) {
-      CroppedFrame f = crop_frame(video, t, video.boxes.at(static_cast<std::size_t>(t)), config);
-      inputs.push_back(f.input);
-      transforms.push_back(f.heatmap_transform);
-      owners.push_back(&out[v]);
-      out[v].initializer_runs += 1;
-      if (static_cast<int64_t>(inputs.size()) == kPerFrameChunk) flush();
-    }
+    frames.push_back(tests[v].frames);
+    transforms.insert(transforms.end(), tests[v].heatmap_transforms.begin(), tests[v].heatmap_transforms.end());
+    owners.insert(owners.end(), tests[v].heatmap_transforms.size(), &out[v]);
+    out[v].initializer_runs = videos[v]->num_frames();
   }
-  flush();
+  const auto all = torch::cat(frames).to(device);
+  const int64_t chunk = per_frame_chunk(device);
+  std::vector<torch::Tensor> heatmaps;
+  for (int64_t s = 0; s < all.size(0); s += chunk)
+    heatmaps.push_back(model.first_frames(all.narrow(0, s, std::min(chunk, all.size(0) - s))));
+  if (!heatmaps.empty()) append_decoded(torch::cat(heatmaps), transforms, config, owners);
 }
 
 /// The videos frame by frame in lockstep, one batch row each (one DKD stream
@@ -244,6 +247,12 @@ void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>
     boxes.push_back(v->boxes.at(0));
     longest = std::max(longest, v->num_frames());
   }
+  // With ground-truth boxes nothing depends on the decoded joints until the
+  // end: the heatmaps of every step are decoded together.
+  std::vector<torch::Tensor> pending;
+  std::vector<CropTransform> pending_transforms;
+  std::vector<VideoPredictions*> pending_owners;
+  const std::vector<TestVideo> tests = tracked ? std::vector<TestVideo>{} : load_test_videos(videos, config);
   std::vector<int64_t> active;  // the videos in the batch, in row order
   for (int t = 0; t < longest; ++t) {
     std::vector<int64_t> still, kept_rows;
@@ -264,23 +273,32 @@ void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>
     std::vector<cv::Size> image_sizes;
     std::vector<VideoPredictions*> owners;
     for (const int64_t v : active) {
-      const VideoRecord& video = *videos[static_cast<std::size_t>(v)];
-      const Box& box = tracked ? boxes[static_cast<std::size_t>(v)] : video.boxes.at(static_cast<std::size_t>(t));
-      CroppedFrame f = crop_frame(video, t, box, config);
-      inputs.push_back(f.input);
-      transforms.push_back(f.heatmap_transform);
-      image_sizes.push_back(f.image_size);
-      owners.push_back(&out[static_cast<std::size_t>(v)]);
+      const auto i = static_cast<std::size_t>(v);
+      if (tracked) {
+        CroppedFrame f = crop_frame(*videos[i], t, boxes[i], config);
+        inputs.push_back(f.input);
+        transforms.push_back(f.heatmap_transform);
+        image_sizes.push_back(f.image_size);
+      } else {
+        inputs.push_back(tests[i].frames[t]);
+        transforms.push_back(tests[i].heatmap_transforms.at(static_cast<std::size_t>(t)));
+      }
+      owners.push_back(&out[i]);
     }
     const auto x = torch::stack(inputs).to(device);
     std::vector<bool> ran(active.size(), true);
     const auto heatmaps =
         t == 0 ? model.first_frames(x, &transforms) : model.next_frames(x, config.infer, &ran, &transforms);
+    for (std::size_t row = 0; row < active.size(); ++row) owners[row]->initializer_runs += ran[row] ? 1 : 0;
+    if (!tracked) {
+      pending.push_back(heatmaps);
+      pending_transforms.insert(pending_transforms.end(), transforms.begin(), transforms.end());
+      pending_owners.insert(pending_owners.end(), owners.begin(), owners.end());
+      continue;
+    }
     append_decoded(heatmaps, transforms, config, owners);
     for (std::size_t row = 0; row < active.size(); ++row) {
       VideoPredictions& o = *owners[row];
-      o.initializer_runs += ran[row] ? 1 : 0;
-      if (!tracked) continue;
       const int J = videos[static_cast<std::size_t>(active[row])]->num_joints;
       const std::vector<Point2> kps(o.joints.end() - J, o.joints.end());
       const std::vector<float> conf(o.confidence.end() - J, o.confidence.end());
@@ -289,6 +307,7 @@ void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>
                                     config.infer.box_smoothing, image_sizes[row]);
     }
   }
+  if (!pending.empty()) append_decoded(torch::cat(pending), pending_transforms, config, pending_owners);
 }
 
 }  // namespace
