@@ -68,19 +68,28 @@ void EvalModel::set_flip_test(bool flip, const Skeleton* skeleton) {
   skeleton_ = skeleton;
 }
 
-torch::Tensor EvalModel::input_of(const torch::Tensor& frame) const {
-  return flip_ ? torch::cat({frame, frame.flip({3})}, 0) : frame;
+torch::Tensor EvalModel::input_of(const torch::Tensor& frames) const {
+  return flip_ ? torch::stack({frames, frames.flip({3})}, 1).flatten(0, 1) : frames;
 }
 
 torch::Tensor EvalModel::output_of(const torch::Tensor& h) const {
-  return flip_ ? 0.5 * (h.narrow(0, 0, 1) + unflip_heatmaps(h.narrow(0, 1, 1), *skeleton_)) : h;
+  if (!flip_) return h;
+  const auto pairs = h.unflatten(0, {-1, 2});
+  return 0.5 * (pairs.select(1, 0) + unflip_heatmaps(pairs.select(1, 1), *skeleton_));
 }
 
-torch::Tensor EvalModel::crops_of(const CropTransform* heatmap_transform, const c10::Device& device) const {
-  if (!heatmap_transform || !dkd_ || !dkd_->prior) return {};
-  const auto crop = crop_matrices({*heatmap_transform});
-  const auto crops = flip_ ? torch::stack({crop[0], mirrored_crop(crop[0], heatmap_transform->out_w)}) : crop;
-  return crops.to(device);
+torch::Tensor EvalModel::crops_of(const std::vector<CropTransform>* heatmap_transforms,
+                                  const c10::Device& device) const {
+  if (!heatmap_transforms || !dkd_ || !dkd_->prior) return {};
+  const auto crops = crop_matrices(*heatmap_transforms);
+  if (!flip_) return crops.to(device);
+  std::vector<torch::Tensor> rows;
+  for (std::size_t i = 0; i < heatmap_transforms->size(); ++i) {
+    const auto crop = crops[static_cast<int64_t>(i)];
+    rows.push_back(crop);
+    rows.push_back(mirrored_crop(crop, (*heatmap_transforms)[i].out_w));
+  }
+  return torch::stack(rows).to(device);
 }
 
 torch::Tensor EvalModel::run_video(const torch::Tensor& frames, bool flip, const Skeleton& skeleton,
@@ -120,94 +129,233 @@ torch::Tensor EvalModel::run_video(const torch::Tensor& frames, bool flip, const
 }
 
 torch::Tensor EvalModel::first_frame(const torch::Tensor& frame, const CropTransform* heatmap_transform) {
-  torch::NoGradGuard no_grad;
-  if (!dkd_) return output_of(per_frame_->forward(input_of(frame)));
-  return output_of(stream_.start(input_of(frame), crops_of(heatmap_transform, frame.device())));
+  if (!heatmap_transform) return first_frames(frame);
+  const std::vector<CropTransform> transforms = {*heatmap_transform};
+  return first_frames(frame, &transforms);
 }
 
 torch::Tensor EvalModel::next_frame(const torch::Tensor& frame, const InferConfig& rules, bool* initializer_ran,
                                     const CropTransform* heatmap_transform) {
+  std::vector<CropTransform> transforms;
+  if (heatmap_transform) transforms.push_back(*heatmap_transform);
+  std::vector<bool> ran;
+  auto heatmaps = next_frames(frame, rules, &ran, heatmap_transform ? &transforms : nullptr);
+  if (initializer_ran) *initializer_ran = ran.at(0);
+  return heatmaps;
+}
+
+torch::Tensor EvalModel::first_frames(const torch::Tensor& frames,
+                                      const std::vector<CropTransform>* heatmap_transforms) {
   torch::NoGradGuard no_grad;
-  if (initializer_ran) *initializer_ran = !dkd_;
-  if (!dkd_) return output_of(per_frame_->forward(input_of(frame)));
-  if (!stream_.started()) {
-    if (initializer_ran) *initializer_ran = true;
-    return first_frame(frame, heatmap_transform);
+  if (!dkd_) return output_of(per_frame_->forward(input_of(frames)));
+  return output_of(stream_.start(input_of(frames), crops_of(heatmap_transforms, frames.device()), flip_ ? 2 : 1));
+}
+
+torch::Tensor EvalModel::next_frames(const torch::Tensor& frames, const InferConfig& rules,
+                                     std::vector<bool>* initializer_ran,
+                                     const std::vector<CropTransform>* heatmap_transforms) {
+  torch::NoGradGuard no_grad;
+  if (!dkd_ || !stream_.started()) {
+    if (initializer_ran) initializer_ran->assign(static_cast<std::size_t>(frames.size(0)), true);
+    return first_frames(frames, heatmap_transforms);
   }
-  return output_of(stream_.next(input_of(frame), crops_of(heatmap_transform, frame.device()), rules, initializer_ran));
+  return output_of(
+      stream_.next(input_of(frames), crops_of(heatmap_transforms, frames.device()), rules, initializer_ran));
+}
+
+void EvalModel::keep_videos(const std::vector<int64_t>& videos) {
+  if (dkd_ && stream_.started()) stream_.keep(videos);
 }
 
 namespace {
 
-/// Decoded peaks of heatmaps [T, J, h, w] mapped to image pixels through each
-/// frame's heatmap transform, appended to `out`.
+/// Frames per forward pass of a per-frame model (across the videos of a batch):
+/// larger chunks pay on a GPU; on a CPU they only add allocation and cache misses.
+int64_t per_frame_chunk(const c10::Device& device) { return device.is_cpu() ? 16 : 64; }
+
+/// Decoded peaks of heatmaps [N, J, h, w] mapped to image pixels through each
+/// row's heatmap transform; row i is appended to `*out[i]`.
 void append_decoded(const torch::Tensor& heatmaps, const std::vector<CropTransform>& heatmap_transforms,
-                    const Config& config, VideoPredictions& out) {
+                    const Config& config, const std::vector<VideoPredictions*>& out) {
   const HeatmapPeaks peaks =
       decode_heatmaps(heatmaps.to(torch::kCPU), parse_heatmap_decoder(config.eval.decode), config.data.heatmap_sigma);
   const auto image = heatmap_coords_to_image(peaks.coords, heatmap_transforms).contiguous();
-  const float* xy = image.data_ptr<float>();
-  for (int64_t i = 0; i < image.size(0) * image.size(1); ++i) out.joints.push_back(Point2{xy[2 * i], xy[2 * i + 1]});
   const auto conf = peaks.maxvals.contiguous();
-  out.confidence.insert(out.confidence.end(), conf.data_ptr<float>(), conf.data_ptr<float>() + conf.numel());
+  const int64_t J = image.size(1);
+  const float* xy = image.data_ptr<float>();
+  const float* c = conf.data_ptr<float>();
+  for (int64_t n = 0; n < image.size(0); ++n) {
+    VideoPredictions& o = *out.at(static_cast<std::size_t>(n));
+    for (int64_t j = 0; j < J; ++j) o.joints.push_back(Point2{xy[2 * (n * J + j)], xy[2 * (n * J + j) + 1]});
+    o.confidence.insert(o.confidence.end(), c + n * J, c + (n + 1) * J);
+  }
 }
 
-/// eval.boxes = tracked: frame by frame, each crop from the previous prediction.
-VideoPredictions predict_video_tracked(EvalModel& model, const VideoRecord& video, const Config& config,
-                                       const c10::Device& device) {
-  const int J = video.num_joints;
-  model.set_flip_test(config.eval.flip_test, &skeleton_for(video.dataset));
-  VideoPredictions out;
-  Box box = video.boxes.at(0);
-  for (int t = 0; t < video.num_frames(); ++t) {
-    const cv::Mat img = read_frame(video.frame_paths[static_cast<std::size_t>(t)]);
-    const CropTransform tr = test_crop_transform(box, config.data);
-    const CropTransform heatmap_tr = tr.downscaled(kHeatmapStride);
-    const auto x = image_to_tensor(warp_image(img, tr)).unsqueeze(0).to(device);
-    bool ran = true;
-    const auto h = t == 0 ? model.first_frame(x, &heatmap_tr) : model.next_frame(x, config.infer, &ran, &heatmap_tr);
-    out.initializer_runs += ran ? 1 : 0;
-    append_decoded(h, {heatmap_tr}, config, out);
-    const std::vector<Point2> kps(out.joints.end() - J, out.joints.end());
-    const std::vector<float> conf(out.confidence.end() - J, out.confidence.end());
-    box = next_box_from_keypoints(kps, conf, box, config.infer.draw_threshold, config.infer.box_scale,
-                                  config.infer.box_smoothing, img.size());
-  }
+/// A frame cropped for the model: the input [3, H, W] and its heatmap transform.
+struct CroppedFrame {
+  torch::Tensor input;
+  CropTransform heatmap_transform;
+  cv::Size image_size;
+};
+
+CroppedFrame crop_frame(const VideoRecord& video, int t, const Box& box, const Config& config) {
+  const cv::Mat img = read_frame(video.frame_paths.at(static_cast<std::size_t>(t)));
+  const CropTransform tr = test_crop_transform(box, config.data);
+  return {image_to_tensor(warp_image(img, tr)), tr.downscaled(kHeatmapStride), img.size()};
+}
+
+/// Every video of the group cropped with its ground-truth boxes, read before
+/// the model runs (reading and computing in turn costs more on a CPU).
+std::vector<TestVideo> load_test_videos(const std::vector<const VideoRecord*>& videos, const Config& config) {
+  std::vector<TestVideo> out;
+  out.reserve(videos.size());
+  for (const VideoRecord* v : videos) out.push_back(load_test_video(*v, config.data));
   return out;
+}
+
+/// A per-frame model with ground-truth boxes: every frame is independent, so
+/// the frames of all the videos go through the model in chunks.
+void predict_frames_in_chunks(EvalModel& model, const std::vector<const VideoRecord*>& videos, const Config& config,
+                              const c10::Device& device, std::vector<VideoPredictions>& out) {
+  const std::vector<TestVideo> tests = load_test_videos(videos, config);
+  std::vector<torch::Tensor> frames;
+  std::vector<CropTransform> transforms;
+  std::vector<VideoPredictions*> owners;
+  for (std::size_t v = 0; v < videos.size(); ++v) {
+    frames.push_back(tests[v].frames);
+    transforms.insert(transforms.end(), tests[v].heatmap_transforms.begin(), tests[v].heatmap_transforms.end());
+    owners.insert(owners.end(), tests[v].heatmap_transforms.size(), &out[v]);
+    out[v].initializer_runs = videos[v]->num_frames();
+  }
+  const auto all = torch::cat(frames).to(device);
+  const int64_t chunk = per_frame_chunk(device);
+  std::vector<torch::Tensor> heatmaps;
+  for (int64_t s = 0; s < all.size(0); s += chunk)
+    heatmaps.push_back(model.first_frames(all.narrow(0, s, std::min(chunk, all.size(0) - s))));
+  if (!heatmaps.empty()) append_decoded(torch::cat(heatmaps), transforms, config, owners);
+}
+
+/// The videos frame by frame in lockstep, one batch row each (one DKD stream
+/// each); a video that ends leaves the batch. With eval.boxes = tracked each
+/// video's next crop comes from its previous prediction.
+void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>& videos, const Config& config,
+                         const c10::Device& device, std::vector<VideoPredictions>& out) {
+  const bool tracked = config.eval.boxes == "tracked";
+  std::vector<Box> boxes;
+  int longest = 0;
+  for (const VideoRecord* v : videos) {
+    boxes.push_back(v->boxes.at(0));
+    longest = std::max(longest, v->num_frames());
+  }
+  // With ground-truth boxes nothing depends on the decoded joints until the
+  // end: the heatmaps of every step are decoded together.
+  std::vector<torch::Tensor> pending;
+  std::vector<CropTransform> pending_transforms;
+  std::vector<VideoPredictions*> pending_owners;
+  const std::vector<TestVideo> tests = tracked ? std::vector<TestVideo>{} : load_test_videos(videos, config);
+  std::vector<int64_t> active;  // the videos in the batch, in row order
+  for (int t = 0; t < longest; ++t) {
+    std::vector<int64_t> still, kept_rows;
+    for (std::size_t row = 0; row < active.size(); ++row)
+      if (videos[static_cast<std::size_t>(active[row])]->num_frames() > t) {
+        still.push_back(active[row]);
+        kept_rows.push_back(static_cast<int64_t>(row));
+      }
+    if (t == 0)
+      for (std::size_t v = 0; v < videos.size(); ++v)
+        if (videos[v]->num_frames() > 0) still.push_back(static_cast<int64_t>(v));
+    if (t > 0 && still.size() != active.size()) model.keep_videos(kept_rows);
+    active = std::move(still);
+    if (active.empty()) break;
+
+    std::vector<torch::Tensor> inputs;
+    std::vector<CropTransform> transforms;
+    std::vector<cv::Size> image_sizes;
+    std::vector<VideoPredictions*> owners;
+    for (const int64_t v : active) {
+      const auto i = static_cast<std::size_t>(v);
+      if (tracked) {
+        CroppedFrame f = crop_frame(*videos[i], t, boxes[i], config);
+        inputs.push_back(f.input);
+        transforms.push_back(f.heatmap_transform);
+        image_sizes.push_back(f.image_size);
+      } else {
+        inputs.push_back(tests[i].frames[t]);
+        transforms.push_back(tests[i].heatmap_transforms.at(static_cast<std::size_t>(t)));
+      }
+      owners.push_back(&out[i]);
+    }
+    const auto x = torch::stack(inputs).to(device);
+    std::vector<bool> ran(active.size(), true);
+    const auto heatmaps =
+        t == 0 ? model.first_frames(x, &transforms) : model.next_frames(x, config.infer, &ran, &transforms);
+    for (std::size_t row = 0; row < active.size(); ++row) owners[row]->initializer_runs += ran[row] ? 1 : 0;
+    if (!tracked) {
+      pending.push_back(heatmaps);
+      pending_transforms.insert(pending_transforms.end(), transforms.begin(), transforms.end());
+      pending_owners.insert(pending_owners.end(), owners.begin(), owners.end());
+      continue;
+    }
+    append_decoded(heatmaps, transforms, config, owners);
+    for (std::size_t row = 0; row < active.size(); ++row) {
+      VideoPredictions& o = *owners[row];
+      const int J = videos[static_cast<std::size_t>(active[row])]->num_joints;
+      const std::vector<Point2> kps(o.joints.end() - J, o.joints.end());
+      const std::vector<float> conf(o.confidence.end() - J, o.confidence.end());
+      Box& box = boxes[static_cast<std::size_t>(active[row])];
+      box = next_box_from_keypoints(kps, conf, box, config.infer.draw_threshold, config.infer.box_scale,
+                                    config.infer.box_smoothing, image_sizes[row]);
+    }
+  }
+  if (!pending.empty()) append_decoded(torch::cat(pending), pending_transforms, config, pending_owners);
 }
 
 }  // namespace
 
+std::vector<VideoPredictions> predict_videos(EvalModel& model, const std::vector<const VideoRecord*>& videos,
+                                             const Config& config, const c10::Device& device) {
+  std::vector<VideoPredictions> out(videos.size());
+  if (videos.empty()) return out;
+  for (const VideoRecord* v : videos)
+    if (v->dataset != videos.front()->dataset) throw Error("predict_videos: videos of different data sets");
+  model.set_flip_test(config.eval.flip_test, &skeleton_for(videos.front()->dataset));
+  if (!model.is_dkd() && config.eval.boxes != "tracked")
+    predict_frames_in_chunks(model, videos, config, device, out);
+  else
+    predict_in_lockstep(model, videos, config, device, out);
+  return out;
+}
+
 VideoPredictions predict_video(EvalModel& model, const VideoRecord& video, const Config& config,
                                const c10::Device& device) {
-  if (config.eval.boxes == "tracked") return predict_video_tracked(model, video, config, device);
-  const TestVideo test = load_test_video(video, config.data);
-  VideoPredictions out;
-  const auto heatmaps = model.run_video(test.frames.to(device), config.eval.flip_test, skeleton_for(video.dataset),
-                                        config.infer, &out.initializer_runs, &test.heatmap_transforms);
-  append_decoded(heatmaps, test.heatmap_transforms, config, out);
-  return out;
+  return std::move(predict_videos(model, {&video}, config, device).front());
 }
 
 RunTotals run_model_on_videos(EvalModel& model, const std::vector<VideoRecord>& videos, const Config& config,
                               const c10::Device& device, PckEvaluator& evaluator, int rank, int world_size,
                               Predictions* predictions) {
   model.eval();
+  torch::NoGradGuard no_grad;
   RunTotals totals;
-  int64_t mine = 0;
+  std::vector<const VideoRecord*> mine;
   for (std::size_t i = 0; i < videos.size(); ++i)
-    if (static_cast<int>(i % static_cast<std::size_t>(world_size)) == rank) ++mine;
-  ProgressBar bar("evaluating", mine, "videos");
-  for (std::size_t i = 0; i < videos.size(); ++i) {
-    if (static_cast<int>(i % static_cast<std::size_t>(world_size)) != rank) continue;
-    const VideoRecord& video = videos[i];
-    VideoPredictions pred = predict_video(model, video, config, device);
-    evaluator.process(video, pred.joints);
-    totals.videos += 1;
-    totals.frames += video.num_frames();
-    totals.initializer_runs += pred.initializer_runs;
-    if (predictions) predictions->videos[video.id] = std::move(pred.joints);
-    bar.tick();
+    if (static_cast<int>(i % static_cast<std::size_t>(world_size)) == rank) mine.push_back(&videos[i]);
+  ProgressBar bar("evaluating", static_cast<int64_t>(mine.size()), "videos");
+  const std::size_t batch = static_cast<std::size_t>(std::max(1, config.eval.batch_videos));
+  for (std::size_t first = 0; first < mine.size(); first += batch) {
+    const std::vector<const VideoRecord*> group(
+        mine.begin() + static_cast<std::ptrdiff_t>(first),
+        mine.begin() + static_cast<std::ptrdiff_t>(std::min(first + batch, mine.size())));
+    std::vector<VideoPredictions> preds = predict_videos(model, group, config, device);
+    for (std::size_t k = 0; k < group.size(); ++k) {
+      const VideoRecord& video = *group[k];
+      evaluator.process(video, preds[k].joints);
+      totals.videos += 1;
+      totals.frames += video.num_frames();
+      totals.initializer_runs += preds[k].initializer_runs;
+      if (predictions) predictions->videos[video.id] = std::move(preds[k].joints);
+      bar.tick();
+    }
   }
   bar.finish();
   return totals;

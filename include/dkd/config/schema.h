@@ -395,6 +395,7 @@ struct EvalConfig {
   int video_length = 40;
   std::string decode = "dark";
   std::string boxes = "ground_truth";
+  int batch_videos = 8;
 
   template <class V>
   void visit(V& v) {
@@ -408,6 +409,9 @@ struct EvalConfig {
             "frame's ground-truth box, then the box from the previous prediction, as dkd_infer does)",
             Check::one_of({"ground_truth", "tracked"}));
     v.field("flip_test", flip_test, "average with the horizontally flipped input", Check::none());
+    v.field("batch_videos", batch_videos,
+            "videos evaluated together in one batch, frame by frame (each with its own DKD keyframes)",
+            Check::range(1, 256));
     v.field("pck_threshold", pck_threshold, "PCK threshold (fraction of the normaliser)", Check::positive());
     v.field("speed_frames", speed_frames, "frames timed for speed (median)", Check::at_least(1));
     v.field("warmup_frames", warmup_frames, "untimed frames before timing", Check::at_least(0));

@@ -51,23 +51,38 @@ class EvalModel {
   /// (initializer for DKD) ... `heatmap_transform` (image -> heatmap of this
   /// frame's crop) lets DKD's location prior map the previous heatmaps into it.
   torch::Tensor first_frame(const torch::Tensor& frame, const CropTransform* heatmap_transform = nullptr);
-  /// ... and each later frame. This is where the keyframe re-initialisation
-  /// rule lives (infer.reinit_every, infer.reinit_confidence; DKD only):
+  /// ... and each later frame. The keyframe re-initialisation rule
+  /// (infer.reinit_every, infer.reinit_confidence; DKD only) lives in DkdStream:
   /// `initializer_ran` tells whether this frame went through the initializer.
   torch::Tensor next_frame(const torch::Tensor& frame, const InferConfig& rules = {}, bool* initializer_ran = nullptr,
                            const CropTransform* heatmap_transform = nullptr);
+
+  /// Several videos in lockstep: `frames` [N, 3, H, W] holds frame t of N
+  /// videos (one DKD stream each, with its own keyframes), `heatmap_transforms`
+  /// one per row. Returns [N, J, h, w]; `initializer_ran` gets one flag per video.
+  torch::Tensor first_frames(const torch::Tensor& frames,
+                             const std::vector<CropTransform>* heatmap_transforms = nullptr);
+  torch::Tensor next_frames(const torch::Tensor& frames, const InferConfig& rules,
+                            std::vector<bool>* initializer_ran = nullptr,
+                            const std::vector<CropTransform>* heatmap_transforms = nullptr);
+  /// Keeps only the videos `videos` (indices into the current rows, in order)
+  /// for the next next_frames call, e.g. after the others ended.
+  void keep_videos(const std::vector<int64_t>& videos);
+
   /// Horizontal flip test for the streaming calls (a second, mirrored DKD stream).
   void set_flip_test(bool flip, const Skeleton* skeleton);
 
  private:
-  torch::Tensor input_of(const torch::Tensor& frame) const;
+  /// [N, ...] -> [N*R, ...]: with the flip test each frame followed by its mirror (R = 2).
+  torch::Tensor input_of(const torch::Tensor& frames) const;
+  /// [N*R, J, h, w] -> [N, J, h, w]: with the flip test the mirror's heatmaps flipped back and averaged in.
   torch::Tensor output_of(const torch::Tensor& heatmaps) const;
-  /// [1, 2, 3] (two with the flip test: the mirrored stream's crop) or undefined.
-  torch::Tensor crops_of(const CropTransform* heatmap_transform, const c10::Device& device) const;
+  /// [N*R, 2, 3] (with the flip test each crop followed by its mirrored crop) or undefined.
+  torch::Tensor crops_of(const std::vector<CropTransform>* heatmap_transforms, const c10::Device& device) const;
 
   DkdModel dkd_{nullptr};
   PerFrameModel per_frame_{nullptr};
-  DkdStream stream_;  ///< the DKD stream and its keyframe rule (shared with dkd_infer)
+  DkdStream stream_;  ///< one DKD stream per video and the keyframe rule (shared with dkd_infer)
   bool flip_ = false;
   const Skeleton* skeleton_ = nullptr;
 };
@@ -82,7 +97,8 @@ struct VideoPredictions {
 
 /// Runs `model` over `videos[i]` for every i with i % world_size == rank,
 /// adds each to `evaluator` and, when `predictions` is given, stores them
-/// there (by video id). Shows a progress bar. Returns the total initializer runs
+/// there (by video id). eval.batch_videos videos at a time step together
+/// (predict_videos). Shows a progress bar. Returns the total initializer runs
 /// and frames seen (for the per-video GMACs average).
 struct RunTotals {
   int64_t videos = 0;
@@ -92,6 +108,11 @@ struct RunTotals {
 RunTotals run_model_on_videos(EvalModel& model, const std::vector<VideoRecord>& videos, const Config& config,
                               const c10::Device& device, PckEvaluator& evaluator, int rank = 0, int world_size = 1,
                               Predictions* predictions = nullptr);
+
+/// Several videos stepped together in one batch (eval.batch_videos of them in
+/// run_model_on_videos): each gets what predict_video gives it alone.
+std::vector<VideoPredictions> predict_videos(EvalModel& model, const std::vector<const VideoRecord*>& videos,
+                                             const Config& config, const c10::Device& device);
 
 /// One video: crops every frame with its ground-truth box (eval.boxes =
 /// ground_truth) or, with eval.boxes = tracked, the first frame with its
