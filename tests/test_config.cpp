@@ -147,6 +147,25 @@ TEST_F(ConfigFiles, OutOfRangeNamesKeyRangeAndValue) {
   EXPECT_NE(e.find("data.stride_min"), std::string::npos) << e;
 }
 
+TEST_F(ConfigFiles, CrossFieldRulesOfThePriorAndDistillationNameTheKey) {
+  const auto path = write("a.yaml", "");
+  // 13 joints: a grouped head needs a multiple of 13 hidden channels.
+  std::string e = error_of(path, {"model.distillator.prior=warped", "model.distillator.prior_fusion=grouped",
+                                  "model.distillator.prior_channels=16"});
+  EXPECT_NE(e.find("model.distillator.prior_channels"), std::string::npos) << e;
+  EXPECT_NE(e.find("16"), std::string::npos) << e;
+  EXPECT_EQ(error_of(path, {"model.distillator.prior=warped", "model.distillator.prior_fusion=grouped",
+                            "model.distillator.prior_channels=52"}),
+            "");
+  e = error_of(path, {"model.distillator.prior=warped", "model.distillator.prior_fusion=grouped",
+                      "model.distillator.prior_channels=52", "model.distillator.prior_features=true"});
+  EXPECT_NE(e.find("model.distillator.prior_features"), std::string::npos) << e;
+  e = error_of(path, {"train.initializer_targets=0.5", "train.freeze_initializer=false"});
+  EXPECT_NE(e.find("train.initializer_targets"), std::string::npos) << e;
+  EXPECT_EQ(error_of(path, {"train.initializer_targets=0.5"}), "");
+  EXPECT_NE(error_of(path, {"train.initializer_targets=1.5"}).find("train.initializer_targets"), std::string::npos);
+}
+
 TEST_F(ConfigFiles, NamedVariantsAreParsedOnceByName) {
   const auto path =
       write("kinds.yaml", "train: {stages: [baseline, dkd]}\nmodel: {distillator: {matching: depthwise}}\n");

@@ -178,6 +178,39 @@ TEST(LocationPrior, PointwiseAndGatedHeadsStartNearTheIdentityAndTrainTheGate) {
   EXPECT_GT(features.grad().abs().sum().item<double>(), 0.0);
 }
 
+TEST(LocationPrior, GroupedHeadKeepsEachJointToItsOwnMaps) {
+  torch::manual_seed(7);
+  dkd::LocationPrior grouped(4, 8, "grouped", false);
+  // Per joint: [R_j, P_j] -> 2 hidden maps -> 1, all 3x3: 1/J of conv3x3's weights at the same width.
+  EXPECT_EQ(grouped->fuse1->weight.sizes(), (std::vector<int64_t>{8, 2, 3, 3}));
+  EXPECT_EQ(grouped->fuse2->weight.sizes(), (std::vector<int64_t>{4, 2, 3, 3}));
+  dkd::LocationPrior full(4, 8, "conv3x3", false);
+  EXPECT_EQ(full->fuse1->weight.numel() + full->fuse2->weight.numel(),
+            4 * (grouped->fuse1->weight.numel() + grouped->fuse2->weight.numel()));
+  const auto response = torch::randn({2, 4, 12, 12});
+  const auto previous = torch::rand({2, 4, 12, 12}, torch::requires_grad());
+  EXPECT_TRUE(torch::allclose(grouped->forward(response, previous), response));
+  {
+    torch::NoGradGuard g;
+    grouped->fuse2->weight.normal_(0.0, 0.1);
+    grouped->fuse1->bias.fill_(0.1);  // every hidden unit active, so every joint's prior reaches its output
+  }
+  const auto out = grouped->forward(response, previous);
+  // Moving joint 2's prior changes joint 2's heatmap only.
+  auto moved = previous.detach().clone();
+  moved.select(1, 2).copy_(moved.select(1, 2).roll(3, -1));
+  const auto out_moved = grouped->forward(response, moved);
+  const auto change = (out_moved - out).abs().amax({0, 2, 3});
+  EXPECT_GT(change[2].item<double>(), 1e-4);
+  for (int j : {0, 1, 3}) EXPECT_EQ(change[j].item<double>(), 0.0) << j;
+  out.select(1, 2).sum().backward();
+  const auto grad = previous.grad().abs().amax({0, 2, 3});
+  EXPECT_GT(grad[2].item<double>(), 0.0);
+  for (int j : {0, 1, 3}) EXPECT_EQ(grad[j].item<double>(), 0.0) << j;
+  EXPECT_THROW(dkd::LocationPrior(4, 6, "grouped", false), c10::Error);     // 6 hidden maps for 4 joints
+  EXPECT_THROW(dkd::LocationPrior(4, 8, "grouped", false, 5), c10::Error);  // no features in a grouped head
+}
+
 namespace {
 
 dkd::DkdModel tiny_model_with_prior(int64_t joints = 3) { return dkd_test::tiny_dkd_model("per_joint", joints, 4); }

@@ -11,6 +11,7 @@
 #include "dkd/data/transforms.h"
 #include "dkd/dist/process_group.h"
 #include "dkd/models/model_set.h"
+#include "dkd/train/losses.h"
 
 namespace dkd {
 namespace {
@@ -114,6 +115,32 @@ TEST(Stage, DkdStepTrainsTheDiscriminatorAndKeepsBeganKInTheCheckpointMeta) {
   stage->reset_state();
   stage->save_state(back);
   EXPECT_DOUBLE_EQ(back.began_k, 0.25);
+}
+
+TEST(Stage, DkdStepWithInitializerTargetsLearnsTheInitializersHeatmaps) {
+  Fixture f;
+  f.config.train.freeze_initializer = true;
+  f.config.train.initializer_targets = 1.0;
+  const auto stage = make_stage(StageKind::dkd, f.context());
+  stage->prepare(1e-3);
+  stage->reset_state();
+  const Batch batch = random_batch(f.config, 2, 3);
+  const int64_t T = 3;
+  double to_teacher = 0.0, to_truth = 0.0;
+  {
+    // The same forward the step makes (training mode, batch statistics), before the update.
+    torch::NoGradGuard no_grad;
+    f.models.dkd->train();
+    const auto out = f.models.dkd->forward(batch.images, {}).heatmaps.narrow(1, 1, T - 1);
+    const auto later = batch.images.narrow(1, 1, T - 1);
+    const auto teacher = f.models.dkd->initializer->forward(later.flatten(0, 1)).view_as(out);
+    const auto w = batch.weights.narrow(1, 1, T - 1);
+    to_teacher = heatmap_mse(out, teacher, w).item<double>();
+    to_truth = heatmap_mse(out, batch.heatmaps.narrow(1, 1, T - 1), w).item<double>();
+  }
+  const LossTerms terms = stage->step(batch, 0, 0.0);
+  EXPECT_NEAR(terms.at("loss_pose"), to_teacher, 1e-6 * std::max(1.0, to_teacher));
+  EXPECT_GT(std::abs(to_truth - to_teacher), 1e-3 * to_truth);  // the targets really differ
 }
 
 }  // namespace

@@ -98,6 +98,20 @@ void validate_config(const Config& c) {
   if (c.model.num_joints != expected)
     throw ConfigError("model.num_joints (" + std::to_string(c.model.num_joints) + ") does not match data.dataset " +
                       name_of(c.data.dataset) + " (" + std::to_string(expected) + " joints)");
+  if (c.train.initializer_targets > 0 && !c.train.freeze_initializer)
+    throw ConfigError(
+        "train.initializer_targets: distilling from the initializer needs train.freeze_initializer: true (a teacher "
+        "that trains alongside its student would chase it)");
+  if (const auto& d = c.model.distillator; d.prior == "warped" && d.prior_fusion == "grouped") {
+    if (d.prior_channels % c.model.num_joints != 0)
+      throw ConfigError(
+          "model.distillator.prior_channels: prior_fusion grouped needs a multiple of model.num_joints (" +
+          std::to_string(c.model.num_joints) + "), got " + std::to_string(d.prior_channels));
+    if (d.prior_features)
+      throw ConfigError(
+          "model.distillator.prior_features: prior_fusion grouped fuses each joint's own maps only; it cannot take "
+          "the frame's features (use conv3x3 or pointwise)");
+  }
   if (c.model.distillator.kernel_size % 2 == 0)
     throw ConfigError("model.distillator.kernel_size: expected an odd number, got " +
                       std::to_string(c.model.distillator.kernel_size));

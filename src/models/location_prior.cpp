@@ -103,13 +103,20 @@ torch::Tensor PriorGateImpl::forward(const torch::Tensor& response, const torch:
 LocationPriorImpl::LocationPriorImpl(int64_t num_joints, int64_t channels, const std::string& fusion, bool gate_on,
                                      int64_t feature_channels)
     : num_joints_(num_joints), feature_channels_(feature_channels) {
-  TORCH_CHECK(fusion == "conv3x3" || fusion == "pointwise", "LocationPrior: fusion must be conv3x3 or pointwise, got '",
-              fusion, "'");
-  const int64_t k = fusion == "conv3x3" ? 3 : 1;
+  TORCH_CHECK(fusion == "conv3x3" || fusion == "pointwise" || fusion == "grouped",
+              "LocationPrior: fusion must be conv3x3, pointwise or grouped, got '", fusion, "'");
+  grouped_ = fusion == "grouped";
+  TORCH_CHECK(!grouped_ || (channels % num_joints == 0 && feature_channels == 0),
+              "LocationPrior: grouped fusion needs channels a multiple of the joints (", num_joints, "), got ",
+              channels, ", and no features");
+  const int64_t k = fusion == "pointwise" ? 1 : 3;
+  const int64_t groups = grouped_ ? num_joints : 1;
   fuse1 = register_module(
       "fuse1",
-      torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * num_joints + feature_channels, channels, k).padding(k / 2)));
-  fuse2 = register_module("fuse2", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, num_joints, k).padding(k / 2)));
+      torch::nn::Conv2d(
+          torch::nn::Conv2dOptions(2 * num_joints + feature_channels, channels, k).padding(k / 2).groups(groups)));
+  fuse2 = register_module(
+      "fuse2", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, num_joints, k).padding(k / 2).groups(groups)));
   if (gate_on) gate = register_module("gate", PriorGate());
   // Zero output layer: an untrained prior is the identity on the response.
   torch::NoGradGuard no_grad;
@@ -130,6 +137,9 @@ torch::Tensor LocationPriorImpl::forward(const torch::Tensor& response, const to
                 "LocationPrior: features must be [B, ", feature_channels_, ", h, w] like the response, got ",
                 features.defined() ? features.sizes() : c10::IntArrayRef{});
     input = torch::cat({response, prior, features}, 1);
+  } else if (grouped_) {
+    // Joint j's group sees [R_j, P_j]: interleave the two stacks of maps.
+    input = torch::stack({response, prior}, 2).flatten(1, 2);
   } else {
     input = torch::cat({response, prior}, 1);
   }

@@ -166,8 +166,16 @@ LossTerms DkdStage::step(const Batch& batch, int64_t step, double progress) {
   const auto out = models.dkd->forward(images, fwd);
   const int64_t T = images.size(1);
   // Frame 0 comes from the (frozen) initializer: the pose loss covers t = 1..T-1.
-  const auto pose_loss =
-      heatmap_mse(out.heatmaps.narrow(1, 1, T - 1), targets.narrow(1, 1, T - 1), weights.narrow(1, 1, T - 1));
+  auto later_targets = targets.narrow(1, 1, T - 1);
+  if (tr.initializer_targets > 0) {
+    // Knowledge distillation: the large network's own heatmaps of the later frames.
+    torch::NoGradGuard no_grad;
+    const auto later = images.narrow(1, 1, T - 1);
+    const auto teacher = models.dkd->initializer->forward(later.flatten(0, 1)).view_as(later_targets);
+    later_targets =
+        later_targets * (1.0 - tr.initializer_targets) + teacher.to(later_targets.dtype()) * tr.initializer_targets;
+  }
+  const auto pose_loss = heatmap_mse(out.heatmaps.narrow(1, 1, T - 1), later_targets, weights.narrow(1, 1, T - 1));
   terms["loss_pose"] = pose_loss.item<double>();
   terms["tf_prob"] = tf;
 

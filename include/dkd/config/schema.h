@@ -184,12 +184,16 @@ struct DistillatorConfig {
             "location prior: none (the paper) or warped (H(t-1) mapped into frame t's crop through the known crop "
             "transforms and fused with the matching response by a small learned head)",
             Check::one_of({"none", "warped"}));
-    v.field("prior_channels", prior_channels, "hidden channels of the location-prior fusion head",
+    v.field("prior_channels", prior_channels,
+            "hidden channels of the location-prior fusion head (grouped: a multiple of model.num_joints, "
+            "prior_channels / num_joints per joint)",
             Check::range(1, 1024));
     v.field("prior_fusion", prior_fusion,
             "location-prior fusion head: conv3x3 (two 3x3 convolutions, 2J -> C -> J) or pointwise (two 1x1 "
-            "convolutions, about 1/9 of the multiply-adds; the warped prior already carries the position)",
-            Check::one_of({"conv3x3", "pointwise"}));
+            "convolutions, about 1/9 of the multiply-adds; the warped prior already carries the position) or "
+            "grouped (two 3x3 convolutions per joint over that joint's response and prior only, about 1/J of "
+            "conv3x3's multiply-adds at the same hidden width)",
+            Check::one_of({"conv3x3", "pointwise", "grouped"}));
     v.field("prior_gate", prior_gate,
             "per-joint confidence gate on the location prior: from how well the response and the warped prior "
             "agree (expected prior under the response's soft-argmax distribution, distance of their soft-argmax "
@@ -324,6 +328,7 @@ struct TrainConfig {
   bool nesterov = false;
   double weight_decay = 0.0;
   double grad_clip = 0.0;
+  double initializer_targets = 0.0;
   std::string schedule = "multistep";
   double gamma = 0.1;
   int warmup_iters = 0;
@@ -376,6 +381,10 @@ struct TrainConfig {
     v.field("baseline_checkpoint", baseline_checkpoint,
             "checkpoint with a trained baseline, for train.encoder_from_baseline", Check::none());
     v.field("freeze_initializer", freeze_initializer, "keep the initializer fixed in the dkd stage", Check::none());
+    v.field("initializer_targets", initializer_targets,
+            "dkd stage: blend the initializer's own heatmaps of each frame into the targets, target = (1 - w) "
+            "ground truth + w initializer (knowledge distillation from the large network); 0 = ground truth only",
+            Check::range(0.0, 1.0));
     v.field("teacher_forcing_start", teacher_forcing_start,
             "probability of feeding ground truth H(t-1) at the start of the dkd stage", Check::range(0.0, 1.0));
     v.field("teacher_forcing_end", teacher_forcing_end, "the same probability at the end (linear decay)",

@@ -9,7 +9,8 @@
 // head fuses them with the matching response R(t):
 //
 //   H(t) = R(t) + g * fuse([R(t), warp(H(t-1))])
-//   fuse = conv (2J -> C) + ReLU + conv (C -> J), 3x3 or 1x1 (prior_fusion)
+//   fuse = conv (2J -> C) + ReLU + conv (C -> J), 3x3 or 1x1 (prior_fusion), or
+//          grouped: per joint, 3x3 conv ([R_j, P_j] -> C/J) + ReLU + 3x3 conv (C/J -> 1)
 //   g    = 1, or with prior_gate a per-joint gate in (0, 1) computed from how
 //          well R(t) and the warped prior agree (see PriorGateImpl)
 //
@@ -60,7 +61,8 @@ TORCH_MODULE(PriorGate);
 
 class LocationPriorImpl : public torch::nn::Module {
  public:
-  /// fusion: "conv3x3" or "pointwise" (model.distillator.prior_fusion); feature_channels > 0:
+  /// fusion: "conv3x3", "pointwise" or "grouped" (model.distillator.prior_fusion; grouped: channels a
+  /// multiple of num_joints, no features); feature_channels > 0:
   /// the head also takes the frame's features (model.distillator.prior_features).
   LocationPriorImpl(int64_t num_joints, int64_t channels, const std::string& fusion = "conv3x3", bool gate = false,
                     int64_t feature_channels = 0);
@@ -77,6 +79,7 @@ class LocationPriorImpl : public torch::nn::Module {
  private:
   int64_t num_joints_;
   int64_t feature_channels_;
+  bool grouped_ = false;
 };
 TORCH_MODULE(LocationPrior);
 
