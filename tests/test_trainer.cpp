@@ -135,6 +135,19 @@ TEST_F(TrainerTest, EachStageLossFalls) {
   }
 }
 
+TEST_F(TrainerTest, StageThreadsApplyToTheirStageAndAreRestored) {
+  const fs::path work = dir_ / "threads";
+  dkd::TrainOptions options;
+  options.work_dir = work.string();
+  const auto cfg = config({"runtime.threads=2", "runtime.log_level=info", "train.stages=[baseline]",
+                           "train.baseline.max_iters=2", "train.baseline.threads=1"});
+  ASSERT_EQ(dkd::run_training(cfg, options), 0);
+  EXPECT_EQ(at::get_num_threads(), 2);  // runtime.threads again once the stage is over
+  std::ifstream in(work / "log.txt");
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("stage baseline: 1 intra-op thread(s) (train.baseline.threads)"), std::string::npos) << log;
+}
+
 TEST_F(TrainerTest, DiscriminatorAndKUpdate) {
   const fs::path work = dir_ / "work";
   dkd::TrainOptions options;

@@ -54,8 +54,10 @@ BackboneImpl::BackboneImpl(const BackboneConfig& cfg, const std::string& key, in
   }
   const ResNetLayout layout = resnet_layout(cfg.depth, key + ".depth");
   const int64_t stem = resnet_planes(0, cfg.width);
-  conv1 = register_module("conv1",
-                          torch::nn::Conv2d(torch::nn::Conv2dOptions(3, stem, 7).stride(2).padding(3).bias(false)));
+  conv1 = register_module(
+      "conv1",
+      torch::nn::Conv2d(
+          torch::nn::Conv2dOptions(3, stem, cfg.stem_kernel).stride(2).padding(cfg.stem_kernel / 2).bias(false)));
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(stem));
   int64_t channels = stem;
   for (int s = 0; s < cfg.stages; ++s) {

@@ -1,5 +1,7 @@
 #include "dkd/train/trainer.h"
 
+#include <ATen/Parallel.h>
+
 #include <torch/torch.h>
 
 #include <chrono>
@@ -315,6 +317,16 @@ void Trainer::run_stage(Stage& stage, const CheckpointMeta* resume) {
   const std::string name = name_of(stage.kind());
   const StageConfig& sc = stage_config(config_.train, stage.kind());
   const auto& tr = config_.train;
+
+  // train.<stage>.threads: set for this stage, restored however it ends.
+  struct ThreadsGuard {
+    int saved = at::get_num_threads();
+    ~ThreadsGuard() { at::set_num_threads(saved); }
+  } threads_guard;
+  if (sc.threads > 0) {
+    at::set_num_threads(sc.threads);
+    spdlog::info("stage {}: {} intra-op thread(s) (train.{}.threads)", name, sc.threads, name);
+  }
 
   if (!resume) stage.initialize_weights();
   const double lr = sc.lr.value_or(tr.lr);

@@ -143,9 +143,14 @@ struct BackboneConfig {
   int deconv_kernel = 4;
   std::string pretrained;
   std::string deconv_impl = "transposed";
+  int stem_kernel = 7;
 
   template <class V>
   void visit(V& v) {
+    v.field("stem_kernel", stem_kernel,
+            "kernel of the stride-2 stem convolution: 7 (ResNet, needed for ImageNet weights), 5 or 3 (for a "
+            "narrow trunk at small inputs the 7x7 stem is about half the multiply-adds)",
+            Check::values({3, 5, 7}));
     v.field("deconv_impl", deconv_impl,
             "how the stride-2 deconvolutions run: transposed (ConvTranspose2d, through the BLAS) or subpixel "
             "(the same map as one 2x2 convolution with 4x the output channels and a pixel shuffle, through "
@@ -266,6 +271,7 @@ struct StageConfig {
   std::optional<double> lr;
   std::vector<int> milestones;
   int max_iters = 0;
+  int threads = 0;
 
   template <class V>
   void visit(V& v) {
@@ -274,6 +280,10 @@ struct StageConfig {
     v.field("lr", lr, "learning rate of this stage; unset = train.lr", Check::positive());
     v.field("milestones", milestones, "epochs at which multistep decays the lr by train.gamma", Check::at_least(1));
     v.field("max_iters", max_iters, "stop the stage after this many steps; 0 = no limit", Check::at_least(0));
+    v.field("threads", threads,
+            "intra-op CPU threads while this stage trains; 0 = runtime.threads (a small model's many tiny "
+            "operators can run faster on one thread than on threads that share the cores with data.workers)",
+            Check::at_least(0));
   }
 };
 
