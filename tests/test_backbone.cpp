@@ -34,24 +34,20 @@ TEST(Backbone, StemKernelKeepsTheStrideAndChangesOnlyTheStem) {
   torch::manual_seed(0);
   auto config = small(18, 2, 1);
   const auto x = torch::randn({1, 3, 64, 48});
-  for (int k : {3, 5, 7}) {
+  int64_t params7 = 0;
+  for (int k : {7, 5, 3}) {
     config.stem_kernel = k;
     dkd::Backbone b(config);
-    EXPECT_EQ(b->conv1->weight.sizes(), (std::vector<int64_t>{8, 3, k, k})) << k;
+    auto params = b->named_parameters();
+    ASSERT_TRUE(params.contains("conv1.weight"));
+    EXPECT_EQ(params["conv1.weight"].sizes(), (std::vector<int64_t>{8, 3, k, k})) << k;
+    // Padding k / 2 keeps stride 2: the same feature map size whatever the stem.
     EXPECT_EQ(b->forward(x).sizes(), (std::vector<int64_t>{1, 16, 16, 12})) << k;
+    int64_t count = 0;
+    for (const auto& p : b->parameters()) count += p.numel();
+    if (k == 7) params7 = count;
+    EXPECT_EQ(params7 - count, 8 * 3 * (49 - k * k)) << k;  // only the stem changes
   }
-  // A 3x3 stem sees only its 3x3 neighbourhood: a pixel 2 away from every even centre is unseen.
-  config.stem_kernel = 3;
-  dkd::Backbone b3(config);
-  b3->eval();
-  torch::NoGradGuard no_grad;
-  const auto stem = [&](const torch::Tensor& in) { return b3->conv1->forward(in); };
-  auto moved = x.clone();
-  moved.index_put_({0, 0, 10, 10}, 100.0);
-  const auto change = (stem(moved) - stem(x)).abs().sum({0, 1});  // [32, 24]
-  EXPECT_GT(change[5][5].item<double>(), 0.0);  // output (5, 5) covers input rows/cols 9..11
-  EXPECT_EQ(change[4][4].item<double>(), 0.0);  // output (4, 4) covers 7..9
-  EXPECT_EQ(change[6][6].item<double>(), 0.0);  // output (6, 6) covers 11..13
 }
 
 TEST(Backbone, FewerStagesAndTrunkOnly) {
