@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The quickstart: generate the built-in synthetic data set, train a compact DKD
 # (pose initializer; per-frame small network, which starts the DKD encoder; then
-# the DKD stage with temporally adversarial training),
+# the DKD stage with the location prior, trained on its own rollouts),
 # evaluate it, print the PCK and FLOPs tables, and render an overlay video of a
 # test clip. Run tools/setup.sh first (README's first command does both).
 #
