@@ -36,7 +36,7 @@ WORK="work_dirs/benchmark"
 REPORT="${BENCH_OUT:-docs/results.md}"
 CFG="configs/synthetic"
 SEEDS=(${BENCH_SEEDS:-1 2 3})
-ALL_ROWS=(large small dkd_noadv dkd dkd_warm dkd_prior dkd_lean)
+ALL_ROWS=(large small dkd_noadv dkd dkd_warm dkd_prior dkd_lean dkd_lean_lr5)
 ROWS=("$@")
 ((${#ROWS[@]})) || ROWS=("${ALL_ROWS[@]}")
 for tool in dkd_data dkd_train dkd_eval; do
@@ -67,7 +67,7 @@ model_of() {
 sets_of() {
   case $1 in
     dkd|dkd_noadv) echo "--set train.initializer_checkpoint=$WORK/large_s$2/best.pt" ;;
-    dkd_warm|dkd_prior|dkd_lean) echo "--set train.initializer_checkpoint=$WORK/large_s$2/best.pt --set train.baseline_checkpoint=$WORK/small_s$2/best.pt" ;;
+    dkd_warm|dkd_prior|dkd_lean|dkd_lean_lr5) echo "--set train.initializer_checkpoint=$WORK/large_s$2/best.pt --set train.baseline_checkpoint=$WORK/small_s$2/best.pt" ;;
   esac
 }
 
@@ -195,7 +195,8 @@ fi
   echo "starts from \`small\`'s trained trunk (\`train.encoder_from_baseline\`), \`dkd_prior\` = \`dkd_warm\` with the"
   echo "location prior, a static head and self-fed rollouts with corrupted priors, \`dkd_lean\` = \`dkd_prior\`"
   echo "at the 10x budget (3x3 kernels, a 12-channel prior head) trained for 6 DKD epochs instead of 2, without"
-  echo "the temporal discriminator. Configs: \`$CFG/\`."
+  echo "the temporal discriminator, \`dkd_lean_lr5\` = \`dkd_lean\` with the DKD stage at lr 0.005 (the quickstart's)."
+  echo "Configs: \`$CFG/\`."
   echo
   echo "## Test split, ground-truth boxes, DARK decoding (the main table)"
   echo
@@ -217,7 +218,7 @@ fi
   echo
   echo "Training length and the 10x budget (6 DKD epochs, 3x3 kernels, 12-channel prior head, no discriminator):"
   echo
-  seeds dark dkd_prior dkd_lean
+  seeds dark dkd_prior dkd_lean dkd_lean_lr5
   echo
   echo "DKD against the per-frame small network with the same encoder:"
   echo
@@ -225,7 +226,7 @@ fi
   echo
   echo "DKD against its own initializer (the per-frame large network):"
   echo
-  seeds dark large dkd_lean
+  seeds dark large dkd_lean dkd_lean_lr5
   echo
   echo "## Decoding: argmax with a quarter-pixel shift (the same checkpoints)"
   echo
