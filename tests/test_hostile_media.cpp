@@ -135,3 +135,35 @@ TEST(HostileMedia, ImageFolderSourceSkipsTheFrameWithItsName) {
   EXPECT_EQ(frames, 2);
   fs::remove_all(dir);
 }
+
+TEST(HostileMedia, ImagesAreWrittenAtomicallyAndBadNamesAreErrorsNamingTheFile) {
+  const std::string dir = test::fresh_dir("write_image");
+  const std::string path = dir + "/plot.png";
+  cv::Mat image(12, 20, CV_8UC3, cv::Scalar(10, 200, 30));
+  image.at<cv::Vec3b>(3, 4) = cv::Vec3b(1, 2, 3);
+  write_image_atomic(path, image);
+  const cv::Mat back = decode_image(path);
+  ASSERT_EQ(back.size(), image.size());
+  EXPECT_EQ(cv::norm(back, image, cv::NORM_INF), 0.0);
+
+  // A name OpenCV cannot encode: an error naming the file; the old image stays whole
+  // and no temporary file is left next to it.
+  const std::string odd = dir + "/plot.notanimage";
+  write_image_atomic(path, cv::Mat(5, 5, CV_8UC3, cv::Scalar(0, 0, 0)));
+  try {
+    write_image_atomic(odd, image);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(odd), std::string::npos) << e.what();
+  }
+  try {
+    write_image_atomic(dir + "/missing_folder/plot.png", image);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing_folder"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(decode_image(path).size(), cv::Size(5, 5));
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  EXPECT_EQ(names, std::vector<std::string>{"plot.png"});
+}

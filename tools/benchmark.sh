@@ -20,9 +20,21 @@
 #
 #   tools/benchmark.sh                  # everything; finished runs and evaluations are reused
 #   tools/benchmark.sh large small      # only these rows (every seed), e.g. to run it in pieces
+#   BENCH_JOBS=2 tools/benchmark.sh     # train and evaluate 2 runs at a time, each on
+#                                       # nproc/2 intra-op threads (runtime.threads)
 #   BENCH_SEEDS="1 2 3" ...             # the seeds (default 1 2 3)
-#   BENCH_FRESH=1 tools/benchmark.sh    # retrain from scratch
+#   BENCH_FRESH=1 tools/benchmark.sh    # retrain from scratch (the stored evaluations too)
 #   BENCH_OUT=docs/results.md ...       # where the report goes
+#
+# Every finished run's evaluations are kept in docs/benchmark/ROW_sSEED/ (the three
+# dkd_eval --json reports, the run's resolved config and its training seconds), next
+# to the report, in version control: the report is written from there, so it can be
+# rebuilt, and a benchmark finished in pieces, on a machine where the work dirs (the
+# checkpoints) are gone. A stored run is reused only while `dkd_train --print-config`
+# of its row still resolves to the config it was trained with (runtime.threads
+# aside); otherwise it is retrained. A DKD row that has to be trained needs the
+# checkpoints of the large and small runs of its seed: those are retrained (and
+# re-evaluated, and re-stored) when their work dir is gone.
 #
 # Run tools/setup.sh first. Each training run resumes when interrupted; the
 # report is written once every row has every seed.
@@ -33,10 +45,16 @@ BUILD="${BUILD_DIR:-build}"
 DATA="data/synthetic"
 VIDEOS=300
 WORK="work_dirs/benchmark"
+STORE="${BENCH_STORE:-docs/benchmark}"
 REPORT="${BENCH_OUT:-docs/results.md}"
 CFG="configs/synthetic"
 SEEDS=(${BENCH_SEEDS:-1 2 3})
-ALL_ROWS=(large small dkd_noadv dkd dkd_warm dkd_prior dkd_lean dkd_lean_lr5)
+JOBS="${BENCH_JOBS:-1}"
+# Per-frame rows (large and small are where the DKD rows start from), then DKD rows.
+FRAME_ROWS=(large small small_long)
+DKD_ROWS=(dkd_noadv dkd dkd_warm dkd_prior dkd_lean dkd_lean_lr5
+          lr5_no_static lr5_no_prior lr5_no_corrupt lr5_joint_centred lr5_adv)
+ALL_ROWS=("${FRAME_ROWS[@]}" "${DKD_ROWS[@]}")
 ROWS=("$@")
 ((${#ROWS[@]})) || ROWS=("${ALL_ROWS[@]}")
 for tool in dkd_data dkd_train dkd_eval; do
@@ -45,8 +63,14 @@ done
 for r in "${ROWS[@]}"; do
   [[ " ${ALL_ROWS[*]} " == *" $r "* ]] || { echo "benchmark: unknown row '$r' (rows: ${ALL_ROWS[*]})" >&2; exit 2; }
 done
-[ "${BENCH_FRESH:-0}" = 1 ] && rm -rf "$WORK"
-mkdir -p "$WORK"
+[[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || { echo "benchmark: BENCH_JOBS must be a positive integer, got '$JOBS'" >&2; exit 2; }
+THREADS=()
+if ((JOBS > 1)); then
+  t=$(( $(nproc) / JOBS )); ((t >= 1)) || t=1
+  THREADS=(--set runtime.threads=$t)
+fi
+if [ "${BENCH_FRESH:-0}" = 1 ]; then rm -rf "$WORK" "$STORE"; fi
+mkdir -p "$WORK" "$STORE"
 now() { date +%s; }
 
 echo "== data: $VIDEOS synthetic videos in the Penn Action layout ($DATA)"
@@ -61,68 +85,132 @@ fi
 
 config_of() { echo "$CFG/$1.yaml"; }
 model_of() {
-  case $1 in large) echo initializer ;; small) echo baseline ;; *) echo dkd ;; esac
+  case $1 in large) echo initializer ;; small|small_long) echo baseline ;; *) echo dkd ;; esac
 }
+is_frame_row() { [[ " ${FRAME_ROWS[*]} " == *" $1 "* ]]; }
 # Extra settings of a row for seed $2: where its initializer and encoder come from.
 sets_of() {
   case $1 in
+    large|small|small_long) ;;
     dkd|dkd_noadv) echo "--set train.initializer_checkpoint=$WORK/large_s$2/best.pt" ;;
-    dkd_warm|dkd_prior|dkd_lean|dkd_lean_lr5) echo "--set train.initializer_checkpoint=$WORK/large_s$2/best.pt --set train.baseline_checkpoint=$WORK/small_s$2/best.pt" ;;
+    *) echo "--set train.initializer_checkpoint=$WORK/large_s$2/best.pt --set train.baseline_checkpoint=$WORK/small_s$2/best.pt" ;;
   esac
 }
-
-# train ROW SEED: one run into $WORK/ROW_sSEED, resumed when interrupted, skipped
-# when it finished before (best.pt and a ".done" marker with its seconds).
-train() {
-  local row=$1 seed=$2 dir="$WORK/$1_s$2"
-  if [ -f "$dir/.done" ] && [ -f "$dir/best.pt" ]; then
-    echo "== train $row seed $seed: done before ($(cat "$dir/.done") s), reusing $dir"
-    return
-  fi
-  echo "== train $row seed $seed: $(config_of "$row") -> $dir"
-  local resume=()
-  [ -f "$dir/last_checkpoint" ] && resume=(--resume)
-  local t
-  t=$(now)
+# The resolved config of a run, comparable across machines and job counts: no
+# comments, no blank lines, no runtime.threads.
+comparable_config() {
+  sed -e 's/[[:space:]]*#.*$//' -e '/^[[:space:]]*$/d' "$1" |
+    awk '/^[^ ]/ {section=$1} !(section == "runtime:" && $1 == "threads:")'
+}
+# stored ROW SEED: true when the store holds all three evaluations of the run and
+# the row still resolves to the config it was trained with.
+stored() {
+  local row=$1 seed=$2 dir="$STORE/$1_s$2" v
+  for v in dark argmax tracked; do [ -f "$dir/eval_$v.json" ] || return 1; done
+  [ -f "$dir/config.yaml" ] && [ -f "$dir/train_seconds" ] || return 1
+  local now_cfg
+  now_cfg=$(mktemp)
   # shellcheck disable=SC2046
-  "$BUILD/dkd_train" --config "$(config_of "$row")" --work-dir "$dir" "${resume[@]}" \
-    --set runtime.seed="$seed" $(sets_of "$row" "$seed")
-  echo $(( $(now) - t )) > "$dir/.done"
+  "$BUILD/dkd_train" --config "$(config_of "$row")" --work-dir "$WORK/${row}_s$seed" \
+    --set runtime.seed="$seed" $(sets_of "$row" "$seed") --print-config > "$now_cfg" 2> /dev/null || { rm -f "$now_cfg"; return 1; }
+  if ! diff -q <(comparable_config "$dir/config.yaml") <(comparable_config "$now_cfg") > /dev/null; then
+    echo "== $row seed $seed: stored in $dir, but $(config_of "$row") now resolves to another config; retraining"
+    diff <(comparable_config "$dir/config.yaml") <(comparable_config "$now_cfg") | sed -n '1,8p'
+    rm -f "$now_cfg"
+    return 1
+  fi
+  rm -f "$now_cfg"
 }
 
-# evaluate ROW SEED VARIANT: dkd_eval --json of the run on the test split.
-evaluate() {
-  local row=$1 seed=$2 variant=$3 dir="$WORK/$1_s$2"
-  local out="$dir/eval_$variant.json" sets=()
-  [ -f "$out" ] && return
-  case $variant in
-    dark) sets=(--set eval.decode=dark) ;;
-    argmax) sets=(--set eval.decode=argmax) ;;
-    tracked) sets=(--set eval.decode=dark --set eval.boxes=tracked) ;;
-  esac
-  echo "== evaluate $row seed $seed ($variant)"
-  "$BUILD/dkd_eval" --config "$(config_of "$row")" --checkpoint "$dir/best.pt" --model "$(model_of "$row")" \
-    --no-speed "${sets[@]}" --json "$out.tmp" > "$dir/eval_$variant.txt"
-  mv "$out.tmp" "$out"
-}
-
-for seed in "${SEEDS[@]}"; do
-  for row in "${ROWS[@]}"; do
-    train "$row" "$seed"
-    for variant in dark argmax tracked; do evaluate "$row" "$seed" "$variant"; done
+# run ROW SEED: train into $WORK/ROW_sSEED (resumed when interrupted, skipped when it
+# finished before: best.pt and a ".done" marker with its seconds), evaluate it on the
+# test split (dkd_eval --json with the DARK and argmax decoders and with tracked
+# boxes), then store the evaluations. Output goes to $WORK/ROW_sSEED.log.
+run() {
+  local row=$1 seed=$2 dir="$WORK/$1_s$2"
+  if ! { [ -f "$dir/.done" ] && [ -f "$dir/best.pt" ]; }; then
+    local resume=() t
+    [ -f "$dir/last_checkpoint" ] && resume=(--resume)
+    rm -f "$dir"/eval_*.json
+    t=$(now)
+    # shellcheck disable=SC2046
+    "$BUILD/dkd_train" --config "$(config_of "$row")" --work-dir "$dir" "${resume[@]}" \
+      --set runtime.seed="$seed" $(sets_of "$row" "$seed") "${THREADS[@]}" || return 1
+    echo $(( $(now) - t )) > "$dir/.done"
+  fi
+  local variant sets out
+  for variant in dark argmax tracked; do
+    out="$dir/eval_$variant.json"
+    [ -f "$out" ] && continue
+    case $variant in
+      dark) sets=(--set eval.decode=dark) ;;
+      argmax) sets=(--set eval.decode=argmax) ;;
+      tracked) sets=(--set eval.decode=dark --set eval.boxes=tracked) ;;
+    esac
+    "$BUILD/dkd_eval" --config "$(config_of "$row")" --checkpoint "$dir/best.pt" --model "$(model_of "$row")" \
+      --no-speed "${sets[@]}" "${THREADS[@]}" --json "$out.tmp" > "$dir/eval_$variant.txt" || return 1
+    mv "$out.tmp" "$out"
   done
+  local keep="$STORE/${row}_s$seed"
+  rm -rf "$keep.tmp"
+  mkdir -p "$keep.tmp"
+  cp "$dir"/eval_{dark,argmax,tracked}.json "$dir/config.yaml" "$keep.tmp/"
+  cp "$dir/.done" "$keep.tmp/train_seconds"
+  rm -rf "$keep"
+  mv "$keep.tmp" "$keep"
+}
+
+# Up to $JOBS runs at a time; each one's output in its log.
+failed=0
+launch() {
+  local row=$1 seed=$2 log="$WORK/$1_s$2.log"
+  while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n || failed=1; done
+  echo "== $(date +%H:%M:%S) train + evaluate $row seed $seed ($(config_of "$row"); log $log)"
+  ( run "$row" "$seed" > "$log" 2>&1 && echo "== $(date +%H:%M:%S) $row seed $seed done: $(cat "$WORK/${row}_s$seed/.done") s of training" \
+      || { echo "benchmark: $row seed $seed failed; see $log" >&2; exit 1; } ) &
+}
+drain() { while (( $(jobs -rp | wc -l) > 0 )); do wait -n || failed=1; done; }
+
+# What has to run: requested runs not in the store, and the per-frame runs of every
+# seed whose DKD runs have to be trained but whose checkpoints are gone.
+declare -A todo=()
+for row in "${ROWS[@]}"; do
+  for seed in "${SEEDS[@]}"; do
+    if stored "$row" "$seed"; then
+      echo "== $row seed $seed: stored in $STORE/${row}_s$seed ($(cat "$STORE/${row}_s$seed/train_seconds") s of training), reused"
+      continue
+    fi
+    todo["$row $seed"]=1
+    if ! is_frame_row "$row"; then
+      for dep in large small; do
+        [ -f "$WORK/${dep}_s$seed/best.pt" ] && [ -f "$WORK/${dep}_s$seed/.done" ] || todo["$dep $seed"]=1
+      done
+    fi
+  done
+done
+# The checkpoints the DKD rows start from first, then everything else.
+for pass in deps rest; do
+  for row in "${ALL_ROWS[@]}"; do
+    case "$pass $row" in "deps large"|"deps small") ;; deps*) continue ;; "rest large"|"rest small") continue ;; esac
+    for seed in "${SEEDS[@]}"; do
+      [ -n "${todo["$row $seed"]:-}" ] && launch "$row" "$seed"
+    done
+  done
+  drain
+  ((failed == 0)) || { echo "benchmark: a run failed (see above); fix it and run tools/benchmark.sh again: finished runs are kept" >&2; exit 1; }
 done
 
 missing=()
 for row in "${ALL_ROWS[@]}"; do
   for seed in "${SEEDS[@]}"; do
     for variant in dark argmax tracked; do
-      [ -f "$WORK/${row}_s$seed/eval_$variant.json" ] || missing+=("${row}_s$seed/$variant")
+      [ -f "$STORE/${row}_s$seed/eval_$variant.json" ] || missing+=("${row}_s$seed/$variant")
     done
   done
 done
 if ((${#missing[@]})); then
-  echo "benchmark: ${#missing[@]} evaluation(s) still missing (${missing[*]:0:5} ...); run tools/benchmark.sh again to go on"
+  echo "benchmark: ${#missing[@]} evaluation(s) still missing from $STORE (${missing[*]:0:5} ...); the report is"
+  echo "written once every row has every seed: run tools/benchmark.sh (or the missing rows) again to go on"
   exit 0
 fi
 
@@ -131,7 +219,7 @@ seeds() {
   local variant=$1 specs=() files
   shift
   for row in "$@"; do
-    files=$(printf "$WORK/${row}_s%s/eval_$variant.json," "${SEEDS[@]}")
+    files=$(printf "$STORE/${row}_s%s/eval_$variant.json," "${SEEDS[@]}")
     specs+=("$row=${files%,}")
   done
   "$BUILD/dkd_eval" --seeds "${specs[@]}" --md "$WORK/seeds_${variant}_$1.md" > /dev/null
@@ -195,7 +283,12 @@ fi
   echo "starts from \`small\`'s trained trunk (\`train.encoder_from_baseline\`), \`dkd_prior\` = \`dkd_warm\` with the"
   echo "location prior, a static head and self-fed rollouts with corrupted priors, \`dkd_lean\` = \`dkd_prior\`"
   echo "at the 10x budget (3x3 kernels, a 12-channel prior head) trained for 6 DKD epochs instead of 2, without"
-  echo "the temporal discriminator, \`dkd_lean_lr5\` = \`dkd_lean\` with the DKD stage at lr 0.005 (the quickstart's)."
+  echo "the temporal discriminator, \`dkd_lean_lr5\` = \`dkd_lean\` with the DKD stage at lr 0.005 (the quickstart's:"
+  echo "the final design). \`small_long\` = \`small\` trained for 45 epochs instead of 3, about as many frames as"
+  echo "the small network's and the DKD stage's training together. Ablations of the final design, one change"
+  echo "each: \`lr5_no_static\` (no static head), \`lr5_no_prior\` (no location prior), \`lr5_no_corrupt\` (rollouts"
+  echo "without injected failures), \`lr5_joint_centred\` (joint-centred kernels instead of the pooled"
+  echo "distillator), \`lr5_adv\` (the temporal discriminator on)."
   echo "Configs: \`$CFG/\`."
   echo
   echo "## Test split, ground-truth boxes, DARK decoding (the main table)"
@@ -219,6 +312,14 @@ fi
   echo "Training length and the 10x budget (6 DKD epochs, 3x3 kernels, 12-channel prior head, no discriminator):"
   echo
   seeds dark dkd_prior dkd_lean dkd_lean_lr5
+  echo
+  echo "The final design, one component at a time:"
+  echo
+  seeds dark dkd_lean_lr5 lr5_no_static lr5_no_prior lr5_no_corrupt lr5_joint_centred lr5_adv
+  echo
+  echo "Training budget: the small network trained about as long as the DKD pipeline:"
+  echo
+  seeds dark small small_long dkd_lean_lr5
   echo
   echo "DKD against the per-frame small network with the same encoder:"
   echo
@@ -280,7 +381,7 @@ fi
   echo "| row | $(printf "seed %s | " "${SEEDS[@]}")"
   echo "|:---|$(printf -- "---:|%.0s" "${SEEDS[@]}")"
   for row in "${ALL_ROWS[@]}"; do
-    echo "| $row | $(for s in "${SEEDS[@]}"; do printf "%s | " "$(cat "$WORK/${row}_s$s/.done")"; done)"
+    echo "| $row | $(for s in "${SEEDS[@]}"; do printf "%s | " "$(cat "$STORE/${row}_s$s/train_seconds")"; done)"
   done
   echo
   echo "## Commands"

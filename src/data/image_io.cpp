@@ -1,6 +1,10 @@
 #include "dkd/data/image_io.h"
 
+#include <filesystem>
+#include <vector>
+
 #include "dkd/util/error.h"
+#include "dkd/util/runtime.h"
 
 namespace dkd {
 
@@ -26,6 +30,20 @@ cv::Mat decode_image(const std::string& path, int flags) {
   cv::Mat img = try_decode_image(path, &problem, flags);
   if (img.empty()) throw DataError(path, problem);
   return img;
+}
+
+void write_image_atomic(const std::string& path, const cv::Mat& image) {
+  const std::string ext = std::filesystem::path(path).extension().string();
+  if (ext.empty()) throw Error("cannot write " + path + ": the name has no image extension (.png, .jpg, ...)");
+  std::vector<uchar> bytes;
+  bool ok = false;
+  try {
+    ok = cv::imencode(ext, image, bytes);
+  } catch (const cv::Exception& e) {
+    throw Error("cannot write " + path + ": OpenCV cannot encode it as " + ext + " (" + e.err + ")");
+  }
+  if (!ok) throw Error("cannot write " + path + ": OpenCV cannot encode it as " + ext);
+  write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
 }
 
 }  // namespace dkd

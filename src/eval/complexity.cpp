@@ -1,7 +1,6 @@
 #include "dkd/eval/complexity.h"
 
 #include <cstring>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -11,6 +10,7 @@
 #include "dkd/eval/numbers.h"
 #include "dkd/models/factory.h"
 #include "dkd/util/error.h"
+#include "dkd/util/runtime.h"
 
 namespace dkd {
 namespace {
@@ -287,10 +287,7 @@ int run_flops_command(const Config& config, const std::string& json_path) {
   const ComplexityReport report = measure_complexity(config);
   std::cout << format_complexity_table(report) << std::flush;
   if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    if (!out) throw Error(json_path + ": cannot write the complexity JSON");
-    out << complexity_to_json(report).dump(2) << "\n";
-    if (!out) throw Error(json_path + ": write failed");
+    write_file_atomic(json_path, complexity_to_json(report).dump(2) + "\n");
   }
   return 0;
 }

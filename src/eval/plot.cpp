@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "dkd/data/image_io.h"
 #include "dkd/eval/numbers.h"
 #include "dkd/util/error.h"
 
@@ -29,15 +30,7 @@ void text(cv::Mat& img, const std::string& s, cv::Point at, double scale, int th
   cv::putText(img, s, {x, y}, kFont, scale, kBlack, thick, cv::LINE_AA);
 }
 
-void write_png(const std::string& path, const cv::Mat& img) {
-  bool ok = false;
-  try {
-    ok = cv::imwrite(path, img);
-  } catch (const cv::Exception& e) {
-    throw Error("cannot write " + path + ": " + e.what());
-  }
-  if (!ok) throw Error("cannot write " + path + " (is the folder there and the name .png?)");
-}
+void write_png(const std::string& path, const cv::Mat& img) { write_image_atomic(path, img); }
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 #include "dkd/models/pickle_reader.h"
 #include "dkd/util/error.h"
+#include "dkd/util/runtime.h"
 
 namespace dkd {
 namespace {
@@ -78,10 +79,8 @@ void save_state_dict(const StateDict& tensors, const std::string& path) {
   c10::Dict<std::string, at::Tensor> dict;
   for (const auto& [name, tensor] : tensors) dict.insert(name, tensor.detach().cpu());
   const std::vector<char> bytes = torch::pickle_save(torch::IValue(dict));
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw Error(path + ": cannot write weights file");
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw Error(path + ": write failed");
+  // Atomic: an interrupted export leaves the old file or none, never a truncated one.
+  write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
 }
 
 void save_state_dict(const torch::nn::Module& module, const std::string& path) {

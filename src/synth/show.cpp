@@ -126,7 +126,7 @@ int run_show(const ShowOptions& options) {
                                            options.annotate);
   const std::string parent = std::filesystem::path(options.out).parent_path().string();
   if (!parent.empty()) ensure_writable_dir(parent);
-  if (!cv::imwrite(options.out, sheet)) throw Error("cannot write " + options.out);
+  write_image_atomic(options.out, sheet);
   spdlog::info("wrote {} ({}x{} px: {} videos x {} frames)", options.out, sheet.cols, sheet.rows,
                std::min<std::size_t>(scan.videos.size(), static_cast<std::size_t>(options.videos)), options.frames);
   return 0;

@@ -16,4 +16,10 @@ cv::Mat decode_image(const std::string& path, int flags = cv::IMREAD_COLOR);
 /// The same without throwing: an empty Mat, and `problem` (when given) says why.
 cv::Mat try_decode_image(const std::string& path, std::string* problem = nullptr, int flags = cv::IMREAD_COLOR);
 
+/// Encodes `image` in the format of `path`'s extension (.png, .jpg, ...) and writes it
+/// atomically (temporary file, then rename): an interrupted tool leaves the old file
+/// or none, never half an image. Error naming the file when the extension is not an
+/// image format, the folder is missing or the disk refuses.
+void write_image_atomic(const std::string& path, const cv::Mat& image);
+
 }  // namespace dkd
