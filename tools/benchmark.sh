@@ -51,9 +51,9 @@ CFG="configs/synthetic"
 SEEDS=(${BENCH_SEEDS:-1 2 3})
 JOBS="${BENCH_JOBS:-1}"
 # Per-frame rows (large and small are where the DKD rows start from), then DKD rows.
-FRAME_ROWS=(large small small_long)
+FRAME_ROWS=(large small small_long small_stem3 large_long)
 DKD_ROWS=(dkd_noadv dkd dkd_warm dkd_prior dkd_lean dkd_lean_lr5
-          lr5_no_static lr5_no_prior lr5_no_corrupt lr5_joint_centred lr5_adv)
+          lr5_from_long lr5_no_static lr5_no_prior lr5_no_corrupt lr5_joint_centred lr5_adv lr5_stem3)
 ALL_ROWS=("${FRAME_ROWS[@]}" "${DKD_ROWS[@]}")
 ROWS=("$@")
 ((${#ROWS[@]})) || ROWS=("${ALL_ROWS[@]}")
@@ -85,16 +85,30 @@ fi
 
 config_of() { echo "$CFG/$1.yaml"; }
 model_of() {
-  case $1 in large) echo initializer ;; small|small_long) echo baseline ;; *) echo dkd ;; esac
+  case $1 in large*) echo initializer ;; small*) echo baseline ;; *) echo dkd ;; esac
 }
 is_frame_row() { [[ " ${FRAME_ROWS[*]} " == *" $1 "* ]]; }
+# The rows whose checkpoints a row starts from (its initializer, its encoder).
+deps_of() {
+  case $1 in
+    large*|small*) ;;
+    dkd|dkd_noadv) echo large ;;
+    lr5_stem3) echo large small_stem3 ;;
+    lr5_from_long) echo large small_long ;;
+    *) echo large small ;;
+  esac
+}
+DEP_ROWS=(large small small_stem3 small_long)
 # Extra settings of a row for seed $2: where its initializer and encoder come from.
 sets_of() {
-  case $1 in
-    large|small|small_long) ;;
-    dkd|dkd_noadv) echo "--set train.initializer_checkpoint=$WORK/large_s$2/best.pt" ;;
-    *) echo "--set train.initializer_checkpoint=$WORK/large_s$2/best.pt --set train.baseline_checkpoint=$WORK/small_s$2/best.pt" ;;
-  esac
+  local dep out=()
+  for dep in $(deps_of "$1"); do
+    case $dep in
+      large) out+=(--set "train.initializer_checkpoint=$WORK/large_s$2/best.pt") ;;
+      small*) out+=(--set "train.baseline_checkpoint=$WORK/${dep}_s$2/best.pt") ;;
+    esac
+  done
+  echo "${out[*]}"
 }
 # The resolved config of a run, comparable across machines and job counts: no
 # comments, no blank lines, no runtime.threads.
@@ -182,23 +196,51 @@ for row in "${ROWS[@]}"; do
     fi
     todo["$row $seed"]=1
     if ! is_frame_row "$row"; then
-      for dep in large small; do
+      for dep in $(deps_of "$row"); do
         [ -f "$WORK/${dep}_s$seed/best.pt" ] && [ -f "$WORK/${dep}_s$seed/.done" ] || todo["$dep $seed"]=1
       done
     fi
   done
 done
-# The checkpoints the DKD rows start from first, then everything else.
-for pass in deps rest; do
-  for row in "${ALL_ROWS[@]}"; do
-    case "$pass $row" in "deps large"|"deps small") ;; deps*) continue ;; "rest large"|"rest small") continue ;; esac
-    for seed in "${SEEDS[@]}"; do
-      [ -n "${todo["$row $seed"]:-}" ] && launch "$row" "$seed"
-    done
+# Runs in order (the checkpoints other rows start from first, then the requested rows in
+# the order given), each launched as soon as a slot is free and the runs it starts
+# from have finished training.
+queue=()
+for row in "${DEP_ROWS[@]}" "${ROWS[@]}"; do
+  for seed in "${SEEDS[@]}"; do
+    [ -n "${todo["$row $seed"]:-}" ] || continue
+    [[ " ${queue[*]} " == *" $row:$seed "* ]] || queue+=("$row:$seed")
   done
-  drain
-  ((failed == 0)) || { echo "benchmark: a run failed (see above); fix it and run tools/benchmark.sh again: finished runs are kept" >&2; exit 1; }
 done
+ready() {
+  local dep
+  for dep in $(deps_of "$1"); do
+    [ -f "$WORK/${dep}_s$2/.done" ] && [ -f "$WORK/${dep}_s$2/best.pt" ] || return 1
+  done
+}
+while ((${#queue[@]})); do
+  launched=0
+  for i in "${!queue[@]}"; do
+    row=${queue[$i]%:*} seed=${queue[$i]#*:}
+    if ready "$row" "$seed"; then
+      launch "$row" "$seed"
+      unset "queue[$i]"
+      launched=1
+      break
+    fi
+  done
+  queue=("${queue[@]}")
+  if ((launched == 0)); then
+    if (( $(jobs -rp | wc -l) == 0 )); then
+      echo "benchmark: ${queue[*]} wait for runs that did not finish (see above)" >&2
+      failed=1
+      break
+    fi
+    wait -n || failed=1
+  fi
+done
+drain
+((failed == 0)) || { echo "benchmark: a run failed (see above); fix it and run tools/benchmark.sh again: finished runs are kept" >&2; exit 1; }
 
 missing=()
 for row in "${ALL_ROWS[@]}"; do
@@ -285,10 +327,12 @@ fi
   echo "at the 10x budget (3x3 kernels, a 12-channel prior head) trained for 6 DKD epochs instead of 2, without"
   echo "the temporal discriminator, \`dkd_lean_lr5\` = \`dkd_lean\` with the DKD stage at lr 0.005 (the quickstart's:"
   echo "the final design). \`small_long\` = \`small\` trained for 45 epochs instead of 3, about as many frames as"
-  echo "the small network's and the DKD stage's training together. Ablations of the final design, one change"
+  echo "the small network's and the DKD stage's training together; \`large_long\` = \`large\` trained for 10 epochs"
+  echo "instead of 3; \`lr5_from_long\` = \`dkd_lean_lr5\` with its encoder from \`small_long\`. Ablations of the final design, one change"
   echo "each: \`lr5_no_static\` (no static head), \`lr5_no_prior\` (no location prior), \`lr5_no_corrupt\` (rollouts"
   echo "without injected failures), \`lr5_joint_centred\` (joint-centred kernels instead of the pooled"
-  echo "distillator), \`lr5_adv\` (the temporal discriminator on)."
+  echo "distillator), \`lr5_adv\` (the temporal discriminator on), \`lr5_stem3\` (a 3x3 encoder stem, the encoder"
+  echo "from \`small_stem3\`, the small network with that stem)."
   echo "Configs: \`$CFG/\`."
   echo
   echo "## Test split, ground-truth boxes, DARK decoding (the main table)"
@@ -317,9 +361,13 @@ fi
   echo
   seeds dark dkd_lean_lr5 lr5_no_static lr5_no_prior lr5_no_corrupt lr5_joint_centred lr5_adv
   echo
-  echo "Training budget: the small network trained about as long as the DKD pipeline:"
+  echo "A 3x3 encoder stem (fewer multiply-adds per later frame), the small network with it and the final design with it:"
   echo
-  seeds dark small small_long dkd_lean_lr5
+  seeds dark small small_stem3 dkd_lean_lr5 lr5_stem3
+  echo
+  echo "Training budget: the per-frame networks trained longer, and DKD starting from the longer-trained small network:"
+  echo
+  seeds dark small small_long large large_long dkd_lean_lr5 lr5_from_long
   echo
   echo "DKD against the per-frame small network with the same encoder:"
   echo
