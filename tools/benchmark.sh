@@ -147,10 +147,17 @@ run() {
     [ -f "$dir/last_checkpoint" ] && resume=(--resume)
     rm -f "$dir"/eval_*.json
     t=$(now)
+    # Seconds of earlier, interrupted attempts count too (.partial).
+    local before=0
+    [ -f "$dir/.partial" ] && before=$(cat "$dir/.partial")
     # shellcheck disable=SC2046
-    "$BUILD/dkd_train" --config "$(config_of "$row")" --work-dir "$dir" "${resume[@]}" \
-      --set runtime.seed="$seed" $(sets_of "$row" "$seed") "${THREADS[@]}" || return 1
-    echo $(( $(now) - t )) > "$dir/.done"
+    if ! "$BUILD/dkd_train" --config "$(config_of "$row")" --work-dir "$dir" "${resume[@]}" \
+      --set runtime.seed="$seed" $(sets_of "$row" "$seed") "${THREADS[@]}"; then
+      echo $(( before + $(now) - t )) > "$dir/.partial"
+      return 1
+    fi
+    echo $(( before + $(now) - t )) > "$dir/.done"
+    rm -f "$dir/.partial"
   fi
   local variant sets out
   for variant in dark argmax tracked; do
