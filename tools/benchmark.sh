@@ -87,7 +87,6 @@ config_of() { echo "$CFG/$1.yaml"; }
 model_of() {
   case $1 in large*) echo initializer ;; small*) echo baseline ;; *) echo dkd ;; esac
 }
-is_frame_row() { [[ " ${FRAME_ROWS[*]} " == *" $1 "* ]]; }
 # The rows whose checkpoints a row starts from (its initializer, its encoder).
 deps_of() {
   case $1 in
@@ -202,11 +201,9 @@ for row in "${ROWS[@]}"; do
       continue
     fi
     todo["$row $seed"]=1
-    if ! is_frame_row "$row"; then
-      for dep in $(deps_of "$row"); do
-        [ -f "$WORK/${dep}_s$seed/best.pt" ] && [ -f "$WORK/${dep}_s$seed/.done" ] || todo["$dep $seed"]=1
-      done
-    fi
+    for dep in $(deps_of "$row"); do
+      [ -f "$WORK/${dep}_s$seed/best.pt" ] && [ -f "$WORK/${dep}_s$seed/.done" ] || todo["$dep $seed"]=1
+    done
   done
 done
 # Runs in order (the checkpoints other rows start from first, then the requested rows in
