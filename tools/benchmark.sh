@@ -5,12 +5,11 @@
 # every row trained with several seeds:
 #
 #   1. generate the synthetic set (Penn Action layout, standard difficulty);
-#   2. for each seed (runtime.seed), train the per-frame large network (the DKD
-#      initializer), the per-frame small network (DKD's encoder + a 1x1 head),
-#      DKD without and with the temporally adversarial training, and DKD with its
-#      encoder warm-started from the per-frame small network of the same seed;
-#      best.pt of every run is chosen on the validation split (held-out training
-#      videos, data.val_fraction), never on the test split;
+#   2. for each seed (runtime.seed), train the per-frame large and small networks
+#      (3 epochs: DKD's initializer and encoder; and for longer), DKD as the paper
+#      builds it, the final design (dkd_lean_lr5) and one ablation of each of its
+#      components; best.pt of every run is chosen on the validation split
+#      (held-out training videos, data.val_fraction), never on the test split;
 #   3. evaluate every run on the test split (dkd_eval --json) with the DARK and
 #      the argmax decoders, and with the tracker's own boxes (eval.boxes=tracked);
 #   4. reduce the seeds to mean ± standard deviation (dkd_eval --seeds), time DKD
@@ -50,11 +49,18 @@ REPORT="${BENCH_OUT:-docs/results.md}"
 CFG="configs/synthetic"
 SEEDS=(${BENCH_SEEDS:-1 2 3})
 JOBS="${BENCH_JOBS:-1}"
-# Per-frame rows (large and small are where the DKD rows start from), then DKD rows.
-FRAME_ROWS=(large small small_long small_stem3 large_long)
-DKD_ROWS=(dkd_noadv dkd dkd_warm dkd_prior dkd_lean dkd_lean_lr5
-          lr5_from_long lr5_no_static lr5_no_prior lr5_no_corrupt lr5_joint_centred lr5_adv lr5_stem3)
-ALL_ROWS=("${FRAME_ROWS[@]}" "${DKD_ROWS[@]}")
+# The rows of the report: the per-frame networks, DKD as the paper builds it, the
+# final design and one ablation per component of it.
+FRAME_ROWS=(large small small_long large_long)
+DKD_ROWS=(dkd dkd_lean_lr5 lr5_from_long lr5_no_static lr5_no_prior lr5_no_corrupt lr5_joint_centred lr5_adv)
+# Rows of earlier design steps and of the 3x3-stem speed experiment: trained on
+# request (tools/benchmark.sh ROW...), reported when every seed of theirs is stored.
+EXTRA_ROWS=(dkd_noadv dkd_warm dkd_prior dkd_lean small_stem3 lr5_stem3)
+REQUIRED_ROWS=("${FRAME_ROWS[@]}" "${DKD_ROWS[@]}")
+ALL_ROWS=("${REQUIRED_ROWS[@]}" "${EXTRA_ROWS[@]}")
+# The order of the report's tables.
+TABLE_ORDER=(large large_long small small_long small_stem3 dkd_noadv dkd dkd_warm dkd_prior dkd_lean
+             dkd_lean_lr5 lr5_from_long lr5_no_static lr5_no_prior lr5_no_corrupt lr5_joint_centred lr5_adv lr5_stem3)
 ROWS=("$@")
 ((${#ROWS[@]})) || ROWS=("${ALL_ROWS[@]}")
 for tool in dkd_data dkd_train dkd_eval; do
@@ -97,7 +103,13 @@ deps_of() {
     *) echo large small ;;
   esac
 }
-DEP_ROWS=(large small small_stem3 small_long)
+# The rows other rows start from, in order of first use.
+DEP_ROWS=()
+for row in "${ALL_ROWS[@]}"; do
+  for dep in $(deps_of "$row"); do
+    [[ " ${DEP_ROWS[*]} " == *" $dep "* ]] || DEP_ROWS+=("$dep")
+  done
+done
 # Extra settings of a row for seed $2: where its initializer and encoder come from.
 sets_of() {
   local dep out=()
@@ -246,19 +258,25 @@ done
 drain
 ((failed == 0)) || { echo "benchmark: a run failed (see above); fix it and run tools/benchmark.sh again: finished runs are kept" >&2; exit 1; }
 
-missing=()
-for row in "${ALL_ROWS[@]}"; do
+# complete ROW: every seed's three evaluations are in the store.
+complete() {
+  local seed variant
   for seed in "${SEEDS[@]}"; do
     for variant in dark argmax tracked; do
-      [ -f "$STORE/${row}_s$seed/eval_$variant.json" ] || missing+=("${row}_s$seed/$variant")
+      [ -f "$STORE/$1_s$seed/eval_$variant.json" ] || return 1
     done
   done
-done
+}
+missing=()
+for row in "${REQUIRED_ROWS[@]}"; do complete "$row" || missing+=("$row"); done
 if ((${#missing[@]})); then
-  echo "benchmark: ${#missing[@]} evaluation(s) still missing from $STORE (${missing[*]:0:5} ...); the report is"
-  echo "written once every row has every seed: run tools/benchmark.sh (or the missing rows) again to go on"
+  echo "benchmark: rows ${missing[*]} are missing seeds in $STORE; the report is written once every"
+  echo "row of it has every seed: run tools/benchmark.sh (or those rows) again to go on"
   exit 0
 fi
+# The rows in the report: the required ones and every complete extra one.
+REPORT_ROWS=()
+for row in "${TABLE_ORDER[@]}"; do complete "$row" && REPORT_ROWS+=("$row"); done
 
 # seeds VARIANT ROW...: dkd_eval --seeds over the rows' reports of one evaluation variant.
 seeds() {
@@ -271,21 +289,32 @@ seeds() {
   "$BUILD/dkd_eval" --seeds "${specs[@]}" --md "$WORK/seeds_${variant}_$1.md" > /dev/null
   cat "$WORK/seeds_${variant}_$1.md"
 }
+# section TITLE ROW...: a titled DARK table of these rows, left out when one of them is
+# not in the report (an extra row not trained).
+section() {
+  local title=$1 row
+  shift
+  for row in "$@"; do [[ " ${REPORT_ROWS[*]} " == *" $row "* ]] || return 0; done
+  echo "$title"
+  echo
+  seeds dark "$@"
+  echo
+}
 
 echo "== speed in one run: the lean DKD against both baselines, configs/penn.yaml and the paper's design"
-BENCH_CMD="$BUILD/dkd_eval --bench --config $CFG/dkd_lean.yaml --md $WORK/bench_lean.md --json $WORK/bench_lean.json"
+BENCH_CMD="$BUILD/dkd_eval --bench --config $CFG/dkd_lean_lr5.yaml --md $WORK/bench_lean.md --json $WORK/bench_lean.json"
 $BENCH_CMD > /dev/null
 BENCH_PENN_CMD="$BUILD/dkd_eval --bench --config configs/penn.yaml --set eval.speed_frames=30 --md $WORK/bench_penn.md --json $WORK/bench_penn.json"
 $BENCH_PENN_CMD > /dev/null
 BENCH_PAPER_CMD="$BUILD/dkd_eval --bench --config configs/ablations/penn_paper.yaml --set eval.speed_frames=30 --md $WORK/bench_paper.md --json $WORK/bench_paper.json"
 $BENCH_PAPER_CMD > /dev/null
-FLOPS_CMD="$BUILD/dkd_eval --flops --config $CFG/dkd_lean.yaml"
+FLOPS_CMD="$BUILD/dkd_eval --flops --config $CFG/dkd_lean_lr5.yaml"
 $FLOPS_CMD > "$WORK/flops_lean.txt"
 
 # The BLAS behind libblas.so.3, each installed Debian build in turn (LD_LIBRARY_PATH
 # puts its folder first): the machine's rates and the lean networks' speed.
 arch="$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)"
-BLAS_CMD="$BUILD/dkd_eval --bench --config $CFG/dkd_lean.yaml --set eval.speed_frames=50"
+BLAS_CMD="$BUILD/dkd_eval --bench --config $CFG/dkd_lean_lr5.yaml --set eval.speed_frames=50"
 : > "$WORK/blas.md"
 for dir in blas openblas-pthread openblas-openmp blis-pthread blis-openmp; do
   [ -e "/usr/lib/$arch/$dir/libblas.so.3" ] || continue
@@ -323,75 +352,54 @@ fi
   echo "1 multiply-add = 1 FLOP. A difference is called \"no difference\" when it is within the sum of the"
   echo "two rows' standard deviations."
   echo
-  echo "Rows: \`large\` = per-frame large network (the DKD initializer), \`small\` = per-frame small"
-  echo "network (the DKD frame encoder + 1x1 head), \`dkd_noadv\` = DKD without the temporal"
-  echo "discriminator, \`dkd\` = DKD with temporally adversarial training, \`dkd_warm\` = DKD whose encoder"
-  echo "starts from \`small\`'s trained trunk (\`train.encoder_from_baseline\`), \`dkd_prior\` = \`dkd_warm\` with the"
-  echo "location prior, a static head and self-fed rollouts with corrupted priors, \`dkd_lean\` = \`dkd_prior\`"
-  echo "at the 10x budget (3x3 kernels, a 12-channel prior head) trained for 6 DKD epochs instead of 2, without"
-  echo "the temporal discriminator, \`dkd_lean_lr5\` = \`dkd_lean\` with the DKD stage at lr 0.005 (the quickstart's:"
-  echo "the final design). \`small_long\` = \`small\` trained for 45 epochs instead of 3, about as many frames as"
-  echo "the small network's and the DKD stage's training together; \`large_long\` = \`large\` trained for 10 epochs"
-  echo "instead of 3; \`lr5_from_long\` = \`dkd_lean_lr5\` with its encoder from \`small_long\`. Ablations of the final design, one change"
-  echo "each: \`lr5_no_static\` (no static head), \`lr5_no_prior\` (no location prior), \`lr5_no_corrupt\` (rollouts"
+  echo "Rows: \`large\` = per-frame large network (the DKD initializer, 3 epochs), \`large_long\` = the same for"
+  echo "10 epochs; \`small\` = per-frame small network (the DKD frame encoder + 1x1 head, 3 epochs), \`small_long\` ="
+  echo "the same for 45 epochs (about as many frames as the small network and the DKD stage see together);"
+  echo "\`dkd\` = DKD as the paper builds it (pooled kernels from F(t-1) and H(t-1), temporally adversarial"
+  echo "training, encoder trained from scratch, 2 DKD epochs); \`dkd_lean_lr5\` = the final design: encoder"
+  echo "warm-started from \`small\`, a location prior (H(t-1) warped into frame t's crop), a static head, self-fed"
+  echo "rollouts with corrupted priors, 3x3 kernels, a 12-channel prior head, no discriminator, 6 DKD epochs at"
+  echo "lr 0.005 (the quickstart's model, 10x fewer GMACs than its initializer); \`lr5_from_long\` = the final"
+  echo "design with its encoder from \`small_long\`. Ablations of the final design, one change each:"
+  echo "\`lr5_no_static\` (no static head), \`lr5_no_prior\` (no location prior), \`lr5_no_corrupt\` (rollouts"
   echo "without injected failures), \`lr5_joint_centred\` (joint-centred kernels instead of the pooled"
-  echo "distillator), \`lr5_adv\` (the temporal discriminator on), \`lr5_stem3\` (a 3x3 encoder stem, the encoder"
-  echo "from \`small_stem3\`, the small network with that stem)."
+  echo "distillator), \`lr5_adv\` (the temporal discriminator on)."
+  echo "Rows of earlier design steps appear when their runs are stored: \`dkd_noadv\` (\`dkd\` without the"
+  echo "discriminator), \`dkd_warm\` (\`dkd\`, encoder from \`small\`), \`dkd_prior\` (\`dkd_warm\` with the location"
+  echo "prior, static head and corrupted rollouts), \`dkd_lean\` (\`dkd_prior\` at the 10x budget, 6 epochs, lr"
+  echo "0.002), \`small_stem3\` / \`lr5_stem3\` (a 3x3 encoder stem). Their earlier results are in the"
+  echo "experiment log below."
   echo "Configs: \`$CFG/\`."
   echo
   echo "## Test split, ground-truth boxes, DARK decoding (the main table)"
   echo
-  seeds dark "${ALL_ROWS[@]}"
+  seeds dark "${REPORT_ROWS[@]}"
   echo
   echo "## Ablations (same seeds)"
   echo
-  echo "Temporally adversarial training:"
-  echo
-  seeds dark dkd_noadv dkd
-  echo
-  echo "Encoder warm start:"
-  echo
-  seeds dark dkd dkd_warm
-  echo
-  echo "Location prior (static head, self-fed rollouts with corrupted priors), both warm-started:"
-  echo
-  seeds dark dkd_warm dkd_prior
-  echo
-  echo "Training length and the 10x budget (6 DKD epochs, 3x3 kernels, 12-channel prior head, no discriminator):"
-  echo
-  seeds dark dkd_prior dkd_lean dkd_lean_lr5
-  echo
-  echo "The final design, one component at a time:"
-  echo
-  seeds dark dkd_lean_lr5 lr5_no_static lr5_no_prior lr5_no_corrupt lr5_joint_centred lr5_adv
-  echo
-  echo "A 3x3 encoder stem (fewer multiply-adds per later frame), the small network with it and the final design with it:"
-  echo
-  seeds dark small small_stem3 dkd_lean_lr5 lr5_stem3
-  echo
-  echo "Training budget: the per-frame networks trained longer, and DKD starting from the longer-trained small network:"
-  echo
-  seeds dark small small_long large large_long dkd_lean_lr5 lr5_from_long
-  echo
-  echo "DKD against the per-frame small network with the same encoder:"
-  echo
-  seeds dark small dkd dkd_warm dkd_prior dkd_lean
-  echo
-  echo "DKD against its own initializer (the per-frame large network):"
-  echo
-  seeds dark large dkd_lean dkd_lean_lr5
-  echo
+  section "The final design (\`dkd_lean_lr5\`), one component at a time:" \
+    dkd_lean_lr5 lr5_no_static lr5_no_prior lr5_no_corrupt lr5_joint_centred lr5_adv
+  section "Training budget: the per-frame networks trained longer, and DKD starting from the longer-trained small network:" \
+    small small_long large large_long dkd_lean_lr5 lr5_from_long
+  section "DKD as the paper builds it against the final design and both per-frame networks:" \
+    large small dkd dkd_lean_lr5
+  section "Earlier design steps: temporally adversarial training (the paper's DKD with and without it):" \
+    dkd_noadv dkd
+  section "Earlier design steps: encoder warm start, location prior, the 10x budget, the DKD learning rate:" \
+    dkd dkd_warm dkd_prior dkd_lean dkd_lean_lr5
+  section "A 3x3 encoder stem (fewer multiply-adds per later frame), the small network with it and the final design with it:" \
+    small small_stem3 dkd_lean_lr5 lr5_stem3
   echo "## Decoding: argmax with a quarter-pixel shift (the same checkpoints)"
   echo
-  seeds argmax "${ALL_ROWS[@]}"
+  seeds argmax "${REPORT_ROWS[@]}"
   echo
   echo "## Tracked boxes (eval.boxes=tracked: the first frame's ground-truth box, then the box from the previous prediction, as dkd_infer crops)"
   echo
-  seeds tracked "${ALL_ROWS[@]}"
+  seeds tracked "${REPORT_ROWS[@]}"
   echo
   echo "## Speed, measured in one run (random frames, batch 1)"
   echo
-  echo "The benchmark's final DKD design (\`$CFG/dkd_lean.yaml\`) against both per-frame networks:"
+  echo "The benchmark's final DKD design (\`$CFG/dkd_lean_lr5.yaml\`) against both per-frame networks:"
   echo
   cat "$WORK/bench_lean.md"
   echo
@@ -432,7 +440,7 @@ fi
   echo
   echo "| row | $(printf "seed %s | " "${SEEDS[@]}")"
   echo "|:---|$(printf -- "---:|%.0s" "${SEEDS[@]}")"
-  for row in "${ALL_ROWS[@]}"; do
+  for row in "${REPORT_ROWS[@]}"; do
     echo "| $row | $(for s in "${SEEDS[@]}"; do printf "%s | " "$(cat "$STORE/${row}_s$s/train_seconds")"; done)"
   done
   echo
@@ -441,7 +449,7 @@ fi
   echo '```bash'
   echo "$DATA_CMD"
   echo "# for SEED in ${SEEDS[*]}; rows and their settings:"
-  for row in "${ALL_ROWS[@]}"; do
+  for row in "${REPORT_ROWS[@]}"; do
     echo "$BUILD/dkd_train --config $(config_of "$row") --work-dir $WORK/${row}_sSEED --set runtime.seed=SEED $(sets_of "$row" SEED)"
   done
   echo "$BUILD/dkd_eval --config CONFIG --checkpoint $WORK/ROW_sSEED/best.pt --model MODEL --no-speed --set eval.decode=dark|argmax [--set eval.boxes=tracked] --json ..."
