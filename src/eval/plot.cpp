@@ -30,8 +30,6 @@ void text(cv::Mat& img, const std::string& s, cv::Point at, double scale, int th
   cv::putText(img, s, {x, y}, kFont, scale, kBlack, thick, cv::LINE_AA);
 }
 
-void write_png(const std::string& path, const cv::Mat& img) { write_image_atomic(path, img); }
-
 }  // namespace
 
 NamedCurve curve_of(const EvalResult& result, const std::string& name) { return {name, result.curve}; }
@@ -108,7 +106,7 @@ cv::Mat render_pck_curves(const std::vector<NamedCurve>& curves, const std::stri
 }
 
 void plot_pck_curves(const std::string& png_path, const std::vector<NamedCurve>& curves, const std::string& title) {
-  write_png(png_path, render_pck_curves(curves, title));
+  write_image_atomic(png_path, render_pck_curves(curves, title));
 }
 
 cv::Mat render_pck_by_frame(const std::vector<NamedFrameCurve>& curves, const std::string& title, int width,
@@ -161,7 +159,7 @@ cv::Mat render_pck_by_frame(const std::vector<NamedFrameCurve>& curves, const st
 
 void plot_pck_by_frame(const std::string& png_path, const std::vector<NamedFrameCurve>& curves,
                        const std::string& title) {
-  write_png(png_path, render_pck_by_frame(curves, title));
+  write_image_atomic(png_path, render_pck_by_frame(curves, title));
 }
 
 cv::Mat render_smoothness(const SmoothnessResult& s, const std::string& title, int width, int height) {
@@ -219,7 +217,7 @@ cv::Mat render_smoothness(const SmoothnessResult& s, const std::string& title, i
 }
 
 void plot_smoothness(const std::string& png_path, const SmoothnessResult& smoothness, const std::string& title) {
-  write_png(png_path, render_smoothness(smoothness, title));
+  write_image_atomic(png_path, render_smoothness(smoothness, title));
 }
 
 }  // namespace dkd
