@@ -56,6 +56,22 @@ TEST(LocationPrior, ThetaIsTheIdentityForEqualCrops) {
   EXPECT_TRUE(torch::allclose(dkd::warp_heatmaps(h, kFrom(), kFrom()), h, 1e-5, 1e-5));
 }
 
+TEST(LocationPrior, ThetaMatchesTheHandComputedShiftPerBatchItemAndRejectsSingularCrops) {
+  // Frame t heatmap pixel -> frame t-1's: x' = x + 1.5, y' = y - 1 (see kFrom/kTo), so in
+  // normalised coordinates of a 24x24 grid a shift of 2 * 1.5 / 24 and -2 / 24.
+  const auto from = torch::cat({kFrom(), kTo()}), to = torch::cat({kTo(), kTo()});
+  const auto theta = dkd::crop_to_crop_theta(from.to(torch::kFloat), to, 24, 24);
+  ASSERT_EQ(theta.sizes(), (std::vector<int64_t>{2, 2, 3}));
+  EXPECT_TRUE(torch::allclose(theta[0], crop({1, 0, 0.125, 0, 1, -1.0 / 12})[0], 1e-7, 1e-7));
+  EXPECT_TRUE(torch::allclose(theta[1], crop({1, 0, 0, 0, 1, 0})[0], 1e-12, 1e-12));
+  try {
+    dkd::crop_to_crop_theta(kFrom(), crop({0.25, 0.5, 0, 0.125, 0.25, 0}), 24, 24);
+    FAIL() << "a singular crop must be an error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("singular"), std::string::npos) << e.what();
+  }
+}
+
 TEST(LocationPrior, WarpMovesAJointToItsPlaceInTheNextCrop) {
   const auto warped = dkd::warp_heatmaps(gaussian_at(14.0, 9.0), kFrom(), kTo());
   const auto p = peak_of(warped);
