@@ -6,9 +6,9 @@
 #
 #   1. generate the synthetic set (Penn Action layout, standard difficulty);
 #   2. for each seed (runtime.seed), train the per-frame large and small networks
-#      (3 epochs: DKD's initializer and encoder; and for longer), DKD as the paper
-#      builds it, the final design (dkd_lean_lr5) and one ablation of each of its
-#      components; best.pt of every run is chosen on the validation split
+#      (3 epochs: DKD's initializer and encoder; and for longer), the final DKD
+#      design (dkd_lean_lr5) and one ablation of each of its components (DKD as the
+#      paper builds it, row dkd, and earlier design steps on request); best.pt of every run is chosen on the validation split
 #      (held-out training videos, data.val_fraction), never on the test split;
 #   3. evaluate every run on the test split (dkd_eval --json) with the DARK and
 #      the argmax decoders, and with the tracker's own boxes (eval.boxes=tracked);
@@ -49,13 +49,14 @@ REPORT="${BENCH_OUT:-docs/results.md}"
 CFG="configs/synthetic"
 SEEDS=(${BENCH_SEEDS:-1 2 3})
 JOBS="${BENCH_JOBS:-1}"
-# The rows of the report: the per-frame networks, DKD as the paper builds it, the
-# final design and one ablation per component of it.
+# The rows of the report: the per-frame networks, the final design and one
+# ablation per component of it (each the paper's choice of that component).
 FRAME_ROWS=(large small small_long large_long)
-DKD_ROWS=(dkd dkd_lean_lr5 lr5_from_long lr5_no_static lr5_no_prior lr5_no_corrupt lr5_joint_centred lr5_adv)
-# Rows of earlier design steps and of the 3x3-stem speed experiment: trained on
-# request (tools/benchmark.sh ROW...), reported when every seed of theirs is stored.
-EXTRA_ROWS=(dkd_noadv dkd_warm dkd_prior dkd_lean small_stem3 lr5_stem3)
+DKD_ROWS=(dkd_lean_lr5 lr5_from_long lr5_no_static lr5_no_prior lr5_no_corrupt lr5_joint_centred lr5_adv)
+# DKD as the paper builds it, the rows of earlier design steps and of the 3x3-stem
+# speed experiment: trained on request (tools/benchmark.sh ROW...), reported when
+# every seed of theirs is stored.
+EXTRA_ROWS=(dkd dkd_noadv dkd_warm dkd_prior dkd_lean small_stem3 lr5_stem3)
 REQUIRED_ROWS=("${FRAME_ROWS[@]}" "${DKD_ROWS[@]}")
 ALL_ROWS=("${REQUIRED_ROWS[@]}" "${EXTRA_ROWS[@]}")
 # The order of the report's tables.
@@ -121,11 +122,16 @@ sets_of() {
   done
   echo "${out[*]}"
 }
-# The resolved config of a run, comparable across machines and job counts: no
-# comments, no blank lines, no runtime.threads.
+# The resolved config of a run, comparable across machines, job counts and
+# versions: no comments, no blank lines, and none of the settings that change
+# neither training nor the evaluation's numbers (runtime.threads; infer.fold_bn
+# and infer.packed_inference, how the CPU runs inference), so adding such a
+# setting does not make every stored run stale.
 comparable_config() {
   sed -e 's/[[:space:]]*#.*$//' -e '/^[[:space:]]*$/d' "$1" |
-    awk '/^[^ ]/ {section=$1} !(section == "runtime:" && $1 == "threads:")'
+    awk '/^[^ ]/ {section=$1}
+         !((section == "runtime:" && $1 == "threads:") ||
+           (section == "infer:" && ($1 == "fold_bn:" || $1 == "packed_inference:")))'
 }
 # stored ROW SEED: true when the store holds all three evaluations of the run and
 # the row still resolves to the config it was trained with.
@@ -355,8 +361,7 @@ fi
   echo "Rows: \`large\` = per-frame large network (the DKD initializer, 3 epochs), \`large_long\` = the same for"
   echo "10 epochs; \`small\` = per-frame small network (the DKD frame encoder + 1x1 head, 3 epochs), \`small_long\` ="
   echo "the same for 45 epochs (about as many frames as the small network and the DKD stage see together);"
-  echo "\`dkd\` = DKD as the paper builds it (pooled kernels from F(t-1) and H(t-1), temporally adversarial"
-  echo "training, encoder trained from scratch, 2 DKD epochs); \`dkd_lean_lr5\` = the final design: encoder"
+  echo "\`dkd_lean_lr5\` = the final design: encoder"
   echo "warm-started from \`small\`, a location prior (H(t-1) warped into frame t's crop), a static head, self-fed"
   echo "rollouts with corrupted priors, 3x3 kernels, a 12-channel prior head, no discriminator, 6 DKD epochs at"
   echo "lr 0.005 (the quickstart's model, 10x fewer GMACs than its initializer); \`lr5_from_long\` = the final"
@@ -364,7 +369,9 @@ fi
   echo "\`lr5_no_static\` (no static head), \`lr5_no_prior\` (no location prior), \`lr5_no_corrupt\` (rollouts"
   echo "without injected failures), \`lr5_joint_centred\` (joint-centred kernels instead of the pooled"
   echo "distillator), \`lr5_adv\` (the temporal discriminator on)."
-  echo "Rows of earlier design steps appear when their runs are stored: \`dkd_noadv\` (\`dkd\` without the"
+  echo "Rows that appear when all their runs are stored: \`dkd\` (DKD as the paper builds it: pooled kernels"
+  echo "from F(t-1) and H(t-1), temporally adversarial training, encoder trained from scratch, 2 DKD epochs),"
+  echo "and earlier design steps: \`dkd_noadv\` (\`dkd\` without the"
   echo "discriminator), \`dkd_warm\` (\`dkd\`, encoder from \`small\`), \`dkd_prior\` (\`dkd_warm\` with the location"
   echo "prior, static head and corrupted rollouts), \`dkd_lean\` (\`dkd_prior\` at the 10x budget, 6 epochs, lr"
   echo "0.002), \`small_stem3\` / \`lr5_stem3\` (a 3x3 encoder stem). Their earlier results are in the"
