@@ -131,6 +131,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads; 0 = all cores")
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--mkldnn", action="store_true",
+                    help="infer: the trunk through torch.utils.mkldnn (weights packed once, activations in "
+                         "oneDNN's layout), the deconvolution head on plain tensors: what Python gets by opting in")
     a = ap.parse_args()
 
     if a.threads > 0:
@@ -146,8 +149,19 @@ def main():
               "torch": torch.__version__, "input": [w, h], "batch": a.batch}
     if a.mode == "infer":
         net.eval()
+        forward = net
+        if a.mkldnn:
+            from torch.utils import mkldnn as mkldnn_utils
+            # MkldnnBatchNorm takes oneDNN tensors only, so the dense head stays as it is.
+            net.conv1, net.bn1 = mkldnn_utils.to_mkldnn(net.conv1), mkldnn_utils.to_mkldnn(net.bn1)
+            net.layers = mkldnn_utils.to_mkldnn(net.layers)
+
+            def forward(inp):
+                y = net.layers(net.maxpool(torch.relu(net.bn1(net.conv1(inp.to_mkldnn())))))
+                return net.final(net.deconv(y.to_dense()))
+        result["mkldnn"] = a.mkldnn
         with torch.inference_mode():
-            result["ms_per_frame"] = median_ms(lambda: net(x), a.frames, a.warmup)
+            result["ms_per_frame"] = median_ms(lambda: forward(x), a.frames, a.warmup)
     else:
         net.train()
         target = torch.rand(a.batch, a.joints, h // 4, w // 4)

@@ -73,6 +73,7 @@ ModelEvaluation evaluate_model(const Config& config, const std::string& checkpoi
   ModelSet models = build_model_set(config, device);
   load_model_weights(checkpoint, models.modules_for(kind));
   EvalModel model = EvalModel::of(models, kind);
+  model.set_packed_inference(config.infer.packed_inference);
   PckOptions options;
   options.threshold = config.eval.pck_threshold;
   options.split = split_label;
@@ -280,18 +281,21 @@ int run_bench(const Config& config, const std::string& json_path, const std::str
   std::vector<Row> rows;
   {
     EvalModel m = EvalModel::per_frame(models.initializer);
+    m.set_packed_inference(config.infer.packed_inference);
     const auto& c = report.component("per_frame_large");
     rows.push_back(
         {"per-frame large (initializer)", measure_speed(m, config, device), c.gmacs(), static_cast<double>(c.params)});
   }
   {
     EvalModel m = EvalModel::per_frame(models.baseline);
+    m.set_packed_inference(config.infer.packed_inference);
     const auto& c = report.component("per_frame_small");
     rows.push_back({"per-frame small (encoder + 1x1)", measure_speed(m, config, device), c.gmacs(),
                     static_cast<double>(c.params)});
   }
   {
     EvalModel m = EvalModel::dkd(models.dkd);
+    m.set_packed_inference(config.infer.packed_inference);
     rows.push_back({"DKD (later frames)", measure_speed(m, config, device), report.macs_per_frame * 1e-9,
                     static_cast<double>(report.params_total)});
   }

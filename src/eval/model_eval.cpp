@@ -1,5 +1,7 @@
 #include "dkd/eval/model_eval.h"
 
+#include "dkd/models/backbone.h"
+
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -60,6 +62,11 @@ EvalModel EvalModel::of(ModelSet& set, ModelKind kind) {
 void EvalModel::eval() {
   if (dkd_) dkd_->eval();
   if (per_frame_) per_frame_->eval();
+}
+
+void EvalModel::set_packed_inference(bool on) {
+  if (dkd_) dkd::set_packed_inference(*dkd_, on);
+  if (per_frame_) dkd::set_packed_inference(*per_frame_, on);
 }
 
 void EvalModel::set_flip_test(bool flip, const Skeleton* skeleton) {

@@ -1,5 +1,7 @@
 #include "dkd/infer/pose_tracker.h"
 
+#include "dkd/models/backbone.h"
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -78,6 +80,8 @@ void PoseTracker::prepare() {
       spdlog::debug("PoseTracker: batch norm {} has no convolution before it; kept", name);
     }
   }
+  const int packed = set_packed_inference(*model_, config_.infer.packed_inference);
+  if (config_.infer.packed_inference) spdlog::debug("PoseTracker: packed oneDNN inference for {} backbones", packed);
   torch::InferenceMode guard;
   input_ = torch::zeros({1, 3, input_h_, input_w_}, torch::TensorOptions().device(device_));
 }

@@ -104,6 +104,7 @@ BackboneImpl::BackboneImpl(const BackboneConfig& cfg, const std::string& key, in
 }
 
 torch::Tensor BackboneImpl::forward(const torch::Tensor& x) {
+  if (packed_ && !is_training() && packed_inference_supported(x)) return forward_packed(x);
   auto out = torch::relu(bn1(conv1(x)));
   out = torch::max_pool2d(out, 3, 2, 1);
   for (auto& layer : layers_) out = layer->forward(out);
@@ -113,6 +114,38 @@ torch::Tensor BackboneImpl::forward(const torch::Tensor& x) {
   }
   if (deconv_layers) out = run_deconv_head(out);
   return out;
+}
+
+torch::Tensor BackboneImpl::forward_packed(const torch::Tensor& x) {
+  auto out = torch::relu(packed_stem_.conv(*conv1, bn1.get(), x.contiguous().to_mkldnn()));
+  out = torch::max_pool2d(out, 3, 2, 1);
+  for (auto& layer : layers_) {
+    for (const auto& block : layer->children()) out = block->as<ResNetBlockImpl>()->forward_packed(out);
+  }
+  out = out.to_dense();
+  if (fc) return fc(torch::adaptive_avg_pool2d(out, {1, 1}).flatten(1));
+  if (!deconv_layers) return out;
+  // (ConvTranspose2d, BatchNorm2d, ReLU) triples, each one packed sub-pixel convolution.
+  const auto children = deconv_layers->children();
+  packed_deconv_.resize(children.size() / 3);
+  for (std::size_t i = 0; i + 2 < children.size(); i += 3) {
+    auto* d = children[i]->as<torch::nn::ConvTranspose2d>();
+    auto* bn = children[i + 1]->as<torch::nn::BatchNorm2d>();
+    TORCH_CHECK(d && bn && children[i + 2]->as<torch::nn::ReLU>(), "Backbone: unexpected module in deconv_layers");
+    out = torch::relu(packed_deconv_[i / 3].deconv(*d, bn, out));
+  }
+  return out;
+}
+
+int set_packed_inference(torch::nn::Module& root, bool on) {
+  int n = 0;
+  for (const auto& m : root.modules(/*include_self=*/true)) {
+    if (auto* b = m->as<BackboneImpl>()) {
+      b->set_packed_inference(on);
+      ++n;
+    }
+  }
+  return n;
 }
 
 torch::Tensor BackboneImpl::cached_subpixel_weight(std::size_t i, const torch::Tensor& weight, int64_t padding) {

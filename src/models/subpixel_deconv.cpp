@@ -39,10 +39,15 @@ torch::Tensor subpixel_deconv(const torch::Tensor& x, const torch::Tensor& weigh
   TORCH_CHECK(x.dim() == 4 && x.size(1) == weight.size(0), "subpixel_deconv: input must be [N, ", weight.size(0),
               ", H, W], got ", x.sizes());
   const auto k = subpixel.defined() ? subpixel : subpixel_weight(weight, padding);
-  const int64_t n = x.size(0), out = weight.size(1), h = x.size(2), w = x.size(3);
+  const int64_t out = weight.size(1), h = x.size(2), w = x.size(3);
   const auto b4 = bias.defined() ? bias.repeat_interleave(4) : torch::Tensor();
   // y[r, s] sees x[r-1..r, s-1..s]; phase (a, b) of output pixel (m, n) is y[m + a, n + b].
-  const auto y = torch::conv2d(x, k, b4, 1, 1).view({n, out, 2, 2, h + 1, w + 1});
+  return subpixel_interleave(torch::conv2d(x, k, b4, 1, 1), out, h, w);
+}
+
+torch::Tensor subpixel_interleave(const torch::Tensor& y4, int64_t out, int64_t h, int64_t w) {
+  const int64_t n = y4.size(0);
+  const auto y = y4.view({n, out, 2, 2, h + 1, w + 1});
   std::vector<torch::Tensor> rows;
   for (int64_t a = 0; a < 2; ++a) {
     std::vector<torch::Tensor> cols;

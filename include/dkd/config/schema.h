@@ -444,6 +444,7 @@ struct InferConfig {
   double box_smoothing = 0.5;
   double box_scale = 1.25;
   bool fold_bn = true;
+  bool packed_inference = true;
   double draw_threshold = 0.1;
 
   template <class V>
@@ -455,6 +456,10 @@ struct InferConfig {
             Check::range(0.0, 0.99));
     v.field("box_scale", box_scale, "keypoint extent enlargement for the next frame's box", Check::range(1.0, 3.0));
     v.field("fold_bn", fold_bn, "fold batch norm into convolutions at load time", Check::none());
+    v.field("packed_inference", packed_inference,
+            "CPU (dkd_infer, dkd_eval): run the ResNet backbones on oneDNN tensors with weights packed once and "
+            "batch norms folded in; the same outputs to float rounding",
+            Check::none());
     v.field("draw_threshold", draw_threshold, "overlay: hide joints below this confidence", Check::range(0.0, 1.0));
   }
 };

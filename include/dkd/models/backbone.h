@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "dkd/config/config.h"
+#include "dkd/models/packed_conv.h"
 #include "dkd/models/resnet.h"
 
 namespace dkd {
@@ -45,7 +46,17 @@ class BackboneImpl : public torch::nn::Module {
   int64_t output_stride() const { return output_stride_; }
   const BackboneConfig& config() const { return cfg_; }
 
+  /// Inference through packed oneDNN weights (models/packed_conv.h): forward then
+  /// takes the packed path for float CPU input with gradients off in eval mode,
+  /// and the plain one otherwise. Off by default.
+  void set_packed_inference(bool on) { packed_ = on; }
+  bool packed_inference() const { return packed_; }
+
  private:
+  torch::Tensor forward_packed(const torch::Tensor& x);
+  bool packed_ = false;
+  PackedConv packed_stem_;
+  std::vector<PackedConv> packed_deconv_;
   /// The deconvolution head, as ConvTranspose2d or as sub-pixel convolutions (cfg.deconv_impl).
   torch::Tensor run_deconv_head(torch::Tensor x);
   /// Sub-pixel weights of deconvolution `i` for inference, rebuilt when the weight changes
@@ -69,5 +80,9 @@ class BackboneImpl : public torch::nn::Module {
   int64_t output_stride_ = 4;
 };
 TORCH_MODULE(Backbone);
+
+/// Turns packed inference on or off for every Backbone inside `root` (config
+/// infer.packed_inference); returns how many backbones it set.
+int set_packed_inference(torch::nn::Module& root, bool on);
 
 }  // namespace dkd

@@ -8,6 +8,8 @@
 
 #include <torch/torch.h>
 
+#include "dkd/models/packed_conv.h"
+
 namespace dkd {
 
 /// Output channels of a block over its planes: 4 for a bottleneck, else 1.
@@ -21,8 +23,12 @@ class ResNetBlockImpl : public torch::nn::Module {
  public:
   ResNetBlockImpl(int64_t in_channels, int64_t planes, int64_t stride, bool bottleneck);
   torch::Tensor forward(const torch::Tensor& x);
+  /// The same on a mkldnn tensor with packed weights, batch norms folded in
+  /// (inference only; models/packed_conv.h).
+  torch::Tensor forward_packed(const torch::Tensor& x);
 
  private:
+  PackedConv packed1_, packed2_, packed3_, packed_downsample_;
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};  // conv3, bn3: bottleneck only
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   torch::nn::Sequential downsample{nullptr};

@@ -30,4 +30,9 @@ torch::Tensor subpixel_weight(const torch::Tensor& deconv_weight, int64_t paddin
 torch::Tensor subpixel_deconv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                               int64_t padding, const torch::Tensor& subpixel = {});
 
+/// The second half of subpixel_deconv: the 2x2 convolution's output y
+/// [N, 4 * out, H + 1, W + 1] (input H x W, padding 1) -> the interleaved phases
+/// [N, out, 2H, 2W].
+torch::Tensor subpixel_interleave(const torch::Tensor& y, int64_t out, int64_t h, int64_t w);
+
 }  // namespace dkd
