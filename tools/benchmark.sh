@@ -17,7 +17,7 @@
 #      (dkd_eval --flops);
 #   5. write docs/results.md from those outputs (every number in it comes from here).
 #
-#   tools/benchmark.sh                  # everything; finished runs and evaluations are reused
+#   tools/benchmark.sh                  # the report's rows; finished runs and evaluations are reused
 #   tools/benchmark.sh large small      # only these rows (every seed), e.g. to run it in pieces
 #   BENCH_JOBS=2 tools/benchmark.sh     # train and evaluate 2 runs at a time, each on
 #                                       # nproc/2 intra-op threads (runtime.threads)
@@ -63,7 +63,7 @@ ALL_ROWS=("${REQUIRED_ROWS[@]}" "${EXTRA_ROWS[@]}")
 TABLE_ORDER=(large large_long small small_long small_stem3 dkd_noadv dkd dkd_warm dkd_prior dkd_lean
              dkd_lean_lr5 lr5_from_long lr5_no_static lr5_no_prior lr5_no_corrupt lr5_joint_centred lr5_adv lr5_stem3)
 ROWS=("$@")
-((${#ROWS[@]})) || ROWS=("${ALL_ROWS[@]}")
+((${#ROWS[@]})) || ROWS=("${REQUIRED_ROWS[@]}")
 for tool in dkd_data dkd_train dkd_eval; do
   [ -x "$BUILD/$tool" ] || { echo "benchmark: $BUILD/$tool is missing; run tools/setup.sh first" >&2; exit 1; }
 done
