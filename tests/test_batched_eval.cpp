@@ -134,9 +134,6 @@ double mixed_threshold(EvalModel& model, Config config) {
 }  // namespace
 
 TEST(BatchedEval, DkdVideosSteppedTogetherGetTheirOwnPredictionsAndKeyframes) {
-  int64_t frames = 0;
-  for (const auto& v : written_videos()) frames += v.num_frames();
-  const int64_t videos = static_cast<int64_t>(written_videos().size());
   for (const std::string prior : {"none", "warped"}) {
     Config c = eval_config();
     c.model.distillator.prior = prior;

@@ -166,6 +166,19 @@ TEST_F(ConfigFiles, CrossFieldRulesOfThePriorAndDistillationNameTheKey) {
   EXPECT_NE(error_of(path, {"train.initializer_targets=1.5"}).find("train.initializer_targets"), std::string::npos);
 }
 
+TEST_F(ConfigFiles, BFloat16PrecisionNeedsThePackedCpuPath) {
+  const auto path = write("a.yaml", "");
+  EXPECT_EQ(error_of(path, {"infer.precision=bfloat16"}), "");
+  std::string e = error_of(path, {"infer.precision=bfloat16", "infer.packed_inference=false"});
+  EXPECT_NE(e.find("infer.precision"), std::string::npos) << e;
+  EXPECT_NE(e.find("infer.packed_inference"), std::string::npos) << e;
+  e = error_of(path, {"infer.precision=bfloat16", "runtime.device=cuda"});
+  EXPECT_NE(e.find("runtime.device"), std::string::npos) << e;
+  e = error_of(path, {"infer.precision=float16"});
+  EXPECT_NE(e.find("infer.precision"), std::string::npos) << e;
+  EXPECT_NE(e.find("float16"), std::string::npos) << e;
+}
+
 TEST_F(ConfigFiles, NamedVariantsAreParsedOnceByName) {
   const auto path =
       write("kinds.yaml", "train: {stages: [baseline, dkd]}\nmodel: {distillator: {matching: depthwise}}\n");

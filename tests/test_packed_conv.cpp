@@ -7,6 +7,7 @@
 #include <ATen/Context.h>
 
 #include "dkd/models/backbone.h"
+#include "dkd/util/error.h"
 #include "model_fixtures.h"
 
 namespace {
@@ -107,7 +108,58 @@ TEST_F(PackedInference, SwitchesEveryBackboneOfADkdModel) {
   dkd_test::calibrate_batch_norm(model);
   EXPECT_EQ(dkd::set_packed_inference(*model, true), 2);  // initializer and frame encoder
   for (const auto& m : model->modules()) {
-    if (auto* b = m->as<dkd::BackboneImpl>()) EXPECT_TRUE(b->packed_inference());
+    if (auto* b = m->as<dkd::BackboneImpl>()) {
+      EXPECT_TRUE(b->packed_inference());
+    }
   }
   EXPECT_EQ(dkd::set_packed_inference(*model, false), 2);
+}
+
+TEST_F(PackedInference, BFloat16IsCloseToFloatAndRepacksWhenThePrecisionChanges) {
+  if (!dkd::packed_bfloat16_supported()) GTEST_SKIP() << "no oneDNN bfloat16 convolutions on this CPU";
+  for (const auto& c : {config(18, 4), config(50, 3, 3)}) {
+    SCOPED_TRACE("depth " + std::to_string(c.depth));
+    dkd::Backbone net(c);
+    randomise(*net, 11);
+    net->eval();
+    torch::NoGradGuard g;
+    const auto x = torch::randn({2, 3, 64, 48});
+    const auto plain = net->forward(x);
+    net->set_packed_inference(true, torch::kBFloat16);
+    const auto bf16 = net->forward(x);
+    EXPECT_EQ(bf16.scalar_type(), torch::kFloat);  // float out, whatever ran inside
+    const double scale = plain.abs().max().item<double>();
+    ASSERT_GT(scale, 1e-3);
+    const double err = (bf16 - plain).abs().max().item<double>() / scale;
+    EXPECT_LT(err, 5e-2);  // bfloat16 keeps 8 bits of mantissa: about 0.4% per rounding
+    EXPECT_GT(err, 1e-6);  // and it did run in bfloat16, not in float
+    // Back to float on the same packed convolutions: they repack in float.
+    net->set_packed_inference(true, torch::kFloat);
+    expect_close(plain, net->forward(x));
+  }
+}
+
+TEST_F(PackedInference, PrecisionComesFromTheConfig) {
+  auto model = dkd_test::tiny_dkd_model();
+  dkd::InferConfig infer;
+  infer.precision = "bfloat16";
+  if (!dkd::packed_bfloat16_supported()) {
+    EXPECT_THROW(dkd::set_packed_inference(*model, infer), dkd::Error);
+    return;
+  }
+  EXPECT_EQ(dkd::set_packed_inference(*model, infer), 2);
+  for (const auto& m : model->modules()) {
+    if (auto* b = m->as<dkd::BackboneImpl>()) {
+      EXPECT_TRUE(b->packed_inference());
+      EXPECT_EQ(b->packed_dtype(), torch::kBFloat16);
+    }
+  }
+  infer.precision = "float32";
+  infer.packed_inference = false;
+  EXPECT_EQ(dkd::set_packed_inference(*model, infer), 2);
+  for (const auto& m : model->modules()) {
+    if (auto* b = m->as<dkd::BackboneImpl>()) {
+      EXPECT_FALSE(b->packed_inference());
+    }
+  }
 }

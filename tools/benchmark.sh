@@ -12,6 +12,7 @@
 #      (held-out training videos, data.val_fraction), never on the test split;
 #   3. evaluate every run on the test split (dkd_eval --json) with the DARK and
 #      the argmax decoders, and with the tracker's own boxes (eval.boxes=tracked);
+#      the rows large, small and dkd_lean_lr5 also with infer.precision=bfloat16;
 #   4. reduce the seeds to mean ± standard deviation (dkd_eval --seeds), time DKD
 #      against both baselines in one run (dkd_eval --bench) and count GMACs
 #      (dkd_eval --flops);
@@ -124,14 +125,15 @@ sets_of() {
 }
 # The resolved config of a run, comparable across machines, job counts and
 # versions: no comments, no blank lines, and none of the settings that change
-# neither training nor the evaluation's numbers (runtime.threads; infer.fold_bn
-# and infer.packed_inference, how the CPU runs inference), so adding such a
+# neither training nor the evaluation's numbers (runtime.threads; infer.fold_bn,
+# infer.packed_inference and infer.precision, how the CPU runs inference: the main
+# tables are float, the bfloat16 evaluations are their own variant), so adding such a
 # setting does not make every stored run stale.
 comparable_config() {
   sed -e 's/[[:space:]]*#.*$//' -e '/^[[:space:]]*$/d' "$1" |
     awk '/^[^ ]/ {section=$1}
          !((section == "runtime:" && $1 == "threads:") ||
-           (section == "infer:" && ($1 == "fold_bn:" || $1 == "packed_inference:")))'
+           (section == "infer:" && ($1 == "fold_bn:" || $1 == "packed_inference:" || $1 == "precision:"))))'
 }
 # stored ROW SEED: true when the store holds all three evaluations of the run and
 # the row still resolves to the config it was trained with.
@@ -307,6 +309,52 @@ section() {
   echo
 }
 
+# bfloat16 inference (infer.precision=bfloat16): the same checkpoints evaluated again
+# with the packed backbones in bfloat16 (DARK, ground-truth boxes), stored next to
+# their float evaluations; needs the work dirs' checkpoints and oneDNN bfloat16
+# convolutions (a CPU with AVX-512).
+PRECISION_ROWS=(large small dkd_lean_lr5)
+bf16_note=""
+for row in "${PRECISION_ROWS[@]}"; do
+  for seed in "${SEEDS[@]}"; do
+    out="$STORE/${row}_s$seed/eval_bf16.json"
+    [ -f "$out" ] && continue
+    ckpt="$WORK/${row}_s$seed/best.pt"
+    if [ ! -f "$ckpt" ]; then
+      bf16_note="Not measured: $ckpt is gone (tools/benchmark.sh $row retrains it)."
+      continue
+    fi
+    echo "== $row seed $seed: evaluating in bfloat16"
+    if ! "$BUILD/dkd_eval" --config "$(config_of "$row")" --checkpoint "$ckpt" --model "$(model_of "$row")" \
+      --no-speed --set eval.decode=dark --set infer.precision=bfloat16 "${THREADS[@]}" --json "$out.tmp" \
+      > "$WORK/${row}_s${seed}_bf16.log" 2>&1; then
+      rm -f "$out.tmp"
+      bf16_note="Not measured: dkd_eval with infer.precision=bfloat16 failed: $(tail -n 1 "$WORK/${row}_s${seed}_bf16.log")"
+      break 2
+    fi
+    mv "$out.tmp" "$out"
+  done
+done
+# precision_table: each precision row in float and in bfloat16, from the store.
+precision_table() {
+  local specs=() row files
+  for row in "${PRECISION_ROWS[@]}"; do
+    files=$(printf "$STORE/${row}_s%s/eval_dark.json," "${SEEDS[@]}")
+    specs+=("$row=${files%,}")
+    files=$(printf "$STORE/${row}_s%s/eval_bf16.json," "${SEEDS[@]}")
+    specs+=("${row}_bf16=${files%,}")
+  done
+  "$BUILD/dkd_eval" --seeds "${specs[@]}" --md "$WORK/seeds_precision.md" > /dev/null
+  cat "$WORK/seeds_precision.md"
+}
+if [ -z "$bf16_note" ]; then
+  for row in "${PRECISION_ROWS[@]}"; do
+    for seed in "${SEEDS[@]}"; do
+      [ -f "$STORE/${row}_s$seed/eval_bf16.json" ] || bf16_note="Not measured: $STORE/${row}_s$seed/eval_bf16.json is missing."
+    done
+  done
+fi
+
 echo "== speed in one run: the lean DKD against both baselines, configs/penn.yaml and the paper's design"
 BENCH_CMD="$BUILD/dkd_eval --bench --config $CFG/dkd_lean_lr5.yaml --md $WORK/bench_lean.md --json $WORK/bench_lean.json"
 $BENCH_CMD > /dev/null
@@ -396,6 +444,13 @@ fi
     dkd dkd_warm dkd_prior dkd_lean dkd_lean_lr5
   section "A 3x3 encoder stem (fewer multiply-adds per later frame), the small network with it and the final design with it:" \
     small small_stem3 dkd_lean_lr5 lr5_stem3
+  echo "## bfloat16 inference (\`infer.precision=bfloat16\`; the same checkpoints, DARK, ground-truth boxes)"
+  echo
+  echo "Each row evaluated with its packed backbones in float (the main table's numbers) and in bfloat16"
+  echo "(rows \`ROW_bf16\`); the speed of both is in the C++ against PyTorch section."
+  echo
+  if [ -z "$bf16_note" ]; then precision_table; else echo "$bf16_note"; fi
+  echo
   echo "## Decoding: argmax with a quarter-pixel shift (the same checkpoints)"
   echo
   seeds argmax "${REPORT_ROWS[@]}"
@@ -460,6 +515,7 @@ fi
     echo "$BUILD/dkd_train --config $(config_of "$row") --work-dir $WORK/${row}_sSEED --set runtime.seed=SEED $(sets_of "$row" SEED)"
   done
   echo "$BUILD/dkd_eval --config CONFIG --checkpoint $WORK/ROW_sSEED/best.pt --model MODEL --no-speed --set eval.decode=dark|argmax [--set eval.boxes=tracked] --json ..."
+  echo "$BUILD/dkd_eval --config CONFIG --checkpoint $WORK/ROW_sSEED/best.pt --model MODEL --no-speed --set eval.decode=dark --set infer.precision=bfloat16 --json .../eval_bf16.json  # rows ${PRECISION_ROWS[*]}"
   echo "$BUILD/dkd_eval --seeds ROW=$WORK/ROW_s1/eval_dark.json,... --md ..."
   echo "$BENCH_CMD"
   echo "$COMPARE_CMD"

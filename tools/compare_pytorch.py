@@ -134,6 +134,9 @@ def main():
     ap.add_argument("--mkldnn", action="store_true",
                     help="infer: the trunk through torch.utils.mkldnn (weights packed once, activations in "
                          "oneDNN's layout), the deconvolution head on plain tensors: what Python gets by opting in")
+    ap.add_argument("--bf16", action="store_true",
+                    help="infer: the trunk in bfloat16 (module.to(torch.bfloat16)); the deconvolution head stays "
+                         "float, because PyTorch 1.13's bfloat16 conv_transpose2d fails on CPU")
     a = ap.parse_args()
 
     if a.threads > 0:
@@ -159,7 +162,15 @@ def main():
             def forward(inp):
                 y = net.layers(net.maxpool(torch.relu(net.bn1(net.conv1(inp.to_mkldnn())))))
                 return net.final(net.deconv(y.to_dense()))
+        if a.bf16:
+            for m in (net.conv1, net.bn1, net.layers):
+                m.to(torch.bfloat16)
+
+            def forward(inp):
+                y = net.layers(net.maxpool(torch.relu(net.bn1(net.conv1(inp.to(torch.bfloat16))))))
+                return net.final(net.deconv(y.float()))
         result["mkldnn"] = a.mkldnn
+        result["bf16"] = a.bf16
         with torch.inference_mode():
             result["ms_per_frame"] = median_ms(lambda: forward(x), a.frames, a.warmup)
     else:

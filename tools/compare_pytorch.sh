@@ -5,7 +5,8 @@
 #      deconvolutions + 1x1 head, 256x256, batch 1): `dkd_eval --bench` (as configured:
 #      packed oneDNN inference; and with infer.packed_inference=false, plain tensors) vs
 #      tools/compare_pytorch.py infer (plain PyTorch, and with the trunk through
-#      torch.utils.mkldnn, the same kind of packing opted into in Python);
+#      torch.utils.mkldnn, the same kind of packing opted into in Python); and both in
+#      bfloat16 (C++ infer.precision=bfloat16; Python with the trunk in bfloat16);
 #   2. training: the quickstart's initializer stage (configs/synthetic.yaml) with its real
 #      data loader (`dkd_train`, frames/s from metrics.jsonl) vs a bare PyTorch loop of the
 #      same network on in-memory tensors (tools/compare_pytorch.py train).
@@ -42,7 +43,14 @@ echo "== inference: per-frame large network of configs/penn.yaml, 256x256, batch
   --json "$OUT/cpp_infer_plain.json" > "$OUT/cpp_infer_plain.log" 2>&1 || die "dkd_eval --bench (plain) failed"
 "$PY" tools/compare_pytorch.py infer --depth 50 --deconv-layers 3 --deconv-filters 256 --joints 13 \
   --input 256 256 --frames "$FRAMES" --mkldnn > "$OUT/py_infer_mkldnn.json" || die "compare_pytorch.py infer --mkldnn failed"
+"$B/dkd_eval" --bench --config configs/penn.yaml --set eval.speed_frames="$FRAMES" \
+  --set infer.precision=bfloat16 \
+  --json "$OUT/cpp_infer_bf16.json" > "$OUT/cpp_infer_bf16.log" 2>&1 || die "dkd_eval --bench (bfloat16) failed, see $OUT/cpp_infer_bf16.log"
+"$PY" tools/compare_pytorch.py infer --depth 50 --deconv-layers 3 --deconv-filters 256 --joints 13 \
+  --input 256 256 --frames "$FRAMES" --bf16 > "$OUT/py_infer_bf16.json" || die "compare_pytorch.py infer --bf16 failed"
 cpp=$(large_ms "$OUT/cpp_infer.json")
+cpp_bf16=$(large_ms "$OUT/cpp_infer_bf16.json")
+py_bf16=$(json_get "$OUT/py_infer_bf16.json" "j['ms_per_frame']")
 cpp_plain=$(large_ms "$OUT/cpp_infer_plain.json")
 py_mkldnn=$(json_get "$OUT/py_infer_mkldnn.json" "j['ms_per_frame']")
 py=$(json_get "$OUT/py_infer.json" "j['ms_per_frame']")
@@ -67,10 +75,11 @@ size=$(grep -m1 'input_size:' "$OUT/train_cpp/config.yaml" | sed 's/.*\[\([0-9]*
   --input $size --batch "$batch" --frames 20 --warmup 3 > "$OUT/py_train.json" || die "compare_pytorch.py train failed"
 train_py=$(json_get "$OUT/py_train.json" "j['frames_per_s']")
 
-"$PY" - "$OUT" "$cpp" "$cpp_plain" "$py" "$py_mkldnn" "$train_cpp" "$train_py" "$batch" "$size" "$(nproc)" <<'EOF'
+"$PY" - "$OUT" "$cpp" "$cpp_plain" "$py" "$py_mkldnn" "$train_cpp" "$train_py" "$batch" "$size" "$(nproc)" \
+  "$cpp_bf16" "$py_bf16" <<'EOF'
 import json, sys
-out, cpp, cpp_plain, py, py_mkldnn, tc, tp, batch, size, cores = sys.argv[1:]
-cpp, cpp_plain, py, py_mkldnn, tc, tp = map(float, (cpp, cpp_plain, py, py_mkldnn, tc, tp))
+out, cpp, cpp_plain, py, py_mkldnn, tc, tp, batch, size, cores, cpp_bf16, py_bf16 = sys.argv[1:]
+cpp, cpp_plain, py, py_mkldnn, tc, tp, cpp_bf16, py_bf16 = map(float, (cpp, cpp_plain, py, py_mkldnn, tc, tp, cpp_bf16, py_bf16))
 bench = json.load(open(f"{out}/cpp_infer.json"))
 blas = bench["blas"]["name"]
 large = [r for r in bench["rows"] if r["name"].startswith("per-frame large")][0]
@@ -83,6 +92,8 @@ md = f"""C++ tools vs the same networks in PyTorch (Python), one run, {cores} co
 | inference, per-frame large of configs/penn.yaml (ms/frame, 256x256, batch 1; C++ packed oneDNN inference, the default) | {cpp:.1f} | {py:.1f} | {cpp / py:.2f} |
 | the same, C++ with `infer.packed_inference=false` (plain NCHW tensors) | {cpp_plain:.1f} | {py:.1f} | {cpp_plain / py:.2f} |
 | the same, Python with the trunk through `torch.utils.mkldnn` (opt-in packing) | {cpp:.1f} | {py_mkldnn:.1f} | {cpp / py_mkldnn:.2f} |
+| the same in bfloat16 (C++ `infer.precision=bfloat16`) against PyTorch in float, the target's comparison | {cpp_bf16:.1f} | {py:.1f} | {cpp_bf16 / py:.2f} |
+| bfloat16 on both sides (PyTorch: the trunk in bfloat16, the head in float: its bfloat16 transposed convolution fails) | {cpp_bf16:.1f} | {py_bf16:.1f} | {cpp_bf16 / py_bf16:.2f} |
 | the network's multiply-adds at this machine's measured rate of a plain NCHW 3x3 convolution ({conv_rate:.0f} GFLOP/s) | {floor:.1f} | | {floor / py:.2f} |
 | training, quickstart initializer stage (frames/s, {size.replace(' ', 'x')}, batch {batch}; C++ with its data loader, Python on in-memory tensors) | {tc:.1f} | {tp:.1f} | {tc / tp:.2f} |
 
@@ -90,12 +101,14 @@ Targets (issue 18): inference time ratio at most 0.50; training frames/s ratio a
 PyTorch runs this network at {large["gmacs_per_frame"] * 2000.0 / py:.0f} GFLOP/s, {large["gmacs_per_frame"] * 2000.0 / py / conv_rate * 100.0:.0f}% of the measured plain
 convolution rate, the C++ tools at {large["gmacs_per_frame"] * 2000.0 / cpp:.0f} GFLOP/s. A plain convolution call reorders its input, weights and
 output between NCHW and oneDNN's blocked layout; packed inference reorders the weights once and keeps the
-activations blocked through the trunk, so it can beat the plain rate.
+activations blocked through the trunk, so it can beat the plain rate. bfloat16 halves the arithmetic's cost
+on CPUs with AVX512-BF16 (measured 3x3 convolution in bfloat16: {bench["machine_gflops"].get("conv3x3_bf16", 0):.0f} GFLOP/s); its heatmaps differ by
+bfloat16 rounding (the PCK change is measured in docs/results.md).
 """
 print(md)
 open(f"{out}/compare.md", "w").write(md)
 json.dump({"infer_ms": {"cpp": cpp, "cpp_plain": cpp_plain, "pytorch": py, "pytorch_mkldnn": py_mkldnn,
-                         "plain_conv_rate_ms": floor},
+                         "cpp_bf16": cpp_bf16, "pytorch_bf16": py_bf16, "plain_conv_rate_ms": floor},
            "train_frames_per_s": {"cpp": tc, "pytorch": tp}, "blas": blas, "cores": int(cores)},
           open(f"{out}/compare.json", "w"), indent=2)
 EOF

@@ -122,6 +122,12 @@ void validate_config(const Config& c) {
                       " (one day), got " + std::to_string(c.dist.timeout_s));
   if (c.runtime.device != "cpu" && c.runtime.device != "cuda" && c.runtime.device.rfind("cuda:", 0) != 0)
     throw ConfigError("runtime.device: expected cpu, cuda or cuda:N, got '" + c.runtime.device + "'");
+  if (c.infer.precision == "bfloat16" && !c.infer.packed_inference)
+    throw ConfigError("infer.precision: bfloat16 runs on the packed oneDNN path; set infer.packed_inference: true "
+                      "or infer.precision: float32");
+  if (c.infer.precision == "bfloat16" && c.runtime.device != "cpu")
+    throw ConfigError("infer.precision: bfloat16 is a CPU (oneDNN) option, but runtime.device is '" +
+                      c.runtime.device + "'; use infer.precision: float32");
 }
 
 namespace {

@@ -73,7 +73,7 @@ ModelEvaluation evaluate_model(const Config& config, const std::string& checkpoi
   ModelSet models = build_model_set(config, device);
   load_model_weights(checkpoint, models.modules_for(kind));
   EvalModel model = EvalModel::of(models, kind);
-  model.set_packed_inference(config.infer.packed_inference);
+  model.set_packed_inference(config.infer);
   PckOptions options;
   options.threshold = config.eval.pck_threshold;
   options.split = split_label;
@@ -281,21 +281,21 @@ int run_bench(const Config& config, const std::string& json_path, const std::str
   std::vector<Row> rows;
   {
     EvalModel m = EvalModel::per_frame(models.initializer);
-    m.set_packed_inference(config.infer.packed_inference);
+    m.set_packed_inference(config.infer);
     const auto& c = report.component("per_frame_large");
     rows.push_back(
         {"per-frame large (initializer)", measure_speed(m, config, device), c.gmacs(), static_cast<double>(c.params)});
   }
   {
     EvalModel m = EvalModel::per_frame(models.baseline);
-    m.set_packed_inference(config.infer.packed_inference);
+    m.set_packed_inference(config.infer);
     const auto& c = report.component("per_frame_small");
     rows.push_back({"per-frame small (encoder + 1x1)", measure_speed(m, config, device), c.gmacs(),
                     static_cast<double>(c.params)});
   }
   {
     EvalModel m = EvalModel::dkd(models.dkd);
-    m.set_packed_inference(config.infer.packed_inference);
+    m.set_packed_inference(config.infer);
     rows.push_back({"DKD (later frames)", measure_speed(m, config, device), report.macs_per_frame * 1e-9,
                     static_cast<double>(report.params_total)});
   }
@@ -313,6 +313,17 @@ int run_bench(const Config& config, const std::string& json_path, const std::str
                 blas.name.c_str(), onednn_state().c_str(), rates.matmul_gflops, rates.conv_gflops, rates.deconv_gflops);
   table << line;
   md << line << "\n";
+  // The share column compares each model with the convolution rate of the arithmetic it runs in.
+  const bool bf16 = config.infer.precision == "bfloat16";
+  const double conv_rate = bf16 && rates.conv_bf16_gflops > 0 ? rates.conv_bf16_gflops : rates.conv_gflops;
+  if (bf16) {
+    std::snprintf(line, sizeof(line),
+                  "Precision: bfloat16 backbones (infer.precision); measured %.1f GFLOP/s 3x3 convolution in "
+                  "bfloat16, the rate the share column refers to\n",
+                  rates.conv_bf16_gflops);
+    table << line;
+    md << line << "\n";
+  }
   std::snprintf(line, sizeof(line),
                 "Speed on %s, %d thread(s), input %dx%d, batch 1, median of %d frames after %d warm-up\n",
                 device.str().c_str(), current_threads(), config.data.input_size[0], config.data.input_size[1],
@@ -332,12 +343,16 @@ int run_bench(const Config& config, const std::string& json_path, const std::str
   j["blas"] = {{"name", blas.name}, {"library", blas.library}};
   j["onednn"] = onednn_state();
   j["machine_gflops"] = {
-      {"matmul", rates.matmul_gflops}, {"conv3x3", rates.conv_gflops}, {"deconv4x4", rates.deconv_gflops}};
+      {"matmul", rates.matmul_gflops},
+      {"conv3x3", rates.conv_gflops},
+      {"deconv4x4", rates.deconv_gflops},
+      {"conv3x3_bf16", rates.conv_bf16_gflops}};
+  j["precision"] = config.infer.precision;
   for (const Row& r : rows) {
     const double tr = r.speed.ms_per_frame / ref_ms;
     const double gr = r.gmacs / ref_gmacs;
     const double gflops = 2.0 * r.gmacs / (r.speed.ms_per_frame * 1e-3);
-    const double share = gflops / rates.conv_gflops;
+    const double share = gflops / conv_rate;
     std::snprintf(line, sizeof(line), "%-34s %10.2f %10.2f %8.1f %12.3f %10.2f %10.3f %11.3f %9.1f %5.0f%%\n",
                   r.name.c_str(), r.speed.ms_per_frame, r.speed.ms_first_frame, r.speed.fps, r.gmacs, r.params * 1e-6,
                   tr, gr, gflops, 100.0 * share);

@@ -64,9 +64,9 @@ void EvalModel::eval() {
   if (per_frame_) per_frame_->eval();
 }
 
-void EvalModel::set_packed_inference(bool on) {
-  if (dkd_) dkd::set_packed_inference(*dkd_, on);
-  if (per_frame_) dkd::set_packed_inference(*per_frame_, on);
+void EvalModel::set_packed_inference(const InferConfig& infer) {
+  if (dkd_) dkd::set_packed_inference(*dkd_, infer);
+  if (per_frame_) dkd::set_packed_inference(*per_frame_, infer);
 }
 
 void EvalModel::set_flip_test(bool flip, const Skeleton* skeleton) {

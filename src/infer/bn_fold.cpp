@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "dkd/models/batch_norm_affine.h"
 #include "dkd/util/error.h"
 
 namespace dkd {
@@ -15,25 +16,6 @@ struct ParameterTable : torch::nn::Module {
     return m.*(&ParameterTable::parameters_);
   }
 };
-
-struct BnFactors {
-  torch::Tensor scale;  // gamma / sqrt(var + eps), double
-  torch::Tensor shift;  // beta - mean * scale, double
-};
-
-BnFactors bn_factors(torch::nn::BatchNorm2dImpl& bn) {
-  const auto var = bn.running_var.to(torch::kDouble);
-  const auto mean = bn.running_mean.to(torch::kDouble);
-  auto scale = torch::rsqrt(var + bn.options.eps());
-  auto shift = -mean * scale;
-  if (bn.weight.defined()) {
-    const auto gamma = bn.weight.to(torch::kDouble);
-    scale = scale * gamma;
-    shift = shift * gamma;
-  }
-  if (bn.bias.defined()) shift = shift + bn.bias.to(torch::kDouble);
-  return {scale, shift};
-}
 
 void make_identity(torch::nn::BatchNorm2dImpl& bn) {
   if (bn.weight.defined()) bn.weight.fill_(1.0);
@@ -59,7 +41,7 @@ void set_bias(torch::nn::Module& conv, torch::Tensor& bias_member, const torch::
 }
 
 void fold_conv(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn) {
-  const auto f = bn_factors(bn);
+  const auto f = batch_norm_affine(bn);
   auto& w = conv.weight;
   const auto dtype = w.scalar_type();
   w.copy_((w.to(torch::kDouble) * f.scale.view({-1, 1, 1, 1})).to(dtype));
@@ -70,7 +52,7 @@ void fold_conv(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn) {
 }
 
 void fold_deconv(torch::nn::ConvTranspose2dImpl& conv, torch::nn::BatchNorm2dImpl& bn) {
-  const auto f = bn_factors(bn);
+  const auto f = batch_norm_affine(bn);
   auto& w = conv.weight;  // [in, out / groups, kh, kw]
   const auto dtype = w.scalar_type();
   const int64_t groups = conv.options.groups();

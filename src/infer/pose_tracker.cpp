@@ -80,8 +80,9 @@ void PoseTracker::prepare() {
       spdlog::debug("PoseTracker: batch norm {} has no convolution before it; kept", name);
     }
   }
-  const int packed = set_packed_inference(*model_, config_.infer.packed_inference);
-  if (config_.infer.packed_inference) spdlog::debug("PoseTracker: packed oneDNN inference for {} backbones", packed);
+  const int packed = set_packed_inference(*model_, config_.infer);
+  if (config_.infer.packed_inference)
+    spdlog::debug("PoseTracker: packed oneDNN inference ({}) for {} backbones", config_.infer.precision, packed);
   torch::InferenceMode guard;
   input_ = torch::zeros({1, 3, input_h_, input_w_}, torch::TensorOptions().device(device_));
 }

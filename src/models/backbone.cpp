@@ -116,15 +116,22 @@ torch::Tensor BackboneImpl::forward(const torch::Tensor& x) {
   return out;
 }
 
+void BackboneImpl::set_packed_inference(bool on, torch::ScalarType dtype) {
+  TORCH_CHECK(dtype == torch::kFloat || dtype == torch::kBFloat16,
+              "Backbone: packed inference runs in float or bfloat16, not ", dtype);
+  packed_ = on;
+  packed_dtype_ = dtype;
+}
+
 torch::Tensor BackboneImpl::forward_packed(const torch::Tensor& x) {
-  auto out = torch::relu(packed_stem_.conv(*conv1, bn1.get(), x.contiguous().to_mkldnn()));
+  auto out = torch::relu(packed_stem_.conv(*conv1, bn1.get(), x.contiguous().to_mkldnn(packed_dtype_)));
   out = torch::max_pool2d(out, 3, 2, 1);
   for (auto& layer : layers_) {
     for (const auto& block : layer->children()) out = block->as<ResNetBlockImpl>()->forward_packed(out);
   }
   out = out.to_dense();
-  if (fc) return fc(torch::adaptive_avg_pool2d(out, {1, 1}).flatten(1));
-  if (!deconv_layers) return out;
+  if (fc) return fc(torch::adaptive_avg_pool2d(out.to(torch::kFloat), {1, 1}).flatten(1));
+  if (!deconv_layers) return out.to(torch::kFloat);
   // (ConvTranspose2d, BatchNorm2d, ReLU) triples, each one packed sub-pixel convolution.
   const auto children = deconv_layers->children();
   packed_deconv_.resize(children.size() / 3);
@@ -134,14 +141,14 @@ torch::Tensor BackboneImpl::forward_packed(const torch::Tensor& x) {
     TORCH_CHECK(d && bn && children[i + 2]->as<torch::nn::ReLU>(), "Backbone: unexpected module in deconv_layers");
     out = torch::relu(packed_deconv_[i / 3].deconv(*d, bn, out));
   }
-  return out;
+  return out.to(torch::kFloat);
 }
 
-int set_packed_inference(torch::nn::Module& root, bool on) {
+int set_packed_inference(torch::nn::Module& root, bool on, torch::ScalarType dtype) {
   int n = 0;
   for (const auto& m : root.modules(/*include_self=*/true)) {
     if (auto* b = m->as<BackboneImpl>()) {
-      b->set_packed_inference(on);
+      b->set_packed_inference(on, dtype);
       ++n;
     }
   }
@@ -177,6 +184,14 @@ torch::Tensor BackboneImpl::run_deconv_head(torch::Tensor out) {
     }
   }
   return out;
+}
+
+int set_packed_inference(torch::nn::Module& root, const InferConfig& infer) {
+  const bool bf16 = infer.precision == "bfloat16";
+  if (bf16 && !packed_bfloat16_supported())
+    throw Error("infer.precision: bfloat16 needs oneDNN bfloat16 convolutions, which this CPU or LibTorch does not "
+                "offer (AVX-512 at least); use infer.precision: float32");
+  return set_packed_inference(root, infer.packed_inference, bf16 ? torch::kBFloat16 : torch::kFloat);
 }
 
 }  // namespace dkd

@@ -2,39 +2,31 @@
 
 #include <ATen/Context.h>
 
+#include "dkd/models/batch_norm_affine.h"
 #include "dkd/models/subpixel_deconv.h"
 
 namespace dkd {
 
 namespace {
 
-/// The per-output-channel scale and shift of an eval-mode batch norm.
-struct BnAffine {
-  torch::Tensor scale, shift;
-};
-BnAffine bn_affine(torch::nn::BatchNorm2dImpl& bn) {
-  const auto scale = bn.weight.detach() / torch::sqrt(bn.running_var + bn.options.eps());
-  return {scale, bn.bias.detach() - bn.running_mean * scale};
-}
-
-std::vector<torch::Tensor> sources_of(const torch::Tensor& weight, const torch::Tensor& bias,
-                                      torch::nn::BatchNorm2dImpl* bn) {
-  std::vector<torch::Tensor> s = {weight};
-  if (bias.defined()) s.push_back(bias);
-  if (bn) {
-    s.push_back(bn->weight);
-    s.push_back(bn->bias);
-    s.push_back(bn->running_mean);
-    s.push_back(bn->running_var);
-  }
-  return s;
-}
-
 /// The explicit padding of a convolution's options (ResNet and SimpleBaseline use no other kind).
 std::vector<int64_t> explicit_padding(const torch::nn::detail::ConvNdOptions<2>::padding_t& p) {
   const auto* a = c10::get_if<torch::ExpandingArray<2>>(&p);
   TORCH_CHECK(a != nullptr, "PackedConv: only explicit padding is packed");
   return {(**a)[0], (**a)[1]};
+}
+
+/// `w` (output channels along `channel_dim`) and bias `b` with `bn` folded in,
+/// in float: the folding itself runs in double.
+std::pair<torch::Tensor, torch::Tensor> fold(torch::Tensor w, torch::Tensor b, torch::nn::BatchNorm2dImpl* bn,
+                                             int64_t channel_dim) {
+  if (!bn) return {w, b};
+  const BatchNormAffine f = batch_norm_affine(*bn);
+  std::vector<int64_t> shape(4, 1);
+  shape[channel_dim] = -1;
+  w = (w.to(torch::kDouble) * f.scale.view(shape)).to(w.scalar_type());
+  b = (b.to(torch::kDouble) * f.scale + f.shift).to(b.scalar_type());
+  return {w, b};
 }
 
 }  // namespace
@@ -44,64 +36,80 @@ bool packed_inference_supported(const torch::Tensor& x) {
          at::hasMKLDNN();
 }
 
-bool PackedConv::current(const std::vector<torch::Tensor>& sources) const {
-  if (!weight_.defined() || key_.size() != sources.size()) return false;
-  for (std::size_t i = 0; i < sources.size(); ++i) {
-    if (key_[i].first != sources[i].data_ptr() || key_[i].second != sources[i]._version()) return false;
-  }
-  return true;
+bool packed_bfloat16_supported() {
+  static const bool supported = [] {
+    if (!at::hasMKLDNN()) return false;
+    try {
+      torch::NoGradGuard no_grad;
+      const auto x = torch::ones({1, 8, 4, 4}).to_mkldnn(torch::kBFloat16);
+      const auto w = at::mkldnn_reorder_conv2d_weight(torch::ones({8, 8, 1, 1}).to_mkldnn(torch::kBFloat16), {0, 0},
+                                                      {1, 1}, {1, 1}, 1);
+      const auto y = at::mkldnn_convolution(x, w, torch::zeros({8}), {0, 0}, {1, 1}, {1, 1}, 1).to_dense();
+      return y.scalar_type() == torch::kBFloat16 && y.to(torch::kFloat).allclose(torch::full({1, 8, 4, 4}, 8.0f));
+    } catch (const std::exception&) {
+      return false;
+    }
+  }();
+  return supported;
 }
 
-void PackedConv::remember(const std::vector<torch::Tensor>& sources) {
-  key_.clear();
-  for (const auto& s : sources) key_.emplace_back(s.data_ptr(), s._version());
+PackedConv::Key PackedConv::key_of(const torch::Tensor& weight, const torch::Tensor& bias,
+                                   const torch::nn::BatchNorm2dImpl* bn, torch::ScalarType dtype) {
+  Key k;
+  k.dtype = dtype;
+  std::size_t i = 0;
+  auto add = [&](const torch::Tensor& t) {
+    if (t.defined()) k.sources[i] = {t.data_ptr(), t._version()};
+    ++i;
+  };
+  add(weight);
+  add(bias);
+  if (bn) {
+    add(bn->weight);
+    add(bn->bias);
+    add(bn->running_mean);
+    add(bn->running_var);
+  }
+  return k;
 }
 
 torch::Tensor PackedConv::conv(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl* bn, const torch::Tensor& x) {
-  const auto sources = sources_of(conv.weight, conv.bias, bn);
-  if (!current(sources)) {
+  const Key key = key_of(conv.weight, conv.bias, bn, x.scalar_type());
+  if (!weight_.defined() || !(key == key_)) {
     const auto& o = conv.options;
     TORCH_CHECK(o.groups() == 1 && (*o.dilation())[0] == 1 && (*o.dilation())[1] == 1,
                 "PackedConv: only groups 1 and dilation 1 are packed");
     padding_ = explicit_padding(o.padding());
     stride_ = {(*o.stride())[0], (*o.stride())[1]};
-    auto w = conv.weight.detach();
-    auto b = conv.bias.defined() ? conv.bias.detach() : torch::zeros({w.size(0)}, w.options());
-    if (bn) {
-      const BnAffine f = bn_affine(*bn);
-      w = w * f.scale.view({-1, 1, 1, 1});
-      b = b * f.scale + f.shift;
-    }
-    weight_ = at::mkldnn_reorder_conv2d_weight(w.contiguous().to_mkldnn(), padding_, stride_, {1, 1}, 1);
-    bias_ = b.contiguous();
-    remember(sources);
+    const auto w0 = conv.weight.detach();
+    const auto b0 = conv.bias.defined() ? conv.bias.detach() : torch::zeros({w0.size(0)}, w0.options());
+    const auto [w, b] = fold(w0, b0, bn, 0);
+    weight_ = at::mkldnn_reorder_conv2d_weight(w.contiguous().to_mkldnn(key.dtype), padding_, stride_, {1, 1}, 1);
+    bias_ = b.contiguous();  // float: oneDNN adds it in the float accumulator
+    key_ = key;
   }
   return at::mkldnn_convolution(x, weight_, bias_, padding_, stride_, {1, 1}, 1);
 }
 
 torch::Tensor PackedConv::deconv(torch::nn::ConvTranspose2dImpl& deconv, torch::nn::BatchNorm2dImpl* bn,
                                  const torch::Tensor& x) {
-  const auto sources = sources_of(deconv.weight, deconv.bias, bn);
+  const Key key = key_of(deconv.weight, deconv.bias, bn, x.scalar_type());
   const int64_t out = deconv.weight.size(1);
-  if (!current(sources)) {
+  if (!weight_.defined() || !(key == key_)) {
     TORCH_CHECK((*deconv.options.stride())[0] == 2 && (*deconv.options.stride())[1] == 2 &&
                     deconv.options.groups() == 1,
                 "PackedConv: only stride-2, groups-1 transposed convolutions are packed");
-    auto w = deconv.weight.detach();  // [in, out, K, K]
-    auto b = deconv.bias.defined() ? deconv.bias.detach() : torch::zeros({out}, w.options());
-    if (bn) {
-      const BnAffine f = bn_affine(*bn);
-      w = w * f.scale.view({1, -1, 1, 1});
-      b = b * f.scale + f.shift;
-    }
+    const auto w0 = deconv.weight.detach();  // [in, out, K, K]
+    const auto b0 = deconv.bias.defined() ? deconv.bias.detach() : torch::zeros({out}, w0.options());
+    const auto [w, b] = fold(w0, b0, bn, 1);
     const auto k = subpixel_weight(w, explicit_padding(deconv.options.padding())[0]);
     padding_ = {1, 1};
     stride_ = {1, 1};
-    weight_ = at::mkldnn_reorder_conv2d_weight(k.contiguous().to_mkldnn(), padding_, stride_, {1, 1}, 1);
+    weight_ = at::mkldnn_reorder_conv2d_weight(k.contiguous().to_mkldnn(key.dtype), padding_, stride_, {1, 1}, 1);
     bias_ = b.repeat_interleave(4).contiguous();
-    remember(sources);
+    key_ = key;
   }
-  const auto y = at::mkldnn_convolution(x.to_mkldnn(), weight_, bias_, padding_, stride_, {1, 1}, 1).to_dense();
+  const auto y = at::mkldnn_convolution(x.to_mkldnn(key.dtype), weight_, bias_, padding_, stride_, {1, 1}, 1).to_dense();
   return subpixel_interleave(y, out, x.size(2), x.size(3));
 }
 

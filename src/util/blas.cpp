@@ -119,6 +119,15 @@ MachineRates measure_machine_rates(const c10::Device& device) {
   {
     const auto x = torch::randn({1, 64, 64, 64}, opts), w = torch::randn({64, 64, 3, 3}, opts);
     r.conv_gflops = rate(2.0 * 64 * 64 * 64 * 64 * 9, [&] { (void)torch::conv2d(x, w, {}, 1, 1); });
+    if (device.is_cpu()) {
+      // The rate infer.precision=bfloat16 is measured against (oneDNN; refused on CPUs without AVX-512).
+      try {
+        const auto xb = x.to(torch::kBFloat16), wb = w.to(torch::kBFloat16);
+        r.conv_bf16_gflops = rate(2.0 * 64 * 64 * 64 * 64 * 9, [&] { (void)torch::conv2d(xb, wb, {}, 1, 1); });
+      } catch (const std::exception&) {
+        r.conv_bf16_gflops = 0;
+      }
+    }
   }
   {
     const auto x = torch::randn({1, 256, 16, 16}, opts), w = torch::randn({256, 256, 4, 4}, opts);

@@ -445,6 +445,7 @@ struct InferConfig {
   double box_scale = 1.25;
   bool fold_bn = true;
   bool packed_inference = true;
+  std::string precision = "float32";
   double draw_threshold = 0.1;
 
   template <class V>
@@ -460,6 +461,11 @@ struct InferConfig {
             "CPU (dkd_infer, dkd_eval): run the ResNet backbones on oneDNN tensors with weights packed once and "
             "batch norms folded in; the same outputs to float rounding",
             Check::none());
+    v.field("precision", precision,
+            "arithmetic of the packed backbones: float32, or bfloat16 (about 2x faster on CPUs with AVX512-BF16 or "
+            "AMX; heatmaps differ by bfloat16 rounding, docs/results.md measures the PCK change); needs "
+            "packed_inference and runtime.device cpu",
+            Check::one_of({"float32", "bfloat16"}));
     v.field("draw_threshold", draw_threshold, "overlay: hide joints below this confidence", Check::range(0.0, 1.0));
   }
 };

@@ -36,8 +36,9 @@ class EvalModel {
   bool is_dkd() const { return static_cast<bool>(dkd_); }
   /// Puts the model in eval mode.
   void eval();
-  /// Packed oneDNN inference for the model's backbones (infer.packed_inference).
-  void set_packed_inference(bool on);
+  /// Packed oneDNN inference for the model's backbones (infer.packed_inference,
+  /// infer.precision).
+  void set_packed_inference(const InferConfig& infer);
 
   /// Heatmaps [T, J, h, w] for a video's cropped frames [T, 3, H, W]. With
   /// `flip` the horizontally flipped input is run too (a second stream for DKD)

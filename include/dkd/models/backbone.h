@@ -48,13 +48,16 @@ class BackboneImpl : public torch::nn::Module {
 
   /// Inference through packed oneDNN weights (models/packed_conv.h): forward then
   /// takes the packed path for float CPU input with gradients off in eval mode,
-  /// and the plain one otherwise. Off by default.
-  void set_packed_inference(bool on) { packed_ = on; }
+  /// and the plain one otherwise. Off by default. `dtype` kBFloat16 runs the
+  /// packed path in bfloat16 (infer.precision; float input and output).
+  void set_packed_inference(bool on, torch::ScalarType dtype = torch::kFloat);
   bool packed_inference() const { return packed_; }
+  torch::ScalarType packed_dtype() const { return packed_dtype_; }
 
  private:
   torch::Tensor forward_packed(const torch::Tensor& x);
   bool packed_ = false;
+  torch::ScalarType packed_dtype_ = torch::kFloat;
   PackedConv packed_stem_;
   std::vector<PackedConv> packed_deconv_;
   /// The deconvolution head, as ConvTranspose2d or as sub-pixel convolutions (cfg.deconv_impl).
@@ -82,7 +85,11 @@ class BackboneImpl : public torch::nn::Module {
 TORCH_MODULE(Backbone);
 
 /// Turns packed inference on or off for every Backbone inside `root` (config
-/// infer.packed_inference); returns how many backbones it set.
-int set_packed_inference(torch::nn::Module& root, bool on);
+/// infer.packed_inference, infer.precision); returns how many backbones it set.
+int set_packed_inference(torch::nn::Module& root, bool on, torch::ScalarType dtype = torch::kFloat);
+/// The same from the config: infer.packed_inference and infer.precision. Throws
+/// dkd::Error, naming infer.precision, when bfloat16 is asked for on a machine
+/// without bfloat16 oneDNN convolutions.
+int set_packed_inference(torch::nn::Module& root, const InferConfig& infer);
 
 }  // namespace dkd

@@ -14,7 +14,14 @@
 // parameter or running statistic it was built from changes (their version
 // counters move on every in-place update: loading a checkpoint, an optimizer
 // step), so a packed model never runs stale weights.
+//
+// The packed path also runs in bfloat16 (infer.precision): weights and
+// activations in bfloat16, accumulation in float, on CPUs whose oneDNN has
+// bfloat16 convolutions (AVX-512 and up; native on AVX512-BF16/AMX). Each
+// PackedConv packs its weight in the dtype of the input it is given.
+#include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include <torch/torch.h>
@@ -25,21 +32,32 @@ namespace dkd {
 /// and a LibTorch built with oneDNN.
 bool packed_inference_supported(const torch::Tensor& x);
 
+/// Whether this machine runs bfloat16 oneDNN convolutions (probed once with a
+/// small convolution; LibTorch refuses them on CPUs without AVX-512).
+bool packed_bfloat16_supported();
+
 class PackedConv {
  public:
   /// conv(x) followed by bn (eval-mode statistics; nullptr = none), on a mkldnn
-  /// tensor `x`; returns a mkldnn tensor.
+  /// tensor `x` (float or bfloat16); returns a mkldnn tensor of the same dtype.
   torch::Tensor conv(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl* bn, const torch::Tensor& x);
   /// The same for a stride-2 transposed convolution run as its sub-pixel
   /// convolution (models/subpixel_deconv.h); takes and returns dense NCHW tensors
-  /// (the phase interleaving runs on plain tensors).
+  /// (the phase interleaving runs on plain tensors) of x's dtype.
   torch::Tensor deconv(torch::nn::ConvTranspose2dImpl& deconv, torch::nn::BatchNorm2dImpl* bn, const torch::Tensor& x);
 
  private:
-  /// Whether the parameters the packed weight was built from are unchanged.
-  bool current(const std::vector<torch::Tensor>& sources) const;
-  void remember(const std::vector<torch::Tensor>& sources);
-  std::vector<std::pair<const void*, int64_t>> key_;
+  /// What a packed weight was built from: the storage and version counter of
+  /// the weight, bias and batch-norm tensors (a fixed array: checked on every
+  /// call without allocating), and the dtype it was packed in.
+  struct Key {
+    std::array<std::pair<const void*, int64_t>, 6> sources{};
+    torch::ScalarType dtype = torch::kFloat;
+    bool operator==(const Key& o) const { return sources == o.sources && dtype == o.dtype; }
+  };
+  static Key key_of(const torch::Tensor& weight, const torch::Tensor& bias, const torch::nn::BatchNorm2dImpl* bn,
+                    torch::ScalarType dtype);
+  Key key_;
   torch::Tensor weight_, bias_;
   std::vector<int64_t> padding_, stride_;
 };
