@@ -174,6 +174,9 @@ TEST_F(ConfigFiles, BFloat16PrecisionNeedsThePackedCpuPath) {
   EXPECT_NE(e.find("infer.packed_inference"), std::string::npos) << e;
   e = error_of(path, {"infer.precision=bfloat16", "runtime.device=cuda"});
   EXPECT_NE(e.find("runtime.device"), std::string::npos) << e;
+  e = error_of(path, {"train.dkd.precision=bfloat16"});
+  EXPECT_NE(e.find("train.dkd.precision"), std::string::npos) << e;
+  EXPECT_EQ(error_of(path, {"train.initializer.precision=bfloat16", "train.baseline.precision=bfloat16"}), "");
   e = error_of(path, {"infer.precision=float16"});
   EXPECT_NE(e.find("infer.precision"), std::string::npos) << e;
   EXPECT_NE(e.find("float16"), std::string::npos) << e;

@@ -54,14 +54,14 @@ JOBS="${BENCH_JOBS:-1}"
 # ablation per component of it (each the paper's choice of that component).
 FRAME_ROWS=(large small small_long large_long)
 DKD_ROWS=(dkd_lean_lr5 lr5_from_long lr5_no_static lr5_no_prior lr5_no_corrupt lr5_joint_centred lr5_adv)
-# DKD as the paper builds it, the rows of earlier design steps and of the 3x3-stem
-# speed experiment: trained on request (tools/benchmark.sh ROW...), reported when
+# DKD as the paper builds it, the rows of earlier design steps, of the 3x3-stem
+# speed experiment and of the large network trained in bfloat16: trained on request (tools/benchmark.sh ROW...), reported when
 # every seed of theirs is stored.
-EXTRA_ROWS=(dkd dkd_noadv dkd_warm dkd_prior dkd_lean small_stem3 lr5_stem3)
+EXTRA_ROWS=(dkd dkd_noadv dkd_warm dkd_prior dkd_lean small_stem3 lr5_stem3 large_bf16_train)
 REQUIRED_ROWS=("${FRAME_ROWS[@]}" "${DKD_ROWS[@]}")
 ALL_ROWS=("${REQUIRED_ROWS[@]}" "${EXTRA_ROWS[@]}")
 # The order of the report's tables.
-TABLE_ORDER=(large large_long small small_long small_stem3 dkd_noadv dkd dkd_warm dkd_prior dkd_lean
+TABLE_ORDER=(large large_long large_bf16_train small small_long small_stem3 dkd_noadv dkd dkd_warm dkd_prior dkd_lean
              dkd_lean_lr5 lr5_from_long lr5_no_static lr5_no_prior lr5_no_corrupt lr5_joint_centred lr5_adv lr5_stem3)
 ROWS=("$@")
 ((${#ROWS[@]})) || ROWS=("${REQUIRED_ROWS[@]}")
@@ -127,13 +127,15 @@ sets_of() {
 # versions: no comments, no blank lines, and none of the settings that change
 # neither training nor the evaluation's numbers (runtime.threads; infer.fold_bn,
 # infer.packed_inference and infer.precision, how the CPU runs inference: the main
-# tables are float, the bfloat16 evaluations are their own variant), so adding such a
+# tables are float, the bfloat16 evaluations are their own variant; and a stage's
+# precision while it is float32, the default of runs stored before the key existed), so adding such a
 # setting does not make every stored run stale.
 comparable_config() {
   sed -e 's/[[:space:]]*#.*$//' -e '/^[[:space:]]*$/d' "$1" |
     awk '/^[^ ]/ {section=$1}
          !((section == "runtime:" && $1 == "threads:") ||
-           (section == "infer:" && ($1 == "fold_bn:" || $1 == "packed_inference:" || $1 == "precision:"))))'
+           (section == "infer:" && ($1 == "fold_bn:" || $1 == "packed_inference:" || $1 == "precision:")) ||
+           (section == "train:" && $1 == "precision:" && $2 == "float32"))'
 }
 # stored ROW SEED: true when the store holds all three evaluations of the run and
 # the row still resolves to the config it was trained with.
@@ -422,7 +424,8 @@ fi
   echo "and earlier design steps: \`dkd_noadv\` (\`dkd\` without the"
   echo "discriminator), \`dkd_warm\` (\`dkd\`, encoder from \`small\`), \`dkd_prior\` (\`dkd_warm\` with the location"
   echo "prior, static head and corrupted rollouts), \`dkd_lean\` (\`dkd_prior\` at the 10x budget, 6 epochs, lr"
-  echo "0.002), \`small_stem3\` / \`lr5_stem3\` (a 3x3 encoder stem). Their earlier results are in the"
+  echo "0.002), \`small_stem3\` / \`lr5_stem3\` (a 3x3 encoder stem), \`large_bf16_train\` (\`large\` trained with its"
+  echo "forward pass in bfloat16 and the decoded-frame cache on). Earlier results of the design steps are in the"
   echo "experiment log below."
   echo "Configs: \`$CFG/\`."
   echo
@@ -442,6 +445,8 @@ fi
     dkd_noadv dkd
   section "Earlier design steps: encoder warm start, location prior, the 10x budget, the DKD learning rate:" \
     dkd dkd_warm dkd_prior dkd_lean dkd_lean_lr5
+  section "Training in bfloat16 (\`train.initializer.precision=bfloat16\`, with \`data.cache\`), against the same network trained in float:" \
+    large large_bf16_train
   section "A 3x3 encoder stem (fewer multiply-adds per later frame), the small network with it and the final design with it:" \
     small small_stem3 dkd_lean_lr5 lr5_stem3
   echo "## bfloat16 inference (\`infer.precision=bfloat16\`; the same checkpoints, DARK, ground-truth boxes)"

@@ -9,7 +9,9 @@
 #      bfloat16 (C++ infer.precision=bfloat16; Python with the trunk in bfloat16);
 #   2. training: the quickstart's initializer stage (configs/synthetic.yaml) with its real
 #      data loader (`dkd_train`, frames/s from metrics.jsonl) vs a bare PyTorch loop of the
-#      same network on in-memory tensors (tools/compare_pytorch.py train).
+#      same network on in-memory tensors (tools/compare_pytorch.py train); and both with the
+#      forward in bfloat16 (C++ train.initializer.precision=bfloat16 with data.cache, 2 epochs;
+#      Python under torch.autocast).
 # Prints the ratios and writes $OUT/compare.md and $OUT/compare.json. A benchmark, not a
 # test: run it on an idle machine. Needs Debian's python3-torch (apt-get install
 # python3-torch; not part of tools/setup.sh) and the quickstart's data (data/synthetic).
@@ -68,18 +70,39 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 fps = [r['frames_per_s'] for r in rows if r.get('type') == 'train' and r.get('stage') == 'initializer']
 print(statistics.median(fps[1:] if len(fps) > 1 else fps))" "$OUT/train_cpp/metrics.jsonl")
+# The same stage with its forward in bfloat16 (train.initializer.precision) and the decoded-frame
+# cache on (data.cache), for the configured 2 epochs: epoch 1 fills the cache, epoch 2 reads from it.
+echo "== training in bfloat16 with the frame cache: the quickstart's initializer stage, 2 epochs"
+"$B/dkd_train" --config configs/synthetic.yaml --work-dir "$OUT/train_cpp_bf16" --force \
+  --set train.stages=[initializer] --set train.initializer.epochs=2 --set train.val_every=0 \
+  --set train.initializer.precision=bfloat16 --set data.cache=true \
+  > "$OUT/cpp_train_bf16.log" 2>&1 || die "dkd_train (bfloat16) failed, see $OUT/cpp_train_bf16.log"
+train_cpp_bf16=$("$PY" -c "
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+rows = [r for r in rows if r.get('type') == 'train' and r.get('stage') == 'initializer']
+out = []
+for epoch in (1, 2):
+    fps = [r['frames_per_s'] for r in rows if r.get('epoch') == epoch]
+    out.append(statistics.median(fps[1:] if len(fps) > 1 else fps))
+print(*out)" "$OUT/train_cpp_bf16/metrics.jsonl")
+read -r train_cpp_bf16_e1 train_cpp_bf16_e2 <<< "$train_cpp_bf16"
 batch=$(grep -A40 '^train:' "$OUT/train_cpp/config.yaml" | grep -m1 -E '^  initializer:' -A3 | grep -m1 batch_size | sed 's/.*batch_size: *\([0-9]*\).*/\1/')
 size=$(grep -m1 'input_size:' "$OUT/train_cpp/config.yaml" | sed 's/.*\[\([0-9]*\), *\([0-9]*\)\].*/\1 \2/')
 [ -n "$batch" ] && [ -n "$size" ] || die "could not read batch size and input size from $OUT/train_cpp/config.yaml"
 "$PY" tools/compare_pytorch.py train --depth 18 --width 0.5 --deconv-layers 3 --deconv-filters 64 --joints 13 \
   --input $size --batch "$batch" --frames 20 --warmup 3 > "$OUT/py_train.json" || die "compare_pytorch.py train failed"
 train_py=$(json_get "$OUT/py_train.json" "j['frames_per_s']")
+"$PY" tools/compare_pytorch.py train --depth 18 --width 0.5 --deconv-layers 3 --deconv-filters 64 --joints 13 \
+  --input $size --batch "$batch" --frames 20 --warmup 3 --bf16 > "$OUT/py_train_bf16.json" || die "compare_pytorch.py train --bf16 failed"
+train_py_bf16=$(json_get "$OUT/py_train_bf16.json" "j['frames_per_s']")
 
 "$PY" - "$OUT" "$cpp" "$cpp_plain" "$py" "$py_mkldnn" "$train_cpp" "$train_py" "$batch" "$size" "$(nproc)" \
-  "$cpp_bf16" "$py_bf16" <<'EOF'
+  "$cpp_bf16" "$py_bf16" "$train_cpp_bf16_e1" "$train_cpp_bf16_e2" "$train_py_bf16" <<'EOF'
 import json, sys
-out, cpp, cpp_plain, py, py_mkldnn, tc, tp, batch, size, cores, cpp_bf16, py_bf16 = sys.argv[1:]
-cpp, cpp_plain, py, py_mkldnn, tc, tp, cpp_bf16, py_bf16 = map(float, (cpp, cpp_plain, py, py_mkldnn, tc, tp, cpp_bf16, py_bf16))
+out, cpp, cpp_plain, py, py_mkldnn, tc, tp, batch, size, cores, cpp_bf16, py_bf16, tcb1, tcb2, tpb = sys.argv[1:]
+cpp, cpp_plain, py, py_mkldnn, tc, tp, cpp_bf16, py_bf16, tcb1, tcb2, tpb = map(
+    float, (cpp, cpp_plain, py, py_mkldnn, tc, tp, cpp_bf16, py_bf16, tcb1, tcb2, tpb))
 bench = json.load(open(f"{out}/cpp_infer.json"))
 blas = bench["blas"]["name"]
 large = [r for r in bench["rows"] if r["name"].startswith("per-frame large")][0]
@@ -96,6 +119,9 @@ md = f"""C++ tools vs the same networks in PyTorch (Python), one run, {cores} co
 | bfloat16 on both sides (PyTorch: the trunk in bfloat16, the head in float: its bfloat16 transposed convolution fails) | {cpp_bf16:.1f} | {py_bf16:.1f} | {cpp_bf16 / py_bf16:.2f} |
 | the network's multiply-adds at this machine's measured rate of a plain NCHW 3x3 convolution ({conv_rate:.0f} GFLOP/s) | {floor:.1f} | | {floor / py:.2f} |
 | training, quickstart initializer stage (frames/s, {size.replace(' ', 'x')}, batch {batch}; C++ with its data loader, Python on in-memory tensors) | {tc:.1f} | {tp:.1f} | {tc / tp:.2f} |
+| the same, C++ with `train.initializer.precision=bfloat16` and `data.cache=true`, epoch 1 (cache filling), against Python in float | {tcb1:.1f} | {tp:.1f} | {tcb1 / tp:.2f} |
+| the same, epoch 2 (frames from the cache), against Python in float: the target's comparison | {tcb2:.1f} | {tp:.1f} | {tcb2 / tp:.2f} |
+| the same, epoch 2, against Python with bfloat16 autocast (the same precision) | {tcb2:.1f} | {tpb:.1f} | {tcb2 / tpb:.2f} |
 
 Targets (issue 18): inference time ratio at most 0.50; training frames/s ratio at least 1.25.
 PyTorch runs this network at {large["gmacs_per_frame"] * 2000.0 / py:.0f} GFLOP/s, {large["gmacs_per_frame"] * 2000.0 / py / conv_rate * 100.0:.0f}% of the measured plain
@@ -103,12 +129,13 @@ convolution rate, the C++ tools at {large["gmacs_per_frame"] * 2000.0 / cpp:.0f}
 output between NCHW and oneDNN's blocked layout; packed inference reorders the weights once and keeps the
 activations blocked through the trunk, so it can beat the plain rate. bfloat16 halves the arithmetic's cost
 on CPUs with AVX512-BF16 (measured 3x3 convolution in bfloat16: {bench["machine_gflops"].get("conv3x3_bf16", 0):.0f} GFLOP/s); its heatmaps differ by
-bfloat16 rounding (the PCK change is measured in docs/results.md).
+bfloat16 rounding (the PCK change is measured in the bfloat16 section of docs/results.md).
 """
 print(md)
 open(f"{out}/compare.md", "w").write(md)
 json.dump({"infer_ms": {"cpp": cpp, "cpp_plain": cpp_plain, "pytorch": py, "pytorch_mkldnn": py_mkldnn,
                          "cpp_bf16": cpp_bf16, "pytorch_bf16": py_bf16, "plain_conv_rate_ms": floor},
-           "train_frames_per_s": {"cpp": tc, "pytorch": tp}, "blas": blas, "cores": int(cores)},
+           "train_frames_per_s": {"cpp": tc, "pytorch": tp, "cpp_bf16_cache_epoch1": tcb1,
+                                  "cpp_bf16_cache_epoch2": tcb2, "pytorch_bf16": tpb}, "blas": blas, "cores": int(cores)},
           open(f"{out}/compare.json", "w"), indent=2)
 EOF

@@ -122,6 +122,10 @@ void validate_config(const Config& c) {
                       " (one day), got " + std::to_string(c.dist.timeout_s));
   if (c.runtime.device != "cpu" && c.runtime.device != "cuda" && c.runtime.device.rfind("cuda:", 0) != 0)
     throw ConfigError("runtime.device: expected cpu, cuda or cuda:N, got '" + c.runtime.device + "'");
+  if (c.train.dkd.precision != "float32")
+    throw ConfigError("train.dkd.precision: expected float32, got '" + c.train.dkd.precision +
+                      "' (bfloat16 is for the per-frame stages, train.initializer and train.baseline: the DKD "
+                      "stage's operators are too small to gain from it)");
   if (c.infer.precision == "bfloat16" && !c.infer.packed_inference)
     throw ConfigError("infer.precision: bfloat16 runs on the packed oneDNN path; set infer.packed_inference: true "
                       "or infer.precision: float32");

@@ -5,6 +5,7 @@
 #include "dkd/data/loader.h"
 #include "dkd/dist/gradient_reducer.h"
 #include "dkd/train/losses.h"
+#include "dkd/train/mixed_precision.h"
 #include "dkd/train/optim.h"
 #include "dkd/train/stage.h"
 
@@ -17,7 +18,11 @@ class PerFrameStage final : public Stage {
   PerFrameStage(StageKind kind, StageContext context)
       : Stage(context),
         kind_(kind),
-        model_(kind == StageKind::initializer ? context.models.initializer : context.models.baseline) {}
+        model_(kind == StageKind::initializer ? context.models.initializer : context.models.baseline),
+        bfloat16_(stage_config().precision == "bfloat16") {
+    check_training_precision(std::string("train.") + stage_name() + ".precision", stage_config().precision,
+                             ctx_.device);
+  }
 
   StageKind kind() const override { return kind_; }
 
@@ -32,7 +37,13 @@ class PerFrameStage final : public Stage {
     const auto images = batch.images.to(ctx_.device).flatten(0, 1);
     const auto targets = batch.heatmaps.to(ctx_.device).flatten(0, 1);
     const auto weights = batch.weights.to(ctx_.device).flatten(0, 1);
-    const auto loss = heatmap_mse(model_->forward(images), targets, weights);
+    torch::Tensor heatmaps;
+    {
+      // train.<stage>.precision: the forward in bfloat16 where asked; the loss and backward from float heatmaps.
+      AutocastGuard autocast(ctx_.device, bfloat16_);
+      heatmaps = model_->forward(images);
+    }
+    const auto loss = heatmap_mse(heatmaps.to(torch::kFloat), targets, weights);
     optimizer_->zero_grad();
     loss.backward();
     reducer_->reduce();
@@ -47,8 +58,14 @@ class PerFrameStage final : public Stage {
   OptimizerMap optimizers() override { return {{"pose", optimizer_.get()}}; }
 
  private:
+  const StageConfig& stage_config() const {
+    return kind_ == StageKind::initializer ? ctx_.config.train.initializer : ctx_.config.train.baseline;
+  }
+  const char* stage_name() const { return kind_ == StageKind::initializer ? "initializer" : "baseline"; }
+
   StageKind kind_;
   PerFrameModel model_;
+  bool bfloat16_;
   std::vector<torch::Tensor> params_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<GradientReducer> reducer_;

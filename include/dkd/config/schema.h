@@ -272,6 +272,7 @@ struct StageConfig {
   std::vector<int> milestones;
   int max_iters = 0;
   int threads = 0;
+  std::string precision = "float32";
 
   template <class V>
   void visit(V& v) {
@@ -284,6 +285,11 @@ struct StageConfig {
             "intra-op CPU threads while this stage trains; 0 = runtime.threads (a small model's many tiny "
             "operators can run faster on one thread than on threads that share the cores with data.workers)",
             Check::at_least(0));
+    v.field("precision", precision,
+            "arithmetic of the forward pass: float32, or bfloat16 (autocast: convolutions in bfloat16, parameters, "
+            "gradients and optimizer state in float; faster on CPUs with AVX512-BF16 or AMX and on recent GPUs); "
+            "per-frame stages (initializer, baseline) only",
+            Check::one_of({"float32", "bfloat16"}));
   }
 };
 
