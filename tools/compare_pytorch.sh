@@ -15,7 +15,8 @@
 # Prints the ratios and writes $OUT/compare.md and $OUT/compare.json. A benchmark, not a
 # test: run it on an idle machine. Needs Debian's python3-torch (apt-get install
 # python3-torch; not part of tools/setup.sh) and the quickstart's data (data/synthetic).
-#   tools/compare_pytorch.sh            # FRAMES=30 TRAIN_ITERS=60 BUILD_DIR=build OUT=work_dirs/compare
+# Each measurement is the best of ROUNDS interleaved rounds (see below).
+#   tools/compare_pytorch.sh            # FRAMES=30 TRAIN_ITERS=60 ROUNDS=3 BUILD_DIR=build OUT=work_dirs/compare
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B="${BUILD_DIR:-build}"
@@ -23,6 +24,7 @@ PY="${PYTHON:-/usr/bin/python3}"
 OUT="${OUT:-work_dirs/compare}"
 FRAMES="${FRAMES:-30}"
 TRAIN_ITERS="${TRAIN_ITERS:-60}"
+ROUNDS="${ROUNDS:-3}"
 mkdir -p "$OUT"
 
 die() { echo "compare_pytorch: $*" >&2; exit 1; }
@@ -35,41 +37,61 @@ json_get() {  # FILE PYTHON-EXPRESSION-ON-j
 }
 large_ms() { json_get "$1" "[r['ms_per_frame'] for r in j['rows'] if r['name'].startswith('per-frame large')][0]"; }
 
-echo "== inference: per-frame large network of configs/penn.yaml, 256x256, batch 1, median of $FRAMES frames"
-"$B/dkd_eval" --bench --config configs/penn.yaml --set eval.speed_frames="$FRAMES" \
-  --json "$OUT/cpp_infer.json" > "$OUT/cpp_infer.log" 2>&1 || die "dkd_eval --bench failed, see $OUT/cpp_infer.log"
-"$PY" tools/compare_pytorch.py infer --depth 50 --deconv-layers 3 --deconv-filters 256 --joints 13 \
-  --input 256 256 --frames "$FRAMES" > "$OUT/py_infer.json" || die "compare_pytorch.py infer failed"
-"$B/dkd_eval" --bench --config configs/penn.yaml --set eval.speed_frames="$FRAMES" \
-  --set infer.packed_inference=false \
-  --json "$OUT/cpp_infer_plain.json" > "$OUT/cpp_infer_plain.log" 2>&1 || die "dkd_eval --bench (plain) failed"
-"$PY" tools/compare_pytorch.py infer --depth 50 --deconv-layers 3 --deconv-filters 256 --joints 13 \
-  --input 256 256 --frames "$FRAMES" --mkldnn > "$OUT/py_infer_mkldnn.json" || die "compare_pytorch.py infer --mkldnn failed"
-"$B/dkd_eval" --bench --config configs/penn.yaml --set eval.speed_frames="$FRAMES" \
-  --set infer.precision=bfloat16 \
-  --json "$OUT/cpp_infer_bf16.json" > "$OUT/cpp_infer_bf16.log" 2>&1 || die "dkd_eval --bench (bfloat16) failed, see $OUT/cpp_infer_bf16.log"
-"$PY" tools/compare_pytorch.py infer --depth 50 --deconv-layers 3 --deconv-filters 256 --joints 13 \
-  --input 256 256 --frames "$FRAMES" --bf16 > "$OUT/py_infer_bf16.json" || die "compare_pytorch.py infer --bf16 failed"
-cpp=$(large_ms "$OUT/cpp_infer.json")
-cpp_bf16=$(large_ms "$OUT/cpp_infer_bf16.json")
-py_bf16=$(json_get "$OUT/py_infer_bf16.json" "j['ms_per_frame']")
-cpp_plain=$(large_ms "$OUT/cpp_infer_plain.json")
-py_mkldnn=$(json_get "$OUT/py_infer_mkldnn.json" "j['ms_per_frame']")
-py=$(json_get "$OUT/py_infer.json" "j['ms_per_frame']")
+# This machine's timings drift between runs (other load on the host), so every measurement
+# is taken in $ROUNDS interleaved rounds (C++, Python, C++, Python, ...) and the best of each
+# is kept: the lowest ms per frame, the highest frames/s (noise only ever slows a run down).
+rm -rf "$OUT/values"
+mkdir -p "$OUT/values"
+record() { echo "$2" >> "$OUT/values/$1"; }
+best() {  # NAME min|max
+  "$PY" -c "import sys; v=[float(l) for l in open(sys.argv[1]) if l.strip()]; print($2(v))" "$OUT/values/$1"
+}
+py_infer() {  # NAME [--mkldnn|--bf16]
+  "$PY" tools/compare_pytorch.py infer --depth 50 --deconv-layers 3 --deconv-filters 256 --joints 13 \
+    --input 256 256 --frames "$FRAMES" "${@:2}" > "$OUT/$1.json" || die "compare_pytorch.py infer $* failed"
+  record "$1" "$(json_get "$OUT/$1.json" "j['ms_per_frame']")"
+}
+cpp_infer() {  # NAME [--set ...]
+  "$B/dkd_eval" --bench --config configs/penn.yaml --set eval.speed_frames="$FRAMES" "${@:2}" \
+    --json "$OUT/$1.json" > "$OUT/$1.log" 2>&1 || die "dkd_eval --bench $* failed, see $OUT/$1.log"
+  record "$1" "$(large_ms "$OUT/$1.json")"
+}
+for round in $(seq 1 "$ROUNDS"); do
+  echo "== round $round of $ROUNDS: inference, per-frame large network of configs/penn.yaml, 256x256, batch 1, median of $FRAMES frames"
+  cpp_infer cpp_infer
+  py_infer py_infer
+  cpp_infer cpp_infer_plain --set infer.packed_inference=false
+  py_infer py_infer_mkldnn --mkldnn
+  cpp_infer cpp_infer_bf16 --set infer.precision=bfloat16
+  py_infer py_infer_bf16 --bf16
+
+  echo "== round $round of $ROUNDS: training, the quickstart's initializer stage (configs/synthetic.yaml), $TRAIN_ITERS steps"
+  "$B/dkd_train" --config configs/synthetic.yaml --work-dir "$OUT/train_cpp" --force \
+    --set train.stages=[initializer] --set train.initializer.max_iters="$TRAIN_ITERS" --set train.val_every=0 \
+    > "$OUT/cpp_train.log" 2>&1 || die "dkd_train failed, see $OUT/cpp_train.log"
+  # Median of the logged windows, the first (warm-up) left out.
+  record train_cpp "$("$PY" -c "
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+fps = [r['frames_per_s'] for r in rows if r.get('type') == 'train' and r.get('stage') == 'initializer']
+print(statistics.median(fps[1:] if len(fps) > 1 else fps))" "$OUT/train_cpp/metrics.jsonl")"
+  batch=$(grep -A40 '^train:' "$OUT/train_cpp/config.yaml" | grep -m1 -E '^  initializer:' -A3 | grep -m1 batch_size | sed 's/.*batch_size: *\([0-9]*\).*/\1/')
+  size=$(grep -m1 'input_size:' "$OUT/train_cpp/config.yaml" | sed 's/.*\[\([0-9]*\), *\([0-9]*\)\].*/\1 \2/')
+  [ -n "$batch" ] && [ -n "$size" ] || die "could not read batch size and input size from $OUT/train_cpp/config.yaml"
+  for variant in train_py train_py_bf16; do
+    flags=()
+    [ "$variant" = train_py_bf16 ] && flags=(--bf16)
+    # shellcheck disable=SC2086
+    "$PY" tools/compare_pytorch.py train --depth 18 --width 0.5 --deconv-layers 3 --deconv-filters 64 --joints 13 \
+      --input $size --batch "$batch" --frames 20 --warmup 3 "${flags[@]}" > "$OUT/$variant.json" \
+      || die "compare_pytorch.py train ${flags[*]} failed"
+    record "$variant" "$(json_get "$OUT/$variant.json" "j['frames_per_s']")"
+  done
+done
 py_params=$(json_get "$OUT/py_infer.json" "j['params']")
 cpp_params=$(json_get "$OUT/cpp_infer.json" "int([r['params'] for r in j['rows'] if r['name'].startswith('per-frame large')][0])")
 [ "$py_params" = "$cpp_params" ] || die "the Python network has $py_params parameters, the C++ one $cpp_params: not the same network"
 
-echo "== training: the quickstart's initializer stage (configs/synthetic.yaml), $TRAIN_ITERS steps"
-"$B/dkd_train" --config configs/synthetic.yaml --work-dir "$OUT/train_cpp" --force \
-  --set train.stages=[initializer] --set train.initializer.max_iters="$TRAIN_ITERS" --set train.val_every=0 \
-  > "$OUT/cpp_train.log" 2>&1 || die "dkd_train failed, see $OUT/cpp_train.log"
-# Median of the logged windows, the first (warm-up) left out.
-train_cpp=$("$PY" -c "
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
-fps = [r['frames_per_s'] for r in rows if r.get('type') == 'train' and r.get('stage') == 'initializer']
-print(statistics.median(fps[1:] if len(fps) > 1 else fps))" "$OUT/train_cpp/metrics.jsonl")
 # The same stage with its forward in bfloat16 (train.initializer.precision) and the decoded-frame
 # cache on (data.cache), for the configured 2 epochs: epoch 1 fills the cache, epoch 2 reads from it.
 echo "== training in bfloat16 with the frame cache: the quickstart's initializer stage, 2 epochs"
@@ -87,15 +109,16 @@ for epoch in (1, 2):
     out.append(statistics.median(fps[1:] if len(fps) > 1 else fps))
 print(*out)" "$OUT/train_cpp_bf16/metrics.jsonl")
 read -r train_cpp_bf16_e1 train_cpp_bf16_e2 <<< "$train_cpp_bf16"
-batch=$(grep -A40 '^train:' "$OUT/train_cpp/config.yaml" | grep -m1 -E '^  initializer:' -A3 | grep -m1 batch_size | sed 's/.*batch_size: *\([0-9]*\).*/\1/')
-size=$(grep -m1 'input_size:' "$OUT/train_cpp/config.yaml" | sed 's/.*\[\([0-9]*\), *\([0-9]*\)\].*/\1 \2/')
-[ -n "$batch" ] && [ -n "$size" ] || die "could not read batch size and input size from $OUT/train_cpp/config.yaml"
-"$PY" tools/compare_pytorch.py train --depth 18 --width 0.5 --deconv-layers 3 --deconv-filters 64 --joints 13 \
-  --input $size --batch "$batch" --frames 20 --warmup 3 > "$OUT/py_train.json" || die "compare_pytorch.py train failed"
-train_py=$(json_get "$OUT/py_train.json" "j['frames_per_s']")
-"$PY" tools/compare_pytorch.py train --depth 18 --width 0.5 --deconv-layers 3 --deconv-filters 64 --joints 13 \
-  --input $size --batch "$batch" --frames 20 --warmup 3 --bf16 > "$OUT/py_train_bf16.json" || die "compare_pytorch.py train --bf16 failed"
-train_py_bf16=$(json_get "$OUT/py_train_bf16.json" "j['frames_per_s']")
+
+cpp=$(best cpp_infer min)
+cpp_plain=$(best cpp_infer_plain min)
+cpp_bf16=$(best cpp_infer_bf16 min)
+py=$(best py_infer min)
+py_mkldnn=$(best py_infer_mkldnn min)
+py_bf16=$(best py_infer_bf16 min)
+train_cpp=$(best train_cpp max)
+train_py=$(best train_py max)
+train_py_bf16=$(best train_py_bf16 max)
 
 "$PY" - "$OUT" "$cpp" "$cpp_plain" "$py" "$py_mkldnn" "$train_cpp" "$train_py" "$batch" "$size" "$(nproc)" \
   "$cpp_bf16" "$py_bf16" "$train_cpp_bf16_e1" "$train_cpp_bf16_e2" "$train_py_bf16" <<'EOF'
@@ -108,7 +131,11 @@ blas = bench["blas"]["name"]
 large = [r for r in bench["rows"] if r["name"].startswith("per-frame large")][0]
 conv_rate = bench["machine_gflops"]["conv3x3"]
 floor = large["gmacs_per_frame"] * 2.0 / conv_rate * 1000.0  # ms at the machine's measured 3x3 conv rate
+values = {f: [float(l) for l in open(f"{out}/values/{f}") if l.strip()] for f in __import__("os").listdir(f"{out}/values")}
+rounds = max(len(v) for v in values.values())
 md = f"""C++ tools vs the same networks in PyTorch (Python), one run, {cores} cores, BLAS {blas}, Debian's LibTorch 1.13 on both sides.
+Each number is the best of {rounds} interleaved rounds (lowest ms, highest frames/s; all values in compare.json), except the
+bfloat16 training run with the frame cache, which runs once for 2 epochs.
 
 | measurement | C++ (dkd) | PyTorch (Python) | C++ / PyTorch |
 |:---|---:|---:|---:|
@@ -136,6 +163,7 @@ open(f"{out}/compare.md", "w").write(md)
 json.dump({"infer_ms": {"cpp": cpp, "cpp_plain": cpp_plain, "pytorch": py, "pytorch_mkldnn": py_mkldnn,
                          "cpp_bf16": cpp_bf16, "pytorch_bf16": py_bf16, "plain_conv_rate_ms": floor},
            "train_frames_per_s": {"cpp": tc, "pytorch": tp, "cpp_bf16_cache_epoch1": tcb1,
-                                  "cpp_bf16_cache_epoch2": tcb2, "pytorch_bf16": tpb}, "blas": blas, "cores": int(cores)},
+                                  "cpp_bf16_cache_epoch2": tcb2, "pytorch_bf16": tpb}, "blas": blas, "cores": int(cores),
+           "rounds": values},
           open(f"{out}/compare.json", "w"), indent=2)
 EOF
