@@ -66,7 +66,8 @@ for round in $(seq 1 "$ROUNDS"); do
   py_infer py_infer_bf16 --bf16
 
   echo "== round $round of $ROUNDS: training, the quickstart's initializer stage (configs/synthetic.yaml), $TRAIN_ITERS steps"
-  "$B/dkd_train" --config configs/synthetic.yaml --work-dir "$OUT/train_cpp" --force \
+  rm -rf "$OUT/train_cpp" "$OUT"/train_cpp.old-*  # scratch runs: no --force backups piling up
+  "$B/dkd_train" --config configs/synthetic.yaml --work-dir "$OUT/train_cpp" \
     --set train.stages=[initializer] --set train.initializer.max_iters="$TRAIN_ITERS" --set train.val_every=0 \
     > "$OUT/cpp_train.log" 2>&1 || die "dkd_train failed, see $OUT/cpp_train.log"
   # Median of the logged windows, the first (warm-up) left out.
@@ -95,7 +96,8 @@ cpp_params=$(json_get "$OUT/cpp_infer.json" "int([r['params'] for r in j['rows']
 # The same stage with its forward in bfloat16 (train.initializer.precision) and the decoded-frame
 # cache on (data.cache), for the configured 2 epochs: epoch 1 fills the cache, epoch 2 reads from it.
 echo "== training in bfloat16 with the frame cache: the quickstart's initializer stage, 2 epochs"
-"$B/dkd_train" --config configs/synthetic.yaml --work-dir "$OUT/train_cpp_bf16" --force \
+rm -rf "$OUT/train_cpp_bf16" "$OUT"/train_cpp_bf16.old-*
+"$B/dkd_train" --config configs/synthetic.yaml --work-dir "$OUT/train_cpp_bf16" \
   --set train.stages=[initializer] --set train.initializer.epochs=2 --set train.val_every=0 \
   --set train.initializer.precision=bfloat16 --set data.cache=true \
   > "$OUT/cpp_train_bf16.log" 2>&1 || die "dkd_train (bfloat16) failed, see $OUT/cpp_train_bf16.log"
