@@ -19,6 +19,7 @@
 #include "dkd/infer/pose_tracker.h"
 #include "dkd/models/factory.h"
 #include "dkd/models/checkpoint.h"
+#include "dkd/models/packed_conv.h"
 #include "dkd/util/error.h"
 
 namespace fs = std::filesystem;
@@ -95,6 +96,41 @@ TEST(PoseTracker, ReturnsKeypointsForEveryFrameOfASyntheticVideo) {
   // A second video restarts cleanly and counts on.
   run_video(tracker, video);
   EXPECT_EQ(tracker.initializer_runs(), 2);
+  fs::remove_all(dir);
+}
+
+TEST(PoseTracker, BFloat16PrecisionTracksLikeFloat) {
+  if (!dkd::packed_bfloat16_supported()) GTEST_SKIP() << "no oneDNN bfloat16 convolutions on this CPU";
+  const auto dir = fs::path(dkd::test::fresh_dir("tracker_bf16"));
+  const std::string video = write_walking_video(dir, 4, {128, 112});
+  auto source = dkd::open_frame_source(video);
+  cv::Mat frame;
+  ASSERT_TRUE(source->next(frame));
+  const dkd::Box whole{0.f, 0.f, 128.f, 112.f};
+  std::vector<float> confidence[2];
+  for (int bf16 = 0; bf16 < 2; ++bf16) {
+    auto config = dkd::test::tiny_config();
+    config.infer.precision = bf16 ? "bfloat16" : "float32";
+    torch::manual_seed(1);  // the same weights for both
+    dkd::PoseTracker tracker(config, dkd::make_dkd_model(config));
+    const auto r = tracker.start(frame, whole);
+    expect_valid(r, tracker.num_joints(), {128, 112});
+    confidence[bf16] = r.confidence;
+    // The later frames run too (the DKD step after a bfloat16 initializer).
+    while (source->next(frame)) expect_valid(tracker.track(frame), tracker.num_joints(), {128, 112});
+    source = dkd::open_frame_source(video);
+    ASSERT_TRUE(source->next(frame));
+  }
+  // Peak heatmap values agree to bfloat16 rounding (argmax locations of an untrained
+  // model can swap between near-equal peaks, so they are not compared).
+  float scale = 0.f, diff = 0.f;
+  for (std::size_t j = 0; j < confidence[0].size(); ++j) {
+    scale = std::max(scale, std::abs(confidence[0][j]));
+    diff = std::max(diff, std::abs(confidence[0][j] - confidence[1][j]));
+  }
+  ASSERT_GT(scale, 0.f);
+  EXPECT_LT(diff, 0.05f * scale);
+  EXPECT_GT(diff, 0.f);  // and the second run did use bfloat16
   fs::remove_all(dir);
 }
 
