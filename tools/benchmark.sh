@@ -349,13 +349,6 @@ precision_table() {
   "$BUILD/dkd_eval" --seeds "${specs[@]}" --md "$WORK/seeds_precision.md" > /dev/null
   cat "$WORK/seeds_precision.md"
 }
-if [ -z "$bf16_note" ]; then
-  for row in "${PRECISION_ROWS[@]}"; do
-    for seed in "${SEEDS[@]}"; do
-      [ -f "$STORE/${row}_s$seed/eval_bf16.json" ] || bf16_note="Not measured: $STORE/${row}_s$seed/eval_bf16.json is missing."
-    done
-  done
-fi
 
 echo "== speed in one run: the lean DKD against both baselines, configs/penn.yaml and the paper's design"
 BENCH_CMD="$BUILD/dkd_eval --bench --config $CFG/dkd_lean_lr5.yaml --md $WORK/bench_lean.md --json $WORK/bench_lean.json"

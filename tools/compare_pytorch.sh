@@ -124,7 +124,7 @@ train_py_bf16=$(best train_py_bf16 max)
 
 "$PY" - "$OUT" "$cpp" "$cpp_plain" "$py" "$py_mkldnn" "$train_cpp" "$train_py" "$batch" "$size" "$(nproc)" \
   "$cpp_bf16" "$py_bf16" "$train_cpp_bf16_e1" "$train_cpp_bf16_e2" "$train_py_bf16" <<'EOF'
-import json, sys
+import json, os, sys
 out, cpp, cpp_plain, py, py_mkldnn, tc, tp, batch, size, cores, cpp_bf16, py_bf16, tcb1, tcb2, tpb = sys.argv[1:]
 cpp, cpp_plain, py, py_mkldnn, tc, tp, cpp_bf16, py_bf16, tcb1, tcb2, tpb = map(
     float, (cpp, cpp_plain, py, py_mkldnn, tc, tp, cpp_bf16, py_bf16, tcb1, tcb2, tpb))
@@ -133,7 +133,7 @@ blas = bench["blas"]["name"]
 large = [r for r in bench["rows"] if r["name"].startswith("per-frame large")][0]
 conv_rate = bench["machine_gflops"]["conv3x3"]
 floor = large["gmacs_per_frame"] * 2.0 / conv_rate * 1000.0  # ms at the machine's measured 3x3 conv rate
-values = {f: [float(l) for l in open(f"{out}/values/{f}") if l.strip()] for f in __import__("os").listdir(f"{out}/values")}
+values = {f: [float(l) for l in open(f"{out}/values/{f}") if l.strip()] for f in os.listdir(f"{out}/values")}
 rounds = max(len(v) for v in values.values())
 md = f"""C++ tools vs the same networks in PyTorch (Python), one run, {cores} cores, BLAS {blas}, Debian's LibTorch 1.13 on both sides.
 Each number is the best of {rounds} interleaved rounds (lowest ms, highest frames/s; all values in compare.json), except the

@@ -188,9 +188,7 @@ torch::Tensor BackboneImpl::run_deconv_head(torch::Tensor out) {
 
 int set_packed_inference(torch::nn::Module& root, const InferConfig& infer) {
   const bool bf16 = infer.precision == "bfloat16";
-  if (bf16 && !packed_bfloat16_supported())
-    throw Error("infer.precision: bfloat16 needs oneDNN bfloat16 convolutions, which this CPU or LibTorch does not "
-                "offer (AVX-512 at least); use infer.precision: float32");
+  if (bf16) require_packed_bfloat16("infer.precision");
   return set_packed_inference(root, infer.packed_inference, bf16 ? torch::kBFloat16 : torch::kFloat);
 }
 

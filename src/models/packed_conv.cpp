@@ -4,6 +4,7 @@
 
 #include "dkd/models/batch_norm_affine.h"
 #include "dkd/models/subpixel_deconv.h"
+#include "dkd/util/error.h"
 
 namespace dkd {
 
@@ -51,6 +52,12 @@ bool packed_bfloat16_supported() {
     }
   }();
   return supported;
+}
+
+void require_packed_bfloat16(const std::string& key) {
+  if (!packed_bfloat16_supported())
+    throw Error(key + ": bfloat16 needs oneDNN bfloat16 convolutions, which this CPU or LibTorch does not offer "
+                      "(AVX-512 at least); use " + key + ": float32");
 }
 
 PackedConv::Key PackedConv::key_of(const torch::Tensor& weight, const torch::Tensor& bias,

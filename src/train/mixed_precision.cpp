@@ -3,7 +3,6 @@
 #include <ATen/autocast_mode.h>
 
 #include "dkd/models/packed_conv.h"
-#include "dkd/util/error.h"
 
 namespace dkd {
 
@@ -38,10 +37,7 @@ AutocastGuard::~AutocastGuard() {
 }
 
 void check_training_precision(const std::string& key, const std::string& precision, const c10::Device& device) {
-  if (precision != "bfloat16" || !device.is_cpu()) return;
-  if (!packed_bfloat16_supported())
-    throw Error(key + ": bfloat16 needs oneDNN bfloat16 convolutions, which this CPU or LibTorch does not offer "
-                      "(AVX-512 at least); use " + key + ": float32");
+  if (precision == "bfloat16" && device.is_cpu()) require_packed_bfloat16(key);
 }
 
 }  // namespace dkd

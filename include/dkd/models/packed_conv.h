@@ -21,6 +21,7 @@
 // PackedConv packs its weight in the dtype of the input it is given.
 #include <array>
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -35,6 +36,9 @@ bool packed_inference_supported(const torch::Tensor& x);
 /// Whether this machine runs bfloat16 oneDNN convolutions (probed once with a
 /// small convolution; LibTorch refuses them on CPUs without AVX-512).
 bool packed_bfloat16_supported();
+/// Throws dkd::Error naming the config key `key` (infer.precision,
+/// train.<stage>.precision) when packed_bfloat16_supported() is false.
+void require_packed_bfloat16(const std::string& key);
 
 class PackedConv {
  public:
