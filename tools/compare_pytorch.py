@@ -67,6 +67,35 @@ class Bottleneck(nn.Module):
         return torch.relu(out + (self.downsample(x) if self.downsample is not None else x))
 
 
+def subpixel_weight(w, padding):
+    """[in, out, K, K] ConvTranspose2d weight (stride 2) -> [4 out, in, 2, 2] weight of the
+    equivalent 2x2 convolution, channel 4 c + phase: src/models/subpixel_deconv.cpp's form."""
+    k_size = w.shape[2]
+
+    def tap(a, u):  # transposed kernel tap of phase a, window tap u; K = a zero tap
+        k = a + padding - 2 * (u - 1 + a)
+        return k if 0 <= k < k_size else k_size
+
+    padded = nn.functional.pad(w, (0, 1, 0, 1))
+    phases = []
+    for a in range(2):
+        for b in range(2):
+            rows = torch.tensor([tap(a, 0), tap(a, 1)])
+            cols = torch.tensor([tap(b, 0), tap(b, 1)])
+            phases.append(padded.index_select(2, rows).index_select(3, cols))
+    return torch.stack(phases).permute(2, 0, 1, 3, 4).reshape(4 * w.shape[1], w.shape[0], 2, 2)
+
+
+def subpixel_deconv(x, deconv):
+    """ConvTranspose2d (stride 2, no bias) as one 2x2 convolution and a phase interleave."""
+    n, _, h, w = x.shape
+    out = deconv.weight.shape[1]
+    y = nn.functional.conv2d(x, subpixel_weight(deconv.weight, deconv.padding[0]), None, 1, 1)
+    y = y.view(n, out, 2, 2, h + 1, w + 1)
+    rows = [torch.stack([y[:, :, a, b, a:a + h, b:b + w] for b in range(2)], -1) for a in range(2)]
+    return torch.stack(rows, 3).reshape(n, out, 2 * h, 2 * w)
+
+
 LAYOUTS = {18: (BasicBlock, [2, 2, 2, 2]), 34: (BasicBlock, [3, 4, 6, 3]), 50: (Bottleneck, [3, 4, 6, 3]),
            101: (Bottleneck, [3, 4, 23, 3]), 152: (Bottleneck, [3, 8, 36, 3])}
 
@@ -74,8 +103,9 @@ LAYOUTS = {18: (BasicBlock, [2, 2, 2, 2]), 34: (BasicBlock, [3, 4, 6, 3]), 50: (
 class PoseNet(nn.Module):
     """SimpleBaseline: ResNet trunk, deconvolution head (ConvTranspose2d + BN + ReLU), 1x1 to J."""
 
-    def __init__(self, depth, width, stages, deconv_layers, deconv_filters, deconv_kernel, joints):
+    def __init__(self, depth, width, stages, deconv_layers, deconv_filters, deconv_kernel, joints, subpixel=False):
         super().__init__()
+        self.subpixel = subpixel
         block, blocks = LAYOUTS[depth]
         stem = planes(0, width)
         self.conv1 = nn.Conv2d(3, stem, 7, 2, 3, bias=False)
@@ -99,9 +129,16 @@ class PoseNet(nn.Module):
         self.deconv = nn.Sequential(*head)
         self.final = nn.Conv2d(c, joints, 1)
 
+    def head(self, x):
+        if not self.subpixel:
+            return self.deconv(x)
+        for m in self.deconv:
+            x = subpixel_deconv(x, m) if isinstance(m, nn.ConvTranspose2d) else m(x)
+        return x
+
     def forward(self, x):
         x = self.maxpool(torch.relu(self.bn1(self.conv1(x))))
-        return self.final(self.deconv(self.layers(x)))
+        return self.final(self.head(self.layers(x)))
 
 
 def median_ms(fn, frames, warmup):
@@ -138,6 +175,11 @@ def main():
                     help="infer: the trunk in bfloat16 (module.to(torch.bfloat16)); the deconvolution head stays "
                          "float, because PyTorch 1.13's bfloat16 conv_transpose2d fails on CPU. train: the forward "
                          "under torch.autocast('cpu', torch.bfloat16), the loss in float")
+    ap.add_argument("--subpixel", action="store_true",
+                    help="the deconvolutions as 2x2 convolutions with 4x the output channels and a phase "
+                         "interleave (the C++ deconv_impl: subpixel; the same function and parameters)")
+    ap.add_argument("--check-subpixel", action="store_true",
+                    help="only check that --subpixel computes what ConvTranspose2d computes, and exit")
     a = ap.parse_args()
 
     if a.threads > 0:
@@ -146,8 +188,17 @@ def main():
         import os
         torch.set_num_threads(os.cpu_count() or 1)
     torch.manual_seed(0)
-    net = PoseNet(a.depth, a.width, a.stages, a.deconv_layers, a.deconv_filters, a.deconv_kernel, a.joints)
+    net = PoseNet(a.depth, a.width, a.stages, a.deconv_layers, a.deconv_filters, a.deconv_kernel, a.joints,
+                  a.subpixel)
     w, h = a.input
+    if a.check_subpixel:
+        x = torch.rand(2, 3, h, w)
+        net.subpixel = False
+        reference = net(x)
+        net.subpixel = True
+        diff = (net(x) - reference).abs().max().item()
+        print(json.dumps({"subpixel_max_abs_diff": diff}))
+        sys.exit(0 if diff < 1e-4 else 1)
     x = torch.rand(a.batch, 3, h, w)
     result = {"mode": a.mode, "params": sum(p.numel() for p in net.parameters()), "threads": torch.get_num_threads(),
               "torch": torch.__version__, "input": [w, h], "batch": a.batch}
@@ -170,6 +221,7 @@ def main():
             def forward(inp):
                 y = net.layers(net.maxpool(torch.relu(net.bn1(net.conv1(inp.to(torch.bfloat16))))))
                 return net.final(net.deconv(y.float()))
+        result["subpixel"] = a.subpixel
         result["mkldnn"] = a.mkldnn
         result["bf16"] = a.bf16
         with torch.inference_mode():
@@ -191,6 +243,7 @@ def main():
         result["ms_per_step"] = ms
         result["frames_per_s"] = a.batch * 1000.0 / ms
         result["bf16"] = a.bf16
+        result["subpixel"] = a.subpixel
     print(json.dumps(result))
 
 
