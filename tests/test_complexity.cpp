@@ -150,6 +150,29 @@ TEST(Complexity, DkdReportSumsComponents) {
   EXPECT_NE(table.find("per_frame_small"), std::string::npos);
 }
 
+TEST(Complexity, SubpixelHeadsCountAsTheirDeconvolutions) {
+  // deconv_impl changes how a run computes the head, not the network: the same MACs.
+  auto cfg = small_complexity_config();
+  const auto transposed = dkd::measure_complexity(cfg);
+  cfg.model.initializer.deconv_impl = "subpixel";
+  cfg.model.encoder.deconv_impl = "subpixel";
+  const auto subpixel = dkd::measure_complexity(cfg);
+  ASSERT_GT(cfg.model.initializer.deconv_layers, 0);
+  for (const char* name : {"initializer", "encoder", "per_frame_large", "per_frame_small"})
+    EXPECT_EQ(subpixel.component(name).macs, transposed.component(name).macs) << name;
+  EXPECT_EQ(subpixel.macs_per_frame, transposed.macs_per_frame);
+
+  // What the sub-pixel head executes is more: its 2x2 convolutions cover an (h+1) x (w+1) grid.
+  dkd::Backbone subpixel_net(cfg.model.initializer);
+  cfg.model.initializer.deconv_impl = "transposed";
+  dkd::Backbone transposed_net(cfg.model.initializer);
+  subpixel_net->eval();
+  transposed_net->eval();
+  const auto x = torch::zeros({1, 3, cfg.data.input_size[1], cfg.data.input_size[0]});
+  EXPECT_GT(dkd::count_macs([&] { subpixel_net->forward(x); }).total(),
+            dkd::count_macs([&] { transposed_net->forward(x); }).total());
+}
+
 TEST(Complexity, FlopsCommandWritesJsonWithoutDataOrWeights) {
   auto cfg = small_complexity_config();
   cfg.data.root = "/nonexistent/data";

@@ -164,6 +164,11 @@ ComplexityReport measure_complexity(const Config& config_in) {
   // Counting needs shapes, not weights: never read pretrained files here.
   config.model.initializer.pretrained.clear();
   config.model.encoder.pretrained.clear();
+  // The count is of the network, not of how a run computes it: a sub-pixel head is the
+  // same deconvolution, whose MACs papers count from its input (Cin*Hin*Win*Cout*k^2),
+  // while its 2x2 convolutions also run over a one-pixel border.
+  config.model.initializer.deconv_impl = "transposed";
+  config.model.encoder.deconv_impl = "transposed";
   const auto hm = heatmap_size(config);
   ComplexityReport r;
   r.input_size = {config.data.input_size[0], config.data.input_size[1]};
