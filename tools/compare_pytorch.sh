@@ -92,20 +92,16 @@ print(statistics.median(fps[1:] if len(fps) > 1 else fps))" "$OUT/$variant/metri
       || die "compare_pytorch.py train ${flags[*]} failed"
     record "$variant" "$(json_get "$OUT/$variant.json" "j['frames_per_s']")"
   done
-done
-py_params=$(json_get "$OUT/py_infer.json" "j['params']")
-cpp_params=$(json_get "$OUT/cpp_infer.json" "int([r['params'] for r in j['rows'] if r['name'].startswith('per-frame large')][0])")
-[ "$py_params" = "$cpp_params" ] || die "the Python network has $py_params parameters, the C++ one $cpp_params: not the same network"
-
-# The same stage with its forward in bfloat16 (train.initializer.precision) and the decoded-frame
-# cache on (data.cache), for the configured 2 epochs: epoch 1 fills the cache, epoch 2 reads from it.
-echo "== training in bfloat16 with the frame cache: the quickstart's initializer stage, 2 epochs"
-rm -rf "$OUT/train_cpp_bf16" "$OUT"/train_cpp_bf16.old-*
-"$B/dkd_train" --config configs/synthetic.yaml --work-dir "$OUT/train_cpp_bf16" \
-  --set train.stages=[initializer] --set train.initializer.epochs=2 --set train.val_every=0 \
-  --set train.initializer.precision=bfloat16 --set data.cache=true \
-  > "$OUT/cpp_train_bf16.log" 2>&1 || die "dkd_train (bfloat16) failed, see $OUT/cpp_train_bf16.log"
-train_cpp_bf16=$("$PY" -c "
+  # The same stage with its forward in bfloat16 (train.initializer.precision) and the decoded-frame
+  # cache on (data.cache), for the configured 2 epochs: epoch 1 fills the cache, epoch 2 reads from it.
+  echo "== round $round of $ROUNDS: training in bfloat16 with the frame cache, the quickstart's initializer stage, 2 epochs"
+  rm -rf "$OUT/train_cpp_bf16" "$OUT"/train_cpp_bf16.old-*
+  "$B/dkd_train" --config configs/synthetic.yaml --work-dir "$OUT/train_cpp_bf16" \
+    --set train.stages=[initializer] --set train.initializer.epochs=2 --set train.val_every=0 \
+    --set train.initializer.precision=bfloat16 --set data.cache=true \
+    > "$OUT/cpp_train_bf16.log" 2>&1 || die "dkd_train (bfloat16) failed, see $OUT/cpp_train_bf16.log"
+  # Median of each epoch's logged windows, the first left out.
+  read -r e1 e2 <<< "$("$PY" -c "
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 rows = [r for r in rows if r.get('type') == 'train' and r.get('stage') == 'initializer']
@@ -113,13 +109,17 @@ out = []
 for epoch in (1, 2):
     fps = [r['frames_per_s'] for r in rows if r.get('epoch') == epoch]
     out.append(statistics.median(fps[1:] if len(fps) > 1 else fps))
-print(*out)" "$OUT/train_cpp_bf16/metrics.jsonl")
-read -r train_cpp_bf16_e1 train_cpp_bf16_e2 <<< "$train_cpp_bf16"
+print(*out)" "$OUT/train_cpp_bf16/metrics.jsonl")"
+  record train_cpp_bf16_epoch1 "$e1"
+  record train_cpp_bf16_epoch2 "$e2"
+done
+py_params=$(json_get "$OUT/py_infer.json" "j['params']")
+cpp_params=$(json_get "$OUT/cpp_infer.json" "int([r['params'] for r in j['rows'] if r['name'].startswith('per-frame large')][0])")
+[ "$py_params" = "$cpp_params" ] || die "the Python network has $py_params parameters, the C++ one $cpp_params: not the same network"
 
-"$PY" - "$OUT" "$batch" "$size" "$(nproc)" "$train_cpp_bf16_e1" "$train_cpp_bf16_e2" <<'EOF'
+"$PY" - "$OUT" "$batch" "$size" "$(nproc)" <<'EOF'
 import json, os, sys
 out, batch, size, cores = sys.argv[1:5]
-tcb1, tcb2 = map(float, sys.argv[5:7])
 values = {f: [float(l) for l in open(f"{out}/values/{f}") if l.strip()] for f in os.listdir(f"{out}/values")}
 rounds = max(len(v) for v in values.values())
 # Noise only ever slows a run down: the lowest ms per frame, the highest frames/s.
@@ -127,6 +127,7 @@ best = {f: (min(v) if "_infer" in f else max(v)) for f, v in values.items()}
 cpp, cpp_plain, cpp_bf16 = best["cpp_infer"], best["cpp_infer_plain"], best["cpp_infer_bf16"]
 py, py_mkldnn, py_bf16 = best["py_infer"], best["py_infer_mkldnn"], best["py_infer_bf16"]
 tc, tct = best["train_cpp"], best["train_cpp_transposed"]
+tcb1, tcb2 = best["train_cpp_bf16_epoch1"], best["train_cpp_bf16_epoch2"]
 tp, tps, tpb, tpbs = best["train_py"], best["train_py_subpixel"], best["train_py_bf16"], best["train_py_bf16_subpixel"]
 bench = json.load(open(f"{out}/cpp_infer.json"))
 blas = bench["blas"]["name"]
@@ -134,8 +135,7 @@ large = [r for r in bench["rows"] if r["name"].startswith("per-frame large")][0]
 conv_rate = bench["machine_gflops"]["conv3x3"]
 floor = large["gmacs_per_frame"] * 2.0 / conv_rate * 1000.0  # ms at the machine's measured 3x3 conv rate
 md = f"""C++ tools vs the same networks in PyTorch (Python), one run, {cores} cores, BLAS {blas}, Debian's LibTorch 1.13 on both sides.
-Each number is the best of {rounds} interleaved rounds (lowest ms, highest frames/s; all values in compare.json), except the
-bfloat16 training run with the frame cache, which runs once for 2 epochs.
+Each number is the best of {rounds} interleaved rounds (lowest ms, highest frames/s; all values in compare.json).
 
 | measurement | C++ (dkd) | PyTorch (Python) | C++ / PyTorch |
 |:---|---:|---:|---:|
