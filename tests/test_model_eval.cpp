@@ -9,6 +9,8 @@
 #include "dkd/config/config.h"
 #include "dkd/data/skeleton.h"
 #include "dkd/eval/model_eval.h"
+#include "dkd/eval/report.h"
+#include "dkd/util/error.h"
 #include "dkd/models/factory.h"
 
 using namespace dkd;
@@ -87,4 +89,23 @@ TEST(ModelEval, TrackedBoxesWorkOnBothFormatsAndStartFromTheGroundTruthBox) {
       }
     }
   }
+}
+
+TEST(ModelEval, SpeedOfManyStreamsIsPerFrameOfOneVideo) {
+  torch::manual_seed(6);
+  Config c = tiny_eval_config("penn");
+  c.eval.speed_frames = 4;
+  c.eval.warmup_frames = 1;
+  EvalModel m = EvalModel::dkd(make_dkd_model(c));
+  const SpeedInfo one = measure_speed(m, c, torch::kCPU);
+  EXPECT_EQ(one.streams, 1);
+  const SpeedInfo three = measure_speed(m, c, torch::kCPU, 3);
+  EXPECT_EQ(three.streams, 3);
+  for (const SpeedInfo* s : {&one, &three}) {
+    EXPECT_TRUE(std::isfinite(s->ms_per_frame) && s->ms_per_frame > 0.0);
+    EXPECT_TRUE(std::isfinite(s->ms_first_frame) && s->ms_first_frame > 0.0);
+    EXPECT_NEAR(s->fps, 1000.0 / s->ms_per_frame, 1e-9);
+  }
+  EXPECT_EQ(speed_to_json(three)["streams"], 3);
+  EXPECT_THROW(measure_speed(m, c, torch::kCPU, 0), Error);
 }

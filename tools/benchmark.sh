@@ -457,7 +457,7 @@ fi
   echo
   seeds tracked "${REPORT_ROWS[@]}"
   echo
-  echo "## Speed, measured in one run (random frames, batch 1)"
+  echo "## Speed, measured in one run (random frames; batch 1, and eval.batch_videos videos stepping together)"
   echo
   echo "The benchmark's final DKD design (\`$CFG/dkd_lean_lr5.yaml\`) against both per-frame networks:"
   echo

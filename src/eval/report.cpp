@@ -133,6 +133,7 @@ json speed_to_json(const SpeedInfo& s) {
   return json{{"ms_first_frame", num(s.ms_first_frame)},
               {"ms_per_frame", num(s.ms_per_frame)},
               {"fps", num(s.fps)},
+              {"streams", s.streams},
               {"threads", s.threads},
               {"device", s.device}};
 }

@@ -45,7 +45,9 @@ int run_seed_summary(const std::vector<std::string>& specs, const EvalCommandOpt
 
 /// Speed rows (random frames, no data set, random weights) for DKD and the two
 /// per-frame baselines of `config`, with ratios to the per-frame large network,
-/// measured in one run. Returns the exit code; the JSON goes to `json_path` if set.
+/// measured in one run: at batch 1, and (when eval.batch_videos > 1) with that many
+/// videos stepping together as dkd_eval evaluates them ("streams" in the JSON).
+/// Returns the exit code; the JSON goes to `json_path` if set.
 int run_bench(const Config& config, const std::string& json_path, const std::string& md_path);
 
 }  // namespace dkd

@@ -128,6 +128,8 @@ VideoPredictions predict_video(EvalModel& model, const VideoRecord& video, const
 
 /// Median ms of the first frame and of later frames over eval.speed_frames
 /// frames after eval.warmup_frames, on random input of data.input_size.
-SpeedInfo measure_speed(EvalModel& model, const Config& config, const c10::Device& device);
+/// `streams` videos step together, one batch per time step (as dkd_eval runs
+/// eval.batch_videos); the times are per frame of one video (batch time / streams).
+SpeedInfo measure_speed(EvalModel& model, const Config& config, const c10::Device& device, int64_t streams = 1);
 
 }  // namespace dkd

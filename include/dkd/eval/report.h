@@ -32,6 +32,8 @@ struct SpeedInfo {
   double ms_first_frame = std::numeric_limits<double>::quiet_NaN();  ///< initializer frame
   double ms_per_frame = std::numeric_limits<double>::quiet_NaN();    ///< later frames (median)
   double fps = std::numeric_limits<double>::quiet_NaN();
+  /// Videos stepping together (one batch); the times above are per frame of one of them.
+  int64_t streams = 1;
   int threads = 0;
   std::string device;
 };
