@@ -281,26 +281,20 @@ int run_bench(const Config& config, const std::string& json_path, const std::str
   // The three models, each timed with `streams` videos stepping together.
   const auto measure_rows = [&](int64_t streams) {
     std::vector<Row> rows;
-    {
-      EvalModel m = EvalModel::per_frame(models.initializer);
-      m.set_packed_inference(config.infer);
-      const auto& c = report.component("per_frame_large");
-      rows.push_back({"per-frame large (initializer)", measure_speed(m, config, device, streams), c.gmacs(),
-                      static_cast<double>(c.params)});
-    }
-    {
-      EvalModel m = EvalModel::per_frame(models.baseline);
-      m.set_packed_inference(config.infer);
-      const auto& c = report.component("per_frame_small");
-      rows.push_back({"per-frame small (encoder + 1x1)", measure_speed(m, config, device, streams), c.gmacs(),
-                      static_cast<double>(c.params)});
-    }
-    {
-      EvalModel m = EvalModel::dkd(models.dkd);
-      m.set_packed_inference(config.infer);
-      rows.push_back({"DKD (later frames)", measure_speed(m, config, device, streams), report.macs_per_frame * 1e-9,
-                      static_cast<double>(report.params_total)});
-    }
+    const auto add = [&](const std::string& name, EvalModel model, double gmacs, double params) {
+      // A large model with many streams takes minutes: say what is being timed.
+      spdlog::info("bench: timing {}, {} video(s) at once, {} frames", name, streams, config.eval.speed_frames);
+      model.set_packed_inference(config.infer);
+      rows.push_back({name, measure_speed(model, config, device, streams), gmacs, params});
+    };
+    const auto& large = report.component("per_frame_large");
+    add("per-frame large (initializer)", EvalModel::per_frame(models.initializer), large.gmacs(),
+        static_cast<double>(large.params));
+    const auto& small = report.component("per_frame_small");
+    add("per-frame small (encoder + 1x1)", EvalModel::per_frame(models.baseline), small.gmacs(),
+        static_cast<double>(small.params));
+    add("DKD (later frames)", EvalModel::dkd(models.dkd), report.macs_per_frame * 1e-9,
+        static_cast<double>(report.params_total));
     return rows;
   };
   const std::vector<Row> rows = measure_rows(1);
