@@ -7,21 +7,13 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include "common.h"
 #include "dkd/eval/complexity.h"
+#include "dkd/util/runtime.h"
 
 namespace dkd {
 namespace {
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 Config bench_config(int batch_videos) {
   Config c = test::tiny_config();
@@ -37,7 +29,7 @@ TEST(EvalCommand, BenchReportsEachModelAtBatchOneAndWithTheEvaluationsStreams) {
   const Config c = bench_config(3);
   const std::string dir = test::per_test_dir("eval_command");
   ASSERT_EQ(run_bench(c, dir + "/bench.json", dir + "/bench.md"), 0);
-  const auto j = nlohmann::json::parse(read_all(dir + "/bench.json"));
+  const auto j = nlohmann::json::parse(read_file(dir + "/bench.json"));
   const ComplexityReport complexity = measure_complexity(c);
 
   const std::vector<std::string> names = {"per-frame large (initializer)", "per-frame small (encoder + 1x1)",
@@ -64,7 +56,7 @@ TEST(EvalCommand, BenchReportsEachModelAtBatchOneAndWithTheEvaluationsStreams) {
   EXPECT_EQ(j.at("streams").at("count"), 3);
   for (const auto& r : j.at("streams").at("rows")) EXPECT_EQ(r.at("streams"), 3);
 
-  const std::string md = read_all(dir + "/bench.md");
+  const std::string md = read_file(dir + "/bench.md");
   EXPECT_NE(md.find("batch 1, median of 3 frames"), std::string::npos) << md;
   EXPECT_NE(md.find("3 videos stepping together (eval.batch_videos"), std::string::npos) << md;
 }
@@ -73,10 +65,10 @@ TEST(EvalCommand, BenchWithOneVideoPerBatchHasNoStreamsTable) {
   torch::manual_seed(0);
   const std::string dir = test::per_test_dir("eval_command");
   ASSERT_EQ(run_bench(bench_config(1), dir + "/bench.json", dir + "/bench.md"), 0);
-  const auto j = nlohmann::json::parse(read_all(dir + "/bench.json"));
+  const auto j = nlohmann::json::parse(read_file(dir + "/bench.json"));
   EXPECT_EQ(j.at("rows").size(), 3u);
   EXPECT_FALSE(j.contains("streams"));
-  EXPECT_EQ(read_all(dir + "/bench.md").find("stepping together"), std::string::npos);
+  EXPECT_EQ(read_file(dir + "/bench.md").find("stepping together"), std::string::npos);
 }
 
 }  // namespace

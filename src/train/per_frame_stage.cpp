@@ -19,9 +19,9 @@ class PerFrameStage final : public Stage {
       : Stage(context),
         kind_(kind),
         model_(kind == StageKind::initializer ? context.models.initializer : context.models.baseline),
-        bfloat16_(stage_config().precision == "bfloat16") {
-    check_training_precision(std::string("train.") + stage_name() + ".precision", stage_config().precision,
-                             ctx_.device);
+        bfloat16_(stage_config(ctx_.config.train, kind).precision == "bfloat16") {
+    check_training_precision(std::string("train.") + name_of(kind) + ".precision",
+                             stage_config(ctx_.config.train, kind).precision, ctx_.device);
   }
 
   StageKind kind() const override { return kind_; }
@@ -58,11 +58,6 @@ class PerFrameStage final : public Stage {
   OptimizerMap optimizers() override { return {{"pose", optimizer_.get()}}; }
 
  private:
-  const StageConfig& stage_config() const {
-    return kind_ == StageKind::initializer ? ctx_.config.train.initializer : ctx_.config.train.baseline;
-  }
-  const char* stage_name() const { return kind_ == StageKind::initializer ? "initializer" : "baseline"; }
-
   StageKind kind_;
   PerFrameModel model_;
   bool bfloat16_;
