@@ -179,3 +179,45 @@ TEST(ClipDataset, TrainingClipCropsEqualTheEvaluationCrops) {
     }
   }
 }
+
+TEST(ClipDataset, ShiftFactorMovesEachFramesCropWithinItsBound) {
+  // data.shift_factor moves each frame's crop centre by up to that fraction of
+  // the crop per axis, frame by frame; the targets move with it. A crop's scale
+  // and rotation stay those of the evaluation crop.
+  const auto& f = penn_fixture();
+  DataConfig c = small_config();
+  c.scale_factor = 0.0;
+  c.rotation = 0.0;
+  c.flip = false;
+  c.color_jitter = 0.0;
+  c.stride_min = c.stride_max = 1;
+  c.shift_factor = 0.2;
+  ClipDataset ds(f.videos, c, 4, /*train=*/true);
+  double largest = 0.0;
+  int moved = 0;
+  for (int64_t i : {0, 3, 9}) {
+    const ClipSample s = ds.get(i, 7);
+    const VideoRecord& v = f.videos[static_cast<std::size_t>(s.video)];
+    std::vector<double> dx;
+    for (std::size_t t = 0; t < s.frames.size(); ++t) {
+      const CropTransform want = test_crop_transform(v.boxes[static_cast<std::size_t>(s.frames[t])], c);
+      const CropTransform& got = s.transforms[t];
+      // Same linear part; the offset differs by the shift, in input pixels at most
+      // 0.2 of the input size per axis (a hair over for rounding).
+      for (int k : {0, 1, 3, 4}) EXPECT_NEAR(got.m[k], want.m[k], 1e-9);
+      const double sx = got.m[2] - want.m[2], sy = got.m[5] - want.m[5];
+      EXPECT_LE(std::abs(sx), 0.2 * c.input_size[0] + 1e-6);
+      EXPECT_LE(std::abs(sy), 0.2 * c.input_size[1] + 1e-6);
+      largest = std::max({largest, std::abs(sx), std::abs(sy)});
+      if (std::abs(sx) > 0.5 || std::abs(sy) > 0.5) ++moved;
+      dx.push_back(sx);
+      // The target joints follow the crop: joint 0 in the sample is the GT joint through the transform.
+      const Point2 g = v.joint(s.frames[t], 0);
+      const double want_x = got.m[0] * g.x + got.m[1] * g.y + got.m[2];
+      EXPECT_NEAR(s.joints[static_cast<int64_t>(t)][0][0].item<double>(), want_x, 1e-3);
+    }
+    EXPECT_NE(dx.front(), dx.back()) << "each frame draws its own shift";
+  }
+  EXPECT_GT(moved, 6);
+  EXPECT_GT(largest, 2.0);
+}

@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
   app.add_option("--md", options.md_path, "write the report as Markdown");
   app.add_option("--save-predictions", options.predictions_path, "write the predictions (see README for the format)");
   app.add_option("--plots", options.plot_dir,
-                 "write pck_curve.png, smoothness.png and pck_by_frame.png into this folder");
+                 "write pck_curve.png, smoothness.png and pck_by_frame.png into this folder (and box_drift.png with "
+                 "eval.boxes=tracked)");
   app.add_flag("--no-speed", no_speed, "skip the speed measurement");
   app.add_flag("--flops", flops, "print the complexity table (params, GMACs) of the config");
   app.add_flag("--bench", bench, "time DKD and the per-frame baselines on random frames");

@@ -112,6 +112,7 @@ ClipDataset::ClipDataset(const std::vector<VideoRecord>& videos, const DataConfi
       stride_max_(std::max(c.stride_min, c.stride_max)),
       box_scale_(c.box_scale),
       scale_factor_(c.scale_factor),
+      shift_factor_(c.shift_factor),
       rotation_(c.rotation),
       color_jitter_(c.color_jitter),
       sigma_(c.heatmap_sigma),
@@ -132,7 +133,7 @@ ClipDataset::ClipDataset(const std::vector<VideoRecord>& videos, const DataConfi
     const int need = (clip_length - 1) * smin;
     for (int s = 0; s + need < n; ++s) index_.emplace_back(static_cast<int>(v), s);
   }
-  const double factor = box_scale_ * (1.0 + (train ? scale_factor_ : 0.0));
+  const double factor = box_scale_ * (1.0 + (train ? scale_factor_ + 2.0 * shift_factor_ : 0.0));
   frames_ = std::make_unique<FrameCache>(&videos_, c.cache, factor, static_cast<double>(in_w_) / in_h_);
 }
 
@@ -177,7 +178,11 @@ ClipSample ClipDataset::get(int64_t index, uint64_t rng_seed) const {
   for (int t = 0; t < T; ++t) {
     const int f = s.frames[static_cast<std::size_t>(t)];
     // This frame's own box (the evaluation crop), with the clip's augmentation.
-    const Region region = box_region(v.boxes[static_cast<std::size_t>(f)], box_scale_, aspect);
+    Region region = box_region(v.boxes[static_cast<std::size_t>(f)], box_scale_, aspect);
+    if (train_ && shift_factor_ > 0) {  // each frame its own offset, as a tracked box has
+      region.center.x += static_cast<float>(uniform(rng, -shift_factor_, shift_factor_) * region.width);
+      region.center.y += static_cast<float>(uniform(rng, -shift_factor_, shift_factor_) * region.height);
+    }
     const CropTransform tr =
         CropTransform::make(region.center, region.width * scale, region.height * scale, rot, flip, in_w_, in_h_);
     const CropTransform hm_tr = tr.downscaled(kHeatmapStride);

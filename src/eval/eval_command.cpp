@@ -74,10 +74,7 @@ ModelEvaluation evaluate_model(const Config& config, const std::string& checkpoi
   load_model_weights(checkpoint, models.modules_for(kind));
   EvalModel model = EvalModel::of(models, kind);
   model.set_packed_inference(config.infer);
-  PckOptions options;
-  options.threshold = config.eval.pck_threshold;
-  options.split = split_label;
-  PckEvaluator evaluator(config.data.dataset, options);
+  PckEvaluator evaluator(config.data.dataset, pck_options_of(config, split_label));
   ModelEvaluation out;
   spdlog::info("evaluating {} ({}) on {} videos of {}", checkpoint, name_of(kind), videos.size(), config.data.root);
   out.totals = run_model_on_videos(model, videos, config, device, evaluator, 0, 1, predictions);
@@ -186,6 +183,11 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options) {
     plot_pck_by_frame((fs::path(options.plot_dir) / "pck_by_frame.png").string(), {{kind_name, result.by_frame}},
                       "PCK by frame index, " + title);
     spdlog::info("wrote {}/pck_curve.png, smoothness.png and pck_by_frame.png", options.plot_dir);
+    if (result.box_drift.measured()) {
+      plot_box_drift((fs::path(options.plot_dir) / "box_drift.png").string(), result.box_drift,
+                     "Box drift (tracked boxes), " + title);
+      spdlog::info("wrote {}/box_drift.png", options.plot_dir);
+    }
   }
   return 0;
 }

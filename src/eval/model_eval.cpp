@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "dkd/data/box_tracker.h"
 #include "dkd/data/clip_dataset.h"
 #include "dkd/data/heatmap.h"
 #include "dkd/data/skeleton.h"
@@ -248,12 +249,10 @@ void predict_frames_in_chunks(EvalModel& model, const std::vector<const VideoRec
 void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>& videos, const Config& config,
                          const c10::Device& device, std::vector<VideoPredictions>& out) {
   const bool tracked = config.eval.boxes == "tracked";
-  std::vector<Box> boxes;
+  // Tracked: one box rule per video, as dkd_infer runs it, started on the first frame's GT box.
+  std::vector<BoxTracker> boxes(videos.size(), BoxTracker(config.infer));
   int longest = 0;
-  for (const VideoRecord* v : videos) {
-    boxes.push_back(v->boxes.at(0));
-    longest = std::max(longest, v->num_frames());
-  }
+  for (const VideoRecord* v : videos) longest = std::max(longest, v->num_frames());
   // With ground-truth boxes nothing depends on the decoded joints until the
   // end: the heatmaps of every step are decoded together.
   std::vector<torch::Tensor> pending;
@@ -277,15 +276,16 @@ void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>
 
     std::vector<torch::Tensor> inputs;
     std::vector<CropTransform> transforms;
-    std::vector<cv::Size> image_sizes;
     std::vector<VideoPredictions*> owners;
     for (const int64_t v : active) {
       const auto i = static_cast<std::size_t>(v);
       if (tracked) {
-        CroppedFrame f = crop_frame(*videos[i], t, boxes[i], config);
+        const Box box = t == 0 ? videos[i]->boxes.at(0) : boxes[i].box();
+        CroppedFrame f = crop_frame(*videos[i], t, box, config);
+        if (t == 0) boxes[i].start(box, f.image_size);
+        out[i].crop_boxes.push_back(box);
         inputs.push_back(f.input);
         transforms.push_back(f.heatmap_transform);
-        image_sizes.push_back(f.image_size);
       } else {
         inputs.push_back(tests[i].frames[t]);
         transforms.push_back(tests[i].heatmap_transforms.at(static_cast<std::size_t>(t)));
@@ -309,15 +309,22 @@ void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>
       const int J = videos[static_cast<std::size_t>(active[row])]->num_joints;
       const std::vector<Point2> kps(o.joints.end() - J, o.joints.end());
       const std::vector<float> conf(o.confidence.end() - J, o.confidence.end());
-      Box& box = boxes[static_cast<std::size_t>(active[row])];
-      box = next_box_from_keypoints(kps, conf, box, config.infer.draw_threshold, config.infer.box_scale,
-                                    config.infer.box_smoothing, image_sizes[row]);
+      boxes[static_cast<std::size_t>(active[row])].update(kps, conf);
     }
   }
   if (!pending.empty()) append_decoded(torch::cat(pending), pending_transforms, config, pending_owners);
 }
 
 }  // namespace
+
+PckOptions pck_options_of(const Config& config, const std::string& split) {
+  PckOptions options;
+  options.threshold = config.eval.pck_threshold;
+  options.split = split;
+  options.crop_scale = config.data.box_scale;
+  options.crop_aspect = static_cast<double>(config.data.input_size.at(0)) / config.data.input_size.at(1);
+  return options;
+}
 
 std::vector<VideoPredictions> predict_videos(EvalModel& model, const std::vector<const VideoRecord*>& videos,
                                              const Config& config, const c10::Device& device) {
@@ -356,7 +363,7 @@ RunTotals run_model_on_videos(EvalModel& model, const std::vector<VideoRecord>& 
     std::vector<VideoPredictions> preds = predict_videos(model, group, config, device);
     for (std::size_t k = 0; k < group.size(); ++k) {
       const VideoRecord& video = *group[k];
-      evaluator.process(video, preds[k].joints);
+      evaluator.process(video, preds[k].joints, preds[k].crop_boxes.empty() ? nullptr : &preds[k].crop_boxes);
       totals.videos += 1;
       totals.frames += video.num_frames();
       totals.initializer_runs += preds[k].initializer_runs;

@@ -115,7 +115,8 @@ PckEvaluator::PckEvaluator(DatasetKind dataset, PckOptions options)
       skeleton_(&skeleton_for(dataset_)),
       options_(std::move(options)),
       fixed_actions_(!options_.actions.empty()),
-      J_(skeleton_->num_joints()) {
+      J_(skeleton_->num_joints()),
+      box_drift_(options_.crop_scale, options_.crop_aspect) {
   if (!(options_.threshold > 0)) throw UsageError("PCK threshold must be positive, got " + fmt_thr(options_.threshold));
   for (double t : options_.curve_thresholds)
     if (!(t > 0)) throw UsageError("PCK curve threshold must be positive, got " + fmt_thr(t));
@@ -132,6 +133,7 @@ void PckEvaluator::reset() {
   frame_hits_.assign(default_frame_buckets().size(), std::vector<double>(J_, 0.0));
   frame_valid_.assign(default_frame_buckets().size(), std::vector<double>(J_, 0.0));
   smoothness_.reset(J_);
+  box_drift_.reset();
 }
 
 PckEvaluator::ActionCounts& PckEvaluator::action_counts(const std::string& action) {
@@ -143,7 +145,8 @@ PckEvaluator::ActionCounts& PckEvaluator::action_counts(const std::string& actio
   return actions_.emplace(action, std::move(c)).first->second;
 }
 
-void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pred) {
+void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pred,
+                           const std::vector<Box>* crop_boxes) {
   const std::string who = "video '" + gt.id + "'";
   if (gt.dataset != dataset_)
     throw UsageError(who + " is from data set '" + name_of(gt.dataset) + "' but the evaluator is for '" +
@@ -197,6 +200,7 @@ void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pre
     }
   }
   smoothness_.add(gt, pred, use_visibility);
+  if (crop_boxes) box_drift_.add(gt, *crop_boxes, use_visibility);
   videos_ += 1;
   frames_ += T;
   ac.videos += 1;
@@ -233,13 +237,14 @@ EvalResult PckEvaluator::evaluate() const {
     r.by_frame.push_back(std::move(fb));
   }
   r.smoothness = smoothness_.result(*skeleton_);
+  r.box_drift = box_drift_.result();
   return r;
 }
 
 std::size_t PckEvaluator::counts_size() const {
   const std::size_t J = J_;
   return 2 + bbox_hits_.size() * J + 2 * J + actions_.size() * (2 + 2 * J) + smoothness_.size() +
-         2 * frame_hits_.size() * J;
+         2 * frame_hits_.size() * J + box_drift_.size();
 }
 
 std::vector<double> PckEvaluator::counts() const {
@@ -262,6 +267,7 @@ std::vector<double> PckEvaluator::counts() const {
     put(frame_hits_[b]);
     put(frame_valid_[b]);
   }
+  box_drift_.append_to(c);
   return c;
 }
 
@@ -294,6 +300,7 @@ void PckEvaluator::add_counts(const std::vector<double>& c, bool replace) {
     take_v(frame_hits_[b]);
     take_v(frame_valid_[b]);
   }
+  box_drift_.read_from(c, i, replace);
 }
 
 void PckEvaluator::merge(const std::vector<double>& counts) { add_counts(counts, false); }
@@ -401,6 +408,10 @@ EvalResult average_splits(const std::vector<EvalResult>& results) {
   std::vector<const SmoothnessResult*> smoothness;
   for (const auto& r : results) smoothness.push_back(&r.smoothness);
   out.smoothness = average_smoothness(smoothness);
+  std::vector<const BoxDriftResult*> drift;
+  for (const auto& r : results)
+    if (r.box_drift.measured()) drift.push_back(&r.box_drift);
+  if (!drift.empty()) out.box_drift = average_box_drift(drift);
   return out;
 }
 

@@ -162,6 +162,63 @@ void plot_pck_by_frame(const std::string& png_path, const std::vector<NamedFrame
   write_image_atomic(png_path, render_pck_by_frame(curves, title));
 }
 
+cv::Mat render_box_drift(const BoxDriftResult& drift, const std::string& title, int width, int height) {
+  cv::Mat img(height, width, CV_8UC3, kWhite);
+  const int left = 80, right = 30, top = 55, bottom = 70;
+  const int pw = width - left - right, ph = height - top - bottom;
+  struct Series {
+    std::string name;
+    double (*value)(const BoxDriftStats&);
+  };
+  const std::vector<Series> series = {
+      {"centre offset, % of GT box", [](const BoxDriftStats& b) { return b.center_offset; }},
+      {"|scale error| %", [](const BoxDriftStats& b) { return b.scale_error; }},
+      {"GT joints outside the crop %", [](const BoxDriftStats& b) { return 100.0 - b.joints_in_crop; }}};
+  const int n = static_cast<int>(drift.by_frame.size());
+  double hi = 10.0;
+  for (const auto& f : drift.by_frame)
+    for (const auto& s : series)
+      if (std::isfinite(s.value(f))) hi = std::max(hi, s.value(f));
+  const double ymax = std::ceil(hi / 10.0) * 10.0;
+  const double ystep = ymax <= 40 ? 5.0 : 10.0;
+  auto X = [&](int frame) {  // 1-based frame index
+    return left + static_cast<int>(std::lround((frame - 1.0) / std::max(1, n - 1) * pw));
+  };
+  auto Y = [&](double v) { return top + static_cast<int>(std::lround((1.0 - v / ymax) * ph)); };
+  for (double v = 0; v <= ymax + 1e-9; v += ystep) {
+    cv::line(img, {left, Y(v)}, {left + pw, Y(v)}, kGrid, 1);
+    cv::line(img, {left - 6, Y(v)}, {left, Y(v)}, kBlack, 1);
+    text(img, fixed(v, 0), {left - 10, Y(v)}, 0.5, 1, 1, true);
+  }
+  const int xstep = n <= 20 ? 1 : n <= 50 ? 5 : 10;
+  for (int f = 1; f <= n; f += (f == 1 && xstep > 1 ? xstep - 1 : xstep)) {
+    cv::line(img, {X(f), top}, {X(f), top + ph}, kGrid, 1);
+    text(img, std::to_string(f), {X(f), top + ph + 24}, 0.5, 1, 0);
+  }
+  cv::rectangle(img, {left, top}, {left + pw, top + ph}, kBlack, 1);
+  text(img, "frame index in the video (1 = first frame, cropped with its ground-truth box)", {left + pw / 2, height - 18},
+       0.55, 1, 0);
+  text(img, "%", {30, top + ph / 2}, 0.6, 1, 0);
+  text(img, title, {width / 2, 32}, 0.7, 2, 0);
+  for (std::size_t k = 0; k < series.size(); ++k) {
+    const cv::Scalar col = kColors[k % kColors.size()];
+    std::vector<cv::Point> pts;
+    for (int f = 1; f <= n; ++f) {
+      const double v = series[k].value(drift.by_frame[static_cast<std::size_t>(f - 1)]);
+      if (std::isfinite(v)) pts.emplace_back(X(f), Y(std::clamp(v, 0.0, ymax)));
+    }
+    if (pts.size() > 1) cv::polylines(img, pts, false, col, 2, cv::LINE_AA);
+    const int y = top + 20 + 24 * static_cast<int>(k);
+    cv::line(img, {left + 12, y}, {left + 42, y}, col, 2, cv::LINE_AA);
+    text(img, series[k].name, {left + 50, y}, 0.55, 1, -1, true);
+  }
+  return img;
+}
+
+void plot_box_drift(const std::string& png_path, const BoxDriftResult& drift, const std::string& title) {
+  write_image_atomic(png_path, render_box_drift(drift, title));
+}
+
 cv::Mat render_smoothness(const SmoothnessResult& s, const std::string& title, int width, int height) {
   cv::Mat img(height, width, CV_8UC3, kWhite);
   std::vector<std::string> names = s.column_names;

@@ -199,6 +199,7 @@ json result_to_json(const EvalResult& r, const json& complexity, const json& spe
                             {"pooled", num(b.pck.pooled)},
                             {"valid", static_cast<int64_t>(std::llround(sum_of(b.pck.valid)))}});
   j["pck_by_frame"] = by_frame;
+  if (r.box_drift.measured()) j["box_drift"] = box_drift_to_json(r.box_drift);
   if (!complexity.is_null()) j["complexity"] = complexity;
   if (!speed.is_null()) j["speed"] = speed;
   return j;
@@ -285,6 +286,52 @@ std::string format_frame_table(const EvalResult& r, bool markdown) {
   return os.str();
 }
 
+json box_drift_to_json(const BoxDriftResult& d) {
+  const auto stats = [](const BoxDriftStats& b) {
+    return json{{"frames", static_cast<int64_t>(std::llround(b.frames))},
+                {"center_offset_pct", num(b.center_offset)},
+                {"scale_ratio", num(b.scale_ratio)},
+                {"scale_error_pct", num(b.scale_error)},
+                {"joints_in_crop_pct", num(b.joints_in_crop)}};
+  };
+  json buckets = json::array(), frames = json::array();
+  for (std::size_t b = 0; b < d.buckets.size(); ++b) {
+    json j = stats(d.buckets[b]);
+    j["frames_label"] = d.labels[b];
+    buckets.push_back(j);
+  }
+  for (const auto& f : d.by_frame) frames.push_back(stats(f));
+  return json{{"unit",
+               "crop of the tracked box against the crop of the GT box: centre offset in percent of the GT box "
+               "size max(w, h); scale = tracked / GT crop side, geometric mean; scale_error = exp(mean |log "
+               "scale|) - 1, percent; joints_in_crop = percent of valid GT joints inside the crop"},
+              {"all_after_first", stats(d.all)},
+              {"by_bucket", buckets},
+              {"by_frame", frames}};
+}
+
+std::string format_box_drift_table(const EvalResult& r, bool markdown) {
+  const BoxDriftResult& d = r.box_drift;
+  std::ostringstream os;
+  os << heading(
+      "Box drift (eval.boxes = tracked): each frame's crop against the crop of its ground-truth box; offset in % of "
+      "the GT box size, scale = tracked / GT crop side (geometric mean), |scale error| = exp(mean |log|) - 1",
+      markdown);
+  std::vector<std::string> header = {"frames"}, offset = {"centre offset %"}, scale = {"scale"},
+                           error = {"|scale error| %"}, inside = {"GT joints in crop %"};
+  const auto add = [&](const std::string& label, const BoxDriftStats& b) {
+    header.push_back(label);
+    offset.push_back(fixed(b.center_offset, 1));
+    scale.push_back(fixed(b.scale_ratio, 3));
+    error.push_back(fixed(b.scale_error, 1));
+    inside.push_back(fixed(b.joints_in_crop, 1));
+  };
+  for (std::size_t b = 0; b < d.buckets.size(); ++b) add(d.labels[b], d.buckets[b]);
+  add("all after 1", d.all);
+  os << table(header, {offset, scale, error, inside}, markdown);
+  return os.str();
+}
+
 std::string format_curve_table(const EvalResult& r, bool markdown) {
   std::ostringstream os;
   os << heading("PCK curve (bbox norm, mean_joints)", markdown);
@@ -302,7 +349,9 @@ std::string format_report(const EvalResult& r, bool markdown, const json& comple
   const std::string sep = markdown ? "\n" : "\n";
   std::ostringstream os;
   os << format_pck_table(r, markdown, model) << sep << format_curve_table(r, markdown) << sep
-     << format_frame_table(r, markdown) << sep << format_per_action_table(r, markdown) << sep
+     << format_frame_table(r, markdown) << sep;
+  if (r.box_drift.measured()) os << format_box_drift_table(r, markdown) << sep;
+  os << format_per_action_table(r, markdown) << sep
      << format_smoothness_table(r, markdown);
   if (!complexity.is_null()) {
     os << sep << heading("Complexity (1 MAC = 1 FLOP, as pose papers count)", markdown);

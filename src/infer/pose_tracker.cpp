@@ -55,11 +55,12 @@ DkdModel load_model_for_inference(const Config& config, const std::string& check
 }
 
 PoseTracker::PoseTracker(const Config& config, const std::string& checkpoint)
-    : config_(config), model_(load_model_for_inference(config, checkpoint)) {
+    : config_(config), model_(load_model_for_inference(config, checkpoint)), boxes_(config.infer) {
   prepare();
 }
 
-PoseTracker::PoseTracker(const Config& config, DkdModel model) : config_(config), model_(std::move(model)) {
+PoseTracker::PoseTracker(const Config& config, DkdModel model)
+    : config_(config), model_(std::move(model)), boxes_(config.infer) {
   if (!model_) throw Error("PoseTracker: no model");
   prepare();
 }
@@ -108,8 +109,7 @@ torch::Tensor PoseTracker::crops_of(const CropTransform& input_crop) const {
   return crop_matrices({input_crop.downscaled(kHeatmapStride)}).to(device_);
 }
 
-TrackResult PoseTracker::decode(const torch::Tensor& heatmaps, const CropTransform& t, const Box& box,
-                                cv::Size image_size) {
+TrackResult PoseTracker::decode(const torch::Tensor& heatmaps, const CropTransform& t, const Box& box) {
   const int64_t hw = heatmaps.size(-1);
   const int stride = static_cast<int>(std::max<int64_t>(1, input_w_ / hw));
   const CropTransform heatmap_transform = t.downscaled(stride);
@@ -131,8 +131,6 @@ TrackResult PoseTracker::decode(const torch::Tensor& heatmaps, const CropTransfo
   }
   r.mean_confidence = J > 0 ? static_cast<float>(sum / J) : 0.f;
   r.box = box;
-  r.next_box = next_box_from_keypoints(r.keypoints, r.confidence, box, config_.infer.draw_threshold,
-                                       config_.infer.box_scale, config_.infer.box_smoothing, image_size);
   return r;
 }
 
@@ -144,18 +142,20 @@ TrackResult PoseTracker::start(const cv::Mat& frame, const Box& box) {
   ++initializer_runs_;
   ++frames_processed_;
   frame_index_ = 0;
-  TrackResult r = decode(heatmaps, t, box, frame.size());
+  TrackResult r = decode(heatmaps, t, box);
   r.frame_index = 0;
   r.initializer_ran = true;
   started_ = true;
-  box_ = r.next_box;
+  boxes_.start(box, frame.size());
+  boxes_.update(r.keypoints, r.confidence);
+  r.next_box = boxes_.box();
   return r;
 }
 
 TrackResult PoseTracker::track(const cv::Mat& frame) {
   if (!started_) throw Error("PoseTracker::track: call start(frame, box) on the first frame");
   torch::InferenceMode guard;
-  const Box box = box_;
+  const Box box = boxes_.box();
   const CropTransform t = crop(frame, box);
   const torch::Tensor crops = crops_of(t);
   // Keyframes as dkd_eval counts them: the rule lives in DkdStream.
@@ -163,10 +163,11 @@ TrackResult PoseTracker::track(const cv::Mat& frame) {
   const torch::Tensor heatmaps = stream_.next(input_, crops, config_.infer, &reinit);
   if (reinit) ++initializer_runs_;
   ++frames_processed_;
-  TrackResult r = decode(heatmaps, t, box, frame.size());
+  TrackResult r = decode(heatmaps, t, box);
   r.frame_index = ++frame_index_;
   r.initializer_ran = reinit;
-  box_ = r.next_box;
+  boxes_.update(r.keypoints, r.confidence);
+  r.next_box = boxes_.box();
   return r;
 }
 
@@ -175,8 +176,9 @@ TrackResult PoseTracker::estimate_per_frame(const cv::Mat& frame, const Box& box
   torch::InferenceMode guard;
   const CropTransform t = crop(frame, box);
   const auto heatmaps = model_->initializer->forward(input_);
-  TrackResult r = decode(heatmaps, t, box, frame.size());
+  TrackResult r = decode(heatmaps, t, box);
   r.initializer_ran = true;
+  r.next_box = box;
   return r;
 }
 

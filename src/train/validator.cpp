@@ -27,8 +27,7 @@ double Validator::validate(ModelSet& models, ModelKind kind, const std::string& 
   for (auto& [name, module] : models.modules()) dist_.sync_batchnorm_stats(*module);
   const auto start = std::chrono::steady_clock::now();
   EvalModel model = EvalModel::of(models, kind);
-  PckOptions options;
-  options.threshold = config_.eval.pck_threshold;
+  PckOptions options = pck_options_of(config_, "val");
   // A fixed action list fixes the layout of the counts summed across ranks.
   options.actions = actions_of(videos_);
   PckEvaluator evaluator(config_.data.dataset, options);

@@ -29,6 +29,10 @@ enum class ModelKind { dkd, initializer, baseline };
 /// (model.distillator.matching).
 enum class MatchingKind { per_joint, depthwise };
 
+/// How the tracker's box follows the person when no ground-truth box is given
+/// (infer.box_rule; data/box_tracker.h).
+enum class BoxRuleKind { extent, steady };
+
 template <class E>
 struct EnumNames;  // static constexpr std::array<std::pair<E, const char*>, N> values; const char* what
 
@@ -55,6 +59,13 @@ struct EnumNames<MatchingKind> {
   static constexpr const char* what = "matching";
   static constexpr std::array<std::pair<MatchingKind, const char*>, 2> values{
       {{MatchingKind::per_joint, "per_joint"}, {MatchingKind::depthwise, "depthwise"}}};
+};
+
+template <>
+struct EnumNames<BoxRuleKind> {
+  static constexpr const char* what = "box rule";
+  static constexpr std::array<std::pair<BoxRuleKind, const char*>, 2> values{
+      {{BoxRuleKind::extent, "extent"}, {BoxRuleKind::steady, "steady"}}};
 };
 
 /// True for the enums that have a descriptor table (the config visitors read

@@ -91,6 +91,7 @@ struct DataConfig {
   int stride_max = 3;
   double box_scale = 1.25;
   double scale_factor = 0.25;
+  double shift_factor = 0.0;
   double rotation = 30.0;
   bool flip = true;
   double color_jitter = 0.2;
@@ -115,6 +116,10 @@ struct DataConfig {
     v.field("stride_max", stride_max, "largest temporal stride between clip frames", Check::range(1, 16));
     v.field("box_scale", box_scale, "person box enlargement before cropping", Check::range(1.0, 3.0));
     v.field("scale_factor", scale_factor, "random scale augmentation: 1 +- this", Check::range(0.0, 0.9));
+    v.field("shift_factor", shift_factor,
+            "random shift of each training crop, each axis uniform in +- this fraction of the crop (as mmpose's "
+            "shift_factor): models that see off-centre people follow a tracked box; 0 = off",
+            Check::range(0.0, 0.5));
     v.field("rotation", rotation, "random rotation augmentation, degrees (+-)", Check::range(0.0, 180.0));
     v.field("flip", flip, "random horizontal flip with left/right joint swap", Check::none());
     v.field("color_jitter", color_jitter, "brightness/contrast/saturation jitter strength", Check::range(0.0, 1.0));
@@ -449,8 +454,14 @@ struct EvalConfig {
 struct InferConfig {
   int reinit_every = 0;
   double reinit_confidence = 0.0;
+  BoxRuleKind box_rule = BoxRuleKind::extent;
   double box_smoothing = 0.5;
   double box_scale = 1.25;
+  double box_min_confidence = 0.1;
+  double box_max_size_change = 0.02;
+  double box_velocity = 0.0;
+  double box_center_smoothing = 0.0;
+  bool box_calibrate = true;
   bool fold_bn = true;
   bool packed_inference = true;
   std::string precision = "float32";
@@ -461,9 +472,26 @@ struct InferConfig {
     v.field("reinit_every", reinit_every, "re-run the initializer every N frames; 0 = never", Check::at_least(0));
     v.field("reinit_confidence", reinit_confidence,
             "re-run the initializer when mean peak confidence falls below this; 0 = never", Check::range(0.0, 1.0));
-    v.field("box_smoothing", box_smoothing, "exponential smoothing of the tracked box (0 = none)",
+    v.field("box_rule", box_rule,
+            "how the box follows the person without ground-truth boxes (dkd_infer, eval.boxes=tracked): extent (the "
+            "confident joints' extent times box_scale, smoothed) or steady (that extent kept in the first box's "
+            "relation to it, its size changing slowly); docs/method.md, \"Tracked boxes\"",
+            Check::none());
+    v.field("box_smoothing", box_smoothing, "exponential smoothing of the tracked box (steady: of its size only; 0 = none)",
             Check::range(0.0, 0.99));
     v.field("box_scale", box_scale, "keypoint extent enlargement for the next frame's box", Check::range(1.0, 3.0));
+    v.field("box_min_confidence", box_min_confidence,
+            "joints with a heatmap peak below this do not place the box", Check::range(0.0, 1.0));
+    v.field("box_max_size_change", box_max_size_change,
+            "steady: the box's side changes by at most this fraction per frame", Check::range(0.001, 1.0));
+    v.field("box_calibrate", box_calibrate,
+            "steady: the first frame's box over its joints' extent sets the margin and centre of every later box "
+            "(else infer.box_scale, centred)",
+            Check::none());
+    v.field("box_center_smoothing", box_center_smoothing,
+            "steady: exponential smoothing of the box centre (0 = none)", Check::range(0.0, 0.99));
+    v.field("box_velocity", box_velocity,
+            "steady: share of the person's recent per-frame motion the box moves ahead by", Check::range(0.0, 2.0));
     v.field("fold_bn", fold_bn, "fold batch norm into convolutions at load time", Check::none());
     v.field("packed_inference", packed_inference,
             "CPU (dkd_infer, dkd_eval): run the ResNet backbones on oneDNN tensors with weights packed once and "

@@ -94,7 +94,7 @@ class ClipDataset {
   bool train_;
   int in_w_, in_h_, num_joints_;
   int stride_min_, stride_max_;
-  double box_scale_, scale_factor_, rotation_, color_jitter_, sigma_;
+  double box_scale_, scale_factor_, shift_factor_, rotation_, color_jitter_, sigma_;
   bool flip_;
   DatasetKind dataset_ = DatasetKind::penn;
   std::unique_ptr<FrameCache> frames_;

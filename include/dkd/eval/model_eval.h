@@ -95,8 +95,12 @@ class EvalModel {
 struct VideoPredictions {
   std::vector<Point2> joints;
   std::vector<float> confidence;
+  std::vector<Box> crop_boxes;  ///< eval.boxes = tracked: the box each frame was cropped with (T)
   int64_t initializer_runs = 0;
 };
+
+/// PCK options of `config` (eval.pck_threshold, the crop geometry for the box drift), labelled `split`.
+PckOptions pck_options_of(const Config& config, const std::string& split);
 
 /// Runs `model` over `videos[i]` for every i with i % world_size == rank,
 /// adds each to `evaluator` and, when `predictions` is given, stores them

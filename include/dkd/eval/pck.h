@@ -43,6 +43,7 @@
 
 #include "dkd/data/skeleton.h"
 #include "dkd/data/video.h"
+#include "dkd/eval/box_drift.h"
 #include "dkd/eval/smoothness.h"
 
 namespace dkd {
@@ -110,6 +111,7 @@ struct EvalResult {
   std::vector<ActionResult> per_action;  ///< sorted by action name
   SmoothnessResult smoothness;
   std::vector<FrameBucket> by_frame;  ///< PCK by frame index (default_frame_buckets)
+  BoxDriftResult box_drift;           ///< crop boxes against GT boxes (when the evaluator was given them)
 };
 
 struct PckOptions {
@@ -119,6 +121,9 @@ struct PckOptions {
   /// ranks). Empty: actions are added as videos arrive.
   std::vector<std::string> actions;
   std::string split = "test";  ///< label carried into EvalResult::split
+  /// Crop geometry for the box drift (box_drift.h): data.box_scale and the input's width / height.
+  double crop_scale = 1.25;
+  double crop_aspect = 1.0;
 };
 
 class PckEvaluator {
@@ -132,7 +137,9 @@ class PckEvaluator {
   /// pixels, T = gt.num_frames(), J = the skeleton's joint count. Throws
   /// UsageError naming the video on a size mismatch, a wrong data set, or an
   /// action outside a fixed action list. Non-finite predictions count as misses.
-  void process(const VideoRecord& gt, const std::vector<Point2>& predictions);
+  /// `crop_boxes` (T, optional): the box each frame was cropped with, for the box drift.
+  void process(const VideoRecord& gt, const std::vector<Point2>& predictions,
+               const std::vector<Box>* crop_boxes = nullptr);
 
   /// Summaries of everything processed so far.
   EvalResult evaluate() const;
@@ -171,6 +178,7 @@ class PckEvaluator {
   // main-threshold bbox hits and valid counts per frame bucket, per joint
   std::vector<std::vector<double>> frame_hits_, frame_valid_;
   SmoothnessCounts smoothness_;
+  BoxDriftCounts box_drift_;
 };
 
 /// Sub-JHMDB: averages per-split results the way papers do — the mean over

@@ -39,6 +39,11 @@ cv::Mat render_pck_by_frame(const std::vector<NamedFrameCurve>& curves, const st
 void plot_pck_by_frame(const std::string& png_path, const std::vector<NamedFrameCurve>& curves,
                        const std::string& title);
 
+/// Box drift over the frame index (eval.boxes = tracked): centre offset, |scale
+/// error| and GT joints outside the crop, all in percent, frame 1, 2, ... (box_drift.h).
+cv::Mat render_box_drift(const BoxDriftResult& drift, const std::string& title, int width = 900, int height = 560);
+void plot_box_drift(const std::string& png_path, const BoxDriftResult& drift, const std::string& title);
+
 /// Grouped bars per table column and "all": predictions vs ground truth, px/frame^2.
 cv::Mat render_smoothness(const SmoothnessResult& smoothness, const std::string& title, int width = 900,
                           int height = 560);

@@ -57,6 +57,10 @@ std::string format_smoothness_table(const EvalResult& result, bool markdown = fa
 std::string format_curve_table(const EvalResult& result, bool markdown = false);
 /// PCK by frame index: one column per bucket (1, 2-4, 5-10, 11-20, 21-40, 41+).
 std::string format_frame_table(const EvalResult& result, bool markdown = false);
+/// Box drift by frame index (eval.boxes = tracked; box_drift.h).
+std::string format_box_drift_table(const EvalResult& result, bool markdown = false);
+/// The box drift as JSON: "all", "by_bucket" and "by_frame" (frame 1, 2, ...).
+nlohmann::json box_drift_to_json(const BoxDriftResult& drift);
 /// Everything above plus the complexity/speed sections when given.
 std::string format_report(const EvalResult& result, bool markdown = false, const nlohmann::json& complexity = nullptr,
                           const nlohmann::json& speed = nullptr, const std::string& model = "");

@@ -9,9 +9,8 @@
 // Each frame is cropped around the current box (enlarged by data.box_scale to
 // the network's aspect, the training crop), run, decoded (argmax + quarter-pixel
 // refinement) and mapped back to image pixels; a joint's confidence is its
-// heatmap peak. The box for the next frame is the extent of the joints with
-// confidence >= infer.draw_threshold enlarged by infer.box_scale, exponentially
-// smoothed with infer.box_smoothing (0 = none) and kept on the image.
+// heatmap peak. The box for the next frame comes from the decoded joints by the
+// rule of infer.box_rule (data/box_tracker.h; the one dkd_eval's tracked boxes use).
 //
 // Inference mode: no autograd (torch::InferenceMode), the model in eval mode
 // with batch norm folded into the preceding convolutions at load time
@@ -32,6 +31,7 @@
 #include <torch/torch.h>
 
 #include "dkd/config/config.h"
+#include "dkd/data/box_tracker.h"
 #include "dkd/data/transforms.h"
 #include "dkd/data/video.h"
 #include "dkd/infer/bn_fold.h"
@@ -83,7 +83,7 @@ class PoseTracker {
 
   bool started() const { return started_; }
   /// Box the next track() will crop with.
-  const Box& current_box() const { return box_; }
+  const Box& current_box() const { return boxes_.box(); }
   /// Initializer runs since construction (start() and re-initialisations).
   int64_t initializer_runs() const { return initializer_runs_; }
   /// Frames processed since construction (start() and track()).
@@ -103,8 +103,7 @@ class PoseTracker {
   CropTransform crop(const cv::Mat& frame, const Box& box);
   /// [1, 2, 3] image -> heatmap affine of the crop, for DKD's location prior (else undefined).
   torch::Tensor crops_of(const CropTransform& input_crop) const;
-  TrackResult decode(const torch::Tensor& heatmaps, const CropTransform& heatmap_transform, const Box& box,
-                     cv::Size image_size);
+  TrackResult decode(const torch::Tensor& heatmaps, const CropTransform& heatmap_transform, const Box& box);
 
   Config config_;
   DkdModel model_{nullptr};
@@ -117,7 +116,7 @@ class PoseTracker {
   torch::Tensor input_;  ///< [1, 3, H, W] on device_, reused every frame
   DkdStream stream_;     ///< the DKD stream and its keyframe rule (shared with dkd_eval)
   bool started_ = false;
-  Box box_;
+  BoxTracker boxes_;  ///< the box rule (shared with dkd_eval's tracked boxes)
   int64_t frame_index_ = 0;
   int64_t initializer_runs_ = 0;
   int64_t frames_processed_ = 0;

@@ -1,0 +1,62 @@
+#pragma once
+// BoxTracker: the box each frame of a video is cropped with when no
+// ground-truth box is given (dkd_infer; dkd_eval with eval.boxes = tracked).
+// One implementation, one state per video, so both tools crop alike.
+//
+//   BoxTracker boxes(config.infer);
+//   boxes.start(first_box, frame_size);           // the user's (or GT) box for frame 1
+//   crop(frame_t, boxes.box());                   // the box for this frame
+//   boxes.update(keypoints_t, confidence_t);      // the prediction of frame t -> box of t+1
+//
+// The rules (infer.box_rule; docs/method.md "Tracked boxes" has the measurements):
+//   extent  the extent of the joints with confidence >= infer.box_min_confidence,
+//           enlarged by infer.box_scale, each side within 0.8-1.25x of the
+//           previous box, exponentially smoothed with infer.box_smoothing.
+//   steady  the same extent, related to the box as on the first frame (the
+//           first box over its joints' extent gives the margin and where the
+//           centre sits; infer.box_calibrate), the size changing by at most
+//           infer.box_max_size_change per frame and smoothed with
+//           infer.box_smoothing; the centre follows the joints, optionally
+//           smoothed (infer.box_center_smoothing) and carried ahead by
+//           infer.box_velocity times the recent per-frame motion.
+#include <vector>
+
+#include <opencv2/core/types.hpp>
+
+#include "dkd/config/config.h"
+#include "dkd/data/video.h"
+
+namespace dkd {
+
+class BoxTracker {
+ public:
+  explicit BoxTracker(const InferConfig& rule);
+
+  /// A new video of frames of `image_size`: `box` crops its first frame.
+  void start(const Box& box, cv::Size image_size);
+  /// The prediction for the frame cropped with box() (image pixels, J joints
+  /// with their heatmap peaks) moves the box on to the next frame.
+  void update(const std::vector<Point2>& keypoints, const std::vector<float>& confidence);
+  /// The box the current frame is cropped with.
+  const Box& box() const { return box_; }
+
+ private:
+  void update_extent(const std::vector<Point2>& keypoints, const std::vector<float>& confidence);
+  void update_steady(const std::vector<Point2>& keypoints, const std::vector<float>& confidence);
+  /// Keeps `b`'s centre on the image and its size at most twice the image.
+  Box on_image(const Box& b) const;
+
+  InferConfig rule_;
+  cv::Size image_size_;
+  Box box_;
+  // steady: the smoothed centre motion.
+  Point2 velocity_;
+  Point2 last_center_;
+  bool has_center_ = false;
+  // steady: the first frame's box over its joints' extent (size and centre shift).
+  bool calibrated_ = false;
+  double scale_ = 1.0;
+  Point2 shift_;
+};
+
+}  // namespace dkd

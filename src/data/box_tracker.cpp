@@ -1,0 +1,120 @@
+#include "dkd/data/box_tracker.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "dkd/data/transforms.h"
+#include "dkd/util/error.h"
+
+namespace dkd {
+
+namespace {
+constexpr double kCalibrationRange = 1.5;
+constexpr double kMaxCalibrationShift = 0.25;
+}  // namespace
+
+BoxTracker::BoxTracker(const InferConfig& rule) : rule_(rule) {}
+
+void BoxTracker::start(const Box& box, cv::Size image_size) {
+  if (image_size.width <= 0 || image_size.height <= 0) throw Error("BoxTracker: empty image size");
+  image_size_ = image_size;
+  box_ = box;
+  velocity_ = {0.f, 0.f};
+  has_center_ = false;
+  calibrated_ = false;
+}
+
+void BoxTracker::update(const std::vector<Point2>& keypoints, const std::vector<float>& confidence) {
+  switch (rule_.box_rule) {
+    case BoxRuleKind::extent:
+      update_extent(keypoints, confidence);
+      return;
+    case BoxRuleKind::steady:
+      update_steady(keypoints, confidence);
+      return;
+  }
+}
+
+void BoxTracker::update_extent(const std::vector<Point2>& keypoints, const std::vector<float>& confidence) {
+  box_ = next_box_from_keypoints(keypoints, confidence, box_, rule_.box_min_confidence, rule_.box_scale,
+                                 rule_.box_smoothing, image_size_);
+}
+
+void BoxTracker::update_steady(const std::vector<Point2>& keypoints, const std::vector<float>& confidence) {
+  // The extent of the joints the network is sure of.
+  float x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+  int n = 0;
+  for (std::size_t j = 0; j < keypoints.size(); ++j) {
+    const Point2& p = keypoints[j];
+    if (!is_finite(p) || (j < confidence.size() && confidence[j] < rule_.box_min_confidence)) continue;
+    x1 = n == 0 ? p.x : std::min(x1, p.x);
+    x2 = n == 0 ? p.x : std::max(x2, p.x);
+    y1 = n == 0 ? p.y : std::min(y1, p.y);
+    y2 = n == 0 ? p.y : std::max(y2, p.y);
+    ++n;
+  }
+  if (n < 2) {  // the person is lost for now: the box stays where it is
+    velocity_ = {0.f, 0.f};
+    return;
+  }
+  double cx = 0.5 * (x1 + x2), cy = 0.5 * (y1 + y2);
+  // The first frame's box says how the person's box relates to their joints
+  // (its margin, where its centre sits): later boxes keep that relation
+  // instead of a fixed margin that the joints' extent (smaller than the person)
+  // makes too small, frame after frame.
+  const double side = std::max(1.0, static_cast<double>(std::max(x2 - x1, y2 - y1)));
+  // A first box far from the person's (dkd_infer's default is the whole frame)
+  // is held to kCalibrationRange times infer.box_scale and a shift of at most
+  // kMaxCalibrationShift of the extent.
+  const bool first = !calibrated_;
+  if (first) {
+    calibrated_ = true;
+    scale_ = rule_.box_scale;
+    shift_ = {0.f, 0.f};
+    if (rule_.box_calibrate) {
+      const double box_side = std::max(box_.width(), box_.height());
+      scale_ = std::clamp(box_side / side, rule_.box_scale / kCalibrationRange, rule_.box_scale * kCalibrationRange);
+      const auto shift = [&](double box_center, double center) {
+        return static_cast<float>(std::clamp((box_center - center) / side, -kMaxCalibrationShift, kMaxCalibrationShift));
+      };
+      shift_ = {shift(0.5 * (box_.x1 + box_.x2), cx), shift(0.5 * (box_.y1 + box_.y2), cy)};
+    }
+  }
+  cx += shift_.x * side;
+  cy += shift_.y * side;
+  // A person's size changes slowly: a bounded, smoothed size cannot collapse
+  // onto a few mislocated joints or blow up on a far one.
+  const double prev_w = std::max(1.0f, box_.width()), prev_h = std::max(1.0f, box_.height());
+  const double change = rule_.box_max_size_change;
+  const auto bounded = [&](double value, double previous) {
+    return std::clamp(value, std::max(8.0, previous / (1.0 + change)), std::max(8.0, previous * (1.0 + change)));
+  };
+  // The first prediction places the person: its box is taken as it is.
+  const double s = first ? 0.0 : rule_.box_smoothing;
+  const double w = first ? std::max(8.0, (x2 - x1) * scale_) : s * prev_w + (1 - s) * bounded((x2 - x1) * scale_, prev_w);
+  const double h = first ? std::max(8.0, (y2 - y1) * scale_) : s * prev_h + (1 - s) * bounded((y2 - y1) * scale_, prev_h);
+  // The centre: the joints' (no lag), optionally carried ahead by the recent motion.
+  const Point2 center{static_cast<float>(cx), static_cast<float>(cy)};
+  if (has_center_) {
+    const float a = 0.5f;
+    velocity_ = {a * velocity_.x + (1 - a) * (center.x - last_center_.x),
+                 a * velocity_.y + (1 - a) * (center.y - last_center_.y)};
+  }
+  last_center_ = center;
+  has_center_ = true;
+  const double v = rule_.box_velocity, cs = rule_.box_center_smoothing;
+  const double ncx = cs * 0.5 * (box_.x1 + box_.x2) + (1 - cs) * (cx + v * velocity_.x);
+  const double ncy = cs * 0.5 * (box_.y1 + box_.y2) + (1 - cs) * (cy + v * velocity_.y);
+  box_ = on_image(Box{static_cast<float>(ncx - w / 2), static_cast<float>(ncy - h / 2), static_cast<float>(ncx + w / 2),
+                      static_cast<float>(ncy + h / 2)});
+}
+
+Box BoxTracker::on_image(const Box& b) const {
+  const float W = static_cast<float>(image_size_.width), H = static_cast<float>(image_size_.height);
+  const float bw = std::min(b.width(), 2.f * W), bh = std::min(b.height(), 2.f * H);
+  const float cx = std::clamp(0.5f * (b.x1 + b.x2), 0.f, W - 1.f);
+  const float cy = std::clamp(0.5f * (b.y1 + b.y2), 0.f, H - 1.f);
+  return {cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2};
+}
+
+}  // namespace dkd
