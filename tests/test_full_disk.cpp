@@ -54,8 +54,8 @@ void expect_full_disk_message(const std::string& message, const std::string& fil
 /// script's exit status, or -1 when this machine lets no tmpfs be mounted so.
 int run_on_small_tmpfs(const std::string& mount, const std::string& size, const std::string& script) {
   std::filesystem::create_directories(mount);
-  const std::string probe = "unshare --user --map-root-user --mount sh -c 'mount -t tmpfs -o size=" + size +
-                            " tmpfs " + mount + "' >/dev/null 2>&1";
+  const std::string probe = "unshare --user --map-root-user --mount sh -c 'mount -t tmpfs -o size=" + size + " tmpfs " +
+                            mount + "' >/dev/null 2>&1";
   if (std::system(probe.c_str()) != 0) return -1;
   const std::string command = "unshare --user --map-root-user --mount sh -c \"mount -t tmpfs -o size=" + size +
                               " tmpfs " + mount + " && " + script + "\"";
@@ -90,8 +90,7 @@ TEST_F(FullDisk, ACheckpointThatDoesNotFitIsAnErrorAndThePreviousOneStays) {
       const std::string path = (dir / name).string();
       meta.epoch = 2;
       dkd::fail_writes_for_testing(name, room);
-      const std::string message =
-          dkd::test::error_of([&] { dkd::save_checkpoint(path, meta, modules, optimizers); });
+      const std::string message = dkd::test::error_of([&] { dkd::save_checkpoint(path, meta, modules, optimizers); });
       dkd::fail_writes_for_testing("", -1);
       expect_full_disk_message(message, path);
       EXPECT_TRUE(temporaries_under(dir).empty()) << "room " << room;
@@ -137,8 +136,8 @@ TEST_F(FullDisk, AtomicFilesAndCopiesKeepTheirOldContents) {
       expect_full_disk_message(dkd::test::error_of([&] { dkd::write_file_atomic(report, "a new report"); }), report);
     }
     dkd::fail_writes_for_testing("", room);
-    expect_full_disk_message(
-        dkd::test::error_of([&] { dkd::copy_file_atomic((dir / "epoch_3.pt").string(), best); }), best);
+    expect_full_disk_message(dkd::test::error_of([&] { dkd::copy_file_atomic((dir / "epoch_3.pt").string(), best); }),
+                             best);
     dkd::fail_writes_for_testing("", -1);
     EXPECT_EQ(dkd::read_file(report), "old report");
     EXPECT_EQ(dkd::read_file(best), "old best");
@@ -170,8 +169,8 @@ TEST_F(FullDisk, TheLogFileIsGivenUpWithOneMessageAndTheRunGoesOn) {
   expect_full_disk_message(console, log);
   EXPECT_NE(console.find("logging to the console only"), std::string::npos) << console;
   EXPECT_NE(console.find("third line"), std::string::npos) << console;  // the console still has everything
-  EXPECT_EQ(dkd::read_file(log), before);  // no cut line, nothing after the failure
-  dkd::init_logging("info");  // the next tests log to the console only
+  EXPECT_EQ(dkd::read_file(log), before);                               // no cut line, nothing after the failure
+  dkd::init_logging("info");                                            // the next tests log to the console only
   fs::remove_all(dir);
 }
 
@@ -182,24 +181,7 @@ class FullDiskTraining : public FullDisk {
   void SetUp() override {
     dir_ = dkd::test::per_test_dir("full_disk_train");
     const std::string data_root = dkd::test::tiny_synth_penn(dir_, 6, 9, 128, 96, 8, 10);
-    config_path_ = (dir_ / "tiny.yaml").string();
-    std::ofstream(config_path_)
-        << "runtime: {threads: 1, seed: 3, deterministic: true}\n"
-           "data: {dataset: penn, root: "
-        << data_root
-        << ", input_size: [64, 64], clip_length: 2, workers: 0}\n"
-           "model:\n"
-           "  initializer: {depth: 18, width: 0.125, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"
-           "  encoder: {depth: 18, width: 0.0625, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"
-           "train:\n"
-           "  stages: [initializer]\n"
-           "  schedule: constant\n"
-           "  log_every: 1\n"
-           "  val_every: 0\n"
-           "  val_max_videos: 1\n"
-           "  checkpoint_every: 1\n"
-           "  initializer: {epochs: 1, batch_size: 4, max_iters: 4}\n"
-           "  adversarial: {enabled: false}\n";
+    config_path_ = dkd::test::write_tiny_initializer_config((dir_ / "tiny.yaml").string(), data_root);
   }
   void TearDown() override {
     unsetenv("DKD_TEST_FULL_DISK");
@@ -211,8 +193,10 @@ class FullDiskTraining : public FullDisk {
       unsetenv("DKD_TEST_FULL_DISK");
     else
       setenv("DKD_TEST_FULL_DISK", full_disk.c_str(), 1);
-    auto r = dkd::test::run_tool_command("dkd_train",
-                                         "--config " + config_path_ + " --work-dir " + work().string() + " " + extra);
+    // A checkpoint after every step of one epoch.
+    auto r = dkd::test::run_tool_command(
+        "dkd_train", "--config " + config_path_ + " --work-dir " + work().string() +
+                         " --set train.checkpoint_every=1 --set train.initializer.epochs=1 " + extra);
     unsetenv("DKD_TEST_FULL_DISK");
     return r;
   }
@@ -280,13 +264,13 @@ TEST_F(FullDiskTraining, ARealSmallFileSystemFillsUpWithoutACrash) {
   const std::string mount = (dir_ / "small").string();
   const std::string tool = std::string(DKD_TOOL_DIR) + "/dkd_train";
   const std::string work_dir = mount + "/run";
-  const std::string script =
-      tool + " --config " + config_path_ + " --work-dir " + work_dir + " --set train.initializer.max_iters=12 >" +
-      (dir_ / "first.txt").string() + " 2>&1; echo \\$? >" + (dir_ / "first_rc").string() + "; ls -R " + work_dir +
-      " >" + (dir_ / "files.txt").string() + "; cat " + work_dir + "/last_checkpoint >" +
-      (dir_ / "last.txt").string() + "; mount -o remount,size=256m " + mount + " && " + tool + " --work-dir " +
-      work_dir + " --resume >" + (dir_ / "second.txt").string() + " 2>&1; echo \\$? >" +
-      (dir_ / "second_rc").string();
+  const std::string script = tool + " --config " + config_path_ + " --work-dir " + work_dir +
+                             " --set train.checkpoint_every=1 --set train.initializer.epochs=1 >" +
+                             (dir_ / "first.txt").string() + " 2>&1; echo \\$? >" + (dir_ / "first_rc").string() +
+                             "; ls -R " + work_dir + " >" + (dir_ / "files.txt").string() + "; cat " + work_dir +
+                             "/last_checkpoint >" + (dir_ / "last.txt").string() + "; mount -o remount,size=256m " +
+                             mount + " && " + tool + " --work-dir " + work_dir + " --resume >" +
+                             (dir_ / "second.txt").string() + " 2>&1; echo \\$? >" + (dir_ / "second_rc").string();
   // Room for the small files and two and a half checkpoints, as large as a first run's.
   ASSERT_EQ(train("--set train.initializer.max_iters=1").exit_code, 0);
   const auto checkpoint = fs::file_size(dkd::WorkDir(work().string()).last_checkpoint());

@@ -41,28 +41,7 @@ class TrainSafety : public ::testing::Test {
   void SetUp() override {
     dir_ = dkd::test::per_test_dir("safety");
     const std::string data_root = dkd::test::tiny_synth_penn(dir_, 6, 9, 128, 96, 8, 10);
-    config_path_ = (dir_ / "tiny.yaml").string();
-    std::ofstream(config_path_)
-        << "runtime: {threads: 1, seed: 3, deterministic: true, log_level: info}\n"
-           "data: {dataset: penn, root: "
-        << data_root
-        << ", input_size: [64, 64],"
-           " clip_length: 2, workers: 0}\n"
-           "model:\n"
-           "  initializer: {depth: 18, width: 0.125, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"
-           "  encoder: {depth: 18, width: 0.0625, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"
-           "  distillator: {channels: 8, kernel_size: 3}\n"
-           "  discriminator: {channels: 8, embedding: 16, input_size: 16}\n"
-           "train:\n"
-           "  stages: [initializer]\n"
-           "  lr: 0.001\n"
-           "  schedule: constant\n"
-           "  log_every: 1\n"
-           "  val_every: 0\n"
-           "  val_max_videos: 1\n"
-           "  initializer: {epochs: 2, batch_size: 4, max_iters: 4}\n"
-           "  dkd: {epochs: 1, batch_size: 2, max_iters: 2}\n"
-           "  adversarial: {enabled: false}\n";
+    config_path_ = dkd::test::write_tiny_initializer_config((dir_ / "tiny.yaml").string(), data_root);
   }
   void TearDown() override { fs::remove_all(dir_); }
 

@@ -113,7 +113,7 @@ DatasetScan PennAction::scan(const std::string& root) {
   std::error_code ec;
   if (!fs::is_directory(labels, ec))
     throw DataError(labels.string(), missing_dataset_message("Penn Action", root, "labels/",
-                                                              "labels/NNNN.mat and frames/NNNN/NNNNNN.jpg"));
+                                                             "labels/NNNN.mat and frames/NNNN/NNNNNN.jpg"));
   std::vector<std::string> ids;
   for (const auto& e : fs::directory_iterator(labels, ec))
     if (e.path().extension() == ".mat") ids.push_back(e.path().stem().string());

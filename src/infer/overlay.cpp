@@ -143,8 +143,7 @@ OverlayWriter::~OverlayWriter() {
   }
   try {
     if (writer_->video.isOpened()) writer_->video.release();
-  } catch (...) {
-  }
+  } catch (...) {}
   std::error_code ec;
   std::filesystem::remove(writer_->tmp, ec);
 }

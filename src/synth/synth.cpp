@@ -62,7 +62,6 @@ std::string jhmdb_name(SynthRng& rng, const std::string& action, int index) {
   return name;
 }
 
-
 std::string encode(const cv::Mat& image, const std::string& ext, const std::vector<int>& params,
                    const std::string& what) {
   std::vector<uchar> buf;

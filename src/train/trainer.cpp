@@ -58,8 +58,7 @@ class Trainer {
     if (!work_dir_ || !is_main_) return;
     try {
       unlock_work_dir(work_dir_->root());
-    } catch (...) {
-    }
+    } catch (...) {}
   }
 
   int run();
@@ -336,8 +335,7 @@ void Trainer::restore_missing_best(const CheckpointMeta& resumed) {
   const std::string stage = name_of(*resumed.stage);
   std::error_code ec;
   if (fs::exists(work_dir_->path("best_" + stage + ".pt"), ec)) return;
-  const std::string best =
-      work_dir_->checkpoint_path(stage + "/epoch_" + std::to_string(resumed.best_epoch) + ".pt");
+  const std::string best = work_dir_->checkpoint_path(stage + "/epoch_" + std::to_string(resumed.best_epoch) + ".pt");
   if (!fs::exists(best, ec)) return;
   copy_to_best(best, stage);
   spdlog::info("{} was missing (a write that failed); copied again from {}", work_dir_->best_path(), best);

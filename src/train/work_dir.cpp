@@ -170,8 +170,7 @@ void lock_work_dir(const std::string& root) {
   long holder = -1;
   if (!lock.try_lock(path, &holder))
     throw UsageError(root + " is in use by another dkd_train" +
-                     (holder > 0 ? " (pid " + std::to_string(holder) + ")" : std::string()) +
-                     ", which holds " + path +
+                     (holder > 0 ? " (pid " + std::to_string(holder) + ")" : std::string()) + ", which holds " + path +
                      "; two runs in one work dir would mix their checkpoints and metrics. Wait for it to end, "
                      "stop it, or train into another --work-dir");
   locks.emplace(key, std::move(lock));

@@ -330,7 +330,8 @@ bool FileLock::try_lock(const std::string& path, long* holder) {
 }
 
 bool FileLock::adopt(int fd, const std::string& path) {
-  struct stat a {}, b {};
+  struct stat a;
+  struct stat b;
   if (fd < 0 || ::fstat(fd, &a) != 0 || ::stat(path.c_str(), &b) != 0) return false;
   if (a.st_dev != b.st_dev || a.st_ino != b.st_ino) return false;
   // The same open file description as the parent's: flock succeeds on it and
