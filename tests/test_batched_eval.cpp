@@ -16,6 +16,7 @@
 #include "dkd/data/heatmap.h"
 #include "dkd/data/skeleton.h"
 #include "dkd/eval/model_eval.h"
+#include "dkd/models/dkd_stream.h"
 #include "dkd/models/factory.h"
 
 using namespace dkd;
@@ -64,7 +65,13 @@ EvalRun run(EvalModel& model, const Config& config, int batch_videos) {
   return r;
 }
 
-/// Batch 1 and batch 4 agree: coordinates within 1e-3 px, the same totals.
+/// Batch 1 and batch 4 agree: the same totals, and the keypoints within 1e-3 px.
+/// The heatmaps agree to rounding (StreamsTakeTheirOwnKeyframes); argmax decoding
+/// turns that into the same keypoint unless two pixels (or the two neighbours that
+/// set the quarter-pixel shift) are equal to within rounding, where another CPU's
+/// or batch size's last bits may tip it. Such ties may move a few keypoints (at
+/// most 1%); a batching fault (a video given another's rows or keyframes) moves
+/// most of them.
 void expect_batching_changes_nothing(EvalModel& model, const Config& config, const std::string& what) {
   const EvalRun one = run(model, config, 1);
   const EvalRun four = run(model, config, 4);
@@ -73,14 +80,16 @@ void expect_batching_changes_nothing(EvalModel& model, const Config& config, con
   EXPECT_EQ(one.totals.initializer_runs, four.totals.initializer_runs) << what;
   ASSERT_EQ(one.predictions.videos.size(), written_videos().size()) << what;
   ASSERT_EQ(four.predictions.videos.size(), written_videos().size()) << what;
-  double worst = 0.0;
+  std::size_t keypoints = 0, moved = 0;
   for (const auto& [id, joints] : one.predictions.videos) {
     const auto& other = four.predictions.videos.at(id);
     ASSERT_EQ(joints.size(), other.size()) << what << " " << id;
-    for (std::size_t k = 0; k < joints.size(); ++k)
-      worst = std::max({worst, std::abs(double(joints[k].x) - other[k].x), std::abs(double(joints[k].y) - other[k].y)});
+    for (std::size_t k = 0; k < joints.size(); ++k) {
+      ++keypoints;
+      moved += std::max(std::abs(double(joints[k].x) - other[k].x), std::abs(double(joints[k].y) - other[k].y)) > 1e-3;
+    }
   }
-  EXPECT_LE(worst, 1e-3) << what;
+  EXPECT_LE(moved, keypoints / 100) << what << ": " << moved << " of " << keypoints << " keypoints moved";
 }
 
 /// Initializer runs of each video alone (batch 1).
@@ -93,11 +102,13 @@ std::vector<int64_t> runs_per_video(EvalModel& model, const Config& config) {
 /// Candidate thresholds around the mean peaks of the distilled frames without
 /// re-initialisation: from the median outwards, up to 4x beyond the extremes
 /// (with the flip test the rule sees the mean of a frame's and its mirror's
-/// peaks, which is above the peak of their average).
+/// peaks, which is above the peak of their average). The median itself is a
+/// measured peak, a threshold no rule decides alike for every batch size: the
+/// candidates start a little above it.
 std::vector<double> candidate_thresholds(std::vector<double> peaks) {
   std::sort(peaks.begin(), peaks.end());
   const double median = peaks[peaks.size() / 2];
-  std::vector<double> out = {median};
+  std::vector<double> out;
   for (int k = 1; k <= 24; ++k) {
     out.push_back(median * std::pow(4.0 * peaks.back() / median, k / 24.0));
     out.push_back(median * std::pow(0.25 * peaks.front() / median, k / 24.0));
@@ -105,8 +116,19 @@ std::vector<double> candidate_thresholds(std::vector<double> peaks) {
   return out;
 }
 
+/// True when `decide(t)` is the same for t = threshold and t = threshold * (1 -+
+/// kKeyframeTolerance): no mean peak the rule compared lies in the band where
+/// batch sizes and CPUs may decide differently (DkdStream's documented tolerance),
+/// so the test's expectations do not hang on the last bits of a convolution.
+template <class Decide>
+bool decided_clear_of_threshold(double threshold, const Decide& decide) {
+  const auto at = decide(threshold);
+  return decide(threshold * (1.0 - kKeyframeTolerance)) == at && decide(threshold * (1.0 + kKeyframeTolerance)) == at;
+}
+
 /// A reinit_confidence that re-initialises some distilled frames but not all
-/// (each video alone); 0 when no candidate does.
+/// (each video alone), with no compared mean peak within kKeyframeTolerance of
+/// it; 0 when no candidate does.
 double mixed_threshold(EvalModel& model, Config config) {
   config.infer.reinit_every = 0;
   config.infer.reinit_confidence = 0.0;
@@ -122,11 +144,15 @@ double mixed_threshold(EvalModel& model, Config config) {
       peaks.push_back(sum / J);
     }
   }
-  for (const double threshold : candidate_thresholds(peaks)) {
+  const auto runs_at = [&](double threshold) {
     config.infer.reinit_confidence = threshold;
+    return runs_per_video(model, config);
+  };
+  for (const double threshold : candidate_thresholds(peaks)) {
     int64_t total = 0;
-    for (const int64_t r : runs_per_video(model, config)) total += r;
-    if (total > static_cast<int64_t>(written_videos().size()) && total < frames) return threshold;
+    for (const int64_t r : runs_at(threshold)) total += r;
+    const bool mixed = total > static_cast<int64_t>(written_videos().size()) && total < frames;
+    if (mixed && decided_clear_of_threshold(threshold, runs_at)) return threshold;
   }
   return 0.0;
 }
@@ -233,19 +259,27 @@ TEST(BatchedEval, StreamsTakeTheirOwnKeyframes) {
       std::vector<torch::Tensor> alone;
       std::vector<std::vector<bool>> alone_ran;
       bool mixed = false;  // a step where some streams re-initialise and others not
-      for (const double threshold : candidate_thresholds(peaks)) {
-        rules.reinit_confidence = threshold;
+      // Each video alone at `threshold`: its heatmaps into `alone` and its keyframes.
+      const auto run_alone = [&](double threshold) {
+        InferConfig r;
+        r.reinit_confidence = threshold;
         alone.clear();
-        alone_ran.assign(N, {});
+        std::vector<std::vector<bool>> ran_per_video(N);
         for (int i = 0; i < N; ++i) {
           std::vector<torch::Tensor> hs = {model.first_frame(x[i][0].unsqueeze(0), &crops[0][i])};
           for (int t = 1; t < T; ++t) {
             bool ran = false;
-            hs.push_back(model.next_frame(x[i][t].unsqueeze(0), rules, &ran, &crops[t][i]));
-            alone_ran[i].push_back(ran);
+            hs.push_back(model.next_frame(x[i][t].unsqueeze(0), r, &ran, &crops[t][i]));
+            ran_per_video[i].push_back(ran);
           }
           alone.push_back(torch::cat(hs));
         }
+        return ran_per_video;
+      };
+      for (const double threshold : candidate_thresholds(peaks)) {
+        if (!decided_clear_of_threshold(threshold, run_alone)) continue;
+        rules.reinit_confidence = threshold;
+        alone_ran = run_alone(threshold);
         for (int t = 1; t < T; ++t) {
           int count = 0;
           for (int i = 0; i < N; ++i) count += alone_ran[i][t - 1];
@@ -266,6 +300,11 @@ TEST(BatchedEval, StreamsTakeTheirOwnKeyframes) {
       const auto reference = torch::stack(alone);
       const double scale = reference.abs().max().item<double>();
       EXPECT_LE((batched - reference).abs().max().item<double>(), 1e-5 * scale) << prior << " flip " << flip;
+      // DkdStream's documented tolerance holds: batching moves no frame's mean peak as far.
+      const auto mean_peak = [](const torch::Tensor& h) { return h.flatten(3).amax(-1).mean(-1).to(torch::kDouble); };
+      const auto alone_peak = mean_peak(reference);
+      EXPECT_LT(((mean_peak(batched) - alone_peak).abs() / alone_peak.abs()).max().item<double>(), kKeyframeTolerance)
+          << prior << " flip " << flip;
     }
   }
 }

@@ -1,6 +1,9 @@
 // The four tools' command lines: help, config errors and exit codes.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
+#include "common.h"
 #include "tool_runner.h"
 
 using dkd::test::run_tool_command;
@@ -59,6 +62,26 @@ TEST(ToolsCli, UnknownVariantNameListsTheValidOnes) {
   r = run_tool_command("dkd_eval", "--config " + kSynthetic + " --checkpoint /nonexistent.pt --model large");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("dkd, initializer or baseline"), std::string::npos) << r.output;
+}
+
+TEST(ToolsCli, AMissingDataSetSaysWhichFolderWasExpectedAndWhereToGetIt) {
+  namespace fs = std::filesystem;
+  const fs::path dir = dkd::test::fresh_dir("missing_data");
+  const std::string penn = std::string(DKD_SOURCE_DIR) + "/configs/penn.yaml";
+  const std::string jhmdb = std::string(DKD_SOURCE_DIR) + "/configs/jhmdb.yaml";
+  for (const std::string& config : {penn, jhmdb}) {
+    // A folder that does not exist, then one that exists but holds something else.
+    for (const fs::path& root : {dir / "no_such_set", dir}) {
+      const auto r = run_tool_command("dkd_train", "--config " + config + " --set data.root=" + root.string() +
+                                                       " --work-dir " + (dir / "work").string() + " --force");
+      EXPECT_EQ(r.exit_code, 1) << r.output;
+      EXPECT_NE(r.output.find(root.string()), std::string::npos) << r.output;
+      EXPECT_NE(r.output.find(fs::exists(root) ? "directory in" : "does not exist"), std::string::npos) << r.output;
+      EXPECT_NE(r.output.find("docs/datasets.md"), std::string::npos) << r.output;
+      EXPECT_NE(r.output.find("data.root"), std::string::npos) << r.output;
+    }
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace

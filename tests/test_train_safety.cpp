@@ -41,28 +41,7 @@ class TrainSafety : public ::testing::Test {
   void SetUp() override {
     dir_ = dkd::test::per_test_dir("safety");
     const std::string data_root = dkd::test::tiny_synth_penn(dir_, 6, 9, 128, 96, 8, 10);
-    config_path_ = (dir_ / "tiny.yaml").string();
-    std::ofstream(config_path_)
-        << "runtime: {threads: 1, seed: 3, deterministic: true, log_level: info}\n"
-           "data: {dataset: penn, root: "
-        << data_root
-        << ", input_size: [64, 64],"
-           " clip_length: 2, workers: 0}\n"
-           "model:\n"
-           "  initializer: {depth: 18, width: 0.125, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"
-           "  encoder: {depth: 18, width: 0.0625, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"
-           "  distillator: {channels: 8, kernel_size: 3}\n"
-           "  discriminator: {channels: 8, embedding: 16, input_size: 16}\n"
-           "train:\n"
-           "  stages: [initializer]\n"
-           "  lr: 0.001\n"
-           "  schedule: constant\n"
-           "  log_every: 1\n"
-           "  val_every: 0\n"
-           "  val_max_videos: 1\n"
-           "  initializer: {epochs: 2, batch_size: 4, max_iters: 4}\n"
-           "  dkd: {epochs: 1, batch_size: 2, max_iters: 2}\n"
-           "  adversarial: {enabled: false}\n";
+    config_path_ = dkd::test::write_tiny_initializer_config((dir_ / "tiny.yaml").string(), data_root);
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -321,6 +300,52 @@ TEST_F(TrainSafety, AUsedWorkDirIsRefusedUnlessResumeOrForce) {
   int train_lines = 0;
   for (std::string line; std::getline(in, line);) train_lines += line.find("\"type\":\"train\"") != std::string::npos;
   EXPECT_EQ(train_lines, 4);
+}
+
+TEST_F(TrainSafety, ABusyWorkDirIsRefusedWithTheHoldersPidAndAKilledRunLeavesNoLock) {
+  for (const std::string& launch : {std::string(""), std::string("--nproc 2")}) {
+    // A long run that holds its work dir until it is killed.
+    const std::string name = launch.empty() ? "busy" : "busy_ranks";
+    const fs::path work = dir_ / name;
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      const std::string cmd = std::string(DKD_TOOL_DIR) + "/dkd_train --config " + config_path_ + " --work-dir " +
+                              work.string() + " " + launch +
+                              " --set train.initializer.max_iters=100000 --set train.initializer.epochs=1000"
+                              " > /dev/null 2>&1";
+      execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // The holder writes its pid into the lock file once it holds it (for
+    // --nproc, the launcher's: the ranks share its lock).
+    const std::string lock = (work / dkd::kWorkDirLockFile).string();
+    const std::string holder = std::to_string(pid) + "\n";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline &&
+           !(fs::exists(lock) && dkd::read_file(lock) == holder && fs::exists(work / "config.yaml")))
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_EQ(dkd::read_file(lock), holder) << launch;
+    // A second run into it, however started, is refused with the holder's pid.
+    for (const char* extra : {"", "--force", "--resume", "--nproc 2 --force"}) {
+      const auto r = train(name, extra);
+      EXPECT_EQ(r.exit_code, 2) << launch << " / " << extra << ": " << r.output;
+      EXPECT_NE(r.output.find("is in use by another dkd_train (pid " + std::to_string(pid) + ")"), std::string::npos)
+          << launch << " / " << extra << ": " << r.output;
+    }
+    EXPECT_FALSE(dkd::FileLock().try_lock(lock));
+    // Killed without a chance to clean up: the kernel drops the lock (with
+    // --nproc once the ranks, killed with their launcher, are gone too).
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    bool free = dkd::FileLock().try_lock(lock);
+    for (int tries = 0; tries < 3000 && !free && !launch.empty(); ++tries) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      free = dkd::FileLock().try_lock(lock);
+    }
+    EXPECT_TRUE(free) << launch << ": the killed run left its lock";
+  }
 }
 
 TEST_F(TrainSafety, ResumeUsesTheStoredConfigAndRefusesChanges) {

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "common.h"
 #include "dkd/util/error.h"
+#include "dkd/util/runtime.h"
 
 namespace fs = std::filesystem;
 
@@ -75,6 +77,51 @@ TEST(MetricsWriter, ResumeDropsLinesAfterTheCheckpointAndCutLines) {
   EXPECT_NE(lines[1].find("\"step\":2"), std::string::npos);
   EXPECT_NE(lines[2].find("0.4"), std::string::npos);
   fs::remove_all(root);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(WorkDirLock, AnotherHolderIsRefusedWithItsPidAndTheLockGoesWithIt) {
+  const fs::path root = fs::path(dkd::test::fresh_dir("workdir_lock"));
+  const std::string lock = (root / dkd::kWorkDirLockFile).string();
+  // Another open file holding the lock: refused like another process (flock is per open file).
+  dkd::FileLock other;
+  ASSERT_TRUE(other.try_lock(lock));
+  const std::string err = dkd::test::error_of<dkd::UsageError>([&] { dkd::lock_work_dir(root.string()); });
+  EXPECT_NE(err.find("in use by another dkd_train (pid " + std::to_string(getpid()) + ")"), std::string::npos) << err;
+  EXPECT_NE(err.find(lock), std::string::npos) << err;
+  other = dkd::FileLock();  // released
+  EXPECT_NO_THROW(dkd::lock_work_dir(root.string()));
+  EXPECT_NO_THROW(dkd::lock_work_dir(root.string()));  // held already: nothing to do
+  EXPECT_FALSE(dkd::FileLock().try_lock(lock));
+  dkd::unlock_work_dir(root.string());
+  EXPECT_TRUE(dkd::FileLock().try_lock(lock));
+  fs::remove_all(root);
+}
+
+TEST(WorkDirLock, AChildSharesTheLockOnlyThroughTheHandedDownDescriptor) {
+  const fs::path root = fs::path(dkd::test::fresh_dir("workdir_lock_share"));
+  const std::string lock = (root / dkd::kWorkDirLockFile).string();
+  dkd::lock_work_dir(root.string());
+  dkd::share_work_dir_lock(root.string());
+  const char* fd_text = std::getenv(dkd::kWorkDirLockEnv);
+  ASSERT_NE(fd_text, nullptr);
+  const int fd = std::atoi(fd_text);
+  // A child (as a rank after exec) adopts the descriptor it inherited (here a
+  // copy of it, the same open file, as a child has)...
+  dkd::FileLock adopted;
+  EXPECT_TRUE(adopted.adopt(::dup(fd), lock));
+  // ...but not a descriptor of another file, nor one that is no lock at all.
+  const fs::path elsewhere = fs::path(dkd::test::fresh_dir("workdir_lock_other"));
+  std::ofstream(elsewhere / dkd::kWorkDirLockFile) << "";
+  EXPECT_FALSE(dkd::FileLock().adopt(fd, (elsewhere / dkd::kWorkDirLockFile).string()));
+  EXPECT_FALSE(dkd::FileLock().adopt(-1, lock));
+  unsetenv(dkd::kWorkDirLockEnv);
+  dkd::unlock_work_dir(root.string());
+  fs::remove_all(root);
+  fs::remove_all(elsewhere);
 }
 
 }  // namespace

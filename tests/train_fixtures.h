@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -32,6 +33,32 @@ inline std::string tiny_synth_penn(const std::filesystem::path& dir, int videos,
   synth.progress = false;
   generate_synth_dataset(synth);
   return synth.out;
+}
+
+/// A config (written to `path`) that trains the initializer stage of a tiny model
+/// for 4 steps on `data_root` in deterministic mode, validating only at the end.
+inline std::string write_tiny_initializer_config(const std::string& path, const std::string& data_root) {
+  std::ofstream(path) << "runtime: {threads: 1, seed: 3, deterministic: true, log_level: info}\n"
+                         "data: {dataset: penn, root: "
+                      << data_root
+                      << ", input_size: [64, 64],"
+                         " clip_length: 2, workers: 0}\n"
+                         "model:\n"
+                         "  initializer: {depth: 18, width: 0.125, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"
+                         "  encoder: {depth: 18, width: 0.0625, stages: 2, deconv_layers: 1, deconv_filters: 8}\n"
+                         "  distillator: {channels: 8, kernel_size: 3}\n"
+                         "  discriminator: {channels: 8, embedding: 16, input_size: 16}\n"
+                         "train:\n"
+                         "  stages: [initializer]\n"
+                         "  lr: 0.001\n"
+                         "  schedule: constant\n"
+                         "  log_every: 1\n"
+                         "  val_every: 0\n"
+                         "  val_max_videos: 1\n"
+                         "  initializer: {epochs: 2, batch_size: 4, max_iters: 4}\n"
+                         "  dkd: {epochs: 1, batch_size: 2, max_iters: 2}\n"
+                         "  adversarial: {enabled: false}\n";
+  return path;
 }
 
 }  // namespace dkd::test

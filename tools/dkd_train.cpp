@@ -3,6 +3,7 @@
 
 #include "dkd/dist/launcher.h"
 #include "dkd/train/trainer.h"
+#include "dkd/train/work_dir.h"
 #include "dkd/app/cli.h"
 #include "dkd/app/run_config.h"
 #include "dkd/util/error.h"
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
     const dkd::Config config = dkd::resolve_run_config(config_options, options);
     if (config_options.print_config) return 0;
     if (nproc > 1) {
+      // The ranks share this process's lock on the work dir (taken by resolve_run_config).
+      dkd::share_work_dir_lock(dkd::resolve_work_dir(config, options));
       dkd::LaunchOptions launch;
       launch.stop_grace_s = config.dist.stop_grace_s;
       return dkd::launch_local_ranks(nproc, argc, argv, launch);

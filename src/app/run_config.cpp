@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dkd/dist/env.h"
 #include "dkd/models/checkpoint.h"
 #include "dkd/train/trainer.h"
 #include "dkd/train/work_dir.h"
@@ -14,6 +15,16 @@ namespace fs = std::filesystem;
 
 namespace dkd {
 
+namespace {
+
+/// One dkd_train writes a work dir: rank 0 (or the process that starts the
+/// ranks) takes its lock before looking at it; ranks > 0 only read it.
+void lock_unless_other_rank(const std::string& root) {
+  if (dist_env_from_environment().rank == 0) lock_work_dir(root);
+}
+
+}  // namespace
+
 Config resolve_run_config(const ConfigOptions& cli, TrainOptions& options) {
   const bool given = !cli.config_path.empty();
   if (!options.resume) {
@@ -21,6 +32,7 @@ Config resolve_run_config(const ConfigOptions& cli, TrainOptions& options) {
     Config config = load_config(cli);
     // Also checked by the trainer (rank 0); here so --nproc refuses before starting ranks.
     const WorkDir work_dir(resolve_work_dir(config, options));
+    if (!cli.print_config) lock_unless_other_rank(work_dir.root());
     if (!options.force && !cli.print_config && work_dir.holds_run())
       throw UsageError(work_dir.root() +
                        " already holds a run (last_checkpoint, best.pt or checkpoints/); "
@@ -40,6 +52,7 @@ Config resolve_run_config(const ConfigOptions& cli, TrainOptions& options) {
 
   // The run continues with the config it was started with, as stored in its checkpoint.
   WorkDir work_dir(options.work_dir);
+  if (!cli.print_config) lock_unless_other_rank(work_dir.root());
   std::string note;
   options.resume_checkpoint = work_dir.pick_resume_checkpoint(&note);
   if (!note.empty()) spdlog::warn("{}", note);

@@ -71,6 +71,18 @@ std::vector<std::string> validation_ids(const std::vector<VideoRecord>& train_vi
   return ids;
 }
 
+std::string missing_dataset_message(const std::string& name, const std::string& root, const std::string& marker,
+                                    const std::string& layout) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const std::string where = fs::absolute(root, ec).lexically_normal().string();
+  const bool exists = fs::is_directory(root, ec);
+  return "not a " + name + " folder (" +
+         (exists ? "no " + marker + " directory in " + where : "data.root " + where + " does not exist") + "). The " +
+         name + " data set is not included: download it (docs/datasets.md says where) and unpack it so that " + where +
+         " holds " + layout + ", or point data.root at it (--set data.root=DIR)";
+}
+
 std::vector<VideoRecord> load_split(const DataConfig& config, const std::string& split) {
   if (split != "train" && split != "val" && split != "test" && split != "all")
     throw UsageError("split must be train, val, test or all, not '" + split + "'");

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <algorithm>
 #include <fstream>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <matio.h>
 
 #include "dkd/util/error.h"
+#include "dkd/util/runtime.h"
 
 namespace dkd {
 
@@ -353,26 +355,53 @@ double MatReader::scalar(const std::string& name) {
 
 // ---------------------------------------------------------------- writer
 
-MatWriter::MatWriter(const std::string& path, bool compress) : path_(path), compress_(compress) {
+MatWriter::MatWriter(const std::string& path, bool compress)
+    : path_(path), tmp_(atomic_temp_path(path)), compress_(compress), exceptions_at_start_(std::uncaught_exceptions()) {
   quiet_matio();
-  std::remove(path.c_str());
+  std::remove(tmp_.c_str());
   // A fixed header text: matio's default embeds the creation time, which would
   // make identical data sets differ byte for byte (the synthetic generator
   // promises identical files for identical seeds).
-  mat_ = Mat_CreateVer(path.c_str(), "MATLAB 5.0 MAT-file, Platform: GLNXA64, Created by: dkd", MAT_FT_MAT5);
-  if (!mat_) throw DataError(path, "cannot create MAT file");
+  mat_ = Mat_CreateVer(tmp_.c_str(), "MATLAB 5.0 MAT-file, Platform: GLNXA64, Created by: dkd", MAT_FT_MAT5);
+  if (!mat_) throw DataError(path, "cannot create MAT file (" + free_space_text(path) + ")");
 }
 
 MatWriter::~MatWriter() {
-  if (mat_) Mat_Close(mat_);
+  if (!mat_) return;
+  if (std::uncaught_exceptions() > exceptions_at_start_) {
+    Mat_Close(mat_);
+    std::remove(tmp_.c_str());
+    return;
+  }
+  try {
+    close();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+  }
 }
 
 void MatWriter::close() {
-  if (mat_) {
-    int rc = Mat_Close(mat_);
-    mat_ = nullptr;
-    if (rc != 0) throw DataError(path_, "error closing MAT file");
+  if (!mat_) return;
+  const int rc = Mat_Close(mat_);
+  mat_ = nullptr;
+  // matio does not check every write: the file must read back whole.
+  int readable = 0;
+  if (rc == 0) {
+    if (mat_t* check = Mat_Open(tmp_.c_str(), MAT_ACC_RDONLY)) {
+      while (matvar_t* v = Mat_VarReadNext(check)) {
+        ++readable;
+        Mat_VarFree(v);
+      }
+      Mat_Close(check);
+    }
   }
+  if (rc != 0 || readable != variables_) {
+    std::remove(tmp_.c_str());
+    throw DataError(path_, "cannot write the MAT file: " + std::to_string(readable) + " of " +
+                               std::to_string(variables_) + " variables read back (" + free_space_text(path_) +
+                               "); the partial file was removed");
+  }
+  commit_file_atomic(tmp_, path_);
 }
 
 namespace {
@@ -419,6 +448,7 @@ void MatWriter::write_numeric(const std::string& name, const std::vector<std::si
   }
   if (storage == MatStorage::kDouble || !integral) {
     write_var<double>(mat_, path_, name, MAT_C_DOUBLE, MAT_T_DOUBLE, dims, data, false, compress_);
+    ++variables_;
     return;
   }
   const bool use8 = hi <= 255.0;
@@ -429,12 +459,14 @@ void MatWriter::write_numeric(const std::string& name, const std::vector<std::si
   } else {
     write_var<uint16_t>(mat_, path_, name, cls, MAT_T_UINT16, dims, data, false, compress_);
   }
+  ++variables_;
 }
 
 void MatWriter::write_uint8(const std::string& name, const std::vector<std::size_t>& dims,
                             const std::vector<unsigned char>& data, bool logical) {
   check_numel(path_, name, dims, data.size());
   write_var<unsigned char>(mat_, path_, name, MAT_C_UINT8, MAT_T_UINT8, dims, data, logical, compress_);
+  ++variables_;
 }
 
 void MatWriter::write_text(const std::string& name, const std::string& text, bool two_byte) {
@@ -443,6 +475,7 @@ void MatWriter::write_text(const std::string& name, const std::string& text, boo
     write_var<uint16_t>(mat_, path_, name, MAT_C_CHAR, MAT_T_UINT16, dims, text, false, compress_);
   else
     write_var<char>(mat_, path_, name, MAT_C_CHAR, MAT_T_UINT8, dims, text, false, compress_);
+  ++variables_;
 }
 
 }  // namespace dkd

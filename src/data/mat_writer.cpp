@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "dkd/util/error.h"
+#include "dkd/util/runtime.h"
 
 namespace fs = std::filesystem;
 
@@ -193,10 +194,7 @@ void write_jhmdb_split_files(const std::vector<VideoRecord>& videos, const std::
   for (const auto& [action, text] : per_action) {
     const std::string path = jhmdb_split_path(root, action, split);
     make_parent(path);
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    if (!f) throw DataError(path, "cannot create split file");
-    f << text;
-    if (!f) throw DataError(path, "cannot write split file");
+    write_file_atomic(path, text);
   }
 }
 

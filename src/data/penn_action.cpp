@@ -112,7 +112,8 @@ DatasetScan PennAction::scan(const std::string& root) {
   const fs::path labels = fs::path(root) / "labels";
   std::error_code ec;
   if (!fs::is_directory(labels, ec))
-    throw DataError(labels.string(), "not a Penn Action folder (no labels/ directory)");
+    throw DataError(labels.string(), missing_dataset_message("Penn Action", root, "labels/",
+                                                             "labels/NNNN.mat and frames/NNNN/NNNNNN.jpg"));
   std::vector<std::string> ids;
   for (const auto& e : fs::directory_iterator(labels, ec))
     if (e.path().extension() == ".mat") ids.push_back(e.path().stem().string());

@@ -43,7 +43,9 @@ SplitFiles list_split_files(const std::string& root, int split) {
   SplitFiles s;
   s.dir = (fs::path(root) / "sub_splits").string();
   std::error_code ec;
-  if (!fs::is_directory(s.dir, ec)) throw DataError(s.dir, "not a Sub-JHMDB folder (no sub_splits/ directory)");
+  if (!fs::is_directory(s.dir, ec))
+    throw DataError(s.dir, missing_dataset_message("Sub-JHMDB", root, "sub_splits/",
+                                                   "sub_splits/, joint_positions/, puppet_mask/ and Rename_Images/"));
   s.suffix = "_test_split_" + std::to_string(split) + ".txt";
   for (const auto& e : fs::directory_iterator(s.dir, ec)) {
     const std::string name = e.path().filename().string();

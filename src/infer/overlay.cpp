@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
+#include <utility>
 
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
@@ -11,6 +13,7 @@
 
 #include "dkd/data/skeleton.h"
 #include "dkd/util/error.h"
+#include "dkd/util/runtime.h"
 
 namespace dkd {
 namespace {
@@ -89,15 +92,19 @@ void draw_pose(cv::Mat& image, const std::vector<Point2>& keypoints, const std::
 
 struct OverlayWriter::Writer {
   cv::VideoWriter video;
+  std::string tmp;  ///< the file being written; renamed to path_ by close()
 };
 
 OverlayWriter::OverlayWriter(const std::string& stem, double fps, cv::Size size, bool allow_mp4)
-    : writer_(std::make_unique<Writer>()), size_(size) {
+    : writer_(std::make_unique<Writer>()), size_(size), exceptions_at_start_(std::uncaught_exceptions()) {
   if (size.width <= 0 || size.height <= 0) throw Error(stem + ": overlay frame size must be positive");
   if (!(fps > 0.0)) fps = 25.0;
+  // Written to a temporary with the same extension (the writer picks the format
+  // by it), renamed by close() once complete.
   auto try_open = [&](const std::string& path, int fourcc) {
+    writer_->tmp = atomic_temp_path(path, /*keep_extension=*/true);
     try {
-      return writer_->video.open(path, fourcc, fps, size, true) && writer_->video.isOpened();
+      return writer_->video.open(writer_->tmp, fourcc, fps, size, true) && writer_->video.isOpened();
     } catch (const cv::Exception&) {
       return false;
     }
@@ -109,10 +116,12 @@ OverlayWriter::OverlayWriter(const std::string& stem, double fps, cv::Size size,
   }
   if (allow_mp4) {
     std::error_code ec;
-    std::filesystem::remove(stem + ".mp4", ec);  // a zero-byte leftover of the failed attempt
+    std::filesystem::remove(writer_->tmp, ec);  // a zero-byte leftover of the failed attempt
     spdlog::warn("{}.mp4: this OpenCV cannot write MP4; writing {}.avi (Motion-JPEG) instead", stem, stem);
   }
   if (!try_open(stem + ".avi", cv::VideoWriter::fourcc('M', 'J', 'P', 'G'))) {
+    std::error_code ec;
+    std::filesystem::remove(writer_->tmp, ec);
     throw Error(stem + ".avi: cannot open a video writer (is the folder writable?)");
   }
   path_ = stem + ".avi";
@@ -120,7 +129,24 @@ OverlayWriter::OverlayWriter(const std::string& stem, double fps, cv::Size size,
   fell_back_ = allow_mp4;
 }
 
-OverlayWriter::~OverlayWriter() { close(); }
+OverlayWriter::~OverlayWriter() {
+  if (!writer_ || writer_->tmp.empty()) return;
+  // Finished as by close(), unless an error is on its way: then the partial
+  // video is removed, never renamed. Never throws.
+  if (std::uncaught_exceptions() <= exceptions_at_start_) {
+    try {
+      close();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+    }
+  }
+  try {
+    if (writer_->video.isOpened()) writer_->video.release();
+  } catch (...) {}
+  std::error_code ec;
+  std::filesystem::remove(writer_->tmp, ec);
+}
 
 void OverlayWriter::write(const cv::Mat& frame) {
   if (!writer_->video.isOpened()) throw Error(path_ + ": the overlay writer is closed");
@@ -135,7 +161,26 @@ void OverlayWriter::write(const cv::Mat& frame) {
 }
 
 void OverlayWriter::close() {
-  if (writer_ && writer_->video.isOpened()) writer_->video.release();
+  if (!writer_ || !writer_->video.isOpened()) return;
+  writer_->video.release();
+  // The video writers drop a failed write (a full disk) silently: the finished
+  // file must read back with every frame before it takes the final name.
+  const std::string tmp = std::exchange(writer_->tmp, std::string());
+  int64_t readable = 0;
+  try {
+    cv::VideoCapture check(tmp);
+    while (check.isOpened() && check.grab()) ++readable;
+  } catch (const cv::Exception&) {
+    readable = 0;
+  }
+  if (readable != frames_) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw Error("cannot write " + path_ + ": " + std::to_string(frames_) + " frames written, " +
+                std::to_string(readable) + " read back (" + free_space_text(path_) +
+                "); the partial video was removed");
+  }
+  commit_file_atomic(tmp, path_);
 }
 
 }  // namespace dkd

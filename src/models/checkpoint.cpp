@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/serialize.h>
 
+#include <exception>
 #include <filesystem>
 
 #include <unistd.h>
@@ -167,11 +168,29 @@ void save_checkpoint(const std::string& path, const CheckpointMeta& meta, const 
     archive.write("rng.torch_cpu", generator.get_state());
   }
   write_file_atomic_with(path, [&](const std::string& tmp) {
+    // The zip writer never sees a failed write: LibTorch 1.13's writer, told of
+    // one, throws, and its destructor then writes the end of the archive and
+    // throws again (std::terminate). The bytes go through FileWriter; its first
+    // failure is kept and reported once the archive is done.
+    FileWriter file(tmp, false, path);
+    std::exception_ptr failure;
+    const auto sink = [&](const void* data, size_t size) -> size_t {
+      if (!failure) {
+        try {
+          file.write(data, size);
+        } catch (...) {
+          failure = std::current_exception();
+        }
+      }
+      return size;
+    };
     try {
-      archive.save_to(tmp);
+      archive.save_to(sink);
     } catch (const c10::Error& e) {
       throw Error("cannot write checkpoint " + path + ": " + e.what_without_backtrace());
     }
+    if (failure) std::rethrow_exception(failure);
+    file.close();
   });
 }
 

@@ -80,11 +80,18 @@ torch::Tensor DkdStream::next(const torch::Tensor& frame, const torch::Tensor& c
                                        all_step ? crops : select_rows(crops, step_rows));
     // A stream whose kernels lost the person: the mean peak of its distilled heatmaps.
     if (rules.reinit_confidence > 0.0) {
+      // The peaks are exact maxima of the heatmaps; their mean is summed here in
+      // double, in one order, so it adds no rounding that depends on the batch.
       const auto peaks = heatmaps.flatten(2).amax(-1).reshape({static_cast<int64_t>(stepping.size()), -1});
-      const auto mean_peak = peaks.mean(1).to(torch::kCPU, torch::kDouble).contiguous();
-      for (std::size_t i = 0; i < stepping.size(); ++i)
-        if (mean_peak.data_ptr<double>()[i] < rules.reinit_confidence)
+      const auto values = peaks.to(torch::kCPU, torch::kDouble).contiguous();
+      const int64_t per_stream = values.size(1);
+      const double* v = values.data_ptr<double>();
+      for (std::size_t i = 0; i < stepping.size(); ++i) {
+        double sum = 0.0;
+        for (int64_t k = 0; k < per_stream; ++k) sum += v[static_cast<int64_t>(i) * per_stream + k];
+        if (sum / static_cast<double>(per_stream) < rules.reinit_confidence)
           keyframe[static_cast<std::size_t>(stepping[i])] = true;
+      }
     }
   }
   std::vector<int64_t> restarting, kept;

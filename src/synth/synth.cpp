@@ -62,13 +62,6 @@ std::string jhmdb_name(SynthRng& rng, const std::string& action, int index) {
   return name;
 }
 
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw DataError(path, "cannot create file");
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!f) throw DataError(path, "cannot write file");
-}
-
 std::string encode(const cv::Mat& image, const std::string& ext, const std::vector<int>& params,
                    const std::string& what) {
   std::vector<uchar> buf;
@@ -260,7 +253,7 @@ void write_synth_video(const SynthOptions& o, const SynthVideo& v) {
       fs::create_directories(fs::path(path).parent_path(), ec);
       if (ec) throw DataError(fs::path(path).parent_path().string(), "cannot create folder: " + ec.message());
     }
-    write_bytes(path, v.encoded[t]);
+    write_file(path, v.encoded[t]);
   }
   if (o.format == DatasetKind::penn) {
     write_penn_labels(r, penn_label_path(o.out, r.id), v.view);

@@ -53,6 +53,13 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 class Trainer {
  public:
   Trainer(const Config& config, const TrainOptions& options) : config_(config), options_(options) {}
+  ~Trainer() {
+    // The work dir is free for the next run in this process (tests train many).
+    if (!work_dir_ || !is_main_) return;
+    try {
+      unlock_work_dir(work_dir_->root());
+    } catch (...) {}
+  }
 
   int run();
 
@@ -76,6 +83,12 @@ class Trainer {
   void finish_stage(int64_t epoch, const std::string& file_name);
   /// Validates after epoch `epoch` and, on a new best, re-saves `file_name` with it and copies it to best.pt.
   void validate_and_keep_best(int64_t epoch, const std::string& file_name);
+  /// Copies `checkpoint` to best.pt and best_<stage>.pt.
+  void copy_to_best(const std::string& checkpoint, const std::string& stage);
+  /// A resume after a best.pt copy failed (a full disk): the resumed checkpoint
+  /// records the new best, so its validation finds nothing better; the copy is
+  /// made again from the checkpoint of the best epoch.
+  void restore_missing_best(const CheckpointMeta& resumed);
   bool completed(StageKind kind) const {
     return std::find(meta_.completed_stages.begin(), meta_.completed_stages.end(), kind) !=
            meta_.completed_stages.end();
@@ -105,6 +118,9 @@ class Trainer {
 
 void Trainer::prepare_work_dir() {
   if (is_main_) {
+    // Nothing else writes this folder while this run does (dkd_train --nproc's
+    // ranks share the lock their launcher took).
+    lock_work_dir(work_dir_->root());
     if (!options_.resume && work_dir_->holds_run()) {
       // Two runs in one folder mix their metrics and checkpoints, and a later
       // --resume would continue the old run under the new config.
@@ -113,6 +129,9 @@ void Trainer::prepare_work_dir() {
                          " already holds a run (last_checkpoint, best.pt or checkpoints/); "
                          "continue it with --resume, or pass --force to move it aside and start a new one");
       spdlog::warn("--force: moved the previous run in {} to {}", work_dir_->root(), work_dir_->move_aside());
+      // The lock moved aside with the old run; the new run locks the new folder.
+      unlock_work_dir(work_dir_->root());
+      lock_work_dir(work_dir_->root());
     }
     for (const auto& stale : work_dir_->clean_temporaries())
       spdlog::info("removed {}, a temporary file left by an interrupted write", stale);
@@ -200,6 +219,7 @@ int Trainer::run() {
     check_resume_world_size(static_cast<int>(resume->world_size), env_.world_size, path);
     load_model_weights(path, models_.modules());
     checkpointer_->resume_from(path);
+    restore_missing_best(*resume);
     spdlog::info("resuming from {} (stage {}, epoch {}, step {})", path,
                  resume->stage ? name_of(*resume->stage) : "done", resume->epoch, resume->step);
   }
@@ -299,11 +319,26 @@ void Trainer::validate_and_keep_best(int64_t epoch, const std::string& file_name
   // Re-save so the checkpoint records its own validation result, then copy it as best.
   const std::string path = checkpoint_now(file_name);
   if (is_main_) {
-    for (const std::string& best : {work_dir_->best_path(), work_dir_->path("best_" + stage + ".pt")})
-      copy_file_atomic(path, best);
+    copy_to_best(path, stage);
     spdlog::info("new best {} PCK {:.2f} at epoch {} -> {}", stage, pck, epoch, work_dir_->best_path());
   }
   dist_->barrier();
+}
+
+void Trainer::copy_to_best(const std::string& checkpoint, const std::string& stage) {
+  for (const std::string& best : {work_dir_->best_path(), work_dir_->path("best_" + stage + ".pt")})
+    copy_file_atomic(checkpoint, best);
+}
+
+void Trainer::restore_missing_best(const CheckpointMeta& resumed) {
+  if (!is_main_ || !resumed.stage || resumed.best_epoch < 1) return;
+  const std::string stage = name_of(*resumed.stage);
+  std::error_code ec;
+  if (fs::exists(work_dir_->path("best_" + stage + ".pt"), ec)) return;
+  const std::string best = work_dir_->checkpoint_path(stage + "/epoch_" + std::to_string(resumed.best_epoch) + ".pt");
+  if (!fs::exists(best, ec)) return;
+  copy_to_best(best, stage);
+  spdlog::info("{} was missing (a write that failed); copied again from {}", work_dir_->best_path(), best);
 }
 
 void Trainer::finish_stage(int64_t epoch, const std::string& file_name) {

@@ -1,7 +1,9 @@
 #include "dkd/train/work_dir.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -138,6 +140,50 @@ void flatten(const YAML::Node& node, const std::string& prefix, std::map<std::st
 
 }  // namespace
 
+namespace {
+
+/// This process's work dir locks, by absolute path.
+std::map<std::string, FileLock>& held_locks() {
+  static std::map<std::string, FileLock> locks;
+  return locks;
+}
+
+std::string lock_key(const std::string& root) { return fs::absolute(root).lexically_normal().string(); }
+
+}  // namespace
+
+void lock_work_dir(const std::string& root) {
+  const std::string key = lock_key(root);
+  auto& locks = held_locks();
+  if (locks.count(key)) return;
+  ensure_writable_dir(root);
+  const std::string path = (fs::path(root) / kWorkDirLockFile).string();
+  FileLock lock;
+  if (const char* inherited = std::getenv(kWorkDirLockEnv); inherited && *inherited) {
+    char* end = nullptr;
+    const long fd = std::strtol(inherited, &end, 10);
+    if (*end == '\0' && lock.adopt(static_cast<int>(fd), path)) {
+      locks.emplace(key, std::move(lock));
+      return;
+    }
+  }
+  long holder = -1;
+  if (!lock.try_lock(path, &holder))
+    throw UsageError(root + " is in use by another dkd_train" +
+                     (holder > 0 ? " (pid " + std::to_string(holder) + ")" : std::string()) + ", which holds " + path +
+                     "; two runs in one work dir would mix their checkpoints and metrics. Wait for it to end, "
+                     "stop it, or train into another --work-dir");
+  locks.emplace(key, std::move(lock));
+}
+
+void unlock_work_dir(const std::string& root) { held_locks().erase(lock_key(root)); }
+
+void share_work_dir_lock(const std::string& root) {
+  const auto it = held_locks().find(lock_key(root));
+  if (it == held_locks().end()) throw Error("share_work_dir_lock: " + root + " is not locked by this process");
+  ::setenv(kWorkDirLockEnv, std::to_string(it->second.share_with_children()).c_str(), 1);
+}
+
 std::vector<std::string> config_differences(const Config& stored, const Config& given) {
   std::map<std::string, std::string> a, b;
   flatten(YAML::Load(dump_config(stored, false)), "", a);
@@ -152,6 +198,9 @@ std::vector<std::string> config_differences(const Config& stored, const Config& 
     if (!b.count(key)) out.push_back(key + ": " + value + " -> (none)");
   return out;
 }
+
+MetricsWriter::MetricsWriter() = default;
+MetricsWriter::~MetricsWriter() = default;
 
 void MetricsWriter::open(const std::string& path, int64_t keep_up_to_step) {
   if (keep_up_to_step >= 0) {
@@ -172,14 +221,18 @@ void MetricsWriter::open(const std::string& path, int64_t keep_up_to_step) {
       write_file_atomic(path, kept);
     }
   }
-  out_.open(path, std::ios::app);
-  if (!out_) throw Error("cannot open " + path + " for writing");
+  out_ = std::make_unique<FileWriter>(path, /*append=*/true);
 }
 
 void MetricsWriter::write(const nlohmann::json& record) {
-  if (!out_.is_open()) return;
-  out_ << record.dump() << "\n";
-  out_.flush();
+  if (!out_) return;
+  const int64_t size = out_->size();
+  try {
+    out_->write(record.dump() + "\n");
+  } catch (const Error&) {
+    out_->truncate(size);
+    throw;
+  }
 }
 
 }  // namespace dkd

@@ -1,16 +1,46 @@
 #include "dkd/util/logging.h"
 
-#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <cstdio>
 #include <memory>
 #include <mutex>
 
 #include "dkd/util/error.h"
+#include "dkd/util/runtime.h"
 
 namespace dkd {
 
 namespace {
+
+/// log.txt: each message appended at once through FileWriter. A write that
+/// fails (a full disk) is said once on the console, and the file is given up:
+/// the run goes on logging to the console only.
+class LogFileSink : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit LogFileSink(const std::string& path) : file_(path, /*append=*/true) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    if (failed_) return;
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    const int64_t size = file_.size();
+    try {
+      file_.write(formatted.data(), formatted.size());
+    } catch (const Error& e) {
+      failed_ = true;
+      file_.truncate(size);
+      std::fprintf(stderr, "%s; logging to the console only from now on\n", e.what());
+    }
+  }
+  void flush_() override {}
+
+ private:
+  FileWriter file_;
+  bool failed_ = false;
+};
 
 std::mutex g_mutex;
 std::shared_ptr<spdlog::sinks::sink> g_file_sink;
@@ -44,11 +74,7 @@ void init_logging(const std::string& level) {
 void add_log_file(const std::string& path) {
   std::lock_guard<std::mutex> lock(g_mutex);
   if (path == g_file_path) return;
-  try {
-    g_file_sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
-  } catch (const spdlog::spdlog_ex& e) {
-    throw Error("cannot open log file " + path + ": " + e.what());
-  }
+  g_file_sink = std::make_shared<LogFileSink>(path);  // an Error naming the file when it cannot be opened
   g_file_path = path;
   rebuild_logger();
 }

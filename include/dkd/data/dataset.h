@@ -29,6 +29,12 @@ struct DatasetScan {
 /// Throws DataError only when `root` itself is unusable (missing folder).
 DatasetScan scan_dataset(DatasetKind dataset, const std::string& root, int split, double jhmdb_box_margin = 0.15);
 
+/// The problem text of a data set folder that is missing or lacks `marker` (e.g.
+/// "labels/"): the folder expected (data.root, absolute), the layout, and
+/// docs/datasets.md for where to download the set and how to lay it out.
+std::string missing_dataset_message(const std::string& name, const std::string& root, const std::string& marker,
+                                    const std::string& layout);
+
 /// Ids (sorted) of the validation videos held out of `train_videos` (the data
 /// set's own training list): round(fraction * N) of them (at least 1 when
 /// fraction > 0 and N >= 2, never all), those with the smallest FNV-1a hash of

@@ -73,7 +73,9 @@ enum class MatStorage {
   kIntegerClass  ///< class uint8/uint16 itself (integer-valued data only)
 };
 
-/// Write-only MAT file (level 5). The file is created (truncated) on construction.
+/// Write-only MAT file (level 5), written to a temporary (atomic_temp_path) that
+/// close() reads back whole and renames to the path, so a failed write (a full
+/// disk) leaves no partial file: a DataError naming the path and the free space.
 class MatWriter {
  public:
   /// DataError when the file cannot be created.
@@ -91,13 +93,18 @@ class MatWriter {
                    const std::vector<unsigned char>& data, bool logical);
   /// 1 x n char array; `two_byte` stores UTF-16 code units instead of bytes.
   void write_text(const std::string& name, const std::string& text, bool two_byte = false);
-  /// Flushes and closes (also done by the destructor, which never throws).
+  /// Finishes the file, checks it and gives it its name. The destructor does the
+  /// same without throwing (removing the temporary on failure), and only removes
+  /// it when an exception is on its way.
   void close();
 
  private:
   std::string path_;
+  std::string tmp_;
   bool compress_;
   _mat_t* mat_ = nullptr;
+  int variables_ = 0;
+  int exceptions_at_start_ = 0;
 };
 
 /// Silences matio's console logging (called by the reader/writer; idempotent).

@@ -47,7 +47,12 @@ class OverlayWriter {
 
   /// Appends a frame (resized to the writer's size if it differs).
   void write(const cv::Mat& frame);
-  /// Finishes the file (also done by the destructor).
+  /// Finishes the file, checks that it reads back with every frame written (the
+  /// video writers drop failed writes silently, e.g. on a full disk) and gives it
+  /// its name; until then it is a temporary. Error naming the file and the free
+  /// space when it does not read back (the partial file is removed). The
+  /// destructor does the same without throwing, and only removes the temporary
+  /// when an exception is on its way.
   void close();
 
   const std::string& path() const { return path_; }
@@ -64,6 +69,7 @@ class OverlayWriter {
   cv::Size size_;
   bool fell_back_ = false;
   int64_t frames_ = 0;
+  int exceptions_at_start_ = 0;
 };
 
 }  // namespace dkd

@@ -6,8 +6,9 @@
 //   checkpoints/      epoch_N.pt (and step_N.pt with train.checkpoint_every)
 //   last_checkpoint   text file naming the newest checkpoint
 //   best.pt           the checkpoint with the best validation PCK
+//   train.lock        flock of the dkd_train writing it (one run at a time)
 #include <cstdint>
-#include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -55,24 +56,47 @@ class WorkDir {
   std::string root_;
 };
 
+/// The lock file in a work dir (an flock held by the dkd_train that writes it).
+inline constexpr const char* kWorkDirLockFile = "train.lock";
+/// Names the descriptor of the lock that dkd_train --nproc hands to its ranks.
+inline constexpr const char* kWorkDirLockEnv = "DKD_WORK_DIR_LOCK_FD";
+
+/// Makes this process the one writer of the work dir `root` (created when
+/// missing): an flock on root/train.lock, held until the process ends or
+/// unlock_work_dir; the kernel releases it when the process dies, so a killed
+/// run never leaves a stale lock. Returns at once when this process holds it
+/// already. A rank started by dkd_train --nproc shares its launcher's lock (the
+/// descriptor named by DKD_WORK_DIR_LOCK_FD). UsageError naming the holder's pid
+/// when another process holds it.
+void lock_work_dir(const std::string& root);
+/// Gives up this process's lock on `root` (after --force moved that folder aside).
+void unlock_work_dir(const std::string& root);
+/// Lets the processes this one starts (dkd_train --nproc's ranks) share its lock
+/// on `root`: the descriptor stays open across exec and DKD_WORK_DIR_LOCK_FD names it.
+void share_work_dir_lock(const std::string& root);
+
 /// Keys whose values differ between two configs, as "key: a -> b" (a from
 /// `stored`), in key order.
 std::vector<std::string> config_differences(const Config& stored, const Config& given);
 
-/// Appends JSON lines to metrics.jsonl, flushing each line so nothing is lost
-/// on interruption.
+/// Appends JSON lines to metrics.jsonl, each written at once so nothing is lost
+/// on interruption. A line that does not fit (a full disk) is cut off again, so
+/// the file keeps whole lines, and the Error names the file and the free space.
+class FileWriter;
+
 class MetricsWriter {
  public:
-  MetricsWriter() = default;
+  MetricsWriter();
+  ~MetricsWriter();
   /// Opens `path` for appending. When `keep_up_to_step` >= 0 (a resume), lines
   /// whose "step" is larger are dropped first, so the file continues exactly
   /// from the checkpoint without duplicates.
   void open(const std::string& path, int64_t keep_up_to_step = -1);
   void write(const nlohmann::json& record);
-  bool is_open() const { return out_.is_open(); }
+  bool is_open() const { return out_ != nullptr; }
 
  private:
-  std::ofstream out_;
+  std::unique_ptr<FileWriter> out_;
 };
 
 }  // namespace dkd
