@@ -47,6 +47,17 @@ DataConfig small_config() {
   return c;
 }
 
+/// small_config without augmentation and with stride 1.
+DataConfig unaugmented_config() {
+  DataConfig c = small_config();
+  c.scale_factor = 0.0;
+  c.rotation = 0.0;
+  c.flip = false;
+  c.color_jitter = 0.0;
+  c.stride_min = c.stride_max = 1;
+  return c;
+}
+
 }  // namespace
 
 TEST(ClipDataset, SamplesHaveTheRightShapesAndConsistentTargets) {
@@ -159,12 +170,7 @@ TEST(ClipDataset, TrainingClipCropsEqualTheEvaluationCrops) {
   // Without augmentation a training clip's frame is exactly the frame dkd_eval
   // feeds the model: the same crop transform and the same pixels.
   const auto& f = penn_fixture();
-  DataConfig c = small_config();
-  c.scale_factor = 0.0;
-  c.rotation = 0.0;
-  c.flip = false;
-  c.color_jitter = 0.0;
-  c.stride_min = c.stride_max = 1;
+  DataConfig c = unaugmented_config();
   ClipDataset ds(f.videos, c, 4, /*train=*/true);
   for (int64_t i : {0, 3, 9}) {
     const ClipSample s = ds.get(i, 7);
@@ -185,12 +191,7 @@ TEST(ClipDataset, ShiftFactorMovesEachFramesCropWithinItsBound) {
   // the crop per axis, frame by frame; the targets move with it. A crop's scale
   // and rotation stay those of the evaluation crop.
   const auto& f = penn_fixture();
-  DataConfig c = small_config();
-  c.scale_factor = 0.0;
-  c.rotation = 0.0;
-  c.flip = false;
-  c.color_jitter = 0.0;
-  c.stride_min = c.stride_max = 1;
+  DataConfig c = unaugmented_config();
   c.shift_factor = 0.2;
   ClipDataset ds(f.videos, c, 4, /*train=*/true);
   double largest = 0.0;
