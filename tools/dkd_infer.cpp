@@ -12,11 +12,14 @@
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "dkd_infer: track one person's pose through a video with a trained DKD model.\n"
+      "dkd_infer: track one person's pose through a video with a trained DKD model, or with the pretrained "
+      "BlazePose network (--teacher).\n"
       "Writes OUT/keypoints.json (dkd_eval --predictions format) and OUT/overlay.mp4 (.avi without an MP4 "
       "writer).\nWithout --box the first frame's box is the whole frame.\n"
       "Example: dkd_infer --config configs/penn.yaml --checkpoint work_dirs/penn/best.pt \\\n"
-      "           --input /usr/share/doc/opencv-doc/examples/data/vtest.avi --out out/vtest"};
+      "           --input /usr/share/doc/opencv-doc/examples/data/vtest.avi --out out/vtest\n"
+      "         dkd_infer --teacher blazepose_full --input /usr/share/doc/opencv-doc/examples/data/vtest.avi \\\n"
+      "           --box 280,190,340,330 --out out/vtest_blazepose"};
   dkd::ConfigOptions config_options;
   dkd::InferOptions options;
   bool bench = false;
@@ -31,6 +34,17 @@ int main(int argc, char** argv) {
   app.add_option("--max-frames", options.max_frames, "stop after N frames (0 = all; a camera runs until Ctrl-C)")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("!--no-overlay", options.overlay, "do not write the overlay video");
+  app.add_option("--snapshot", options.snapshots, "also save the drawn frame N as OUT/frame_NNNNN.png (repeatable, 0-based)")
+      ->delimiter(',');
+  app.add_option("--teacher", options.teacher,
+                 "track with the pretrained BlazePose network on every frame instead of a checkpoint: "
+                 "blazepose_lite, blazepose_full or blazepose_heavy (tools/fetch_models.sh fetches them); "
+                 "keypoints.json also gets the 33 landmarks; without --box the HOG people detector finds the person");
+  app.add_option("--box-margin", options.box_margin,
+                 "--teacher: context added on each side of --box, as a fraction of its size (0 = the box as given, "
+                 "widened to a square)")
+      ->check(CLI::Range(0.0, 4.0))
+      ->capture_default_str();
   app.add_flag("--random-weights", options.random_weights,
                "no checkpoint: an untrained model, to check the pipeline only (meaningless keypoints)");
   app.add_flag("--bench", bench,
@@ -49,12 +63,16 @@ int main(int argc, char** argv) {
       }
       config = dkd::load_config_from_string(meta.config_yaml, config_options.overrides, options.checkpoint);
       if (config_options.print_config) std::printf("%s", dkd::dump_config(config, true).c_str());
+    } else if (!options.teacher.empty()) {
+      // BlazePose needs no training config: defaults (Penn Action's joints) with --set overrides.
+      config = dkd::load_config_from_string("{}", config_options.overrides, "--teacher defaults");
     } else {
-      throw dkd::UsageError("--config FILE is required (or --checkpoint with a stored config)");
+      throw dkd::UsageError("--config FILE is required (or --checkpoint with a stored config, or --teacher)");
     }
     if (config_options.print_config) return 0;
     dkd::init_logging(config.runtime.log_level);
     dkd::apply_runtime(config.runtime);
+    if (bench && !options.teacher.empty()) return dkd::run_blazepose_bench(config, bench_options);
     if (bench) {
       bench_options.checkpoint = options.checkpoint;
       bench_options.input = options.input;

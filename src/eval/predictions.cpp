@@ -55,7 +55,31 @@ std::string predictions_to_string(const Predictions& preds) {
     os << (first ? "\n  " : ",\n  ") << json(kv.first).dump() << ": " << frames.dump();
     first = false;
   }
-  os << (first ? "}}\n" : "\n }}\n");
+  os << (first ? "}" : "\n }");
+  if (!preds.landmarks.empty()) {
+    const int L = preds.num_landmarks;
+    if (L <= 0) throw Error("predictions: num_landmarks must be positive with landmarks");
+    os << ",\n \"landmarks\": {";
+    first = true;
+    for (const auto& [id, points] : preds.landmarks) {
+      if (points.size() % L != 0) throw Error("predictions: landmarks of video '" + id + "' are not whole frames");
+      json frames = json::array();
+      for (std::size_t t = 0; t < points.size() / L; ++t) {
+        json frame = json::array();
+        for (int l = 0; l < L; ++l) {
+          const auto& p = points[t * L + l];
+          if (!std::isfinite(p[0]) || !std::isfinite(p[1]) || !std::isfinite(p[2]))
+            throw Error("predictions: landmark " + std::to_string(l) + " of frame " + std::to_string(t) + " of video '" + id + "' is not finite");
+          frame.push_back(json::array({static_cast<double>(p[0]) + 1.0, static_cast<double>(p[1]) + 1.0, p[2]}));
+        }
+        frames.push_back(std::move(frame));
+      }
+      os << (first ? "\n  " : ",\n  ") << json(id).dump() << ": " << frames.dump();
+      first = false;
+    }
+    os << (first ? "}" : "\n }");
+  }
+  os << "}\n";
   return os.str();
 }
 

@@ -1,5 +1,15 @@
 #include "dkd/infer/bench.h"
 
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "dkd/models/packed_conv.h"
+
+#include "dkd/eval/complexity.h"
+
+#include "dkd/models/blazepose.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -127,6 +137,63 @@ int run_infer_bench(const Config& config, const BenchOptions& options) {
   if (options.checkpoint.empty()) spdlog::info("--bench without --checkpoint: random weights (speed only)");
   const BenchResult result = bench_tracker(config, options);
   std::cout << format_bench(result) << std::flush;
+  return 0;
+}
+
+int run_blazepose_bench(const Config& config, const BenchOptions& options) {
+  const std::vector<BlazePoseSize> sizes{BlazePoseSize::lite, BlazePoseSize::full, BlazePoseSize::heavy};
+  const c10::Device device = config.runtime.device;
+  std::vector<BlazePose> nets;
+  std::vector<MacCount> macs;
+  std::vector<int64_t> params;
+  // A fixed crop (the golden input A of tests/test_tflite.cpp); speed does not depend on it.
+  torch::Tensor input = torch::empty({1, 256, 256, 3});
+  {
+    auto a = input.accessor<float, 4>();
+    for (int h = 0; h < 256; ++h)
+      for (int w = 0; w < 256; ++w)
+        for (int c = 0; c < 3; ++c)
+          a[0][h][w][c] = static_cast<float>(0.5 + 0.45 * std::sin(0.031 * h * (c + 1) + 0.017 * w * (3 - c) + c));
+  }
+  input = input.permute({0, 3, 1, 2}).contiguous().to(device);
+  for (const auto size : sizes) {
+    nets.push_back(load_blazepose(size));
+    nets.back()->eval();
+    macs.push_back(count_macs([&] { nets.back()->forward(input.cpu()); }));
+    params.push_back(count_parameters(*nets.back()));
+    nets.back()->to(device);
+  }
+  std::vector<std::vector<double>> ms(sizes.size());
+  {
+    torch::InferenceMode guard;
+    for (size_t k = 0; k < sizes.size(); ++k)
+      for (int i = 0; i < options.warmup; ++i) nets[k]->forward(input);
+    for (int i = 0; i < options.frames; ++i) {
+      for (size_t k = 0; k < sizes.size(); ++k) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto out = nets[k]->forward(input);
+        (void)out.landmarks.to(torch::kCPU);  // wait for the device
+        ms[k].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      }
+    }
+  }
+  const bool bf16 = device.is_cpu() && packed_bfloat16_supported();
+  std::printf("BlazePose imported into LibTorch: one 256x256 crop, batch 1, device %s, %d threads, median of %d runs\n\n",
+              device.str().c_str(), torch::get_num_threads(), options.frames);
+  std::printf("| network | GMACs | params (M) | ms per crop, float | ms per crop, bfloat16 |\n|---|---|---|---|---|\n");
+  nlohmann::json rows = nlohmann::json::array();
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    std::sort(ms[k].begin(), ms[k].end());
+    const double median = ms[k][ms[k].size() / 2];
+    std::printf("| %s | %.3f | %.2f | %.2f | %s |\n", blazepose_name(sizes[k]).c_str(), macs[k].total() * 1e-9,
+                params[k] * 1e-6, median, bf16 ? "not implemented for imported networks" : "not run: no bfloat16 convolutions on this CPU");
+    rows.push_back({{"network", blazepose_name(sizes[k])}, {"gmacs", macs[k].total() * 1e-9}, {"params", params[k]},
+                    {"ms_per_crop_float_median", median}, {"ms_per_crop_float_min", ms[k].front()}});
+  }
+  const nlohmann::json line{{"blazepose_bench", rows}, {"device", device.str()}, {"threads", torch::get_num_threads()},
+                            {"runs", options.frames}};
+  std::printf("\n%s\n", line.dump().c_str());
+  std::fflush(stdout);
   return 0;
 }
 

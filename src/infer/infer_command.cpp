@@ -7,15 +7,19 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
 
+#include "dkd/data/image_io.h"
 #include "dkd/data/skeleton.h"
 #include "dkd/eval/predictions.h"
 #include "dkd/infer/frame_source.h"
+#include "dkd/infer/landmark_tracker.h"
 #include "dkd/infer/overlay.h"
 #include "dkd/infer/pose_tracker.h"
+#include "dkd/models/blazepose.h"
 #include "dkd/models/factory.h"
 #include "dkd/util/error.h"
 #include "dkd/util/progress.h"
@@ -94,10 +98,14 @@ std::string fmt(const char* format, double value) {
 }  // namespace
 
 int run_infer(const Config& config, const InferOptions& options) {
-  if (options.checkpoint.empty() && !options.random_weights) {
+  const bool teacher = !options.teacher.empty();
+  if (teacher && (!options.checkpoint.empty() || options.random_weights)) {
+    throw UsageError("--teacher runs BlazePose alone: give it without --checkpoint / --random-weights");
+  }
+  if (!teacher && options.checkpoint.empty() && !options.random_weights) {
     throw UsageError(
-        "--checkpoint FILE is required (or --random-weights to check the pipeline with an "
-        "untrained model)");
+        "--checkpoint FILE is required (or --teacher blazepose_full for the pretrained BlazePose, or "
+        "--random-weights to check the pipeline with an untrained model)");
   }
   if (options.out.empty()) throw UsageError("--out DIR is required");
   // Cheap checks first: the input and the box, then the model.
@@ -108,18 +116,35 @@ int run_infer(const Config& config, const InferOptions& options) {
     box = parse_box(options.box);
     check_box_in_frame(box, size);
   }
-  spdlog::info("input: {}{}", source->description(),
-               options.box.empty() ? "; first box = the whole frame (give --box x1,y1,x2,y2 for a person)" : "");
+  const std::optional<BlazePoseSize> teacher_size =
+      teacher ? std::optional<BlazePoseSize>(parse_blazepose(options.teacher)) : std::nullopt;
+  std::string box_note = options.box.empty() ? "; first box = the whole frame (give --box x1,y1,x2,y2 for a person)" : "";
+  if (teacher && options.box.empty()) box_note = "; first box from OpenCV's HOG people detector";
+  spdlog::info("input: {}{}", source->description(), box_note);
 
+  const std::string video_id = options.video_id.empty() ? default_video_id(options.input) : options.video_id;
+  Predictions predictions;
+  predictions.dataset = config.data.dataset;
   std::unique_ptr<PoseTracker> tracker;
-  if (options.checkpoint.empty()) {
+  std::unique_ptr<LandmarkTracker> landmark_tracker;
+  if (teacher) {
+    landmark_tracker = std::make_unique<LandmarkTracker>(load_blazepose(*teacher_size),
+                                                         skeleton_for(config.data.dataset).joint_names,
+                                                         options.box_margin, config.runtime.device);
+    predictions.num_joints = landmark_tracker->num_joints();
+    predictions.num_landmarks = kBlazePoseLandmarks;
+    spdlog::info("tracker: {} on every frame (crop margin {})", blazepose_name(*teacher_size), options.box_margin);
+  } else if (options.checkpoint.empty()) {
     spdlog::warn("--random-weights: an UNTRAINED model; the keypoints are meaningless (pipeline check only)");
     torch::manual_seed(config.runtime.seed);
     tracker = std::make_unique<PoseTracker>(config, untrained_model(config));
   } else {
     tracker = std::make_unique<PoseTracker>(config, options.checkpoint);
   }
-  if (tracker->bn_folded()) spdlog::info("batch norm folded into {} convolutions", tracker->fold_report().folded);
+  if (tracker) {
+    predictions.num_joints = tracker->num_joints();
+    if (tracker->bn_folded()) spdlog::info("batch norm folded into {} convolutions", tracker->fold_report().folded);
+  }
 
   ensure_writable_dir(options.out);
   const std::string keypoints_path = (fs::path(options.out) / "keypoints.json").string();
@@ -134,11 +159,8 @@ int run_infer(const Config& config, const InferOptions& options) {
     skeleton = nullptr;
   }
 
-  Predictions predictions;
-  predictions.dataset = config.data.dataset;
-  predictions.num_joints = tracker->num_joints();
-  const std::string video_id = options.video_id.empty() ? default_video_id(options.input) : options.video_id;
   auto& points = predictions.videos[video_id];
+  std::vector<std::array<float, 3>>* landmarks = teacher ? &predictions.landmarks[video_id] : nullptr;
 
   StopSignals stop_signals;
   int64_t total = source->is_live() ? -1 : source->frame_count();
@@ -155,16 +177,40 @@ int run_infer(const Config& config, const InferOptions& options) {
   int64_t frames = 0;
   double confidence_sum = 0.0;
   while ((options.max_frames <= 0 || frames < options.max_frames) && !g_stop && source->next(frame)) {
+    if (frames == 0 && teacher && options.box.empty()) {
+      const std::optional<Box> found = detect_person_hog(frame);
+      if (found) {
+        box = *found;
+        spdlog::info("HOG people detector: person at {:.0f},{:.0f},{:.0f},{:.0f}", box.x1, box.y1, box.x2, box.y2);
+      } else {
+        spdlog::warn("HOG people detector found no person in the first frame; starting from the whole frame");
+      }
+    }
     const auto t0 = clock::now();
-    const TrackResult r = frames == 0 ? tracker->start(frame, box) : tracker->track(frame);
+    TrackResult r;
+    std::string note;
+    if (teacher) {
+      LandmarkResult l = frames == 0 ? landmark_tracker->start(frame, box) : landmark_tracker->track(frame);
+      landmarks->insert(landmarks->end(), l.landmarks.begin(), l.landmarks.end());
+      note = "  person " + fmt("%.2f", l.pose_flag);
+      r = std::move(l.track);
+    } else {
+      r = frames == 0 ? tracker->start(frame, box) : tracker->track(frame);
+      if (r.initializer_ran) note = "  [initializer]";
+    }
     track_s += std::chrono::duration<double>(clock::now() - t0).count();
     points.insert(points.end(), r.keypoints.begin(), r.keypoints.end());
     confidence_sum += r.mean_confidence;
-    if (writer) {
-      draw.caption = "frame " + std::to_string(r.frame_index) + "  conf " + fmt("%.2f", r.mean_confidence) +
-                     (r.initializer_ran ? "  [initializer]" : "");
+    const bool snapshot = std::find(options.snapshots.begin(), options.snapshots.end(), frames) != options.snapshots.end();
+    if (writer || snapshot) {
+      draw.caption = "frame " + std::to_string(frames) + "  conf " + fmt("%.2f", r.mean_confidence) + note;
       draw_pose(frame, r.keypoints, r.confidence, skeleton, &r.box, draw);
-      writer->write(frame);
+      if (writer) writer->write(frame);
+      if (snapshot) {
+        char name[32];
+        std::snprintf(name, sizeof name, "frame_%05lld.png", static_cast<long long>(frames));
+        write_image_atomic((fs::path(options.out) / name).string(), frame);
+      }
     }
     ++frames;
     if (bar) bar->tick(1, "conf " + fmt("%.2f", r.mean_confidence));
@@ -182,11 +228,18 @@ int run_infer(const Config& config, const InferOptions& options) {
   if (source->skipped() > 0)
     std::printf(" (%lld undecodable frames skipped)", static_cast<long long>(source->skipped()));
   std::printf(" from %s in %.1f s\n", source->description().c_str(), wall_s);
-  std::printf(
-      "  tracker (crop + network + decode): %.2f ms/frame, %.1f fps; initializer runs: %lld; "
-      "mean confidence %.3f\n",
-      ms_track, 1000.0 / std::max(ms_track, 1e-9), static_cast<long long>(tracker->initializer_runs()),
-      confidence_sum / frames);
+  if (teacher) {
+    std::printf("  %s (crop + network + landmarks): %.2f ms/frame, %.1f fps; person flag below 0.5 on %lld frames; "
+                "mean confidence %.3f\n",
+                blazepose_name(*teacher_size).c_str(), ms_track, 1000.0 / std::max(ms_track, 1e-9),
+                static_cast<long long>(landmark_tracker->lost_frames()), confidence_sum / frames);
+  } else {
+    std::printf(
+        "  tracker (crop + network + decode): %.2f ms/frame, %.1f fps; initializer runs: %lld; "
+        "mean confidence %.3f\n",
+        ms_track, 1000.0 / std::max(ms_track, 1e-9), static_cast<long long>(tracker->initializer_runs()),
+        confidence_sum / frames);
+  }
   std::printf("  end to end (read + track + draw + write): %.2f ms/frame, %.1f fps\n", ms_total,
               1000.0 / std::max(ms_total, 1e-9));
   std::printf("  wrote %s (video id \"%s\")%s%s\n", keypoints_path.c_str(), video_id.c_str(), writer ? " and " : "",

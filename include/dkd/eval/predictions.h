@@ -3,13 +3,15 @@
 //
 //   {"dataset": "penn",
 //    "joints": ["head", "l_shoulder", ...],      // names in file order (or the count, 13)
-//    "videos": {"0001": [[[x, y], ...J...], ...T...], ...}}
+//    "videos": {"0001": [[[x, y], ...J...], ...T...], ...},
+//    "landmarks": {"0001": [[[x, y, visibility], ...L...], ...T...]}}   // optional
 //
 // Coordinates on disk are in the data set's own pixel convention (the
 // annotation files' MATLAB 1-based coordinates); in memory they are 0-based
 // like VideoRecord. The conversion happens here only: +1 on write, -1 on read.
 // Video ids are VideoRecord::id ("0001" for Penn Action, "<action>/<video>" for
 // JHMDB). `dkd_eval --save-predictions` and `dkd_infer` write this format.
+#include <array>
 #include <map>
 #include <string>
 #include <vector>
@@ -22,6 +24,11 @@ struct Predictions {
   DatasetKind dataset = DatasetKind::penn;
   int num_joints = 0;
   std::map<std::string, std::vector<Point2>> videos;  ///< id -> T*J points, 0-based, frame-major
+  /// Optional raw landmarks of a landmark network (dkd_infer --teacher): id -> T*L
+  /// (x, y, visibility), 0-based like `videos`; written under "landmarks" with
+  /// the same +1 on x and y, L = num_landmarks per frame. Not read back.
+  std::map<std::string, std::vector<std::array<float, 3>>> landmarks;
+  int num_landmarks = 0;
 };
 
 /// The JSON text of `preds` (one video per line). Throws Error on non-finite

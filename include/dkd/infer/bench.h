@@ -45,4 +45,12 @@ std::string format_bench(const BenchResult& result);
 /// Runs bench_tracker and prints format_bench. Returns the exit code (0).
 int run_infer_bench(const Config& config, const BenchOptions& options);
 
+/// dkd_infer --teacher ... --bench: the three imported BlazePose networks on one
+/// 256x256 crop, batch 1, config.runtime.device and threads: GMACs (as pose
+/// papers count them), parameters, and ms per crop (median of `frames` after
+/// `warmup`, the three timed round-robin) in float. Prints a table and one JSON
+/// line ("blazepose_bench"). bfloat16 is reported as not run where this CPU has
+/// no bfloat16 convolutions. Returns the exit code (0).
+int run_blazepose_bench(const Config& config, const BenchOptions& options);
+
 }  // namespace dkd

@@ -4,8 +4,10 @@
 //   DIR/keypoints.json  the evaluator's predictions format (eval/predictions.h), one video
 //   DIR/overlay.mp4     the frames with skeleton, confidences and box drawn
 //                       (DIR/overlay.avi, Motion-JPEG, when this OpenCV cannot write MP4)
-// then print frames, fps and ms per frame.
+// then print frames, fps and ms per frame. With --teacher the tracker is BlazePose
+// (the imported MediaPipe network) instead of a trained checkpoint.
 #include <string>
+#include <vector>
 
 #include "dkd/config/config.h"
 #include "dkd/data/video.h"
@@ -22,6 +24,14 @@ struct InferOptions {
   int max_frames = 0;           ///< stop after this many frames; 0 = all (a camera runs until Ctrl-C)
   bool overlay = true;          ///< write the overlay video
   bool progress = true;
+  /// "blazepose_lite|full|heavy": track with BlazePose on every frame instead of a
+  /// DKD checkpoint (infer/landmark_tracker.h); keypoints.json then also holds the
+  /// 33 raw landmarks per frame under "landmarks". Without --box the first frame's
+  /// person comes from OpenCV's HOG people detector.
+  std::string teacher;
+  double box_margin = 0.2;
+  /// Frame indices (0-based) whose drawn overlay is also saved as DIR/frame_NNNNN.png.
+  std::vector<int> snapshots;  ///< --teacher: context added on each side of the box, as a fraction of its size
 };
 
 /// Parses "x1,y1,x2,y2" (pixels, 0-based); UsageError naming the text otherwise.
