@@ -18,7 +18,9 @@
 #include "common.h"
 #include "dkd/data/skeleton.h"
 #include "dkd/data/transforms.h"
+#include "dkd/infer/infer_command.h"
 #include "dkd/infer/landmark_tracker.h"
+#include "dkd/util/error.h"
 #include "dkd/models/blazepose.h"
 #include "tool_runner.h"
 
@@ -161,6 +163,17 @@ TEST(InferTool, TeacherWritesLandmarksOfTheUnchangedImage) {
   const auto bad = dkd::test::run_tool_command("dkd_infer", "--teacher blazepose_huge --input " + frames + " --out " + dir + "/x");
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("blazepose_lite"), std::string::npos) << bad.output;
+}
+
+TEST(InferTool, TeacherTakesSubJhmdbJointsFromTheDataSetAlone) {
+  // BlazePose has no trained joint count: --set data.dataset=jhmdb alone gives 15 joints.
+  EXPECT_EQ(dkd::teacher_config({}).model.num_joints, 13);
+  const auto jhmdb = dkd::teacher_config({"data.dataset=jhmdb"});
+  EXPECT_EQ(jhmdb.data.dataset, dkd::DatasetKind::jhmdb);
+  EXPECT_EQ(jhmdb.model.num_joints, 15);
+  // An explicit joint count is kept, and checked against the data set as everywhere.
+  EXPECT_THROW(dkd::teacher_config({"data.dataset=jhmdb", "model.num_joints=13"}), dkd::ConfigError);
+  EXPECT_THROW(dkd::teacher_config({"data.dataset=coco"}), dkd::ConfigError);
 }
 
 }  // namespace

@@ -75,6 +75,33 @@ TEST(Overlay, DrawPoseDrawsOnlyConfidentJoints) {
   EXPECT_GT(cv::countNonZero(other.reshape(1)), 0);
 }
 
+TEST(Overlay, MarkersFollowThePersonsSizeNotTheFrames) {
+  // A 64-pixel-tall person (the pose at half size) in a 768x576 street frame: the
+  // joints must not bury them. Markers scale with the box; numbers need a 160-pixel box.
+  const auto& skeleton = dkd::skeleton_for(dkd::DatasetKind::penn);
+  std::vector<dkd::Point2> small = penn_pose();
+  for (auto& p : small) p = {300 + p.x / 2, 200 + p.y / 2};
+  const std::vector<float> conf(13, 1.f);
+  dkd::DrawOptions options;
+  options.draw_box = false;
+  cv::Mat street(576, 768, CV_8UC3, cv::Scalar::all(0));
+  const dkd::Box small_box{310, 205, 338, 262};
+  dkd::draw_pose(street, small, conf, &skeleton, &small_box, options);
+  const int drawn = cv::countNonZero(street.reshape(1));
+  // Away from the joints (10 px right of the left shoulder, at its height) nothing is drawn:
+  // frame-sized markers (radius 12) and their numbers reached there.
+  EXPECT_EQ(street.at<cv::Vec3b>(218, 339), cv::Vec3b(0, 0, 0));
+  // The same person drawn with a big box (a close-up) gets the bigger markers and numbers.
+  cv::Mat close_up(576, 768, CV_8UC3, cv::Scalar::all(0));
+  const dkd::Box big_box{100, 50, 600, 550};
+  dkd::draw_pose(close_up, small, conf, &skeleton, &big_box, options);
+  EXPECT_GT(cv::countNonZero(close_up.reshape(1)), 3 * drawn);
+  // Every joint is still visible in the small drawing.
+  for (const auto& p : small) {
+    EXPECT_NE(street.at<cv::Vec3b>(static_cast<int>(p.y), static_cast<int>(p.x)), cv::Vec3b(0, 0, 0));
+  }
+}
+
 TEST(Overlay, WriterKeepsFrameCountAndSize) {
   const auto dir = fs::path(dkd::test::fresh_dir("overlay_writer"));
   const cv::Size size(96, 64);

@@ -64,8 +64,7 @@ int main(int argc, char** argv) {
       config = dkd::load_config_from_string(meta.config_yaml, config_options.overrides, options.checkpoint);
       if (config_options.print_config) std::printf("%s", dkd::dump_config(config, true).c_str());
     } else if (!options.teacher.empty()) {
-      // BlazePose needs no training config: defaults (Penn Action's joints) with --set overrides.
-      config = dkd::load_config_from_string("{}", config_options.overrides, "--teacher defaults");
+      config = dkd::teacher_config(config_options.overrides);
     } else {
       throw dkd::UsageError("--config FILE is required (or --checkpoint with a stored config, or --teacher)");
     }

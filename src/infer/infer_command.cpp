@@ -24,6 +24,8 @@
 #include "dkd/util/error.h"
 #include "dkd/util/progress.h"
 #include "dkd/util/runtime.h"
+#include "dkd/config/kinds.h"
+#include "dkd/config/schema.h"
 
 namespace fs = std::filesystem;
 
@@ -118,6 +120,7 @@ int run_infer(const Config& config, const InferOptions& options) {
   }
   const std::optional<BlazePoseSize> teacher_size =
       teacher ? std::optional<BlazePoseSize>(parse_blazepose(options.teacher)) : std::nullopt;
+  const std::string teacher_name = teacher_size ? blazepose_name(*teacher_size) : std::string();
   std::string box_note = options.box.empty() ? "; first box = the whole frame (give --box x1,y1,x2,y2 for a person)" : "";
   if (teacher && options.box.empty()) box_note = "; first box from OpenCV's HOG people detector";
   spdlog::info("input: {}{}", source->description(), box_note);
@@ -231,7 +234,7 @@ int run_infer(const Config& config, const InferOptions& options) {
   if (teacher) {
     std::printf("  %s (crop + network + landmarks): %.2f ms/frame, %.1f fps; person flag below 0.5 on %lld frames; "
                 "mean confidence %.3f\n",
-                blazepose_name(*teacher_size).c_str(), ms_track, 1000.0 / std::max(ms_track, 1e-9),
+                teacher_name.c_str(), ms_track, 1000.0 / std::max(ms_track, 1e-9),
                 static_cast<long long>(landmark_tracker->lost_frames()), confidence_sum / frames);
   } else {
     std::printf(
@@ -246,6 +249,19 @@ int run_infer(const Config& config, const InferOptions& options) {
               writer ? writer->path().c_str() : "");
   std::fflush(stdout);
   return 0;
+}
+
+Config teacher_config(const std::vector<std::string>& overrides) {
+  std::string base = "{}";
+  bool joints_given = false;
+  for (const auto& o : overrides) joints_given |= o.rfind("model.num_joints=", 0) == 0;
+  for (const auto& o : overrides) {
+    if (o.rfind("data.dataset=", 0) == 0 && !joints_given) {
+      const auto dataset = parse_kind<DatasetKind>(o.substr(13), "--set data.dataset");
+      base = "{model: {num_joints: " + std::to_string(dataset_num_joints(dataset)) + "}}";
+    }
+  }
+  return load_config_from_string(base, overrides, "--teacher defaults");
 }
 
 }  // namespace dkd

@@ -47,15 +47,26 @@ void draw_pose(cv::Mat& image, const std::vector<Point2>& keypoints, const std::
                const Skeleton* skeleton, const Box* box, const DrawOptions& options) {
   if (image.empty()) return;
   const int J = static_cast<int>(keypoints.size());
+  // Text scales with the frame; joints, limbs and the per-joint numbers with the
+  // person (their box), so that a 60-pixel pedestrian in a large frame is not
+  // buried under its own markers. Numbers are left out below kNumbersMinSide.
+  constexpr double kNumbersMinSide = 160.0;
   const double unit = std::max(1.0, std::min(image.cols, image.rows) / 240.0);
-  const int thickness = std::max(1, static_cast<int>(std::lround(2 * unit)));
+  double person_unit = unit;
+  bool numbers = options.draw_confidence;
+  if (box && box->width() > 0 && box->height() > 0) {
+    const double side = std::min<double>(box->width(), box->height());
+    person_unit = std::clamp(side / 160.0, 0.5, unit);
+    numbers = numbers && side >= kNumbersMinSide;
+  }
+  const int thickness = std::max(1, static_cast<int>(std::lround(2 * person_unit)));
   auto conf = [&](int j) { return j < static_cast<int>(confidence.size()) ? confidence[j] : 1.f; };
   auto shown = [&](int j) { return j >= 0 && j < J && is_finite(keypoints[j]) && conf(j) >= options.threshold; };
   auto pt = [&](int j) { return cv::Point2f(keypoints[j].x, keypoints[j].y); };
 
   if (box && options.draw_box) {
     cv::rectangle(image, cv::Point2f(box->x1, box->y1), cv::Point2f(box->x2, box->y2), cv::Scalar(0, 220, 255),
-                  std::max(1, thickness / 2), cv::LINE_AA);
+                  std::max(1, static_cast<int>(std::lround(unit / 2))), cv::LINE_AA);
   }
   if (skeleton && skeleton->num_joints() == J) {
     for (const auto& [a, b] : skeleton->limbs) {
@@ -66,15 +77,15 @@ void draw_pose(cv::Mat& image, const std::vector<Point2>& keypoints, const std::
       cv::line(image, pt(a), pt(b), scaled(side_colour(side), f), thickness, cv::LINE_AA);
     }
   }
-  const double font = 0.3 * unit;
+  const double font = 0.3 * person_unit;
   for (int j = 0; j < J; ++j) {
     if (!shown(j)) continue;
     const double c = std::clamp<double>(conf(j), 0.0, 1.0);
-    const int radius = std::max(2, static_cast<int>(std::lround((2.0 + 3.0 * c) * unit)));
+    const int radius = std::max(1, static_cast<int>(std::lround((2.0 + 3.0 * c) * person_unit)));
     const cv::Scalar colour = scaled(side_colour(joint_side(skeleton, j)), 0.4 + 0.6 * c);
     cv::circle(image, pt(j), radius, colour, cv::FILLED, cv::LINE_AA);
     cv::circle(image, pt(j), radius, cv::Scalar(255, 255, 255), 1, cv::LINE_AA);
-    if (options.draw_confidence) {
+    if (numbers) {
       char text[16];
       std::snprintf(text, sizeof(text), "%.2f", c);
       const cv::Point org(static_cast<int>(keypoints[j].x) + radius + 1, static_cast<int>(keypoints[j].y) - radius);

@@ -46,4 +46,9 @@ std::string default_video_id(const std::string& input);
 /// checkpoint that does not match the config.
 int run_infer(const Config& config, const InferOptions& options);
 
+/// The config of `dkd_infer --teacher` without --config: defaults (Penn Action's
+/// joints) with `overrides` applied; `data.dataset=jhmdb` alone also sets
+/// model.num_joints to Sub-JHMDB's 15 (BlazePose has no trained joint count).
+Config teacher_config(const std::vector<std::string>& overrides);
+
 }  // namespace dkd

@@ -4,7 +4,9 @@
 // draw_pose draws a tracked pose onto a frame: limbs of the data set's
 // skeleton (left green, right red, centre blue), each joint as a dot whose
 // size and brightness follow its confidence with the confidence printed next
-// to it, the tracked box, and a caption. Joints below `threshold` are hidden
+// to it, the tracked box, and a caption. Markers and numbers scale with the
+// box (the person), the caption with the frame; a person in a box under 160
+// pixels gets no numbers. Joints below `threshold` are hidden
 // (and so are limbs touching them).
 //
 // OverlayWriter writes frames to DIR/overlay.mp4 with OpenCV's MPEG-4 writer
