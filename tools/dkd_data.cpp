@@ -3,6 +3,8 @@
 #include "dkd/config/config.h"
 #include "dkd/data/check.h"
 #include "dkd/data/loader.h"
+#include "dkd/infer/infer_command.h"
+#include "dkd/infer/pseudo_label.h"
 #include "dkd/synth/synth.h"
 #include "dkd/synth/show.h"
 #include "dkd/app/cli.h"
@@ -11,7 +13,7 @@
 #include "dkd/util/runtime.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"dkd_data: data set tools (check, synth, show, bench)"};
+  CLI::App app{"dkd_data: data set tools (check, synth, show, pseudo-label, bench)"};
   app.require_subcommand(1);
 
   dkd::DatasetKind dataset = dkd::DatasetKind::penn;
@@ -59,6 +61,42 @@ int main(int argc, char** argv) {
   sheet->add_option("--cell-width", show.cell_width, "pixels per cell")->capture_default_str();
   sheet->add_flag("!--no-annotations", show.annotate, "raw frames: no skeletons or boxes");
 
+  dkd::PseudoLabelOptions pseudo;
+  std::vector<std::string> pseudo_boxes;
+  auto* label = app.add_subcommand(
+      "pseudo-label",
+      "label real footage with the pretrained BlazePose network: one Penn Action video per tracked person");
+  label->add_option("--teacher", pseudo.teacher, "blazepose_lite, blazepose_full or blazepose_heavy")
+      ->capture_default_str();
+  label->add_option("--input", pseudo.input, "video file or folder of images")->required();
+  label->add_option("--out", pseudo.out, "data set folder to write (Penn Action layout)")->required();
+  dkd::add_kind_option(*label, "--joints", pseudo.joints, "joint set of the labels (penn: 13, jhmdb: 15)");
+  label->add_option("--box", pseudo_boxes,
+                    "person box x1,y1,x2,y2 in the first frame (repeatable); default: OpenCV's HOG people detector");
+  label->add_option("--max-people", pseudo.max_people, "live tracks at most")->capture_default_str();
+  label->add_option("--detect-every", pseudo.detect_every,
+                    "look for new people every N frames (HOG; without --box); 0 = first frame only")
+      ->capture_default_str();
+  label->add_option("--min-frames", pseudo.min_frames, "shorter tracks are not written")->capture_default_str();
+  label->add_option("--max-lost", pseudo.max_lost, "frames in a row without a person before a track ends")
+      ->capture_default_str();
+  label->add_option("--max-frames", pseudo.max_frames, "read at most N frames; 0 = all")->capture_default_str();
+  label->add_option("--test-from", pseudo.test_from,
+                    "first frame (0-based) of the test segment: tracks are cut there, earlier frames train; -1 = "
+                    "all train")
+      ->capture_default_str();
+  label->add_option("--min-visibility", pseudo.min_visibility, "teacher visibility of a visible joint")
+      ->capture_default_str();
+  label->add_option("--box-margin", pseudo.box_margin, "context around a first box, fraction of its size")
+      ->capture_default_str();
+  label->add_option("--box-padding", pseudo.box_padding, "label box around the landmarks, fraction of its size")
+      ->capture_default_str();
+  label->add_option("--same-person-iou", pseudo.same_person_iou, "box overlap at which two tracks are one person")
+      ->capture_default_str();
+  label->add_option("--action", pseudo.action, "Penn Action 'action' of every video")->capture_default_str();
+  label->add_option("--device", pseudo.device, "cpu, cuda or cuda:N")->capture_default_str();
+  label->add_flag("--force", pseudo.force, "replace a data set already in --out");
+
   dkd::ConfigOptions config_options;
   int batches = 50;
   auto* bench = app.add_subcommand("bench", "time the training loader (clips/s) of a config");
@@ -71,6 +109,10 @@ int main(int argc, char** argv) {
     if (*check) return dkd::run_data_check(dataset, root, split, json_path, decode);
     if (*gen) return dkd::run_synth(synth);
     if (*sheet) return dkd::run_show(show);
+    if (*label) {
+      for (const auto& b : pseudo_boxes) pseudo.boxes.push_back(dkd::parse_box(b));
+      return dkd::run_pseudo_label(pseudo);
+    }
     const dkd::Config config = dkd::load_config(config_options);
     dkd::apply_runtime(config.runtime);
     return dkd::run_loader_bench(config, batches);

@@ -24,6 +24,7 @@
 #include "dkd/util/error.h"
 #include "dkd/util/progress.h"
 #include "dkd/util/runtime.h"
+#include "dkd/util/stop_signals.h"
 #include "dkd/config/kinds.h"
 #include "dkd/config/schema.h"
 
@@ -61,28 +62,6 @@ std::string default_video_id(const std::string& input) {
 }
 
 namespace {
-
-// Ctrl-C / SIGTERM: stop reading frames and write what was tracked (a camera
-// runs until then). A second signal ends the process at once (default action).
-std::atomic<bool> g_stop{false};
-extern "C" void on_stop_signal(int sig) {
-  g_stop = true;
-  std::signal(sig, SIG_DFL);
-}
-
-struct StopSignals {
-  using Handler = void (*)(int);
-  Handler old_int, old_term;
-  StopSignals() {
-    g_stop = false;
-    old_int = std::signal(SIGINT, on_stop_signal);
-    old_term = std::signal(SIGTERM, on_stop_signal);
-  }
-  ~StopSignals() {
-    std::signal(SIGINT, old_int);
-    std::signal(SIGTERM, old_term);
-  }
-};
 
 DkdModel untrained_model(const Config& config) {
   Config c = config;
@@ -165,7 +144,7 @@ int run_infer(const Config& config, const InferOptions& options) {
   auto& points = predictions.videos[video_id];
   std::vector<std::array<float, 3>>* landmarks = teacher ? &predictions.landmarks[video_id] : nullptr;
 
-  StopSignals stop_signals;
+  ScopedStopSignals stop_signals;
   int64_t total = source->is_live() ? -1 : source->frame_count();
   if (options.max_frames > 0) total = total < 0 ? options.max_frames : std::min<int64_t>(total, options.max_frames);
   std::unique_ptr<ProgressBar> bar;
@@ -179,7 +158,7 @@ int run_infer(const Config& config, const InferOptions& options) {
   cv::Mat frame;
   int64_t frames = 0;
   double confidence_sum = 0.0;
-  while ((options.max_frames <= 0 || frames < options.max_frames) && !g_stop && source->next(frame)) {
+  while ((options.max_frames <= 0 || frames < options.max_frames) && !ScopedStopSignals::stop_requested() && source->next(frame)) {
     if (frames == 0 && teacher && options.box.empty()) {
       const std::optional<Box> found = detect_person_hog(frame);
       if (found) {
@@ -219,7 +198,7 @@ int run_infer(const Config& config, const InferOptions& options) {
     if (bar) bar->tick(1, "conf " + fmt("%.2f", r.mean_confidence));
   }
   if (bar) bar->finish();
-  if (g_stop) spdlog::warn("stopped by signal after {} frames; writing what was tracked", frames);
+  if (ScopedStopSignals::stop_requested()) spdlog::warn("stopped by signal after {} frames; writing what was tracked", frames);
   if (frames == 0) throw DataError(options.input, "no frame could be read");
   if (writer) writer->close();
   write_predictions(keypoints_path, predictions);
