@@ -98,6 +98,13 @@ void validate_config(const Config& c) {
   if (c.model.num_joints != expected)
     throw ConfigError("model.num_joints (" + std::to_string(c.model.num_joints) + ") does not match data.dataset " +
                       name_of(c.data.dataset) + " (" + std::to_string(expected) + " joints)");
+  if (c.model.encoder.network != NetworkKind::resnet)
+    throw ConfigError(std::string("model.encoder.network: the frame encoder must be resnet (its features feed the "
+                                  "kernel matching), got ") +
+                      name_of(c.model.encoder.network));
+  if (c.model.initializer.network != NetworkKind::resnet && !c.model.initializer.pretrained.empty())
+    throw ConfigError(std::string("model.initializer.pretrained: ") + name_of(c.model.initializer.network) +
+                      " brings its own weights (tools/fetch_models.sh); leave pretrained empty");
   if (c.train.initializer_targets > 0 && !c.train.freeze_initializer)
     throw ConfigError(
         "train.initializer_targets: distilling from the initializer needs train.freeze_initializer: true (a teacher "
@@ -249,7 +256,23 @@ std::string config_reference_markdown() {
   return out;
 }
 
-int dataset_num_joints(DatasetKind dataset) { return dataset == DatasetKind::jhmdb ? 15 : 13; }
+const std::vector<std::string>& dataset_joint_names(DatasetKind dataset) {
+  static const std::vector<std::string> penn = {"head",  "l_shoulder", "r_shoulder", "l_elbow", "r_elbow",
+                                                "l_wrist", "r_wrist", "l_hip",      "r_hip",   "l_knee",
+                                                "r_knee", "l_ankle", "r_ankle"};
+  static const std::vector<std::string> jhmdb = {"neck",    "belly",  "head",   "r_shoulder", "l_shoulder",
+                                                 "r_hip",   "l_hip",  "r_elbow", "l_elbow",   "r_knee",
+                                                 "l_knee",  "r_wrist", "l_wrist", "r_ankle",   "l_ankle"};
+  switch (dataset) {
+    case DatasetKind::penn:
+      return penn;
+    case DatasetKind::jhmdb:
+      return jhmdb;
+  }
+  throw ConfigError("data.dataset: unknown data set");
+}
+
+int dataset_num_joints(DatasetKind dataset) { return static_cast<int>(dataset_joint_names(dataset).size()); }
 
 const StageConfig& stage_config(const TrainConfig& train, StageKind stage) {
   switch (stage) {

@@ -1,5 +1,6 @@
 #include "dkd/data/skeleton.h"
 
+#include "dkd/config/schema.h"
 #include "dkd/util/error.h"
 
 namespace dkd {
@@ -9,8 +10,7 @@ namespace {
 Skeleton make_penn() {
   Skeleton s;
   s.dataset = DatasetKind::penn;
-  s.joint_names = {"head",  "l_shoulder", "r_shoulder", "l_elbow", "r_elbow", "l_wrist", "r_wrist",
-                   "l_hip", "r_hip",      "l_knee",     "r_knee",  "l_ankle", "r_ankle"};
+  s.joint_names = dataset_joint_names(DatasetKind::penn);
   s.flip_pairs = {{1, 2}, {3, 4}, {5, 6}, {7, 8}, {9, 10}, {11, 12}};
   s.limbs = {{0, 1}, {0, 2}, {1, 2}, {1, 3}, {3, 5},  {2, 4},  {4, 6},
              {1, 7}, {2, 8}, {7, 8}, {7, 9}, {9, 11}, {8, 10}, {10, 12}};
@@ -23,8 +23,7 @@ Skeleton make_penn() {
 Skeleton make_jhmdb() {
   Skeleton s;
   s.dataset = DatasetKind::jhmdb;
-  s.joint_names = {"neck",    "belly",  "head",   "r_shoulder", "l_shoulder", "r_hip",   "l_hip",  "r_elbow",
-                   "l_elbow", "r_knee", "l_knee", "r_wrist",    "l_wrist",    "r_ankle", "l_ankle"};
+  s.joint_names = dataset_joint_names(DatasetKind::jhmdb);
   s.flip_pairs = {{3, 4}, {5, 6}, {7, 8}, {9, 10}, {11, 12}, {13, 14}};
   s.limbs = {{2, 0},  {0, 1}, {0, 3}, {0, 4}, {3, 7},  {7, 11}, {4, 8},
              {8, 12}, {1, 5}, {1, 6}, {5, 9}, {9, 13}, {6, 10}, {10, 14}};

@@ -10,9 +10,6 @@
 
 namespace dkd {
 
-const std::array<float, 3> kImageNetMean = {0.485f, 0.456f, 0.406f};
-const std::array<float, 3> kImageNetStd = {0.229f, 0.224f, 0.225f};
-
 CropTransform CropTransform::make(Point2 center, double region_w, double region_h, double rotation_deg, bool flip,
                                   int out_w, int out_h) {
   if (!(region_w > 0) || !(region_h > 0) || out_w <= 0 || out_h <= 0)

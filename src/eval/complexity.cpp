@@ -112,6 +112,8 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext* base) {
 }
 
 std::string depth_name(const BackboneConfig& b) {
+  if (b.network != NetworkKind::resnet)
+    return std::string(name_of(b.network)) + " (imported; landmarks " + name_of(b.landmark_heatmaps) + " as heatmaps)";
   std::string s = "ResNet-" + std::to_string(b.depth);
   if (b.width != 1.0) s += " x" + fixed(b.width, b.width * 4 == int(b.width * 4) ? 2 : 4);
   if (b.deconv_layers > 0) {
@@ -192,7 +194,7 @@ ComplexityReport measure_complexity(const Config& config_in) {
   const auto& m = config.model;
   r.components = {
       {"initializer", count_parameters(*dkd->initializer), init_macs,
-       depth_name(m.initializer) + " + 1x1 head; frame 1 only"},
+       depth_name(m.initializer) + (m.initializer.network == NetworkKind::resnet ? " + 1x1 head" : "") + "; frame 1 only"},
       {"encoder", count_parameters(*dkd->encoder), enc_macs, depth_name(m.encoder) + "; every frame"},
       {"distillator", count_parameters(*dkd->distillator), dist_macs,
        std::to_string(m.distillator.channels) + " ch, " + std::to_string(dkd->distillator->num_stages()) +

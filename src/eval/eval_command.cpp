@@ -71,12 +71,16 @@ ModelEvaluation evaluate_model(const Config& config, const std::string& checkpoi
                                Predictions* predictions) {
   const c10::Device device = apply_runtime(config.runtime);
   ModelSet models = build_model_set(config, device);
-  load_model_weights(checkpoint, models.modules_for(kind));
+  // No checkpoint: an imported initializer (BlazePose) with its own weights.
+  if (!checkpoint.empty()) load_model_weights(checkpoint, models.modules_for(kind));
   EvalModel model = EvalModel::of(models, kind);
   model.set_packed_inference(config.infer);
   PckEvaluator evaluator(config.data.dataset, pck_options_of(config, split_label));
   ModelEvaluation out;
-  spdlog::info("evaluating {} ({}) on {} videos of {}", checkpoint, name_of(kind), videos.size(), config.data.root);
+  spdlog::info("evaluating {} ({}) on {} videos of {}",
+               checkpoint.empty() ? std::string(name_of(config.model.initializer.network)) + " (imported weights)"
+                                  : checkpoint,
+               name_of(kind), videos.size(), config.data.root);
   out.totals = run_model_on_videos(model, videos, config, device, evaluator, 0, 1, predictions);
   out.result = evaluator.evaluate();
   out.report = measure_complexity(config);
@@ -118,10 +122,16 @@ ModelKind default_model_kind(const Config& config) {
   return model_of(stages.back());
 }
 
-int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options) {
-  if (options.checkpoints.empty()) throw UsageError("--checkpoint FILE is required to evaluate a model");
+int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options_in) {
+  EvalCommandOptions options = options_in;
   const ModelKind kind =
       options.model.empty() ? default_model_kind(base) : parse_kind<ModelKind>(options.model, "--model");
+  // An imported initializer (model.initializer.network: blazepose_*) evaluated on its
+  // own needs no checkpoint: its weights come with it.
+  const bool imported = kind == ModelKind::initializer && base.model.initializer.network != NetworkKind::resnet;
+  if (options.checkpoints.empty() && !imported)
+    throw UsageError("--checkpoint FILE is required to evaluate a model (only --model initializer with "
+                     "model.initializer.network: blazepose_* runs without one)");
   const std::string kind_name = name_of(kind);
 
   // Which splits: Penn has one test split; Sub-JHMDB has three.
@@ -136,6 +146,7 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options) {
   } else {
     splits = {base.data.dataset == DatasetKind::jhmdb ? std::to_string(base.data.split) : std::string("test")};
   }
+  if (options.checkpoints.empty()) options.checkpoints.assign(splits.size(), "");
   if (options.checkpoints.size() != splits.size())
     throw UsageError("--checkpoint: " + std::to_string(splits.size()) + " checkpoint(s) needed for --split " +
                      (options.split.empty() ? "test" : options.split) + " (comma-separated, one per split), got " +

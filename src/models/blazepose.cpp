@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 
+#include "dkd/config/input_norm.h"
 #include "dkd/util/error.h"
 
 namespace fs = std::filesystem;
@@ -87,6 +88,83 @@ BlazePoseOutput BlazePoseImpl::forward(const torch::Tensor& rgb) {
 }
 
 BlazePose load_blazepose(BlazePoseSize size) { return BlazePose(blazepose_path(size)); }
+
+BlazePoseSize blazepose_size_of(NetworkKind network) {
+  switch (network) {
+    case NetworkKind::blazepose_lite: return BlazePoseSize::lite;
+    case NetworkKind::blazepose_full: return BlazePoseSize::full;
+    case NetworkKind::blazepose_heavy: return BlazePoseSize::heavy;
+    case NetworkKind::resnet: break;
+  }
+  throw Error("blazepose_size_of: '" + std::string(name_of(network)) + "' is not a BlazePose network");
+}
+
+BlazePoseHeatmapsImpl::BlazePoseHeatmapsImpl(BlazePoseSize size, const std::vector<std::string>& joint_names,
+                                             LandmarkHeatmapKind source, double sigma)
+    : joint_map_(blazepose_joint_map(joint_names)), source_(source), sigma_(sigma) {
+  if (!(sigma > 0)) throw Error("BlazePoseHeatmaps: sigma must be positive");
+  blazepose = register_module("blazepose", load_blazepose(size));
+}
+
+torch::Tensor BlazePoseHeatmapsImpl::forward(const torch::Tensor& frames) {
+  namespace F = torch::nn::functional;
+  TORCH_CHECK(frames.dim() == 4 && frames.size(1) == 3, "BlazePoseHeatmaps: expected [N, 3, H, W] frames, got ",
+              frames.sizes());
+  const int64_t n = frames.size(0), H = frames.size(2), W = frames.size(3);
+  TORCH_CHECK(H % 4 == 0 && W % 4 == 0, "BlazePoseHeatmaps: crop size must be a multiple of 4, got ", H, "x", W);
+  const int64_t h = H / 4, w = W / 4, J = num_joints();
+  const auto opts = frames.options();
+  const auto mean = torch::tensor({kImageNetMean[0], kImageNetMean[1], kImageNetMean[2]}, opts).view({1, 3, 1, 1});
+  const auto std = torch::tensor({kImageNetStd[0], kImageNetStd[1], kImageNetStd[2]}, opts).view({1, 3, 1, 1});
+  torch::Tensor rgb = frames * std + mean;
+  // Centred square (black padding), then 256x256.
+  const int64_t S = std::max(H, W), left = (S - W) / 2, top = (S - H) / 2;
+  if (S != W || S != H) rgb = F::pad(rgb, F::PadFuncOptions({left, S - W - left, top, S - H - top}));
+  if (S != kBlazePoseInput) {
+    rgb = F::interpolate(rgb, F::InterpolateFuncOptions()
+                                  .size(std::vector<int64_t>{kBlazePoseInput, kBlazePoseInput})
+                                  .mode(torch::kBilinear)
+                                  .align_corners(false));
+  }
+  const BlazePoseOutput out = blazepose->forward(rgb);
+  // Landmarks: 256-crop edge coordinates -> crop edge coordinates -> heatmap pixel centres.
+  const double r = static_cast<double>(kBlazePoseInput) / S;
+  const auto lx = out.landmarks.select(2, 0) / r - left;  // [N, 39]
+  const auto ly = out.landmarks.select(2, 1) / r - top;
+  const auto vis = torch::sigmoid(out.landmarks.select(2, 3));
+  std::vector<torch::Tensor> jx, jy, jv;
+  for (const auto& lms : joint_map_) {
+    const auto idx = torch::tensor(std::vector<int64_t>(lms.begin(), lms.end()), torch::kLong).to(frames.device());
+    jx.push_back(lx.index_select(1, idx).mean(1));
+    jy.push_back(ly.index_select(1, idx).mean(1));
+    jv.push_back(vis.index_select(1, idx).mean(1));
+  }
+  const auto hx = (torch::stack(jx, 1) / 4.0 - 0.5).view({n, J, 1, 1});
+  const auto hy = (torch::stack(jy, 1) / 4.0 - 0.5).view({n, J, 1, 1});
+  const auto peak = torch::stack(jv, 1).view({n, J, 1, 1});
+  const auto xs = torch::arange(w, opts).view({1, 1, 1, w});
+  const auto ys = torch::arange(h, opts).view({1, 1, h, 1});
+  torch::Tensor heatmaps =
+      peak * torch::exp(-((xs - hx).pow(2) + (ys - hy).pow(2)) / (2.0 * sigma_ * sigma_));  // [N, J, h, w]
+  if (source_ == LandmarkHeatmapKind::rendered) return heatmaps;
+
+  // network: BlazePose's own heatmaps of single-landmark joints, sampled at the
+  // crop's heatmap pixel centres. Pixel centre hx -> crop edge coordinate 4 (hx + 0.5)
+  // -> 256-crop coordinate -> grid_sample's [-1, 1] over the 64x64 map (align_corners=false).
+  const auto gx = ((xs.view({w}) + 0.5) * 4.0 + left) * r / kBlazePoseInput * 2.0 - 1.0;
+  const auto gy = ((ys.view({h}) + 0.5) * 4.0 + top) * r / kBlazePoseInput * 2.0 - 1.0;
+  const auto grid = torch::stack({gx.view({1, w}).expand({h, w}), gy.view({h, 1}).expand({h, w})}, 2)
+                        .unsqueeze(0)
+                        .expand({n, h, w, 2});
+  const auto sampled = F::grid_sample(torch::sigmoid(out.heatmaps), grid,
+                                      F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false));
+  std::vector<torch::Tensor> per_joint;
+  for (int64_t j = 0; j < J; ++j) {
+    const auto& lms = joint_map_[j];
+    per_joint.push_back(lms.size() == 1 ? sampled.select(1, lms[0]) : heatmaps.select(1, j));
+  }
+  return torch::stack(per_joint, 1);
+}
 
 std::vector<std::vector<int>> blazepose_joint_map(const std::vector<std::string>& joint_names) {
   // Landmark indices: 0 nose, 7/8 left/right ear, 11/12 shoulders, 13/14 elbows,

@@ -29,14 +29,20 @@ WeightLoadReport load_pretrained_backbone(Backbone& backbone, const BackboneConf
   return report;
 }
 
-PerFrameModel make_per_frame_model(const BackboneConfig& backbone, int64_t num_joints, const std::string& key) {
-  PerFrameModel model(backbone, num_joints, key);
-  load_pretrained_backbone(model->backbone, backbone, key);
+PerFrameModel make_per_frame_model(const BackboneConfig& backbone, int64_t num_joints, const std::string& key,
+                                   const std::vector<std::string>& joint_names, double heatmap_sigma) {
+  PerFrameModel model(backbone, num_joints, key, joint_names, heatmap_sigma);
+  if (!model->is_blazepose()) load_pretrained_backbone(model->backbone, backbone, key);
   return model;
 }
 
 PoseInitializer make_initializer(const ModelConfig& model) {
   return make_per_frame_model(model.initializer, model.num_joints, "model.initializer");
+}
+
+PoseInitializer make_initializer(const Config& config) {
+  return make_per_frame_model(config.model.initializer, config.model.num_joints, "model.initializer",
+                              dataset_joint_names(config.data.dataset), config.data.heatmap_sigma);
 }
 
 FrameEncoder make_encoder(const ModelConfig& model) {
@@ -55,7 +61,7 @@ KernelMatching make_matching(const ModelConfig& model, int64_t feature_channels)
 
 DkdModel make_dkd_model(const Config& config) {
   const auto hm = heatmap_size(config);
-  auto initializer = make_initializer(config.model);
+  auto initializer = make_initializer(config);
   auto encoder = make_encoder(config.model);
   const int64_t channels = encoder->out_channels();
   auto distillator = make_distillator(config.model, channels, std::min(hm[0], hm[1]));

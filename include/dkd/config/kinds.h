@@ -33,6 +33,15 @@ enum class MatchingKind { per_joint, depthwise };
 /// (infer.box_rule; data/box_tracker.h).
 enum class BoxRuleKind { extent, steady };
 
+/// What a per-frame network is (model.initializer.network): this project's ResNet
+/// with its deconvolution head, or the imported pretrained BlazePose (models/blazepose.h).
+enum class NetworkKind { resnet, blazepose_lite, blazepose_full, blazepose_heavy };
+
+/// Where a BlazePose initializer's per-joint heatmaps come from
+/// (model.initializer.landmark_heatmaps): Gaussians rendered at its regressed
+/// landmarks, or its own 64x64 heatmap outputs.
+enum class LandmarkHeatmapKind { rendered, network };
+
 template <class E>
 struct EnumNames;  // static constexpr std::array<std::pair<E, const char*>, N> values; const char* what
 
@@ -66,6 +75,23 @@ struct EnumNames<BoxRuleKind> {
   static constexpr const char* what = "box rule";
   static constexpr std::array<std::pair<BoxRuleKind, const char*>, 2> values{
       {{BoxRuleKind::extent, "extent"}, {BoxRuleKind::steady, "steady"}}};
+};
+
+template <>
+struct EnumNames<NetworkKind> {
+  static constexpr const char* what = "network";
+  static constexpr std::array<std::pair<NetworkKind, const char*>, 4> values{
+      {{NetworkKind::resnet, "resnet"},
+       {NetworkKind::blazepose_lite, "blazepose_lite"},
+       {NetworkKind::blazepose_full, "blazepose_full"},
+       {NetworkKind::blazepose_heavy, "blazepose_heavy"}}};
+};
+
+template <>
+struct EnumNames<LandmarkHeatmapKind> {
+  static constexpr const char* what = "landmark heatmaps";
+  static constexpr std::array<std::pair<LandmarkHeatmapKind, const char*>, 2> values{
+      {{LandmarkHeatmapKind::rendered, "rendered"}, {LandmarkHeatmapKind::network, "network"}}};
 };
 
 /// True for the enums that have a descriptor table (the config visitors read

@@ -149,9 +149,21 @@ struct BackboneConfig {
   std::string pretrained;
   std::string deconv_impl = "transposed";
   int stem_kernel = 7;
+  NetworkKind network = NetworkKind::resnet;
+  LandmarkHeatmapKind landmark_heatmaps = LandmarkHeatmapKind::rendered;
 
   template <class V>
   void visit(V& v) {
+    v.field("network", network,
+            "resnet (this project's ResNet + deconvolution head, the fields below) or blazepose_lite / "
+            "blazepose_full / blazepose_heavy: the imported pretrained BlazePose network (tools/fetch_models.sh; "
+            "docs/real-people.md), its landmarks mapped to the data set's joints; initializer only",
+            Check::none());
+    v.field("landmark_heatmaps", landmark_heatmaps,
+            "BlazePose only: rendered (Gaussians of data.heatmap_sigma at its regressed landmarks, peak = the "
+            "joint's visibility) or network (its own 64x64 heatmaps after a sigmoid, resampled into the crop; "
+            "joints made of several landmarks are rendered)",
+            Check::none());
     v.field("stem_kernel", stem_kernel,
             "kernel of the stride-2 stem convolution: 7 (ResNet, needed for ImageNet weights), 5 or 3 (for a "
             "narrow trunk at small inputs the 7x7 stem is about half the multiply-adds)",
@@ -561,6 +573,8 @@ std::string config_reference_markdown();
 
 /// Joint count of a data set format: 13 (penn) or 15 (jhmdb).
 int dataset_num_joints(DatasetKind dataset);
+/// The joints of a data set in its files' order ("head", "l_shoulder", ... for Penn Action).
+const std::vector<std::string>& dataset_joint_names(DatasetKind dataset);
 
 /// The schedule of a stage (train.initializer, train.baseline or train.dkd).
 const StageConfig& stage_config(const TrainConfig& train, StageKind stage);

@@ -12,6 +12,7 @@
 #include <opencv2/core.hpp>
 #include <torch/torch.h>
 
+#include "dkd/config/input_norm.h"
 #include "dkd/data/video.h"
 
 namespace dkd {
@@ -84,8 +85,6 @@ torch::Tensor image_to_tensor(const cv::Mat& bgr);
 /// Inverse of image_to_tensor ([3, H, W] -> BGR uint8), for overlays and tests.
 cv::Mat tensor_to_image(const torch::Tensor& chw);
 
-extern const std::array<float, 3> kImageNetMean;  ///< RGB
-extern const std::array<float, 3> kImageNetStd;   ///< RGB
 
 /// Next-frame box: extent of the joints with confidence >= `min_confidence`
 /// enlarged by `scale`, blended with `previous` (new = s*previous + (1-s)*extent,

@@ -19,6 +19,7 @@
 
 #include <torch/torch.h>
 
+#include "dkd/config/kinds.h"
 #include "dkd/models/tflite_network.h"
 
 namespace dkd {
@@ -68,6 +69,41 @@ TORCH_MODULE(BlazePose);
 
 /// Loads blazepose_path(size).
 BlazePose load_blazepose(BlazePoseSize size);
+
+/// The size a network kind names (model.initializer.network); Error for resnet.
+BlazePoseSize blazepose_size_of(NetworkKind network);
+
+/// BlazePose as a per-frame heatmap model of a data set's joints, so it can stand
+/// wherever this project's per-frame networks do (model.initializer.network:
+/// DKD's initializer, the per-frame baseline of dkd_eval, a distillation teacher).
+///
+/// Input: the project's crops [N, 3, H, W] (ImageNet-normalised RGB,
+/// config/input_norm.h). They are turned back into RGB in [0, 1], padded with
+/// black to a centred square and resized to 256x256, as BlazePose expects.
+/// Output: heatmaps [N, J, H/4, W/4] on the crop's heatmap grid (pixel centres,
+/// CropTransform::downscaled(4)):
+///  - rendered: a Gaussian of `sigma` heatmap pixels at each joint (the mean of
+///    its landmarks, blazepose_joint_map), with peak = the joint's visibility
+///    (mean sigmoid of the landmarks' visibility logits). Differentiable in the
+///    landmarks, so fine-tuning through it trains the network.
+///  - network: the sigmoid of BlazePose's own heatmap of the joint's landmark,
+///    resampled (bilinear) onto the crop's grid; joints made of several
+///    landmarks (head, neck, belly) are rendered as above.
+class BlazePoseHeatmapsImpl : public torch::nn::Module {
+ public:
+  BlazePoseHeatmapsImpl(BlazePoseSize size, const std::vector<std::string>& joint_names, LandmarkHeatmapKind source,
+                        double sigma);
+  torch::Tensor forward(const torch::Tensor& frames);
+
+  int64_t num_joints() const { return static_cast<int64_t>(joint_map_.size()); }
+  BlazePose blazepose{nullptr};
+
+ private:
+  std::vector<std::vector<int>> joint_map_;
+  LandmarkHeatmapKind source_;
+  double sigma_;
+};
+TORCH_MODULE(BlazePoseHeatmaps);
 
 /// For each joint name (a skeleton's joint_names, in order), the BlazePose
 /// landmarks whose mean stands for it: shoulders, elbows, wrists, hips, knees,

@@ -28,11 +28,16 @@ std::array<int64_t, 2> heatmap_size(const Config& config);
 /// matches most names. Logs the report; returns it (empty source when not set).
 WeightLoadReport load_pretrained_backbone(Backbone& backbone, const BackboneConfig& cfg, const std::string& key);
 
-/// PoseInitializer = per-frame large network (model.initializer), pretrained loaded.
+/// PoseInitializer = per-frame large network (model.initializer), pretrained
+/// loaded; a BlazePose initializer gets data.dataset's joints and data.heatmap_sigma.
+PoseInitializer make_initializer(const Config& config);
+/// The same from the model section alone (ResNet initializers; a BlazePose one
+/// needs the data set's joints: ConfigError).
 PoseInitializer make_initializer(const ModelConfig& model);
 /// Per-frame model from any backbone section ("model.initializer": large
 /// baseline, "model.encoder": small baseline), pretrained loaded.
-PerFrameModel make_per_frame_model(const BackboneConfig& backbone, int64_t num_joints, const std::string& key);
+PerFrameModel make_per_frame_model(const BackboneConfig& backbone, int64_t num_joints, const std::string& key,
+                                   const std::vector<std::string>& joint_names = {}, double heatmap_sigma = 2.0);
 /// FrameEncoder (model.encoder), pretrained loaded.
 FrameEncoder make_encoder(const ModelConfig& model);
 KernelDistillator make_distillator(const ModelConfig& model, int64_t feature_channels, int64_t heatmap_side);
