@@ -19,6 +19,7 @@
 #include "dkd/data/transforms.h"
 #include "dkd/infer/pseudo_label.h"
 #include "dkd/models/factory.h"
+#include "dkd/train/preflight.h"
 #include "dkd/util/error.h"
 #include "tool_runner.h"
 
@@ -166,6 +167,12 @@ TEST(BlazePoseInitializer, ConfigErrorsNameTheKey) {
               dkd::load_config_from_string("{}", {"model.initializer.network=blazepose_huge"});
             }).find("model.initializer.network"),
             std::string::npos);
+  // A DKD stage with it needs no trained initializer; with a ResNet one it does.
+  auto dkd_only = dkd::load_config_from_string(
+      "{}", {"model.initializer.network=blazepose_lite", "train.stages=[dkd]", "train.encoder_from_baseline=false"});
+  EXPECT_NO_THROW(dkd::check_training_inputs(dkd_only, {}, std::nullopt));
+  dkd_only.model.initializer.network = dkd::NetworkKind::resnet;
+  EXPECT_THROW(dkd::check_training_inputs(dkd_only, {}, std::nullopt), dkd::ConfigError);
   // The model section alone does not know the data set's joints.
   EXPECT_THROW(dkd::make_initializer(c.model), dkd::ConfigError);
 }

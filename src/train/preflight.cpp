@@ -57,7 +57,9 @@ void check_training_inputs(const Config& config, const std::vector<StageKind>& c
     throw ConfigError(
         "train.baseline_checkpoint: train.encoder_from_baseline needs stage baseline before dkd in "
         "train.stages, or train.baseline_checkpoint");
-  if (has_dkd && !initializer_before_dkd && tr.initializer_checkpoint.empty())
+  // An imported initializer (BlazePose) comes with its weights.
+  const bool pretrained_initializer = config.model.initializer.network != NetworkKind::resnet;
+  if (has_dkd && !initializer_before_dkd && tr.initializer_checkpoint.empty() && !pretrained_initializer)
     throw ConfigError(
         "train.initializer_checkpoint: stage dkd needs a trained initializer; put stage initializer "
         "before dkd in train.stages or set train.initializer_checkpoint (train.stages is [" +
@@ -71,7 +73,7 @@ void check_training_inputs(const Config& config, const std::vector<StageKind>& c
   // The dkd stage reads its inputs when it starts, unless a resume continues it.
   const auto pending = pending_stages(tr, completed);
   const bool dkd_starts_later = contains(pending, StageKind::dkd) && resuming_stage != StageKind::dkd;
-  if (dkd_starts_later && !initializer_before_dkd)
+  if (dkd_starts_later && !initializer_before_dkd && !(pretrained_initializer && tr.initializer_checkpoint.empty()))
     require_model_in_checkpoint("train.initializer_checkpoint", tr.initializer_checkpoint, "initializer");
   if (dkd_starts_later && tr.encoder_from_baseline && !baseline_before_dkd)
     require_model_in_checkpoint("train.baseline_checkpoint", tr.baseline_checkpoint, "baseline");
