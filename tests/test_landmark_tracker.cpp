@@ -93,6 +93,30 @@ TEST(LandmarkTracker, LandmarksComeBackInImagePixelsAndTheNextCropFollows) {
   EXPECT_EQ(tracker.lost_frames(), 0);
 }
 
+TEST(LandmarkTracker, SomeoneWhoLooksDifferentIsNotTakenForThePerson) {
+  // The footballer, then the same photograph in grey (a confident pose whose torso
+  // colours are nothing like the red and blue shirt: someone else in the crop), then
+  // the colour photograph again.
+  const cv::Mat colour = messi();
+  cv::Mat grey;
+  cv::cvtColor(colour, grey, cv::COLOR_BGR2GRAY);
+  cv::cvtColor(grey, grey, cv::COLOR_GRAY2BGR);
+  auto tracker = heavy_tracker(0.0);
+  const auto first = tracker.start(colour, kPlayerSquare);
+  EXPECT_TRUE(first.person_seen());
+  const auto same = tracker.track(colour);
+  EXPECT_TRUE(same.same_person);
+  EXPECT_GE(same.appearance_distance, 0.0);
+  EXPECT_LT(same.appearance_distance, 0.3);
+  const auto other = tracker.track(grey);
+  EXPECT_GT(other.pose_flag, 0.9f);  // the network does see a person ...
+  EXPECT_FALSE(other.same_person) << other.appearance_distance;  // ... but not this one
+  EXPECT_FALSE(other.person_seen());
+  EXPECT_EQ(tracker.lost_frames(), 1);
+  const auto back = tracker.track(colour);
+  EXPECT_TRUE(back.person_seen()) << back.appearance_distance;
+}
+
 TEST(LandmarkTracker, APersonLyingSidewaysIsCroppedUpright) {
   // The photograph turned 90 degrees clockwise: image point (x, y) goes to (H - 1 - y, x).
   const cv::Mat upright = messi();

@@ -174,7 +174,7 @@ int run_infer(const Config& config, const InferOptions& options) {
     if (teacher) {
       LandmarkResult l = frames == 0 ? landmark_tracker->start(frame, box) : landmark_tracker->track(frame);
       landmarks->insert(landmarks->end(), l.landmarks.begin(), l.landmarks.end());
-      note = "  person " + fmt("%.2f", l.pose_flag);
+      note = "  person " + fmt("%.2f", l.pose_flag) + (l.same_person ? "" : " (someone else)");
       r = std::move(l.track);
     } else {
       r = frames == 0 ? tracker->start(frame, box) : tracker->track(frame);

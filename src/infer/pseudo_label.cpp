@@ -240,7 +240,7 @@ class PseudoLabeller {
 
   void add_frame(Track& track, const LandmarkResult& r, const cv::Mat& frame, int64_t t) {
     LabelFrame f;
-    f.person = r.pose_flag >= 0.5f;
+    f.person = r.person_seen();
     f.box = landmark_box(r, o_.box_padding, size_);
     f.joints = r.track.keypoints;
     double sum = 0.0;

@@ -20,6 +20,13 @@
 // looks around it: a detection within half a crop of where the person should
 // be becomes the next crop (MediaPipe re-runs its person detector instead).
 //
+// Identity: the torso's colours (HSV histogram inside shoulders and hips) are kept
+// as a running model of the person. A frame whose confident pose has torso
+// colours far from it (Bhattacharyya distance above 0.92) is someone else who
+// took the crop over, e.g. a passer-by crossing in front: it is treated as a frame
+// without the person (coast, search), and a HOG detection is taken back only when
+// its upper body matches the model.
+//
 // Keypoints are the landmarks mapped to the data set's joints
 // (blazepose_joint_map); a joint's confidence is the mean visibility
 // (sigmoid of the visibility logit) of its landmarks.
@@ -44,6 +51,14 @@ struct LandmarkResult {
   std::vector<std::array<float, 3>> landmarks;
   float pose_flag = 0.f;   ///< the network's probability that a person is in the crop
   double rotation = 0.0;   ///< the crop's rotation, degrees
+  /// False when the crop holds a confident person whose torso colours do not
+  /// match the followed person's (someone else took the crop over).
+  bool same_person = true;
+  /// Bhattacharyya distance of the torso's colours to the person's model (0 =
+  /// identical, 1 = disjoint); -1 when not measured (first frame, no torso, no person).
+  double appearance_distance = -1.0;
+  /// The person is seen: pose_flag >= 0.5 and same_person.
+  bool person_seen() const { return pose_flag >= 0.5f && same_person; }
 };
 
 class LandmarkTracker {
@@ -58,7 +73,7 @@ class LandmarkTracker {
 
   int num_joints() const { return static_cast<int>(joint_map_.size()); }
   bool started() const { return started_; }
-  /// Frames where the person flag was below 0.5 (the crop was kept).
+  /// Frames where the person was not seen (flag below 0.5 or someone else; the crop coasted).
   int64_t lost_frames() const { return lost_frames_; }
 
   /// The square crop for `box` with `margin` (see above).
@@ -79,6 +94,7 @@ class LandmarkTracker {
   int frames_lost_in_a_row_ = 0;
   Point2 last_centre_{0.f, 0.f};  ///< the hips' centre in the last frame with a person
   Point2 velocity_{0.f, 0.f};     ///< its motion per frame between the last two such frames
+  cv::Mat appearance_;            ///< running torso colour histogram of the person (empty until seen)
 };
 
 /// The most confident person OpenCV's HOG people detector (Dalal-Triggs, 64x128

@@ -9,7 +9,7 @@
 // Per track and frame the labels are the landmarks mapped to the data set's
 // joints (blazepose_joint_map); a joint is visible when its teacher visibility
 // (the mean sigmoid of its landmarks' visibility logits) is at least
-// `min_visibility` and the person flag is at least 0.5; the box is the extent of
+// `min_visibility` and the person is seen (flag >= 0.5, same torso colours); the box is the extent of
 // the 33 landmarks with visibility >= 0.5 (all 33 when fewer than 4), enlarged
 // by `box_padding` of its size on each side and clipped to the frame.
 //
