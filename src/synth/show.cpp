@@ -41,17 +41,23 @@ void draw_annotation(cv::Mat& image, const VideoRecord& v, int t, double scale) 
                   cv::Point(int(std::lround(b.x2 * scale)), int(std::lround(b.y2 * scale))), cv::Scalar(0, 230, 255), 1,
                   cv::LINE_AA);
   }
+  // Markers follow the person's drawn size: a pedestrian 15 pixels tall in a cell
+  // (real footage) gets 1-pixel dots and lines, a person filling the cell 3-pixel ones.
+  double person = 1e9;
+  if (t < static_cast<int>(v.boxes.size())) person = std::max(v.boxes[t].width(), v.boxes[t].height()) * scale;
+  const int radius16 = static_cast<int>(std::lround(std::clamp(person / 30.0, 1.0, 3.0) * 16));
+  const int thickness = person < 60.0 ? 1 : 2;
   for (const auto& [a, b] : sk.limbs) {
     if (a >= J || b >= J) continue;
     const int sa = side_of(sk.joint_names[a]), sb = side_of(sk.joint_names[b]);
     const int side = sa == sb ? sa : 2;
-    cv::line(image, pt(a), pt(b), kSideColor[side], 2, cv::LINE_AA, 4);
+    cv::line(image, pt(a), pt(b), kSideColor[side], thickness, cv::LINE_AA, 4);
   }
   for (int j = 0; j < J; ++j) {
     const cv::Scalar c = kSideColor[side_of(sk.joint_names[j])];
     const bool vis = v.visible.empty() || v.is_visible(t, j);
-    cv::circle(image, pt(j), 3 * 16, vis ? c : cv::Scalar(255, 255, 255), vis ? cv::FILLED : 1, cv::LINE_AA, 4);
-    if (!vis) cv::circle(image, pt(j), 2 * 16, c, 1, cv::LINE_AA, 4);
+    cv::circle(image, pt(j), radius16, vis ? c : cv::Scalar(255, 255, 255), vis ? cv::FILLED : 1, cv::LINE_AA, 4);
+    if (!vis) cv::circle(image, pt(j), radius16 * 2 / 3, c, 1, cv::LINE_AA, 4);
   }
 }
 
