@@ -14,6 +14,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common.h"
+#include "real_images.h"
 #include "dkd/config/config.h"
 #include "dkd/data/heatmap.h"
 #include "dkd/data/transforms.h"
@@ -27,13 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* kMessi = "/usr/share/doc/opencv-doc/examples/data/messi5.jpg";
-
-cv::Mat messi() {
-  cv::Mat image = cv::imread(kMessi);
-  EXPECT_FALSE(image.empty()) << kMessi << " (Debian package opencv-doc; tools/setup.sh installs it)";
-  return image;
-}
+using dkd::test::messi;
 
 // The footballer in a region of `width` x 420 image pixels around his centre,
 // as the project's normalised crop of out_w x 256.
@@ -182,16 +177,9 @@ TEST(BlazePoseInitializer, DkdEvalScoresItWithoutACheckpointOnPseudoLabels) {
   // of lite on them in ground-truth-box crops: the same network in other crops
   // agrees with itself closely.
   const std::string dir = dkd::test::per_test_dir("blazepose_eval");
-  const cv::Mat photo = messi();
-  fs::create_directories(dir + "/in");
-  for (int t = 0; t < 8; ++t) {
-    cv::Mat canvas(400, 700, CV_8UC3, cv::Scalar(90, 120, 90));
-    photo.copyTo(canvas(cv::Rect(20 + 8 * t, 29, photo.cols, photo.rows)));
-    cv::imwrite(dir + "/in/" + std::to_string(t) + ".png", canvas);
-  }
   dkd::PseudoLabelOptions o;
   o.teacher = "blazepose_lite";
-  o.input = dir + "/in";
+  o.input = dkd::test::write_panned_messi(dir, 8);
   o.out = dir + "/set";
   o.boxes = {dkd::Box{130, 69, 430, 369}};
   o.min_frames = 2;

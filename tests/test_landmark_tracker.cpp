@@ -16,6 +16,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common.h"
+#include "real_images.h"
 #include "dkd/data/skeleton.h"
 #include "dkd/data/transforms.h"
 #include "dkd/infer/infer_command.h"
@@ -26,13 +27,7 @@
 
 namespace {
 
-const char* kMessi = "/usr/share/doc/opencv-doc/examples/data/messi5.jpg";
-
-cv::Mat messi() {
-  cv::Mat image = cv::imread(kMessi);
-  EXPECT_FALSE(image.empty()) << kMessi << " (Debian package opencv-doc; tools/setup.sh installs it)";
-  return image;
-}
+using dkd::test::messi;
 
 /// The footballer: the square of tests/test_tflite.cpp (centre 259.5, 189.5, side 420)
 /// as an edge-coordinate box, and heavy's landmarks in that crop (nose, shoulders,

@@ -13,6 +13,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common.h"
+#include "real_images.h"
 #include "dkd/data/penn_action.h"
 #include "dkd/infer/pseudo_label.h"
 #include "dkd/util/error.h"
@@ -22,21 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* kMessi = "/usr/share/doc/opencv-doc/examples/data/messi5.jpg";
-
-// 12 frames of 700x400: the photograph pasted 8 px further right each frame.
-std::string panned_frames(const std::string& dir, int frames = 12) {
-  const cv::Mat photo = cv::imread(kMessi);
-  EXPECT_FALSE(photo.empty()) << kMessi << " (Debian package opencv-doc; tools/setup.sh installs it)";
-  const std::string folder = dir + "/frames_in";
-  fs::create_directories(folder);
-  for (int t = 0; t < frames; ++t) {
-    cv::Mat canvas(400, 700, CV_8UC3, cv::Scalar(90, 120, 90));
-    photo.copyTo(canvas(cv::Rect(20 + 8 * t, 29, photo.cols, photo.rows)));
-    cv::imwrite(folder + "/" + std::to_string(t) + ".png", canvas);
-  }
-  return folder;
-}
+std::string panned_frames(const std::string& dir, int frames = 12) { return dkd::test::write_panned_messi(dir, frames); }
 
 // The player in frame 0 (the photograph's 110,40,410,340 moved by 20,29).
 const dkd::Box kPlayer{130, 69, 430, 369};

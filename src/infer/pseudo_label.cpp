@@ -129,6 +129,13 @@ Box landmark_box(const LandmarkResult& r, double padding, cv::Size size) {
   return b;
 }
 
+/// The Penn frame file name of the 0-based frame `index` of a piece ("000001.jpg").
+std::string frame_file(std::size_t index) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%06d.jpg", static_cast<int>(index) + 1);
+  return name;
+}
+
 std::string video_id(int n) {
   char id[16];
   std::snprintf(id, sizeof id, "%04d", n);
@@ -261,9 +268,7 @@ class PseudoLabeller {
     std::vector<uchar> jpg;
     if (!cv::imencode(".jpg", frame, jpg, {cv::IMWRITE_JPEG_QUALITY, o_.jpeg_quality}))
       throw Error(o_.input + ": frame " + std::to_string(t) + " could not be encoded as JPEG");
-    char name[32];
-    std::snprintf(name, sizeof name, "%06d.jpg", static_cast<int>(track.frames.size()) + 1);
-    write_file((track.frame_dir / name).string(), std::string(jpg.begin(), jpg.end()));
+    write_file((track.frame_dir / frame_file(track.frames.size())).string(), std::string(jpg.begin(), jpg.end()));
     track.frames.push_back(std::move(f));
   }
 
@@ -281,9 +286,7 @@ class PseudoLabeller {
         if (!loser.frames.empty()) {
           loser.frames.pop_back();
           std::error_code ec;
-          char name[32];
-          std::snprintf(name, sizeof name, "%06d.jpg", static_cast<int>(loser.frames.size()) + 1);
-          fs::remove(loser.frame_dir / name, ec);
+          fs::remove(loser.frame_dir / frame_file(loser.frames.size()), ec);
         }
         finish(loser, "met track " + std::to_string(keeper.number));
       }
@@ -300,10 +303,8 @@ class PseudoLabeller {
     // Trailing frames without a person are not the person.
     std::error_code ec;
     while (!track.frames.empty() && !track.frames.back().person) {
-      char name[32];
-      std::snprintf(name, sizeof name, "%06d.jpg", static_cast<int>(track.frames.size()));
-      fs::remove(track.frame_dir / name, ec);
       track.frames.pop_back();
+      fs::remove(track.frame_dir / frame_file(track.frames.size()), ec);
     }
     write_piece(track, why);
     track.live = false;

@@ -103,6 +103,10 @@ BlazePoseHeatmapsImpl::BlazePoseHeatmapsImpl(BlazePoseSize size, const std::vect
                                              LandmarkHeatmapKind source, double sigma)
     : joint_map_(blazepose_joint_map(joint_names)), source_(source), sigma_(sigma) {
   if (!(sigma > 0)) throw Error("BlazePoseHeatmaps: sigma must be positive");
+  // Joint j = mean of its landmarks: one [J, 39] averaging matrix, built once.
+  joint_weights_ = torch::zeros({static_cast<int64_t>(joint_map_.size()), kBlazePosePoints});
+  for (std::size_t j = 0; j < joint_map_.size(); ++j)
+    for (const int i : joint_map_[j]) joint_weights_[j][i] = 1.0 / joint_map_[j].size();
   blazepose = register_module("blazepose", load_blazepose(size));
 }
 
@@ -132,16 +136,12 @@ torch::Tensor BlazePoseHeatmapsImpl::forward(const torch::Tensor& frames) {
   const auto lx = out.landmarks.select(2, 0) / r - left;  // [N, 39]
   const auto ly = out.landmarks.select(2, 1) / r - top;
   const auto vis = torch::sigmoid(out.landmarks.select(2, 3));
-  std::vector<torch::Tensor> jx, jy, jv;
-  for (const auto& lms : joint_map_) {
-    const auto idx = torch::tensor(std::vector<int64_t>(lms.begin(), lms.end()), torch::kLong).to(frames.device());
-    jx.push_back(lx.index_select(1, idx).mean(1));
-    jy.push_back(ly.index_select(1, idx).mean(1));
-    jv.push_back(vis.index_select(1, idx).mean(1));
-  }
-  const auto hx = (torch::stack(jx, 1) / 4.0 - 0.5).view({n, J, 1, 1});
-  const auto hy = (torch::stack(jy, 1) / 4.0 - 0.5).view({n, J, 1, 1});
-  const auto peak = torch::stack(jv, 1).view({n, J, 1, 1});
+  if (joint_weights_.device() != frames.device() || joint_weights_.dtype() != lx.dtype())
+    joint_weights_ = joint_weights_.to(frames.device(), lx.dtype());
+  const auto wt = joint_weights_.t();  // [39, J]
+  const auto hx = (lx.matmul(wt) / 4.0 - 0.5).view({n, J, 1, 1});
+  const auto hy = (ly.matmul(wt) / 4.0 - 0.5).view({n, J, 1, 1});
+  const auto peak = vis.matmul(wt).view({n, J, 1, 1});
   const auto xs = torch::arange(w, opts).view({1, 1, 1, w});
   const auto ys = torch::arange(h, opts).view({1, 1, h, 1});
   torch::Tensor heatmaps =

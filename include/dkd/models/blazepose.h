@@ -100,6 +100,7 @@ class BlazePoseHeatmapsImpl : public torch::nn::Module {
 
  private:
   std::vector<std::vector<int>> joint_map_;
+  torch::Tensor joint_weights_;  ///< [J, 39]: row j averages joint j's landmarks (not a buffer: not in checkpoints)
   LandmarkHeatmapKind source_;
   double sigma_;
 };
