@@ -109,6 +109,26 @@ TEST(BoxTracker, SteadyFaintJointsShrinkTheBoxOnlySlowly) {
   EXPECT_LT(extent.box().height(), 0.85f * before);
 }
 
+TEST(BoxTracker, SteadyCentreSmoothingPlacesThePersonAtOnceThenMovesByItsShare) {
+  // From a whole-frame start the first prediction's centre is taken as it is;
+  // later the centre moves by (1 - box_center_smoothing) of the way each frame.
+  InferConfig c = steady_rule();
+  c.box_center_smoothing = 0.9;
+  BoxTracker boxes(c);
+  boxes.start({0, 0, 639, 479}, kImage);
+  boxes.update(figure(420, 250), kSure);
+  // The whole frame's centre (319.5) is held to a quarter of the joints' extent (100) from theirs.
+  const float cx0 = 0.5f * (boxes.box().x1 + boxes.box().x2);
+  EXPECT_NEAR(cx0, 420.f - 25.f, 1e-2);
+  boxes.update(figure(440, 250), kSure);  // 20 px right: the box moves 2 px
+  EXPECT_NEAR(0.5f * (boxes.box().x1 + boxes.box().x2), cx0 + 2.f, 1e-2);
+  // The defaults are this rule (chosen on validation videos, docs/method.md).
+  const InferConfig d;
+  EXPECT_EQ(d.box_rule, BoxRuleKind::steady);
+  EXPECT_DOUBLE_EQ(d.box_center_smoothing, 0.9);
+  EXPECT_DOUBLE_EQ(d.box_min_confidence, 0.3);
+}
+
 TEST(BoxTracker, SteadySizeChangesAtMostTheBoundPerFrame) {
   BoxTracker boxes(steady_rule());
   boxes.start({280, 140, 360, 340}, kImage);

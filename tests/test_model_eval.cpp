@@ -91,6 +91,63 @@ TEST(ModelEval, TrackedBoxesWorkOnBothFormatsAndStartFromTheGroundTruthBox) {
   }
 }
 
+TEST(ModelEval, BoxOffsetMovesEveryGroundTruthBoxAndTheTrackedStart) {
+  Config c = tiny_eval_config("penn");
+  const VideoRecord v = written_video("penn", 4);
+  c.eval.box_offset_x = 0.1;
+  c.eval.box_offset_y = -0.2;
+  ASSERT_TRUE(has_box_offset(c.eval));
+  const std::vector<Box> moved = offset_boxes(v, c.eval);
+  ASSERT_EQ(moved.size(), v.boxes.size());
+  for (std::size_t t = 0; t < moved.size(); ++t) {
+    const float side = std::max(v.boxes[t].width(), v.boxes[t].height());
+    EXPECT_NEAR(moved[t].x1 - v.boxes[t].x1, 0.1f * side, 1e-4f);
+    EXPECT_NEAR(moved[t].y2 - v.boxes[t].y2, -0.2f * side, 1e-4f);
+    EXPECT_NEAR(moved[t].width(), v.boxes[t].width(), 1e-4f);
+  }
+  torch::manual_seed(7);
+  EvalModel m = EvalModel::per_frame(make_per_frame_model(c.model.encoder, v.num_joints, "model.encoder"));
+  m.eval();
+  c.eval.boxes = "tracked";
+  const VideoPredictions tracked = predict_video(m, v, c, torch::kCPU);
+  ASSERT_FALSE(tracked.crop_boxes.empty());
+  EXPECT_NEAR(tracked.crop_boxes[0].x1, moved[0].x1, 1e-4f);
+  EXPECT_NEAR(tracked.crop_boxes[0].y1, moved[0].y1, 1e-4f);
+}
+
+TEST(ModelEval, CropAnchoringIsTheShareOfTheOffsetThePredictionsFollow) {
+  const VideoRecord v = written_video("penn", 3);
+  EvalConfig e;
+  e.box_offset_x = 0.2;
+  const auto moved_by = [&](double share) {
+    std::vector<Point2> p = v.joints;
+    for (int t = 0; t < v.num_frames(); ++t) {
+      const float side = std::max(v.boxes[static_cast<std::size_t>(t)].width(), v.boxes[static_cast<std::size_t>(t)].height());
+      for (int j = 0; j < v.num_joints; ++j) p[static_cast<std::size_t>(t * v.num_joints + j)].x += static_cast<float>(share * 0.2 * side);
+    }
+    return p;
+  };
+  for (const double share : {0.0, 0.5, 1.0}) {
+    double sum = 0.0;
+    int64_t count = 0;
+    add_crop_anchoring(v, moved_by(share), e, false, sum, count);
+    ASSERT_EQ(count, 3);
+    EXPECT_NEAR(sum / count, share, 1e-5) << share;
+    // Tracked: the first frame (the moved box itself) does not count.
+    sum = 0.0;
+    count = 0;
+    add_crop_anchoring(v, moved_by(share), e, true, sum, count);
+    EXPECT_EQ(count, 2);
+  }
+  // A move across the offset is not anchoring.
+  std::vector<Point2> across = v.joints;
+  for (auto& p : across) p.y += 10.f;
+  double sum = 0.0;
+  int64_t count = 0;
+  add_crop_anchoring(v, across, e, false, sum, count);
+  EXPECT_NEAR(sum / count, 0.0, 1e-6);
+}
+
 TEST(ModelEval, SpeedOfManyStreamsIsPerFrameOfOneVideo) {
   torch::manual_seed(6);
   Config c = tiny_eval_config("penn");

@@ -2,6 +2,7 @@
 // and model-free evaluation of a predictions file.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -99,6 +100,24 @@ TEST(Predictions, DiskIsOneBasedAndRoundTripIsExact) {
       EXPECT_EQ(p[i].y, r.joints[i].y);
     }
   }
+}
+
+TEST(Predictions, ScoresAndCropBoxesAreWrittenWithTheVideos) {
+  std::vector<VideoRecord> rs = {rec("penn", "0001", "bowl", 2)};
+  Predictions p = predictions_from_records(rs);
+  p.scores["0001"] = std::vector<float>(2 * 13, 0.5f);
+  p.scores["0001"][13 + 2] = 0.25f;
+  p.boxes["0001"] = {Box{10, 20, 110, 220}, Box{12, 20, 112, 220}};
+  const nlohmann::json doc = nlohmann::json::parse(predictions_to_string(p));
+  EXPECT_DOUBLE_EQ(doc["scores"]["0001"][1][2].get<double>(), 0.25);
+  EXPECT_EQ(doc["scores"]["0001"].size(), 2u);
+  // Boxes in the file's 1-based pixels, like the joints.
+  EXPECT_DOUBLE_EQ(doc["boxes"]["0001"][1][0].get<double>(), 13.0);
+  EXPECT_DOUBLE_EQ(doc["boxes"]["0001"][0][3].get<double>(), 221.0);
+  // The joints still read back.
+  EXPECT_EQ(predictions_from_string(doc.dump(), "mem").videos.at("0001").size(), 26u);
+  p.scores["0001"][0] = std::nanf("");
+  EXPECT_THROW(predictions_to_string(p), Error);
 }
 
 TEST(Predictions, JointsMayBeACount) {

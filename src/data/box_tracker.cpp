@@ -32,6 +32,7 @@ void BoxTracker::update(const std::vector<Point2>& keypoints, const std::vector<
     case BoxRuleKind::steady:
       update_steady(keypoints, confidence);
       return;
+
   }
 }
 
@@ -40,7 +41,8 @@ void BoxTracker::update_extent(const std::vector<Point2>& keypoints, const std::
                                  rule_.box_smoothing, image_size_);
 }
 
-void BoxTracker::update_steady(const std::vector<Point2>& keypoints, const std::vector<float>& confidence) {
+bool BoxTracker::measure(const std::vector<Point2>& keypoints, const std::vector<float>& confidence,
+                         Measurement& m) {
   // The extent of the joints the network is sure of.
   float x1 = 0, y1 = 0, x2 = 0, y2 = 0;
   int n = 0;
@@ -53,11 +55,9 @@ void BoxTracker::update_steady(const std::vector<Point2>& keypoints, const std::
     y2 = n == 0 ? p.y : std::max(y2, p.y);
     ++n;
   }
-  if (n < 2) {  // the person is lost for now: the box stays where it is
-    velocity_ = {0.f, 0.f};
-    return;
-  }
-  double cx = 0.5 * (x1 + x2), cy = 0.5 * (y1 + y2);
+  if (n < 2) return false;  // the person is lost for now
+  m.cx = 0.5 * (x1 + x2);
+  m.cy = 0.5 * (y1 + y2);
   // The first frame's box says how the person's box relates to their joints
   // (its margin, where its centre sits): later boxes keep that relation
   // instead of a fixed margin that the joints' extent (smaller than the person)
@@ -66,8 +66,8 @@ void BoxTracker::update_steady(const std::vector<Point2>& keypoints, const std::
   // A first box far from the person's (dkd_infer's default is the whole frame)
   // is held to kCalibrationRange times infer.box_scale and a shift of at most
   // kMaxCalibrationShift of the extent.
-  const bool first = !calibrated_;
-  if (first) {
+  m.first = !calibrated_;
+  if (m.first) {
     calibrated_ = true;
     scale_ = rule_.box_scale;
     shift_ = {0.f, 0.f};
@@ -77,24 +77,45 @@ void BoxTracker::update_steady(const std::vector<Point2>& keypoints, const std::
       const auto shift = [&](double box_center, double center) {
         return static_cast<float>(std::clamp((box_center - center) / side, -kMaxCalibrationShift, kMaxCalibrationShift));
       };
-      shift_ = {shift(0.5 * (box_.x1 + box_.x2), cx), shift(0.5 * (box_.y1 + box_.y2), cy)};
+      shift_ = {shift(0.5 * (box_.x1 + box_.x2), m.cx), shift(0.5 * (box_.y1 + box_.y2), m.cy)};
     }
   }
-  cx += shift_.x * side;
-  cy += shift_.y * side;
+  m.cx += shift_.x * side;
+  m.cy += shift_.y * side;
+  m.w = std::max(8.0, (x2 - x1) * scale_);
+  m.h = std::max(8.0, (y2 - y1) * scale_);
+  return true;
+}
+
+void BoxTracker::next_size(const Measurement& m, double& w, double& h) const {
   // A person's size changes slowly: a bounded, smoothed size cannot collapse
-  // onto a few mislocated joints or blow up on a far one.
+  // onto a few mislocated joints or blow up on a far one. The first
+  // prediction places the person: its box is taken as it is.
+  if (m.first) {
+    w = m.w;
+    h = m.h;
+    return;
+  }
   const double prev_w = std::max(1.0f, box_.width()), prev_h = std::max(1.0f, box_.height());
   const double change = rule_.box_max_size_change;
   const auto bounded = [&](double value, double previous) {
     return std::clamp(value, std::max(8.0, previous / (1.0 + change)), std::max(8.0, previous * (1.0 + change)));
   };
-  // The first prediction places the person: its box is taken as it is.
-  const double s = first ? 0.0 : rule_.box_smoothing;
-  const double w = first ? std::max(8.0, (x2 - x1) * scale_) : s * prev_w + (1 - s) * bounded((x2 - x1) * scale_, prev_w);
-  const double h = first ? std::max(8.0, (y2 - y1) * scale_) : s * prev_h + (1 - s) * bounded((y2 - y1) * scale_, prev_h);
+  const double s = rule_.box_smoothing;
+  w = s * prev_w + (1 - s) * bounded(m.w, prev_w);
+  h = s * prev_h + (1 - s) * bounded(m.h, prev_h);
+}
+
+void BoxTracker::update_steady(const std::vector<Point2>& keypoints, const std::vector<float>& confidence) {
+  Measurement m;
+  if (!measure(keypoints, confidence, m)) {  // the person is lost for now: the box stays where it is
+    velocity_ = {0.f, 0.f};
+    return;
+  }
+  double w = 0, h = 0;
+  next_size(m, w, h);
   // The centre: the joints' (no lag), optionally carried ahead by the recent motion.
-  const Point2 center{static_cast<float>(cx), static_cast<float>(cy)};
+  const Point2 center{static_cast<float>(m.cx), static_cast<float>(m.cy)};
   if (has_center_) {
     const float a = 0.5f;
     velocity_ = {a * velocity_.x + (1 - a) * (center.x - last_center_.x),
@@ -102,9 +123,11 @@ void BoxTracker::update_steady(const std::vector<Point2>& keypoints, const std::
   }
   last_center_ = center;
   has_center_ = true;
-  const double v = rule_.box_velocity, cs = rule_.box_center_smoothing;
-  const double ncx = cs * 0.5 * (box_.x1 + box_.x2) + (1 - cs) * (cx + v * velocity_.x);
-  const double ncy = cs * 0.5 * (box_.y1 + box_.y2) + (1 - cs) * (cy + v * velocity_.y);
+  // The first prediction places the person (dkd_infer may start from the
+  // whole frame): its centre is taken as it is, later ones smoothed.
+  const double v = rule_.box_velocity, cs = m.first ? 0.0 : rule_.box_center_smoothing;
+  const double ncx = cs * 0.5 * (box_.x1 + box_.x2) + (1 - cs) * (m.cx + v * velocity_.x);
+  const double ncy = cs * 0.5 * (box_.y1 + box_.y2) + (1 - cs) * (m.cy + v * velocity_.y);
   box_ = on_image(Box{static_cast<float>(ncx - w / 2), static_cast<float>(ncy - h / 2), static_cast<float>(ncx + w / 2),
                       static_cast<float>(ncy + h / 2)});
 }

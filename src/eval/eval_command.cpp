@@ -2,8 +2,10 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "dkd/data/dataset.h"
 #include "dkd/eval/complexity.h"
@@ -176,8 +178,20 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options_in
               << last.totals.frames << " frames: " << last.complexity["gmacs_per_frame_measured_average"].get<double>()
               << " GMACs";
   std::cout << "\n\n" << format_complexity_table(last.report) << std::flush;
-  if (!options.json_path.empty())
-    write_text(options.json_path, result_to_json(result, last.complexity, speed).dump(2) + "\n");
+  nlohmann::json report_json = result_to_json(result, last.complexity, speed);
+  if (has_box_offset(base.eval)) {
+    // How much of a misplaced crop shows up in the predictions (docs/method.md, "Tracked boxes").
+    std::ostringstream line;
+    line << "Crop anchoring: boxes moved by (" << base.eval.box_offset_x << ", " << base.eval.box_offset_y
+         << ") of their size; the predictions moved by " << last.totals.anchoring
+         << " of that (0 = they stay on the person, 1 = they move with the crop)";
+    std::cout << "\n" << line.str() << "\n" << std::flush;
+    report_json["box_offset"] = {{"x", base.eval.box_offset_x},
+                                 {"y", base.eval.box_offset_y},
+                                 {"boxes", base.eval.boxes},
+                                 {"anchoring", std::isnan(last.totals.anchoring) ? nlohmann::json() : nlohmann::json(last.totals.anchoring)}};
+  }
+  if (!options.json_path.empty()) write_text(options.json_path, report_json.dump(2) + "\n");
   write_text(options.md_path, format_report(result, true, last.complexity, speed, kind_name));
   if (!options.predictions_path.empty()) {
     if (splits.size() > 1)

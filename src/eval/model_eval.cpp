@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 
 #include "dkd/data/box_tracker.h"
@@ -217,7 +218,10 @@ CroppedFrame crop_frame(const VideoRecord& video, int t, const Box& box, const C
 std::vector<TestVideo> load_test_videos(const std::vector<const VideoRecord*>& videos, const Config& config) {
   std::vector<TestVideo> out;
   out.reserve(videos.size());
-  for (const VideoRecord* v : videos) out.push_back(load_test_video(*v, config.data));
+  for (const VideoRecord* v : videos) {
+    const std::vector<Box> boxes = offset_boxes(*v, config.eval);
+    out.push_back(load_test_video(*v, config.data, has_box_offset(config.eval) ? &boxes : nullptr));
+  }
   return out;
 }
 
@@ -280,7 +284,7 @@ void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>
     for (const int64_t v : active) {
       const auto i = static_cast<std::size_t>(v);
       if (tracked) {
-        const Box box = t == 0 ? videos[i]->boxes.at(0) : boxes[i].box();
+        const Box box = t == 0 ? offset_boxes(*videos[i], config.eval).at(0) : boxes[i].box();
         CroppedFrame f = crop_frame(*videos[i], t, box, config);
         if (t == 0) boxes[i].start(box, f.image_size);
         out[i].crop_boxes.push_back(box);
@@ -316,6 +320,41 @@ void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>
 }
 
 }  // namespace
+
+bool has_box_offset(const EvalConfig& eval) { return eval.box_offset_x != 0.0 || eval.box_offset_y != 0.0; }
+
+std::vector<Box> offset_boxes(const VideoRecord& video, const EvalConfig& eval) {
+  std::vector<Box> out = video.boxes;
+  for (Box& b : out) {
+    const float side = std::max(b.width(), b.height());
+    const auto dx = static_cast<float>(eval.box_offset_x * side), dy = static_cast<float>(eval.box_offset_y * side);
+    b = Box{b.x1 + dx, b.y1 + dy, b.x2 + dx, b.y2 + dy};
+  }
+  return out;
+}
+
+void add_crop_anchoring(const VideoRecord& video, const std::vector<Point2>& joints, const EvalConfig& eval, bool tracked,
+                   double& sum, int64_t& count) {
+  const double norm = std::hypot(eval.box_offset_x, eval.box_offset_y);
+  if (norm == 0.0) return;
+  const double ux = eval.box_offset_x / norm, uy = eval.box_offset_y / norm;
+  const int J = video.num_joints;
+  for (int t = tracked ? 1 : 0; t < video.num_frames(); ++t) {
+    const Box& b = video.boxes.at(static_cast<std::size_t>(t));
+    const double side = std::max(1.0f, std::max(b.width(), b.height()));
+    double along = 0.0;
+    int n = 0;
+    for (int j = 0; j < J; ++j) {
+      const Point2& p = joints.at(static_cast<std::size_t>(t) * J + j);
+      if (!video.is_visible(t, j) || !is_finite(p)) continue;
+      along += ((p.x - video.joint(t, j).x) * ux + (p.y - video.joint(t, j).y) * uy) / side;
+      ++n;
+    }
+    if (n == 0) continue;
+    sum += along / n / norm;
+    ++count;
+  }
+}
 
 PckOptions pck_options_of(const Config& config, const std::string& split) {
   PckOptions options;
@@ -355,6 +394,9 @@ RunTotals run_model_on_videos(EvalModel& model, const std::vector<VideoRecord>& 
   for (std::size_t i = 0; i < videos.size(); ++i)
     if (static_cast<int>(i % static_cast<std::size_t>(world_size)) == rank) mine.push_back(&videos[i]);
   ProgressBar bar("evaluating", static_cast<int64_t>(mine.size()), "videos");
+  const bool offset = has_box_offset(config.eval);
+  double anchoring_sum = 0.0;
+  int64_t anchoring_count = 0;
   const std::size_t batch = static_cast<std::size_t>(std::max(1, config.eval.batch_videos));
   for (std::size_t first = 0; first < mine.size(); first += batch) {
     const std::vector<const VideoRecord*> group(
@@ -364,14 +406,22 @@ RunTotals run_model_on_videos(EvalModel& model, const std::vector<VideoRecord>& 
     for (std::size_t k = 0; k < group.size(); ++k) {
       const VideoRecord& video = *group[k];
       evaluator.process(video, preds[k].joints, preds[k].crop_boxes.empty() ? nullptr : &preds[k].crop_boxes);
+      if (offset)
+        add_crop_anchoring(video, preds[k].joints, config.eval, config.eval.boxes == "tracked", anchoring_sum,
+                      anchoring_count);
       totals.videos += 1;
       totals.frames += video.num_frames();
       totals.initializer_runs += preds[k].initializer_runs;
-      if (predictions) predictions->videos[video.id] = std::move(preds[k].joints);
+      if (predictions) {
+        predictions->scores[video.id] = std::move(preds[k].confidence);
+        if (!preds[k].crop_boxes.empty()) predictions->boxes[video.id] = std::move(preds[k].crop_boxes);
+        predictions->videos[video.id] = std::move(preds[k].joints);
+      }
       bar.tick();
     }
   }
   bar.finish();
+  if (anchoring_count > 0) totals.anchoring = anchoring_sum / static_cast<double>(anchoring_count);
   return totals;
 }
 

@@ -79,6 +79,43 @@ std::string predictions_to_string(const Predictions& preds) {
     }
     os << (first ? "}" : "\n }");
   }
+  if (!preds.scores.empty()) {
+    os << ",\n \"scores\": {";
+    bool first_video = true;
+    for (const auto& [id, scores] : preds.scores) {
+      if (scores.size() % J != 0) throw Error("predictions: scores of video '" + id + "' are not whole frames");
+      json frames = json::array();
+      for (std::size_t t = 0; t < scores.size() / J; ++t) {
+        json frame = json::array();
+        for (int j = 0; j < J; ++j) {
+          const float v = scores[t * J + j];
+          if (!std::isfinite(v)) throw Error("predictions: score of " + where(id, t, j) + " is not finite");
+          frame.push_back(v);
+        }
+        frames.push_back(std::move(frame));
+      }
+      os << (first_video ? "\n  " : ",\n  ") << json(id).dump() << ": " << frames.dump();
+      first_video = false;
+    }
+    os << (first_video ? "}" : "\n }");
+  }
+  if (!preds.boxes.empty()) {
+    os << ",\n \"boxes\": {";
+    bool first_video = true;
+    for (const auto& [id, boxes] : preds.boxes) {
+      json frames = json::array();
+      for (std::size_t t = 0; t < boxes.size(); ++t) {
+        const Box& b = boxes[t];
+        if (!std::isfinite(b.x1) || !std::isfinite(b.y1) || !std::isfinite(b.x2) || !std::isfinite(b.y2))
+          throw Error("predictions: box of frame " + std::to_string(t + 1) + " of video '" + id + "' is not finite");
+        frames.push_back(json::array({static_cast<double>(b.x1) + 1.0, static_cast<double>(b.y1) + 1.0,
+                                      static_cast<double>(b.x2) + 1.0, static_cast<double>(b.y2) + 1.0}));
+      }
+      os << (first_video ? "\n  " : ",\n  ") << json(id).dump() << ": " << frames.dump();
+      first_video = false;
+    }
+    os << (first_video ? "}" : "\n }");
+  }
   os << "}\n";
   return os.str();
 }

@@ -182,6 +182,8 @@ int run_infer(const Config& config, const InferOptions& options) {
     }
     track_s += std::chrono::duration<double>(clock::now() - t0).count();
     points.insert(points.end(), r.keypoints.begin(), r.keypoints.end());
+    predictions.scores[video_id].insert(predictions.scores[video_id].end(), r.confidence.begin(), r.confidence.end());
+    predictions.boxes[video_id].push_back(r.box);
     confidence_sum += r.mean_confidence;
     const bool snapshot = std::find(options.snapshots.begin(), options.snapshots.end(), frames) != options.snapshots.end();
     if (writer || snapshot) {

@@ -439,6 +439,8 @@ struct EvalConfig {
   int video_length = 40;
   std::string decode = "dark";
   std::string boxes = "ground_truth";
+  double box_offset_x = 0.0;
+  double box_offset_y = 0.0;
   int batch_videos = 8;
 
   template <class V>
@@ -452,6 +454,11 @@ struct EvalConfig {
             "crop boxes: ground_truth (each frame's own box, as the papers evaluate) or tracked (first "
             "frame's ground-truth box, then the box from the previous prediction, as dkd_infer does)",
             Check::one_of({"ground_truth", "tracked"}));
+    v.field("box_offset_x", box_offset_x,
+            "crop-anchoring test: every ground-truth box (with eval.boxes=tracked the first one) moved right by this "
+            "fraction of its larger side; the report says how far the predictions moved with it",
+            Check::range(-1.0, 1.0));
+    v.field("box_offset_y", box_offset_y, "the same, downwards", Check::range(-1.0, 1.0));
     v.field("flip_test", flip_test, "average with the horizontally flipped input", Check::none());
     v.field("batch_videos", batch_videos,
             "videos evaluated together in one batch, frame by frame (each with its own DKD keyframes)",
@@ -466,13 +473,13 @@ struct EvalConfig {
 struct InferConfig {
   int reinit_every = 0;
   double reinit_confidence = 0.0;
-  BoxRuleKind box_rule = BoxRuleKind::extent;
+  BoxRuleKind box_rule = BoxRuleKind::steady;
   double box_smoothing = 0.5;
   double box_scale = 1.25;
-  double box_min_confidence = 0.1;
+  double box_min_confidence = 0.3;
   double box_max_size_change = 0.02;
   double box_velocity = 0.0;
-  double box_center_smoothing = 0.0;
+  double box_center_smoothing = 0.9;
   bool box_calibrate = true;
   bool fold_bn = true;
   bool packed_inference = true;
@@ -485,9 +492,10 @@ struct InferConfig {
     v.field("reinit_confidence", reinit_confidence,
             "re-run the initializer when mean peak confidence falls below this; 0 = never", Check::range(0.0, 1.0));
     v.field("box_rule", box_rule,
-            "how the box follows the person without ground-truth boxes (dkd_infer, eval.boxes=tracked): extent (the "
-            "confident joints' extent times box_scale, smoothed) or steady (that extent kept in the first box's "
-            "relation to it, its size changing slowly); docs/method.md, \"Tracked boxes\"",
+            "how the box follows the person without ground-truth boxes (dkd_infer, eval.boxes=tracked): steady (the "
+            "confident joints' extent kept in the first box's relation to it, its size changing slowly, its centre "
+            "smoothed) or extent (that extent times box_scale, smoothed: the earlier rule); docs/method.md, "
+            "\"Tracked boxes\"",
             Check::none());
     v.field("box_smoothing", box_smoothing, "exponential smoothing of the tracked box (steady: of its size only; 0 = none)",
             Check::range(0.0, 0.99));
@@ -501,7 +509,7 @@ struct InferConfig {
             "(else infer.box_scale, centred)",
             Check::none());
     v.field("box_center_smoothing", box_center_smoothing,
-            "steady: exponential smoothing of the box centre (0 = none)", Check::range(0.0, 0.99));
+            "steady: exponential smoothing of the box centre (0 = none; lower it for people who cross the frame)", Check::range(0.0, 0.99));
     v.field("box_velocity", box_velocity,
             "steady: share of the person's recent per-frame motion the box moves ahead by", Check::range(0.0, 2.0));
     v.field("fold_bn", fold_bn, "fold batch norm into convolutions at load time", Check::none());

@@ -9,16 +9,18 @@
 //   boxes.update(keypoints_t, confidence_t);      // the prediction of frame t -> box of t+1
 //
 // The rules (infer.box_rule; docs/method.md "Tracked boxes" has the measurements):
-//   extent  the extent of the joints with confidence >= infer.box_min_confidence,
-//           enlarged by infer.box_scale, each side within 0.8-1.25x of the
-//           previous box, exponentially smoothed with infer.box_smoothing.
-//   steady  the same extent, related to the box as on the first frame (the
-//           first box over its joints' extent gives the margin and where the
-//           centre sits; infer.box_calibrate), the size changing by at most
+//   steady  (default) the extent of the joints with confidence >=
+//           infer.box_min_confidence, related to the box as on the first frame
+//           (the first box over its joints' extent gives the margin and where
+//           the centre sits; infer.box_calibrate), the size changing by at most
 //           infer.box_max_size_change per frame and smoothed with
-//           infer.box_smoothing; the centre follows the joints, optionally
-//           smoothed (infer.box_center_smoothing) and carried ahead by
-//           infer.box_velocity times the recent per-frame motion.
+//           infer.box_smoothing; the centre follows the joints smoothed by
+//           infer.box_center_smoothing (the networks' predictions move with the
+//           crop, so a box that follows them quickly follows their errors),
+//           optionally carried ahead by infer.box_velocity times the recent motion.
+//   extent  the confident joints' extent enlarged by infer.box_scale, each side
+//           within 0.8-1.25x of the previous box, exponentially smoothed with
+//           infer.box_smoothing (the earlier rule).
 #include <vector>
 
 #include <opencv2/core/types.hpp>
@@ -43,6 +45,15 @@ class BoxTracker {
  private:
   void update_extent(const std::vector<Point2>& keypoints, const std::vector<float>& confidence);
   void update_steady(const std::vector<Point2>& keypoints, const std::vector<float>& confidence);
+  /// The box the confident joints say (steady): their extent in the
+  /// first box's relation to it. False when fewer than 2 joints are confident.
+  struct Measurement {
+    double cx = 0, cy = 0, w = 0, h = 0;
+    bool first = false;  ///< the first prediction of the video (it calibrated the relation)
+  };
+  bool measure(const std::vector<Point2>& keypoints, const std::vector<float>& confidence, Measurement& m);
+  /// The next box's size from a measurement: bounded change, smoothed.
+  void next_size(const Measurement& m, double& w, double& h) const;
   /// Keeps `b`'s centre on the image and its size at most twice the image.
   Box on_image(const Box& b) const;
 

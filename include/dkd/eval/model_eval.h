@@ -5,6 +5,7 @@
 // runs every frame. Shared by dkd_eval and the trainer's validation, so both
 // compute PCK through the same code.
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -111,7 +112,24 @@ struct RunTotals {
   int64_t videos = 0;
   int64_t frames = 0;
   int64_t initializer_runs = 0;
+  /// With eval.box_offset_*: the mean over frames (after the first with
+  /// eval.boxes = tracked) of the visible joints' mean error along the offset,
+  /// as a fraction of the offset (0: the predictions stay on the person; 1:
+  /// they move with the crop). NaN without an offset.
+  double anchoring = std::numeric_limits<double>::quiet_NaN();
 };
+
+/// `video`'s ground-truth boxes, each moved by eval.box_offset_x/_y times its larger side.
+std::vector<Box> offset_boxes(const VideoRecord& video, const EvalConfig& eval);
+
+/// Whether eval.box_offset_x or _y is set.
+bool has_box_offset(const EvalConfig& eval);
+
+/// Adds `video`'s frames (after the first when `tracked`) to the crop-anchoring
+/// sums: per frame, the visible joints' mean error along the box offset over
+/// the offset's length (both in the ground-truth box's larger side).
+void add_crop_anchoring(const VideoRecord& video, const std::vector<Point2>& joints, const EvalConfig& eval,
+                        bool tracked, double& sum, int64_t& count);
 RunTotals run_model_on_videos(EvalModel& model, const std::vector<VideoRecord>& videos, const Config& config,
                               const c10::Device& device, PckEvaluator& evaluator, int rank = 0, int world_size = 1,
                               Predictions* predictions = nullptr);

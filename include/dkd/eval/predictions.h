@@ -4,7 +4,9 @@
 //   {"dataset": "penn",
 //    "joints": ["head", "l_shoulder", ...],      // names in file order (or the count, 13)
 //    "videos": {"0001": [[[x, y], ...J...], ...T...], ...},
-//    "landmarks": {"0001": [[[x, y, visibility], ...L...], ...T...]}}   // optional
+//    "landmarks": {"0001": [[[x, y, visibility], ...L...], ...T...]},   // optional
+//    "scores": {"0001": [[s, ...J...], ...T...]},   // optional: each joint's heatmap peak
+//    "boxes": {"0001": [[x1, y1, x2, y2], ...T...]}}   // optional: the box each frame was cropped with
 //
 // Coordinates on disk are in the data set's own pixel convention (the
 // annotation files' MATLAB 1-based coordinates); in memory they are 0-based
@@ -29,6 +31,13 @@ struct Predictions {
   /// the same +1 on x and y, L = num_landmarks per frame. Not read back.
   std::map<std::string, std::vector<std::array<float, 3>>> landmarks;
   int num_landmarks = 0;
+  /// Optional: each joint's heatmap peak (id -> T*J), written under "scores".
+  /// Not read back.
+  std::map<std::string, std::vector<float>> scores;
+  /// Optional: the box each frame was cropped with (id -> T; dkd_eval with
+  /// eval.boxes = tracked, dkd_infer), written under "boxes" with the same +1 on
+  /// every coordinate. Not read back.
+  std::map<std::string, std::vector<Box>> boxes;
 };
 
 /// The JSON text of `preds` (one video per line). Throws Error on non-finite
