@@ -22,6 +22,19 @@ std::string where(const std::string& video, std::size_t t, std::size_t j) {
   return "video '" + video + "' frame " + std::to_string(t + 1) + " joint " + std::to_string(j);
 }
 
+/// One per-video section, `"key": {"id": frames, ...}`, one video per line.
+/// `frames_of(id, value)` gives a video's frames as JSON (and throws on bad values).
+template <class Map, class FramesOf>
+void write_video_section(std::ostream& os, const char* key, const Map& videos, const FramesOf& frames_of) {
+  os << ",\n \"" << key << "\": {";
+  bool first = true;
+  for (const auto& [id, value] : videos) {
+    os << (first ? "\n  " : ",\n  ") << json(id).dump() << ": " << frames_of(id, value).dump();
+    first = false;
+  }
+  os << (first ? "}" : "\n }");
+}
+
 }  // namespace
 
 std::string predictions_to_string(const Predictions& preds) {
@@ -34,34 +47,29 @@ std::string predictions_to_string(const Predictions& preds) {
   const json joints = sk.joint_names;
   std::ostringstream os;
   os << "{\"dataset\": " << json(name_of(preds.dataset)).dump() << ",\n \"joints\": " << joints.dump()
-     << ",\n \"coordinates\": \"1-based pixels\",\n \"videos\": {";
-  bool first = true;
-  for (const auto& kv : preds.videos) {
-    const auto& pts = kv.second;
+     << ",\n \"coordinates\": \"1-based pixels\"";
+  write_video_section(os, "videos", preds.videos, [&](const std::string& id, const std::vector<Point2>& pts) {
     if (pts.size() % J != 0)
-      throw Error("predictions: video '" + kv.first + "' has " + std::to_string(pts.size()) +
-                  " points, not a multiple of " + std::to_string(J) + " joints");
+      throw Error("predictions: video '" + id + "' has " + std::to_string(pts.size()) + " points, not a multiple of " +
+                  std::to_string(J) + " joints");
     json frames = json::array();
     for (std::size_t t = 0; t < pts.size() / J; ++t) {
       json frame = json::array();
       for (int j = 0; j < J; ++j) {
         const Point2& p = pts[t * J + j];
-        if (!is_finite(p)) throw Error("predictions: " + where(kv.first, t, j) + " is not finite");
+        if (!is_finite(p)) throw Error("predictions: " + where(id, t, j) + " is not finite");
         // double(float) + 1 is exact, so a read (-1, back to float) restores p exactly.
         frame.push_back(json::array({static_cast<double>(p.x) + 1.0, static_cast<double>(p.y) + 1.0}));
       }
       frames.push_back(std::move(frame));
     }
-    os << (first ? "\n  " : ",\n  ") << json(kv.first).dump() << ": " << frames.dump();
-    first = false;
-  }
-  os << (first ? "}" : "\n }");
+    return frames;
+  });
   if (!preds.landmarks.empty()) {
     const int L = preds.num_landmarks;
     if (L <= 0) throw Error("predictions: num_landmarks must be positive with landmarks");
-    os << ",\n \"landmarks\": {";
-    first = true;
-    for (const auto& [id, points] : preds.landmarks) {
+    write_video_section(os, "landmarks", preds.landmarks,
+                        [&](const std::string& id, const std::vector<std::array<float, 3>>& points) {
       if (points.size() % L != 0) throw Error("predictions: landmarks of video '" + id + "' are not whole frames");
       json frames = json::array();
       for (std::size_t t = 0; t < points.size() / L; ++t) {
@@ -74,15 +82,11 @@ std::string predictions_to_string(const Predictions& preds) {
         }
         frames.push_back(std::move(frame));
       }
-      os << (first ? "\n  " : ",\n  ") << json(id).dump() << ": " << frames.dump();
-      first = false;
-    }
-    os << (first ? "}" : "\n }");
+      return frames;
+    });
   }
-  if (!preds.scores.empty()) {
-    os << ",\n \"scores\": {";
-    bool first_video = true;
-    for (const auto& [id, scores] : preds.scores) {
+  if (!preds.scores.empty())
+    write_video_section(os, "scores", preds.scores, [&](const std::string& id, const std::vector<float>& scores) {
       if (scores.size() % J != 0) throw Error("predictions: scores of video '" + id + "' are not whole frames");
       json frames = json::array();
       for (std::size_t t = 0; t < scores.size() / J; ++t) {
@@ -94,15 +98,10 @@ std::string predictions_to_string(const Predictions& preds) {
         }
         frames.push_back(std::move(frame));
       }
-      os << (first_video ? "\n  " : ",\n  ") << json(id).dump() << ": " << frames.dump();
-      first_video = false;
-    }
-    os << (first_video ? "}" : "\n }");
-  }
-  if (!preds.boxes.empty()) {
-    os << ",\n \"boxes\": {";
-    bool first_video = true;
-    for (const auto& [id, boxes] : preds.boxes) {
+      return frames;
+    });
+  if (!preds.boxes.empty())
+    write_video_section(os, "boxes", preds.boxes, [](const std::string& id, const std::vector<Box>& boxes) {
       json frames = json::array();
       for (std::size_t t = 0; t < boxes.size(); ++t) {
         const Box& b = boxes[t];
@@ -111,11 +110,8 @@ std::string predictions_to_string(const Predictions& preds) {
         frames.push_back(json::array({static_cast<double>(b.x1) + 1.0, static_cast<double>(b.y1) + 1.0,
                                       static_cast<double>(b.x2) + 1.0, static_cast<double>(b.y2) + 1.0}));
       }
-      os << (first_video ? "\n  " : ",\n  ") << json(id).dump() << ": " << frames.dump();
-      first_video = false;
-    }
-    os << (first_video ? "}" : "\n }");
-  }
+      return frames;
+    });
   os << "}\n";
   return os.str();
 }
