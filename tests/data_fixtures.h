@@ -26,7 +26,7 @@ namespace dkd::test {
 inline VideoRecord make_record(const std::string& dataset, const std::string& id, const std::string& action, int T,
                                bool train, int W = 64, int H = 48, int seed = 0) {
   VideoRecord v;
-  v.dataset = parse_kind<DatasetKind>(dataset, "dataset");
+  v.dataset = dataset;
   v.id = id;
   v.action = action;
   v.train = train;

@@ -219,7 +219,7 @@ std::pair<torch::Tensor, torch::Tensor> combined_batch() {
 
 dkd::DistConfig dist_config(double timeout_s, double bucket_mb = 25.0) {
   dkd::DistConfig c;
-  c.backend = "auto";
+  c.backend = dkd::DistBackend::automatic;
   c.timeout_s = timeout_s;
   c.bucket_mb = bucket_mb;
   return c;

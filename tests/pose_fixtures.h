@@ -16,7 +16,7 @@ namespace dkd::test {
 /// visible, box [0, 0, box_w, box_h] in every frame.
 inline VideoRecord pose_record(const std::string& dataset, const std::string& id, const std::string& action, int T,
                                float box_w = 100.f, float box_h = 50.f) {
-  const DatasetKind kind = parse_kind<DatasetKind>(dataset, "dataset");
+  const std::string kind = dataset;
   const Skeleton& sk = skeleton_for(kind);
   VideoRecord r;
   r.dataset = kind;

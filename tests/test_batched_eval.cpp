@@ -43,11 +43,11 @@ const std::vector<VideoRecord>& written_videos() {
 Config eval_config() {
   Config c = test::tiny_config();
   c.runtime.device = "cpu";
-  c.data.dataset = DatasetKind::penn;
+  c.data.dataset = "penn";
   // Dark decoding of these near-flat random-weight heatmaps turns last-bit
   // differences of batched convolutions (~4e-7 relative) into ~0.01 px; argmax
   // does not. The heatmaps themselves are compared in StreamsTakeTheirOwnKeyframes.
-  c.eval.decode = "argmax";
+  c.eval.decode = HeatmapDecoder::argmax;
   return c;
 }
 
@@ -59,7 +59,7 @@ struct EvalRun {
 EvalRun run(EvalModel& model, const Config& config, int batch_videos) {
   Config c = config;
   c.eval.batch_videos = batch_videos;
-  PckEvaluator evaluator(DatasetKind::penn);
+  PckEvaluator evaluator("penn");
   EvalRun r;
   r.totals = run_model_on_videos(model, written_videos(), c, torch::kCPU, evaluator, 0, 1, &r.predictions);
   return r;
@@ -162,12 +162,12 @@ double mixed_threshold(EvalModel& model, Config config) {
 TEST(BatchedEval, DkdVideosSteppedTogetherGetTheirOwnPredictionsAndKeyframes) {
   for (const std::string prior : {"none", "warped"}) {
     Config c = eval_config();
-    c.model.distillator.prior = prior;
+    c.model.distillator.prior = parse_kind<PriorKind>(prior, "prior");
     torch::manual_seed(11);
     EvalModel model = EvalModel::dkd(make_dkd_model(c));
     for (const std::string boxes : {"ground_truth", "tracked"}) {
       for (const bool flip : {false, true}) {
-        c.eval.boxes = boxes;
+        c.eval.boxes = parse_kind<BoxSource>(boxes, "boxes");
         c.eval.flip_test = flip;
         const std::string what = prior + " " + boxes + (flip ? " flip" : "");
 
@@ -195,7 +195,7 @@ TEST(BatchedEval, PerFrameModelsRunInChunksWithTheSamePredictions) {
   EvalModel model = EvalModel::per_frame(make_per_frame_model(c.model.encoder, 13, "model.encoder"));
   for (const std::string boxes : {"ground_truth", "tracked"}) {
     for (const bool flip : {false, true}) {
-      c.eval.boxes = boxes;
+      c.eval.boxes = parse_kind<BoxSource>(boxes, "boxes");
       c.eval.flip_test = flip;
       const std::string what = boxes + (flip ? " flip" : "");
       expect_batching_changes_nothing(model, c, what);
@@ -216,8 +216,8 @@ TEST(BatchedEval, GroundTruthBoxesGiveTheWholeVideoRun) {
   const TestVideo test = load_test_video(v, c.data);
   int64_t runs = 0;
   const auto heatmaps =
-      model.run_video(test.frames, false, skeleton_for(DatasetKind::penn), c.infer, &runs, &test.heatmap_transforms);
-  const HeatmapPeaks peaks = decode_heatmaps(heatmaps, parse_heatmap_decoder(c.eval.decode), c.data.heatmap_sigma);
+      model.run_video(test.frames, false, skeleton_for("penn"), c.infer, &runs, &test.heatmap_transforms);
+  const HeatmapPeaks peaks = decode_heatmaps(heatmaps, c.eval.decode, c.data.heatmap_sigma);
   const auto image = test_coords_to_image(peaks.coords, test).contiguous();
   const VideoPredictions p = predict_video(model, v, c, torch::kCPU);
   EXPECT_EQ(p.initializer_runs, runs);
@@ -233,7 +233,7 @@ TEST(BatchedEval, StreamsTakeTheirOwnKeyframes) {
   // with a reinit_confidence that re-initialises some streams at some steps.
   for (const std::string prior : {"none", "warped"}) {
     Config c = eval_config();
-    c.model.distillator.prior = prior;
+    c.model.distillator.prior = parse_kind<PriorKind>(prior, "prior");
     torch::manual_seed(14);
     EvalModel model = EvalModel::dkd(make_dkd_model(c));
     model.eval();
@@ -246,7 +246,7 @@ TEST(BatchedEval, StreamsTakeTheirOwnKeyframes) {
         crops[t].push_back(test_crop_transform({10 + o, 8 + o / 2, 60 + o, 70 + o}, c.data).downscaled(kHeatmapStride));
       }
     for (const bool flip : {false, true}) {
-      model.set_flip_test(flip, &skeleton_for(DatasetKind::penn));
+      model.set_flip_test(flip, &skeleton_for("penn"));
       // The threshold: the median mean peak of the distilled frames without re-initialisation.
       std::vector<double> peaks;
       model.first_frames(x.select(1, 0), &crops[0]);

@@ -41,7 +41,7 @@ dkd::PerFrameModel blazepose_model(dkd::LandmarkHeatmapKind source) {
   dkd::BackboneConfig cfg;
   cfg.network = dkd::NetworkKind::blazepose_lite;
   cfg.landmark_heatmaps = source;
-  return dkd::make_per_frame_model(cfg, 13, "model.initializer", dkd::dataset_joint_names(dkd::DatasetKind::penn),
+  return dkd::make_per_frame_model(cfg, 13, "model.initializer", dkd::dataset_spec("penn").skeleton.joint_names,
                                    2.0);
 }
 

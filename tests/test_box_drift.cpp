@@ -32,7 +32,7 @@ TEST(BoxDrift, OffsetScaleAndJointsInCropHandComputed) {
   r.joint(2, 0) = {270.f, 150.f};
   r.joint(2, 1) = {300.f, 150.f};
   const std::vector<Box> crops = {{100, 100, 200, 200}, {110, 100, 210, 200}, {50, 50, 250, 250}};
-  PckEvaluator ev(DatasetKind::penn);
+  PckEvaluator ev("penn");
   ev.process(r, r.joints, &crops);
   const BoxDriftResult d = ev.evaluate().box_drift;
   ASSERT_TRUE(d.measured());
@@ -62,14 +62,14 @@ TEST(BoxDrift, OffsetScaleAndJointsInCropHandComputed) {
 
 TEST(BoxDrift, WithoutCropBoxesNothingIsMeasuredAndReportsLeaveItOut) {
   VideoRecord r = square_record(2);
-  PckEvaluator ev(DatasetKind::penn);
+  PckEvaluator ev("penn");
   ev.process(r, r.joints);
   const EvalResult res = ev.evaluate();
   EXPECT_FALSE(res.box_drift.measured());
   EXPECT_FALSE(result_to_json(res).contains("box_drift"));
   EXPECT_EQ(format_report(res, true).find("Box drift"), std::string::npos);
 
-  PckEvaluator tracked(DatasetKind::penn);
+  PckEvaluator tracked("penn");
   const std::vector<Box> crops = {{100, 100, 200, 200}, {120, 100, 220, 200}};
   tracked.process(r, r.joints, &crops);
   const EvalResult t = tracked.evaluate();
@@ -81,7 +81,7 @@ TEST(BoxDrift, WithoutCropBoxesNothingIsMeasuredAndReportsLeaveItOut) {
 TEST(BoxDrift, CountsRoundTripAndWrongBoxCountIsAnError) {
   VideoRecord r = square_record(4);
   const std::vector<Box> crops = {{100, 100, 200, 200}, {105, 100, 205, 200}, {110, 95, 210, 195}, {90, 90, 230, 230}};
-  PckEvaluator a(DatasetKind::penn), b(DatasetKind::penn), both(DatasetKind::penn);
+  PckEvaluator a("penn"), b("penn"), both("penn");
   a.process(r, r.joints, &crops);
   both.process(r, r.joints, &crops);
   r.id = "0002";

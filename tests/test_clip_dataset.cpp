@@ -39,7 +39,7 @@ const PennFixture& penn_fixture() {
 
 DataConfig small_config() {
   DataConfig c;
-  c.dataset = dkd::DatasetKind::penn;
+  c.dataset = "penn";
   c.input_size = {64, 96};
   c.heatmap_sigma = 1.5;
   c.stride_min = 1;
@@ -90,7 +90,7 @@ TEST(ClipDataset, SamplesHaveTheRightShapesAndConsistentTargets) {
       EXPECT_NEAR(centre.x, 31.5, 1e-3);  // the crop's centre pixel
       EXPECT_NEAR(centre.y, 47.5, 1e-3);
     }
-    const Skeleton& sk = skeleton_for(dkd::DatasetKind::penn);
+    const Skeleton& sk = skeleton_for("penn");
     auto peaks = decode_heatmaps(s.heatmaps);
     for (int t = 0; t < 3; ++t)
       for (int j = 0; j < 13; ++j) {

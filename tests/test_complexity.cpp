@@ -154,8 +154,8 @@ TEST(Complexity, SubpixelHeadsCountAsTheirDeconvolutions) {
   // deconv_impl changes how a run computes the head, not the network: the same MACs.
   auto cfg = small_complexity_config();
   const auto transposed = dkd::measure_complexity(cfg);
-  cfg.model.initializer.deconv_impl = "subpixel";
-  cfg.model.encoder.deconv_impl = "subpixel";
+  cfg.model.initializer.deconv_impl = dkd::DeconvImpl::subpixel;
+  cfg.model.encoder.deconv_impl = dkd::DeconvImpl::subpixel;
   const auto subpixel = dkd::measure_complexity(cfg);
   ASSERT_GT(cfg.model.initializer.deconv_layers, 0);
   for (const char* name : {"initializer", "encoder", "per_frame_large", "per_frame_small"})
@@ -164,7 +164,7 @@ TEST(Complexity, SubpixelHeadsCountAsTheirDeconvolutions) {
 
   // What the sub-pixel head executes is more: its 2x2 convolutions cover an (h+1) x (w+1) grid.
   dkd::Backbone subpixel_net(cfg.model.initializer);
-  cfg.model.initializer.deconv_impl = "transposed";
+  cfg.model.initializer.deconv_impl = dkd::DeconvImpl::transposed;
   dkd::Backbone transposed_net(cfg.model.initializer);
   subpixel_net->eval();
   transposed_net->eval();

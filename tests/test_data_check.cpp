@@ -38,7 +38,7 @@ TEST(DataCheck, CleanPennSetHasNoProblemsAndWritesJson) {
   const std::string root = penn_set("check_ok", 3);
   const std::string json = root + "/report.json";
   testing::internal::CaptureStdout();
-  EXPECT_EQ(run_data_check(DatasetKind::penn, root, 1, json), 0);
+  EXPECT_EQ(run_data_check("penn", root, 1, json), 0);
   const std::string out = testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("no problems"), std::string::npos) << out;
   std::ifstream f(json);
@@ -59,7 +59,7 @@ TEST(DataCheck, ReportsEveryProblemNotOnlyTheFirst) {
   test::truncate_file(penn_label_path(root, "0001"), 300);
   { std::ofstream(penn_frame_path(root, "0002", 1), std::ios::trunc) << "not a jpeg"; }
   fs::remove(penn_frame_path(root, "0003", 2));
-  DataCheckReport r = check_dataset(DatasetKind::penn, root, 1);
+  DataCheckReport r = check_dataset("penn", root, 1);
   ASSERT_EQ(r.problems.size(), 3u);
   EXPECT_EQ(r.problems[0].file, penn_label_path(root, "0001"));
   EXPECT_EQ(r.problems[1].file, penn_frame_path(root, "0002", 1));
@@ -67,13 +67,13 @@ TEST(DataCheck, ReportsEveryProblemNotOnlyTheFirst) {
   EXPECT_NE(r.problems[2].error.find("nframes is 3"), std::string::npos) << r.problems[2].error;
   EXPECT_EQ(r.videos, 1);
   testing::internal::CaptureStdout();
-  EXPECT_EQ(run_data_check(DatasetKind::penn, root, 1, ""), 1);
+  EXPECT_EQ(run_data_check("penn", root, 1, ""), 1);
   testing::internal::GetCapturedStdout();
-  EXPECT_EQ(run_data_check(DatasetKind::penn, root + "/nowhere", 1, ""), 1);
+  EXPECT_EQ(run_data_check("penn", root + "/nowhere", 1, ""), 1);
 
   // Training refuses the set unless skip_bad_videos; then it keeps the good one.
   DataConfig c;
-  c.dataset = dkd::DatasetKind::penn;
+  c.dataset = "penn";
   c.root = root;
   try {
     load_split(c, "train");
@@ -93,7 +93,7 @@ TEST(DataCheck, ReportsEveryProblemNotOnlyTheFirst) {
 TEST(DataCheck, LoadSplitHonoursMaxVideos) {
   const std::string root = penn_set("check_max", 5);
   DataConfig c;
-  c.dataset = dkd::DatasetKind::penn;
+  c.dataset = "penn";
   c.root = root;
   EXPECT_EQ(load_split(c, "test").size(), 3u);
   c.max_videos = 2;
@@ -105,7 +105,7 @@ TEST(DataCheck, LoadSplitHonoursMaxVideos) {
 TEST(DataCheck, SyntheticOutputHasNoProblemsInEitherFormat) {
   for (const char* format : {"penn", "jhmdb"}) {
     SynthOptions o;
-    o.format = parse_kind<DatasetKind>(format, "format");
+    o.format = parse_kind<SynthFormat>(format, "format");
     o.out = test::fresh_dir(std::string("check_synth_") + format);
     o.videos = 3;
     o.seed = 11;
@@ -118,7 +118,7 @@ TEST(DataCheck, SyntheticOutputHasNoProblemsInEitherFormat) {
     o.force = true;
     o.progress = false;
     generate_synth_dataset(o);
-    DataCheckReport r = check_dataset(parse_kind<DatasetKind>(format, "format"), o.out, 1);
+    DataCheckReport r = check_dataset(format, o.out, 1);
     EXPECT_TRUE(r.problems.empty()) << format << ": " << r.summary();
     EXPECT_EQ(r.videos, 3) << format;
     EXPECT_EQ(r.joints, std::string(format) == "penn" ? 13 : 15);
@@ -134,7 +134,7 @@ TEST(DataCheck, ValidationSplitIsHeldOutOfTheTrainingListOnly) {
     test::write_penn_fixture(v, root);
   }
   DataConfig c;
-  c.dataset = dkd::DatasetKind::penn;
+  c.dataset = "penn";
   c.root = root;
   c.val_fraction = 0.25;
   const auto ids = [](const std::vector<VideoRecord>& v) {

@@ -153,10 +153,10 @@ TEST(DistContext, SingleProcessIsANoOp) {
 }
 
 TEST(DistContext, BackendChoiceIsChecked) {
-  EXPECT_EQ(dkd::resolve_backend("auto", c10::Device(c10::kCPU)), "gloo");
-  EXPECT_EQ(dkd::resolve_backend("gloo", c10::Device(c10::kCPU)), "gloo");
+  EXPECT_EQ(dkd::resolve_backend(dkd::DistBackend::automatic, c10::Device(c10::kCPU)), "gloo");
+  EXPECT_EQ(dkd::resolve_backend(dkd::DistBackend::gloo, c10::Device(c10::kCPU)), "gloo");
   try {
-    dkd::resolve_backend("nccl", c10::Device(c10::kCPU));
+    dkd::resolve_backend(dkd::DistBackend::nccl, c10::Device(c10::kCPU));
     ADD_FAILURE() << "no error";
   } catch (const dkd::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("dist.backend"), std::string::npos) << e.what();

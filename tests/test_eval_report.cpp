@@ -25,7 +25,7 @@ bool has(const std::string& s, const std::string& part) { return s.find(part) !=
 // A Penn result: head wrong in frame 0 of two frames (head 50), everything else right.
 EvalResult sample_result() {
   VideoRecord r;
-  r.dataset = dkd::DatasetKind::penn;
+  r.dataset = "penn";
   r.id = "0001";
   r.action = "bowl";
   r.num_joints = 13;
@@ -39,7 +39,7 @@ EvalResult sample_result() {
   }
   std::vector<Point2> p = r.joints;
   p[0].x += 50.f;
-  PckEvaluator ev(DatasetKind::penn);
+  PckEvaluator ev("penn");
   ev.process(r, p);
   return ev.evaluate();
 }

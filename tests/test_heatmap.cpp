@@ -112,6 +112,6 @@ TEST(Heatmap, DarkFallsBackToArgmaxAtTheBorderAndOnFlatMaps) {
   EXPECT_NEAR(dark.coords[1][0].item<float>(), 8.f, 0.5f);
   EXPECT_NEAR(dark.coords[1][1].item<float>(), 8.f, 0.5f);
   EXPECT_TRUE(torch::isfinite(dark.coords).all().item<bool>());  // all-zero map 2
-  EXPECT_EQ(parse_heatmap_decoder("dark"), HeatmapDecoder::dark);
-  EXPECT_THROW(parse_heatmap_decoder("soft-argmax"), std::exception);
+  EXPECT_EQ(parse_kind<HeatmapDecoder>("dark", "eval.decode"), HeatmapDecoder::dark);
+  EXPECT_THROW(parse_kind<HeatmapDecoder>("soft-argmax", "eval.decode"), std::exception);
 }

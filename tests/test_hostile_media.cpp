@@ -40,7 +40,7 @@ std::string penn_set_with_huge_frame(const std::string& name, std::string* bad_f
 
 Config loader_config(const std::string& root) {
   Config c;
-  c.data.dataset = dkd::DatasetKind::penn;
+  c.data.dataset = "penn";
   c.data.root = root;
   c.data.clip_length = 1;
   c.data.workers = 0;
@@ -72,12 +72,12 @@ TEST(HostileMedia, HugePngHeaderIsADataErrorNamingTheFile) {
 TEST(HostileMedia, DataCheckReportsTheFrameAndTheToolExitsOne) {
   std::string bad;
   const std::string root = penn_set_with_huge_frame("check_huge", &bad);
-  const DataCheckReport r = check_dataset(DatasetKind::penn, root, 1, /*decode_images=*/true);
+  const DataCheckReport r = check_dataset("penn", root, 1, /*decode_images=*/true);
   ASSERT_EQ(r.problems.size(), 1u);
   EXPECT_EQ(r.problems[0].file, bad);
   EXPECT_EQ(r.videos, 1);
   // --no-decode only checks signatures: the PNG header passes.
-  EXPECT_TRUE(check_dataset(DatasetKind::penn, root, 1, false).problems.empty());
+  EXPECT_TRUE(check_dataset("penn", root, 1, false).problems.empty());
   const auto out = test::run_tool_command("dkd_data", "check --dataset penn --root " + root + " --decode");
   EXPECT_EQ(out.exit_code, 1) << out.output;
   EXPECT_NE(out.output.find(bad), std::string::npos) << out.output;

@@ -32,7 +32,7 @@ const std::vector<VideoRecord>& videos() {
 
 Config config(int workers) {
   Config c;
-  c.data.dataset = dkd::DatasetKind::penn;
+  c.data.dataset = "penn";
   c.data.input_size = {32, 32};
   c.data.workers = workers;
   c.data.prefetch = 2;

@@ -156,18 +156,18 @@ TEST(LocationPrior, PointwiseAndGatedHeadsStartNearTheIdentityAndTrainTheGate) {
   torch::manual_seed(5);
   const auto response = torch::randn({2, 4, 12, 12});
   const auto previous = torch::rand({2, 4, 12, 12});
-  dkd::LocationPrior pointwise(4, 8, "pointwise", false);
+  dkd::LocationPrior pointwise(4, 8, dkd::PriorFusion::pointwise, false);
   EXPECT_EQ(pointwise->fuse1->weight.sizes(), (std::vector<int64_t>{8, 8, 1, 1}));
   EXPECT_TRUE(torch::allclose(pointwise->forward(response, previous), response));
 
-  dkd::LocationPrior gated(4, 8, "conv3x3", true);
+  dkd::LocationPrior gated(4, 8, dkd::PriorFusion::conv3x3, true);
   ASSERT_TRUE(gated->gate);
   {
     torch::NoGradGuard g;
     gated->fuse2->weight.normal_(0.0, 0.1);
   }
   // The gate starts open at sigmoid(3) for every joint: the correction is scaled by 0.953.
-  dkd::LocationPrior ungated(4, 8, "conv3x3", false);
+  dkd::LocationPrior ungated(4, 8, dkd::PriorFusion::conv3x3, false);
   {
     torch::NoGradGuard g;
     const auto source = gated->named_parameters();
@@ -178,10 +178,9 @@ TEST(LocationPrior, PointwiseAndGatedHeadsStartNearTheIdentityAndTrainTheGate) {
   EXPECT_TRUE(torch::allclose(out - response, correction * (1.0 / (1.0 + std::exp(-3.0))), 1e-4, 1e-5));
   out.pow(2).sum().backward();
   EXPECT_GT(gated->gate->out->weight.grad().abs().sum().item<double>(), 0.0);
-  EXPECT_THROW(dkd::LocationPrior(4, 8, "dilated", false), c10::Error);
 
   // prior_features: the head takes [R, P, F(t)], starts as the identity, and needs F(t).
-  dkd::LocationPrior with_features(4, 8, "conv3x3", false, 6);
+  dkd::LocationPrior with_features(4, 8, dkd::PriorFusion::conv3x3, false, 6);
   EXPECT_EQ(with_features->fuse1->weight.size(1), 4 + 4 + 6);
   const auto features = torch::rand({2, 6, 12, 12}, torch::requires_grad());
   EXPECT_TRUE(torch::allclose(with_features->forward(response, previous, features), response));
@@ -196,11 +195,11 @@ TEST(LocationPrior, PointwiseAndGatedHeadsStartNearTheIdentityAndTrainTheGate) {
 
 TEST(LocationPrior, GroupedHeadKeepsEachJointToItsOwnMaps) {
   torch::manual_seed(7);
-  dkd::LocationPrior grouped(4, 8, "grouped", false);
+  dkd::LocationPrior grouped(4, 8, dkd::PriorFusion::grouped, false);
   // Per joint: [R_j, P_j] -> 2 hidden maps -> 1, all 3x3: 1/J of conv3x3's weights at the same width.
   EXPECT_EQ(grouped->fuse1->weight.sizes(), (std::vector<int64_t>{8, 2, 3, 3}));
   EXPECT_EQ(grouped->fuse2->weight.sizes(), (std::vector<int64_t>{4, 2, 3, 3}));
-  dkd::LocationPrior full(4, 8, "conv3x3", false);
+  dkd::LocationPrior full(4, 8, dkd::PriorFusion::conv3x3, false);
   EXPECT_EQ(full->fuse1->weight.numel() + full->fuse2->weight.numel(),
             4 * (grouped->fuse1->weight.numel() + grouped->fuse2->weight.numel()));
   const auto response = torch::randn({2, 4, 12, 12});
@@ -223,8 +222,8 @@ TEST(LocationPrior, GroupedHeadKeepsEachJointToItsOwnMaps) {
   const auto grad = previous.grad().abs().amax({0, 2, 3});
   EXPECT_GT(grad[2].item<double>(), 0.0);
   for (int j : {0, 1, 3}) EXPECT_EQ(grad[j].item<double>(), 0.0) << j;
-  EXPECT_THROW(dkd::LocationPrior(4, 6, "grouped", false), c10::Error);     // 6 hidden maps for 4 joints
-  EXPECT_THROW(dkd::LocationPrior(4, 8, "grouped", false, 5), c10::Error);  // no features in a grouped head
+  EXPECT_THROW(dkd::LocationPrior(4, 6, dkd::PriorFusion::grouped, false), c10::Error);     // 6 hidden maps for 4 joints
+  EXPECT_THROW(dkd::LocationPrior(4, 8, dkd::PriorFusion::grouped, false, 5), c10::Error);  // no features in a grouped head
 }
 
 namespace {
@@ -284,7 +283,7 @@ TEST(LocationPrior, GradientsReachThePriorThroughTime) {
 }
 
 TEST(PriorCorruption, EachFailureModeDoesWhatItSays) {
-  const dkd::Skeleton& skeleton = dkd::skeleton_for(dkd::DatasetKind::penn);
+  const dkd::Skeleton& skeleton = dkd::skeleton_for("penn");
   const int64_t J = skeleton.num_joints();
   // Channel j holds the constant j + 1, so every channel says where it came from.
   const auto h = (torch::arange(J, torch::kFloat) + 1).view({1, J, 1, 1}).expand({2, J, 4, 4}).contiguous();

@@ -64,8 +64,8 @@ TEST(MixedPrecision, BFloat16StepsTrainFloatParametersLikeFloatSteps) {
   for (const Run& run : runs) {
     SCOPED_TRACE(std::string(run.bf16 ? "bfloat16" : "float") + ", " + run.deconv_impl);
     Config config = test::tiny_config();
-    config.train.initializer.precision = run.bf16 ? "bfloat16" : "float32";
-    config.model.initializer.deconv_impl = run.deconv_impl;
+    config.train.initializer.precision = run.bf16 ? dkd::Precision::bfloat16 : dkd::Precision::float32;
+    config.model.initializer.deconv_impl = dkd::parse_kind<dkd::DeconvImpl>(run.deconv_impl, "deconv_impl");
     DistContext dist;
     torch::manual_seed(0);
     ModelSet models = build_model_set(config, torch::kCPU);
@@ -99,16 +99,16 @@ TEST(MixedPrecision, BFloat16StepsTrainFloatParametersLikeFloatSteps) {
 
 TEST(MixedPrecision, ConfigNamesTheStageKey) {
   Config config = test::tiny_config();
-  EXPECT_NO_THROW(check_training_precision("train.initializer.precision", "float32", torch::kCPU));
+  EXPECT_NO_THROW(check_training_precision("train.initializer.precision", Precision::float32, torch::kCPU));
   if (!bfloat16_cpu()) {
     try {
-      check_training_precision("train.initializer.precision", "bfloat16", torch::kCPU);
+      check_training_precision("train.initializer.precision", Precision::bfloat16, torch::kCPU);
       FAIL() << "expected an error";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("train.initializer.precision"), std::string::npos) << e.what();
     }
   } else {
-    EXPECT_NO_THROW(check_training_precision("train.initializer.precision", "bfloat16", torch::kCPU));
+    EXPECT_NO_THROW(check_training_precision("train.initializer.precision", Precision::bfloat16, torch::kCPU));
   }
 }
 

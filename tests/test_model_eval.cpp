@@ -20,7 +20,7 @@ namespace {
 Config tiny_eval_config(const std::string& dataset) {
   Config c;
   c.runtime.device = "cpu";
-  c.data.dataset = parse_kind<DatasetKind>(dataset, "dataset");
+  c.data.dataset = dataset;
   c.data.input_size = {64, 64};
   c.model.num_joints = dataset == "penn" ? 13 : 15;
   c.model.initializer = {18, 0.25, 4, 3, 16, 4, ""};
@@ -51,7 +51,7 @@ TEST(ModelEval, StreamingCallsEqualTheWholeVideoRunAndCountKeyframes) {
   InferConfig rules;
   rules.reinit_every = 3;
   int64_t runs = 0;
-  const auto whole = m.run_video(frames, false, skeleton_for(dkd::DatasetKind::penn), rules, &runs);
+  const auto whole = m.run_video(frames, false, skeleton_for("penn"), rules, &runs);
   EXPECT_EQ(runs, 3);  // frame 0, 3 and 6
   std::vector<torch::Tensor> streamed = {m.first_frame(frames.narrow(0, 0, 1))};
   int keyframes = 0;
@@ -75,9 +75,9 @@ TEST(ModelEval, TrackedBoxesWorkOnBothFormatsAndStartFromTheGroundTruthBox) {
       EvalModel m = dkd ? EvalModel::dkd(make_dkd_model(c))
                         : EvalModel::per_frame(make_per_frame_model(c.model.encoder, J, "model.encoder"));
       m.eval();
-      c.eval.boxes = "ground_truth";
+      c.eval.boxes = dkd::BoxSource::ground_truth;
       const VideoPredictions gt_boxes = predict_video(m, v, c, torch::kCPU);
-      c.eval.boxes = "tracked";
+      c.eval.boxes = dkd::BoxSource::tracked;
       const VideoPredictions tracked = predict_video(m, v, c, torch::kCPU);
       ASSERT_EQ(tracked.joints.size(), static_cast<std::size_t>(6 * J)) << dataset;
       for (const auto& p : tracked.joints) EXPECT_TRUE(std::isfinite(p.x) && std::isfinite(p.y)) << dataset;
@@ -108,7 +108,7 @@ TEST(ModelEval, BoxOffsetMovesEveryGroundTruthBoxAndTheTrackedStart) {
   torch::manual_seed(7);
   EvalModel m = EvalModel::per_frame(make_per_frame_model(c.model.encoder, v.num_joints, "model.encoder"));
   m.eval();
-  c.eval.boxes = "tracked";
+  c.eval.boxes = dkd::BoxSource::tracked;
   const VideoPredictions tracked = predict_video(m, v, c, torch::kCPU);
   ASSERT_FALSE(tracked.crop_boxes.empty());
   EXPECT_NEAR(tracked.crop_boxes[0].x1, moved[0].x1, 1e-4f);

@@ -10,7 +10,7 @@ namespace {
 
 dkd::TrainConfig train_with(const std::string& schedule, int warmup) {
   dkd::TrainConfig t;
-  t.schedule = schedule;
+  t.schedule = dkd::parse_kind<dkd::ScheduleKind>(schedule, "schedule");
   t.warmup_iters = warmup;
   t.gamma = 0.1;
   return t;
@@ -53,7 +53,7 @@ TEST(LrSchedule, LinearWarmupThenConstant) {
 TEST(Optimizers, EachKindStepsAndTakesTheLr) {
   for (const std::string kind : {"adam", "sgd", "rmsprop"}) {
     dkd::TrainConfig t;
-    t.optimizer = kind;
+    t.optimizer = dkd::parse_kind<dkd::OptimizerKind>(kind, "optimizer");
     t.nesterov = kind == "sgd";
     auto w = torch::ones({3}, torch::requires_grad());
     auto opt = dkd::make_optimizer({w}, t, 0.1);

@@ -47,7 +47,7 @@ std::vector<dkd::Point2> penn_pose() {
 }  // namespace
 
 TEST(Overlay, DrawPoseDrawsOnlyConfidentJoints) {
-  const auto& skeleton = dkd::skeleton_for(dkd::DatasetKind::penn);
+  const auto& skeleton = dkd::skeleton_for("penn");
   const auto pose = penn_pose();
   std::vector<float> conf(13, 0.9f);
   cv::Mat image(128, 96, CV_8UC3, cv::Scalar::all(0));
@@ -70,7 +70,7 @@ TEST(Overlay, DrawPoseDrawsOnlyConfidentJoints) {
   EXPECT_EQ(hidden.at<cv::Vec3b>(20, 48), cv::Vec3b(0, 0, 0));
   // A skeleton with another joint count draws joints only (no crash).
   cv::Mat other(128, 96, CV_8UC3, cv::Scalar::all(0));
-  dkd::draw_pose(other, pose, std::vector<float>(13, 1.f), &dkd::skeleton_for(dkd::DatasetKind::jhmdb), nullptr,
+  dkd::draw_pose(other, pose, std::vector<float>(13, 1.f), &dkd::skeleton_for("jhmdb"), nullptr,
                  options);
   EXPECT_GT(cv::countNonZero(other.reshape(1)), 0);
 }
@@ -78,7 +78,7 @@ TEST(Overlay, DrawPoseDrawsOnlyConfidentJoints) {
 TEST(Overlay, MarkersFollowThePersonsSizeNotTheFrames) {
   // A 64-pixel-tall person (the pose at half size) in a 768x576 street frame: the
   // joints must not bury them. Markers scale with the box; numbers need a 160-pixel box.
-  const auto& skeleton = dkd::skeleton_for(dkd::DatasetKind::penn);
+  const auto& skeleton = dkd::skeleton_for("penn");
   std::vector<dkd::Point2> small = penn_pose();
   for (auto& p : small) p = {300 + p.x / 2, 200 + p.y / 2};
   const std::vector<float> conf(13, 1.f);
@@ -152,7 +152,7 @@ TEST(InferTool, KeypointsEvaluateWithDkdEvalAndOverlayKeepsFramesAndSize) {
   const auto dir = fs::path(dkd::test::fresh_dir("overlay_tool"));
   const std::string data = (dir / "synth").string();
   dkd::SynthOptions synth;
-  synth.format = dkd::DatasetKind::penn;
+  synth.format = dkd::SynthFormat::penn;
   synth.out = data;
   synth.videos = 2;
   synth.min_frames = synth.max_frames = 8;

@@ -142,7 +142,7 @@ TEST_F(PackedInference, BFloat16IsCloseToFloatAndRepacksWhenThePrecisionChanges)
 TEST_F(PackedInference, PrecisionComesFromTheConfig) {
   auto model = dkd_test::tiny_dkd_model();
   dkd::InferConfig infer;
-  infer.precision = "bfloat16";
+  infer.precision = dkd::Precision::bfloat16;
   if (!dkd::packed_bfloat16_supported()) {
     EXPECT_THROW(dkd::set_packed_inference(*model, infer), dkd::Error);
     return;
@@ -154,7 +154,7 @@ TEST_F(PackedInference, PrecisionComesFromTheConfig) {
       EXPECT_EQ(b->packed_dtype(), torch::kBFloat16);
     }
   }
-  infer.precision = "float32";
+  infer.precision = dkd::Precision::float32;
   infer.packed_inference = false;
   EXPECT_EQ(dkd::set_packed_inference(*model, infer), 2);
   for (const auto& m : model->modules()) {

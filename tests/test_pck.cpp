@@ -21,7 +21,7 @@ TEST(Pck, DistanceExactlyAtThresholdCounts) {
   VideoRecord r = pose_record("penn", "0001", "bowl", 1);
   std::vector<Point2> p = offset(r, 12.f, 16.f);
   at(p, r, 0, 1) = {r.joint(0, 1).x, r.joint(0, 1).y + 20.5f};  // just outside
-  PckEvaluator ev(DatasetKind::penn);
+  PckEvaluator ev("penn");
   ev.process(r, p);
   EvalResult res = ev.evaluate();
   EXPECT_DOUBLE_EQ(res.pck.per_joint[0], 100.0);
@@ -40,7 +40,7 @@ TEST(Pck, NormIsLongerBoxSide) {
     at(p, r, 0, j).y += 30.f;
     at(p, r, 1, j).y += 31.f;
   }
-  PckEvaluator ev(DatasetKind::penn);
+  PckEvaluator ev("penn");
   ev.process(r, p);
   EvalResult res = ev.evaluate();
   for (double v : res.pck.per_joint) EXPECT_DOUBLE_EQ(v, 50.0);
@@ -57,7 +57,7 @@ TEST(Pck, InvisiblePennJointsAreSkipped) {
   r.visible[1 * r.num_joints + 4] = 0;
   at(p, r, 0, 4) = {1000.f, 1000.f};
   at(p, r, 1, 4) = {1000.f, 1000.f};
-  PckEvaluator ev(DatasetKind::penn);
+  PckEvaluator ev("penn");
   ev.process(r, p);
   EvalResult res = ev.evaluate();
   EXPECT_DOUBLE_EQ(res.pck.valid[3], 1.0);
@@ -77,7 +77,7 @@ TEST(Pck, JhmdbCountsAllJointsAndExcludesNeckBellyFromTable) {
   at(p, r, 0, 0) = {500.f, 500.f};   // neck wrong
   at(p, r, 0, 1) = {500.f, 500.f};   // belly wrong
   at(p, r, 0, 11) = {500.f, 500.f};  // r_wrist wrong
-  PckEvaluator ev(DatasetKind::jhmdb);
+  PckEvaluator ev("jhmdb");
   ev.process(r, p);
   EvalResult res = ev.evaluate();
   ASSERT_EQ(res.pck.per_joint.size(), 15u);
@@ -102,7 +102,7 @@ TEST(Pck, ThreeMeansHandComputed) {
       r.visible[1 * r.num_joints + j] = 0;
       at(p, r, 1, j).x += 90.f;
     }
-  PckEvaluator ev(DatasetKind::penn);
+  PckEvaluator ev("penn");
   ev.process(r, p);
   EvalResult res = ev.evaluate();
   EXPECT_DOUBLE_EQ(res.pck.per_joint[0], 100.0);
@@ -136,7 +136,7 @@ TEST(Pck, TorsoNormAndFallbackToPredictedPair) {
   at(p, r, 0, 1).y += 6.5f;       // wrong
   at(p, r, 1, 0).x += 2.f;        // exactly at 2 -> correct
   at(p, r, 1, 1).x += 2.5f;       // wrong (but within bbox 20 px)
-  PckEvaluator ev(DatasetKind::penn);
+  PckEvaluator ev("penn");
   ev.process(r, p);
   EvalResult res = ev.evaluate();
   EXPECT_EQ(res.pck_torso.norm, "torso");
@@ -150,7 +150,7 @@ TEST(Pck, TorsoNormAndFallbackToPredictedPair) {
 TEST(Pck, CurveWithKnownOffset) {
   // Offset 10 px with norm 100: correct from threshold 0.10 on.
   VideoRecord r = pose_record("penn", "0001", "bowl", 3);
-  PckEvaluator ev(DatasetKind::penn);
+  PckEvaluator ev("penn");
   ev.process(r, offset(r, 6.f, 8.f));
   EvalResult res = ev.evaluate();
   ASSERT_EQ(res.curve.size(), 10u);
@@ -170,7 +170,7 @@ TEST(Pck, CustomMainThreshold) {
   VideoRecord r = pose_record("penn", "0001", "bowl", 1);
   PckOptions o;
   o.threshold = 0.05;  // 5 px
-  PckEvaluator ev(DatasetKind::penn, o);
+  PckEvaluator ev("penn", o);
   ev.process(r, offset(r, 3.f, 4.f));  // 5 px -> correct
   EXPECT_DOUBLE_EQ(ev.evaluate().pck.mean_joints, 100.0);
   EXPECT_DOUBLE_EQ(ev.evaluate().pck.threshold, 0.05);
@@ -181,7 +181,7 @@ TEST(Pck, PerActionAndNonFinitePredictions) {
   VideoRecord b = pose_record("penn", "0002", "squat", 1);
   std::vector<Point2> pb = b.joints;
   for (auto& q : pb) q.x = std::nanf("");
-  PckEvaluator ev(DatasetKind::penn);
+  PckEvaluator ev("penn");
   ev.process(a, a.joints);
   ev.process(b, pb);
   EvalResult res = ev.evaluate();
@@ -200,7 +200,7 @@ TEST(Pck, CountsMergeEqualsSingleEvaluator) {
   std::vector<Point2> pa = offset(a, 15.f, 0.f), pb = offset(b, 25.f, 0.f);
   PckOptions o;
   o.actions = {"bowl", "squat"};
-  PckEvaluator all(DatasetKind::penn, o), r0(DatasetKind::penn, o), r1(DatasetKind::penn, o);
+  PckEvaluator all("penn", o), r0("penn", o), r1("penn", o);
   all.process(a, pa);
   all.process(b, pb);
   r0.process(a, pa);
@@ -210,7 +210,7 @@ TEST(Pck, CountsMergeEqualsSingleEvaluator) {
   ASSERT_EQ(sum.size(), c1.size());
   ASSERT_EQ(sum.size(), r0.counts_size());
   for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += c1[i];  // "all-reduce"
-  PckEvaluator merged(DatasetKind::penn, o);
+  PckEvaluator merged("penn", o);
   merged.set_counts(sum);
   EXPECT_EQ(merged.counts(), all.counts());
   r0.merge(c1);
@@ -221,7 +221,7 @@ TEST(Pck, CountsMergeEqualsSingleEvaluator) {
   merged.reset();
   EXPECT_DOUBLE_EQ(merged.evaluate().frames, 0.0);
   // Layout mismatch and an action outside the fixed list are usage errors.
-  PckEvaluator other(DatasetKind::penn);
+  PckEvaluator other("penn");
   EXPECT_THROW(other.merge(sum), UsageError);
   VideoRecord c = pose_record("penn", "0003", "pullup", 1);
   EXPECT_THROW(all.process(c, c.joints), UsageError);
@@ -235,7 +235,7 @@ TEST(Pck, ByFrameIndexBucketsHandComputed) {
     for (int j = 0; j < r.num_joints; ++j) at(p, r, t, j) = r.joint(t, j);
   PckOptions options;
   options.actions = {"bowl"};
-  PckEvaluator ev(DatasetKind::penn, options);
+  PckEvaluator ev("penn", options);
   ev.process(r, p);
   const EvalResult res = ev.evaluate();
   ASSERT_EQ(res.by_frame.size(), 6u);
@@ -248,7 +248,7 @@ TEST(Pck, ByFrameIndexBucketsHandComputed) {
     EXPECT_DOUBLE_EQ(res.by_frame[b].pck.valid[0], frames[b]) << labels[b];
   }
   // The buckets survive the counts round trip (distributed evaluation).
-  PckEvaluator merged(DatasetKind::penn, options);
+  PckEvaluator merged("penn", options);
   merged.merge(ev.counts());
   EXPECT_DOUBLE_EQ(merged.evaluate().by_frame[2].pck.mean_joints, 100.0);
   EXPECT_DOUBLE_EQ(merged.evaluate().by_frame[1].pck.mean_joints, 0.0);
@@ -256,7 +256,7 @@ TEST(Pck, ByFrameIndexBucketsHandComputed) {
 
 TEST(Pck, BadInputNamesTheVideo) {
   VideoRecord r = pose_record("penn", "0042", "bowl", 2);
-  PckEvaluator ev(DatasetKind::penn);
+  PckEvaluator ev("penn");
   std::vector<Point2> p(5);
   try {
     ev.process(r, p);
@@ -268,7 +268,7 @@ TEST(Pck, BadInputNamesTheVideo) {
   EXPECT_THROW(ev.process(j, j.joints), UsageError);
   PckOptions o;
   o.threshold = 0.0;
-  EXPECT_THROW(PckEvaluator(DatasetKind::penn, o), UsageError);
+  EXPECT_THROW(PckEvaluator("penn", o), UsageError);
 }
 
 TEST(Pck, AverageSplitsIsMeanOfSplitPcks) {
@@ -282,7 +282,7 @@ TEST(Pck, AverageSplitsIsMeanOfSplitPcks) {
       for (int j : {11, 12}) at(p, r, t, j).x += dx[s];
     PckOptions o;
     o.split = std::to_string(s + 1);
-    PckEvaluator ev(DatasetKind::jhmdb, o);
+    PckEvaluator ev("jhmdb", o);
     ev.process(r, p);
     splits.push_back(ev.evaluate());
   }
@@ -299,7 +299,7 @@ TEST(Pck, AverageSplitsIsMeanOfSplitPcks) {
   EXPECT_DOUBLE_EQ(avg.per_action[0].pck.column("Wri"), 200.0 / 3);
   EXPECT_DOUBLE_EQ(avg.curve[9].second, 100.0);
   std::vector<EvalResult> mixed = {splits[0], splits[1]};
-  mixed[1].dataset = dkd::DatasetKind::penn;
+  mixed[1].dataset = "penn";
   EXPECT_THROW(average_splits(mixed), UsageError);
   EXPECT_THROW(average_splits({}), UsageError);
 }

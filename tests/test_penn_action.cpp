@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 void expect_same(const VideoRecord& a, const VideoRecord& b, bool short_bbox) {
-  EXPECT_EQ(a.dataset, DatasetKind::penn);
+  EXPECT_EQ(a.dataset, "penn");
   EXPECT_EQ(a.id, b.id);
   EXPECT_EQ(a.action, b.action);
   EXPECT_EQ(a.train, b.train);

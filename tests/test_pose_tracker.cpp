@@ -110,7 +110,7 @@ TEST(PoseTracker, BFloat16PrecisionTracksLikeFloat) {
   std::vector<float> confidence[2];
   for (int bf16 = 0; bf16 < 2; ++bf16) {
     auto config = dkd::test::tiny_config();
-    config.infer.precision = bf16 ? "bfloat16" : "float32";
+    config.infer.precision = bf16 ? dkd::Precision::bfloat16 : dkd::Precision::float32;
     torch::manual_seed(1);  // the same weights for both
     dkd::PoseTracker tracker(config, dkd::make_dkd_model(config));
     const auto r = tracker.start(frame, whole);

@@ -27,7 +27,7 @@ namespace fs = std::filesystem;
 // T frames; joint j of frame t at (10.25 + 7j + t, 30.5 + 3j - t); box 100 x 80.
 VideoRecord rec(const std::string& dataset, const std::string& id, const std::string& action, int T) {
   VideoRecord r;
-  r.dataset = parse_kind<DatasetKind>(dataset, "dataset");
+  r.dataset = dataset;
   r.id = id;
   r.action = action;
   r.num_joints = dataset == "penn" ? 13 : 15;
@@ -297,7 +297,7 @@ TEST(PredictionsEval, SyntheticDataSetsThroughTheReaders) {
   TempDir dir;
   for (const std::string ds : {"penn", "jhmdb"}) {
     SynthOptions so;
-    so.format = parse_kind<DatasetKind>(ds, "format");
+    so.format = parse_kind<SynthFormat>(ds, "format");
     so.out = dir.file(ds);
     so.videos = ds == "penn" ? 4 : 25;  // jhmdb: 25 videos give every split a test video
     so.width = 64;
@@ -309,7 +309,7 @@ TEST(PredictionsEval, SyntheticDataSetsThroughTheReaders) {
     so.progress = false;
     generate_synth_dataset(so);
     DataConfig cfg;
-    cfg.dataset = parse_kind<DatasetKind>(ds, "dataset");
+    cfg.dataset = ds;
     cfg.root = so.out;
     const std::vector<VideoRecord> all = load_split(cfg, "all");
     ASSERT_EQ(all.size(), static_cast<std::size_t>(so.videos));

@@ -22,7 +22,7 @@ TEST(Smoothness, HandComputedThroughEvaluator) {
   std::vector<Point2> p = r.joints;
   for (int j = 0; j < r.num_joints; ++j) at(p, r, 1, j).x += 3.f;
   r.visible[1 * r.num_joints + 0] = 0;  // head triple is not valid
-  PckEvaluator ev(DatasetKind::penn);
+  PckEvaluator ev("penn");
   ev.process(r, p);
   const SmoothnessResult& s = ev.evaluate().smoothness;
   EXPECT_DOUBLE_EQ(s.triples, 12.0);
@@ -47,7 +47,7 @@ TEST(Smoothness, JhmdbIgnoresVisibilityAndNonFiniteTriplesDoNotCount) {
   at(p, r, 2, 11).x = std::nanf("");
   SmoothnessCounts counts(r.num_joints);
   counts.add(r, p, /*use_visibility=*/false);
-  const SmoothnessResult s = counts.result(skeleton_for(DatasetKind::jhmdb));
+  const SmoothnessResult s = counts.result(skeleton_for("jhmdb"));
   // 13 table joints x 2 triples, less r_wrist's 2. Triples at t = 1 see 8 px,
   // at t = 2 (frames 1-3) |4 - 0 + 0| = 4 px.
   EXPECT_DOUBLE_EQ(s.triples, 24.0);
@@ -58,8 +58,8 @@ TEST(Smoothness, JhmdbIgnoresVisibilityAndNonFiniteTriplesDoNotCount) {
   // With the visibility flags honoured (Penn's rule) nothing is valid.
   SmoothnessCounts visible_only(r.num_joints);
   visible_only.add(r, p, /*use_visibility=*/true);
-  EXPECT_DOUBLE_EQ(visible_only.result(skeleton_for(DatasetKind::jhmdb)).triples, 0.0);
-  EXPECT_TRUE(std::isnan(visible_only.result(skeleton_for(DatasetKind::jhmdb)).pred_px));
+  EXPECT_DOUBLE_EQ(visible_only.result(skeleton_for("jhmdb")).triples, 0.0);
+  EXPECT_TRUE(std::isnan(visible_only.result(skeleton_for("jhmdb")).pred_px));
 }
 
 TEST(Smoothness, CountsRoundTripAddsOrReplaces) {
@@ -76,7 +76,7 @@ TEST(Smoothness, CountsRoundTripAddsOrReplaces) {
   std::size_t pos = 1;
   b.read_from(c, pos, /*replace=*/false);
   EXPECT_EQ(pos, c.size());
-  const Skeleton& sk = skeleton_for(DatasetKind::penn);
+  const Skeleton& sk = skeleton_for("penn");
   EXPECT_DOUBLE_EQ(b.result(sk).pred_px, a.result(sk).pred_px);
   EXPECT_DOUBLE_EQ(b.result(sk).triples, 13.0);
   pos = 1;

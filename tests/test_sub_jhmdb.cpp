@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 void expect_same(const VideoRecord& a, const VideoRecord& b) {
-  EXPECT_EQ(a.dataset, DatasetKind::jhmdb);
+  EXPECT_EQ(a.dataset, "jhmdb");
   EXPECT_EQ(a.id, b.id);
   EXPECT_EQ(a.action, b.action);
   EXPECT_EQ(a.train, b.train);

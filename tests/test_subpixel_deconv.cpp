@@ -60,7 +60,7 @@ TEST(SubpixelDeconv, BackboneGivesTheSameOutputsAndGradientsBothWays) {
   cfg.deconv_layers = 2;
   cfg.deconv_filters = 8;
   dkd::Backbone transposed(cfg);
-  cfg.deconv_impl = "subpixel";
+  cfg.deconv_impl = dkd::DeconvImpl::subpixel;
   dkd::Backbone subpixel(cfg);
   {
     torch::NoGradGuard g;

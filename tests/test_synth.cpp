@@ -47,7 +47,7 @@ std::map<std::string, std::string> snapshot(const fs::path& root) {
 
 dkd::SynthOptions small(const std::string& format, const fs::path& out, uint64_t seed, int threads) {
   dkd::SynthOptions o;
-  o.format = dkd::parse_kind<dkd::DatasetKind>(format, "format");
+  o.format = dkd::parse_kind<dkd::SynthFormat>(format, "format");
   o.out = out.string();
   o.videos = format == "jhmdb" ? 12 : 4;
   o.seed = seed;
@@ -80,7 +80,7 @@ TEST(Synth, OutputPassesTheDataCheckInBothFormats) {
     const fs::path out = scratch("check_" + format);
     const auto records = dkd::generate_synth_dataset(small(format, out, 3, 2));
     ASSERT_FALSE(records.empty());
-    const auto report = dkd::check_dataset(dkd::parse_kind<dkd::DatasetKind>(format, "format"), out.string(), 1);
+    const auto report = dkd::check_dataset(format, out.string(), 1);
     EXPECT_TRUE(report.problems.empty()) << report.summary();
     EXPECT_EQ(report.videos, static_cast<int64_t>(records.size()));
     EXPECT_EQ(report.joints, format == "penn" ? 13 : 15);
@@ -208,7 +208,7 @@ TEST(SynthBackgrounds, FolderImagesAreUsedAndRecorded) {
   const auto meta = read_meta(out);
   EXPECT_EQ(meta["backgrounds"], dir.string());
   EXPECT_EQ(meta["background_images"], nlohmann::json({"a.png", "b.png"}));
-  const auto report = dkd::check_dataset(dkd::DatasetKind::penn, out.string(), 1);
+  const auto report = dkd::check_dataset("penn", out.string(), 1);
   EXPECT_TRUE(report.problems.empty()) << report.summary();
   for (const auto& q : {dir, out, proc}) fs::remove_all(q);
 }
@@ -247,7 +247,7 @@ TEST(SynthBackgrounds, MetadataRecordsTheOptions) {
   EXPECT_EQ(meta["backgrounds"], "procedural");
   EXPECT_EQ(meta["background_images"], nlohmann::json::array());
   // The set is still a clean Sub-JHMDB folder, and --force replaces it, metadata included.
-  const auto report = dkd::check_dataset(dkd::DatasetKind::jhmdb, out.string(), 1);
+  const auto report = dkd::check_dataset("jhmdb", out.string(), 1);
   EXPECT_TRUE(report.problems.empty()) << report.summary();
   EXPECT_THROW(dkd::generate_synth_dataset(o), dkd::UsageError);
   o.force = true;

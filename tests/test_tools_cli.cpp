@@ -59,7 +59,7 @@ TEST(ToolsCli, UnknownVariantNameListsTheValidOnes) {
   EXPECT_NE(r.output.find("penn"), std::string::npos) << r.output;
   r = run_tool_command("dkd_data", "synth --format coco --out /nonexistent");
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  r = run_tool_command("dkd_eval", "--config " + kSynthetic + " --checkpoint /nonexistent.pt --model large");
+  r = run_tool_command("dkd_eval", "--config " + kSynthetic + " --checkpoint /nonexistent.pt --model largest");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("dkd, initializer or baseline"), std::string::npos) << r.output;
 }

@@ -51,7 +51,7 @@ TEST(Transforms, RegionMapsOntoTheWholeCrop) {
 }
 
 TEST(Transforms, FlipTwiceIsIdentityWithJointsSwappedBack) {
-  for (const DatasetKind ds : {DatasetKind::penn, DatasetKind::jhmdb}) {
+  for (const std::string ds : {"penn", "jhmdb"}) {
     const Skeleton& s = skeleton_for(ds);
     std::vector<Point2> j;
     for (int i = 0; i < s.num_joints(); ++i) j.push_back({static_cast<float>(3 * i + 1), static_cast<float>(i)});

@@ -20,7 +20,7 @@ namespace dkd::test {
 inline std::string tiny_synth_penn(const std::filesystem::path& dir, int videos, uint64_t seed, int width, int height,
                                    int min_frames, int max_frames) {
   SynthOptions synth;
-  synth.format = DatasetKind::penn;
+  synth.format = SynthFormat::penn;
   synth.out = (dir / "data").string();
   synth.videos = videos;
   synth.seed = seed;

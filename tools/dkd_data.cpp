@@ -16,12 +16,12 @@ int main(int argc, char** argv) {
   CLI::App app{"dkd_data: data set tools (check, synth, show, pseudo-label, bench)"};
   app.require_subcommand(1);
 
-  dkd::DatasetKind dataset = dkd::DatasetKind::penn;
+  std::string dataset = "penn";
   std::string root;
   int split = 1;
   std::string json_path;
   auto* check = app.add_subcommand("check", "validate every file of a data set folder; exit 1 on any problem");
-  dkd::add_kind_option(*check, "--dataset", dataset, "data set format");
+  dkd::add_dataset_option(*check, "--dataset", dataset, "data set");
   check->add_option("--root", root, "data set folder")->required();
   check->add_option("--split", split, "Sub-JHMDB split (1, 2 or 3)")->check(CLI::Range(1, 3));
   check->add_option("--json", json_path, "write the report as JSON");
@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
 
   dkd::ShowOptions show;
   auto* sheet = app.add_subcommand("show", "draw a contact sheet: frames with the ground-truth skeletons");
-  dkd::add_kind_option(*sheet, "--dataset", show.dataset, "data set format");
+  dkd::add_dataset_option(*sheet, "--dataset", show.dataset, "data set");
   sheet->add_option("--root", show.root, "data set folder")->required();
   sheet->add_option("--out", show.out, "PNG file")->capture_default_str();
   sheet->add_option("--videos", show.videos, "rows (one video per action in turn)")->capture_default_str();
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   label->add_option("--input", pseudo.input, "video file or folder of images")->required();
   label->add_option("--out", pseudo.out, "data set folder to write (Penn Action layout)")->required();
-  dkd::add_kind_option(*label, "--joints", pseudo.joints, "joint set of the labels (penn: 13, jhmdb: 15)");
+  dkd::add_dataset_option(*label, "--joints", pseudo.joints, "data set whose joint set the labels use");
   label->add_option("--box", pseudo_boxes,
                     "person box x1,y1,x2,y2 in the first frame (repeatable); default: OpenCV's HOG people detector");
   label->add_option("--max-people", pseudo.max_people, "live tracks at most")->capture_default_str();

@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> compare;
   std::vector<std::string> seeds;
   app.add_option("--checkpoint", checkpoints, "checkpoint to evaluate; for --split all: a.pt,b.pt,c.pt");
-  app.add_option("--split", options.split, "test (default), a Sub-JHMDB split 1|2|3, or all (average of 1-3)");
+  app.add_option("--split", options.split, "test (default), a numbered split (Sub-JHMDB: 1|2|3), or all (their average)");
   app.add_option("--model", options.model,
                  "model in the checkpoint: dkd, initializer (per-frame large) or baseline (per-frame small)");
   app.add_option("--json", options.json_path, "write the report as JSON");
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   app.add_flag("--flops", flops, "print the complexity table (params, GMACs) of the config");
   app.add_flag("--bench", bench, "time DKD and the per-frame baselines on random frames");
   app.add_option("--predictions", predictions, "evaluate a predictions file without a model");
-  app.add_option("--dataset", dataset, "data set format for --predictions: penn or jhmdb");
+  dkd::add_dataset_option(app, "--dataset", dataset, "data set of --predictions");
   app.add_option("--root", root, "data set folder for --predictions");
   app.add_option("--compare", compare, "name=CONFIG:CHECKPOINT[:MODEL], repeatable or several")->expected(1, -1);
   app.add_option("--seeds", seeds,
@@ -85,8 +85,8 @@ int main(int argc, char** argv) {
     if (!predictions.empty()) {
       if (dataset.empty() || root.empty()) throw dkd::UsageError("--predictions needs --dataset and --root");
       dkd::Config config;
-      config.data.dataset = dkd::parse_kind<dkd::DatasetKind>(dataset, "--dataset");
-      config.model.num_joints = dkd::dataset_num_joints(config.data.dataset);
+      config.data.dataset = dataset;
+      config.model.num_joints = dkd::dataset_spec(config.data.dataset).skeleton.num_joints();
       config.data.root = root;
       config = dkd::apply_overrides(config, config_options.overrides);
       dkd::PredictionsEvalOptions p;
@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
     }
     const dkd::Config config = dkd::load_config(config_options);
     if (config_options.print_config) return 0;
-    dkd::init_logging(config.runtime.log_level);
+    dkd::init_logging(dkd::name_of(config.runtime.log_level));
     if (flops) return dkd::run_flops_command(config, options.json_path);
     if (bench) return dkd::run_bench(config, options.json_path, options.md_path);
     return dkd::run_checkpoint_eval(config, options);

@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
       throw dkd::UsageError("--config FILE is required (or --checkpoint with a stored config, or --teacher)");
     }
     if (config_options.print_config) return 0;
-    dkd::init_logging(config.runtime.log_level);
+    dkd::init_logging(dkd::name_of(config.runtime.log_level));
     dkd::apply_runtime(config.runtime);
     if (bench && !options.teacher.empty()) return dkd::run_blazepose_bench(config, bench_options);
     if (bench) {

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
       launch.stop_grace_s = config.dist.stop_grace_s;
       return dkd::launch_local_ranks(nproc, argc, argv, launch);
     }
-    dkd::init_logging(config.runtime.log_level);
+    dkd::init_logging(dkd::name_of(config.runtime.log_level));
     return dkd::run_training(config, options);
   });
 }

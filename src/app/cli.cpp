@@ -27,6 +27,14 @@ Config load_config(const ConfigOptions& options) {
   return config;
 }
 
+CLI::Option* add_dataset_option(CLI::App& app, const std::string& name, std::string& value, const std::string& help) {
+  const std::vector<std::string> names = dataset_names();
+  std::string listed;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    listed += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return app.add_option(name, value, help + " (" + listed + ")")->check(CLI::IsMember(names))->default_str(value);
+}
+
 int parse_command_line(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);

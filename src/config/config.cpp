@@ -1,5 +1,6 @@
 #include "dkd/config/config.h"
 
+#include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -20,6 +21,10 @@
 namespace fs = std::filesystem;
 
 namespace dkd {
+
+void note_deprecated_name(const std::string& key, const std::string& old_name, const std::string& name) {
+  spdlog::warn("{}: '{}' is an earlier name of '{}'; it is still read, but use '{}'", key, old_name, name, name);
+}
 
 namespace {
 

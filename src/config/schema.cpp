@@ -7,6 +7,7 @@
 #include <sstream>
 #include <utility>
 
+#include "dkd/config/dataset_spec.h"
 #include "dkd/util/error.h"
 
 namespace dkd {
@@ -94,10 +95,14 @@ void validate_config(const Config& c) {
                       std::to_string(c.data.stride_max) + ")");
   for (int s : c.data.input_size)
     if (s % 32 != 0) throw ConfigError("data.input_size: expected multiples of 32, got " + std::to_string(s));
-  const int expected = dataset_num_joints(c.data.dataset);
+  const DatasetSpec& dataset = dataset_spec(c.data.dataset);
+  const int expected = dataset.skeleton.num_joints();
+  if (dataset.num_splits > 0 && c.data.split > dataset.num_splits)
+    throw ConfigError("data.split: " + dataset.title + " has splits 1 to " + std::to_string(dataset.num_splits) +
+                      ", got " + std::to_string(c.data.split));
   if (c.model.num_joints != expected)
     throw ConfigError("model.num_joints (" + std::to_string(c.model.num_joints) + ") does not match data.dataset " +
-                      name_of(c.data.dataset) + " (" + std::to_string(expected) + " joints)");
+                      c.data.dataset + " (" + std::to_string(expected) + " joints)");
   if (c.model.encoder.network != NetworkKind::resnet)
     throw ConfigError(std::string("model.encoder.network: the frame encoder must be resnet (its features feed the "
                                   "kernel matching), got ") +
@@ -109,7 +114,7 @@ void validate_config(const Config& c) {
     throw ConfigError(
         "train.initializer_targets: distilling from the initializer needs train.freeze_initializer: true (a teacher "
         "that trains alongside its student would chase it)");
-  if (const auto& d = c.model.distillator; d.prior == "warped" && d.prior_fusion == "grouped") {
+  if (const auto& d = c.model.distillator; d.prior == PriorKind::warped && d.prior_fusion == PriorFusion::grouped) {
     if (d.prior_channels % c.model.num_joints != 0)
       throw ConfigError(
           "model.distillator.prior_channels: prior_fusion grouped needs a multiple of model.num_joints (" +
@@ -129,14 +134,14 @@ void validate_config(const Config& c) {
                       " (one day), got " + std::to_string(c.dist.timeout_s));
   if (c.runtime.device != "cpu" && c.runtime.device != "cuda" && c.runtime.device.rfind("cuda:", 0) != 0)
     throw ConfigError("runtime.device: expected cpu, cuda or cuda:N, got '" + c.runtime.device + "'");
-  if (c.train.dkd.precision != "float32")
-    throw ConfigError("train.dkd.precision: expected float32, got '" + c.train.dkd.precision +
+  if (c.train.dkd.precision != Precision::float32)
+    throw ConfigError(std::string("train.dkd.precision: expected float32, got '") + name_of(c.train.dkd.precision) +
                       "' (bfloat16 is for the per-frame stages, train.initializer and train.baseline: the DKD "
                       "stage's operators are too small to gain from it)");
-  if (c.infer.precision == "bfloat16" && !c.infer.packed_inference)
+  if (c.infer.precision == Precision::bfloat16 && !c.infer.packed_inference)
     throw ConfigError("infer.precision: bfloat16 runs on the packed oneDNN path; set infer.packed_inference: true "
                       "or infer.precision: float32");
-  if (c.infer.precision == "bfloat16" && c.runtime.device != "cpu")
+  if (c.infer.precision == Precision::bfloat16 && c.runtime.device != "cpu")
     throw ConfigError("infer.precision: bfloat16 is a CPU (oneDNN) option, but runtime.device is '" +
                       c.runtime.device + "'; use infer.precision: float32");
 }
@@ -255,24 +260,6 @@ std::string config_reference_markdown() {
   }
   return out;
 }
-
-const std::vector<std::string>& dataset_joint_names(DatasetKind dataset) {
-  static const std::vector<std::string> penn = {"head",  "l_shoulder", "r_shoulder", "l_elbow", "r_elbow",
-                                                "l_wrist", "r_wrist", "l_hip",      "r_hip",   "l_knee",
-                                                "r_knee", "l_ankle", "r_ankle"};
-  static const std::vector<std::string> jhmdb = {"neck",    "belly",  "head",   "r_shoulder", "l_shoulder",
-                                                 "r_hip",   "l_hip",  "r_elbow", "l_elbow",   "r_knee",
-                                                 "l_knee",  "r_wrist", "l_wrist", "r_ankle",   "l_ankle"};
-  switch (dataset) {
-    case DatasetKind::penn:
-      return penn;
-    case DatasetKind::jhmdb:
-      return jhmdb;
-  }
-  throw ConfigError("data.dataset: unknown data set");
-}
-
-int dataset_num_joints(DatasetKind dataset) { return static_cast<int>(dataset_joint_names(dataset).size()); }
 
 const StageConfig& stage_config(const TrainConfig& train, StageKind stage) {
   switch (stage) {

@@ -18,7 +18,7 @@ namespace dkd {
 
 std::string DataCheckReport::to_json() const {
   nlohmann::json j;
-  j["dataset"] = name_of(dataset);
+  j["dataset"] = dataset;
   j["videos"] = videos;
   j["frames"] = frames;
   j["train_videos"] = train_videos;
@@ -32,7 +32,7 @@ std::string DataCheckReport::to_json() const {
 }
 
 std::string DataCheckReport::summary() const {
-  std::string s = std::string(name_of(dataset)) + " data set at " + root + ": " + std::to_string(videos) + " videos (" +
+  std::string s = dataset + " data set at " + root + ": " + std::to_string(videos) + " videos (" +
                   std::to_string(train_videos) + " train, " + std::to_string(test_videos) + " test), " +
                   std::to_string(frames) + " frames, " + std::to_string(joints) + " joints, " +
                   std::to_string(actions.size()) + " actions\n";
@@ -46,7 +46,7 @@ std::string DataCheckReport::summary() const {
   return s;
 }
 
-DataCheckReport check_dataset(DatasetKind dataset, const std::string& root, int split, bool decode_images,
+DataCheckReport check_dataset(const std::string& dataset, const std::string& root, int split, bool decode_images,
                               double margin) {
   DataCheckReport r;
   r.dataset = dataset;
@@ -94,7 +94,7 @@ DataCheckReport check_dataset(DatasetKind dataset, const std::string& root, int 
   return r;
 }
 
-int run_data_check(DatasetKind dataset, const std::string& root, int split, const std::string& json_path,
+int run_data_check(const std::string& dataset, const std::string& root, int split, const std::string& json_path,
                    bool decode_images) {
   if (split < 1 || split > 3) throw UsageError("--split must be 1, 2 or 3");
   DataCheckReport r = check_dataset(dataset, root, split, decode_images);

@@ -8,15 +8,17 @@
 #include <spdlog/spdlog.h>
 
 #include "dkd/config/config.h"
-#include "dkd/data/penn_action.h"
-#include "dkd/data/sub_jhmdb.h"
 #include "dkd/util/error.h"
 
 namespace dkd {
 
-DatasetScan scan_dataset(DatasetKind dataset, const std::string& root, int split, double jhmdb_box_margin) {
-  if (dataset == DatasetKind::jhmdb) return SubJhmdb::scan(root, split, jhmdb_box_margin);
-  return PennAction::scan(root);
+DatasetScan scan_dataset(const std::string& dataset, const std::string& root, int split, double jhmdb_box_margin) {
+  DataConfig data;
+  data.dataset = dataset;
+  data.root = root;
+  data.split = split;
+  data.jhmdb_box_margin = jhmdb_box_margin;
+  return dataset_spec(dataset).scan(data);
 }
 
 int count_files(const std::string& dir, const std::string& ext) {
@@ -86,7 +88,7 @@ std::string missing_dataset_message(const std::string& name, const std::string& 
 std::vector<VideoRecord> load_split(const DataConfig& config, const std::string& split) {
   if (split != "train" && split != "val" && split != "test" && split != "all")
     throw UsageError("split must be train, val, test or all, not '" + split + "'");
-  DatasetScan scan = scan_dataset(config.dataset, config.root, config.split, config.jhmdb_box_margin);
+  DatasetScan scan = dataset_spec(config.dataset).scan(config);
   if (!scan.problems.empty()) {
     if (!config.skip_bad_videos)
       throw DataError(config.root, "data set has " + std::to_string(scan.problems.size()) +
@@ -111,9 +113,9 @@ std::vector<VideoRecord> load_split(const DataConfig& config, const std::string&
     out.push_back(std::move(v));
   }
   if (out.empty())
-    throw DataError(config.root, "no usable " + split + " videos in the " + std::string(name_of(config.dataset)) +
+    throw DataError(config.root, "no usable " + split + " videos in the " + config.dataset +
                                      " data set" + (split == "val" ? " (set data.val_fraction > 0)" : ""));
-  spdlog::info("{} {} split: {} videos, {} frames", name_of(config.dataset), split, out.size(), [&] {
+  spdlog::info("{} {} split: {} videos, {} frames", config.dataset, split, out.size(), [&] {
     long n = 0;
     for (const auto& v : out) n += v.num_frames();
     return n;

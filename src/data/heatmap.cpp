@@ -30,12 +30,6 @@ torch::Tensor render_heatmaps(const std::vector<Point2>& joints, const std::vect
   return hm;
 }
 
-HeatmapDecoder parse_heatmap_decoder(const std::string& name) {
-  if (name == "argmax") return HeatmapDecoder::argmax;
-  if (name == "dark") return HeatmapDecoder::dark;
-  throw ConfigError("eval.decode: expected argmax or dark, got '" + name + "'");
-}
-
 namespace {
 
 HeatmapPeaks decode_argmax(const torch::Tensor& heatmaps) {

@@ -200,7 +200,7 @@ int run_loader_bench(const Config& config, int batches) {
   const int64_t steady_clips = clips - (first ? first->images.size(0) : 0);
   const double rate = steady > 0 && steady_clips > 0 ? steady_clips / steady : clips / total;
   const int T = config.data.clip_length;
-  std::printf("loader bench: %s at %s, %d workers, prefetch %d, cache %s\n", name_of(config.data.dataset),
+  std::printf("loader bench: %s at %s, %d workers, prefetch %d, cache %s\n", config.data.dataset.c_str(),
               config.data.root.c_str(), config.data.workers, config.data.prefetch, config.data.cache ? "on" : "off");
   std::printf("  %lld batches of %d clips x %d frames (%dx%d) in %.2f s (first batch %.3f s)\n",
               static_cast<long long>(n), batch_size, T, config.data.input_size[0], config.data.input_size[1], total,

@@ -70,7 +70,7 @@ VideoRecord PennAction::read_labels(const std::string& path, const std::string& 
   if (action.empty()) throw DataError(path, "variable 'action' is empty");
 
   VideoRecord v;
-  v.dataset = DatasetKind::penn;
+  v.dataset = "penn";
   v.id = id;
   v.action = action;
   v.train = train > 0;

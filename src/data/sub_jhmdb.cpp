@@ -131,7 +131,7 @@ VideoRecord SubJhmdb::read_video(const std::string& root, const std::string& act
   const int J = kJhmdbJoints;
 
   VideoRecord v;
-  v.dataset = DatasetKind::jhmdb;
+  v.dataset = "jhmdb";
   v.id = action + "/" + video;
   v.action = action;
   v.train = train;

@@ -76,8 +76,24 @@ c10::Device rank_device(const c10::Device& configured, const DistEnv& env) {
   return configured;
 }
 
-std::string resolve_backend(const std::string& backend, const c10::Device& device) {
-  if (backend == "nccl") {
+std::string resolve_backend(DistBackend backend, const c10::Device& device) {
+  switch (backend) {
+    case DistBackend::nccl:
+      break;
+    case DistBackend::automatic:
+      if (device.is_cuda() && nccl_compiled_in()) return "nccl";
+      if (gloo_compiled_in()) return "gloo";
+      throw ConfigError(
+          "dist.backend: 'auto' found no c10d backend in this build (gloo headers were not "
+          "found at configure time: install libgloo-dev and reconfigure)");
+    case DistBackend::gloo:
+      if (!gloo_compiled_in())
+        throw ConfigError(
+            "dist.backend: 'gloo' is not compiled in (gloo headers were not found at configure "
+            "time: install libgloo-dev and reconfigure)");
+      return "gloo";
+  }
+  {
     if (!nccl_compiled_in())
       throw ConfigError(
           "dist.backend: 'nccl' is not available: this LibTorch build has no CUDA/NCCL "
@@ -87,21 +103,6 @@ std::string resolve_backend(const std::string& backend, const c10::Device& devic
                         "'; use 'gloo' or 'auto'");
     return "nccl";
   }
-  if (backend == "auto") {
-    if (device.is_cuda() && nccl_compiled_in()) return "nccl";
-    if (gloo_compiled_in()) return "gloo";
-    throw ConfigError(
-        "dist.backend: 'auto' found no c10d backend in this build (gloo headers were not "
-        "found at configure time: install libgloo-dev and reconfigure)");
-  }
-  if (backend == "gloo") {
-    if (!gloo_compiled_in())
-      throw ConfigError(
-          "dist.backend: 'gloo' is not compiled in (gloo headers were not found at configure "
-          "time: install libgloo-dev and reconfigure)");
-    return "gloo";
-  }
-  throw ConfigError("dist.backend: unknown value '" + backend + "' (auto, gloo or nccl)");
 }
 
 struct DistContext::Impl {

@@ -169,8 +169,8 @@ ComplexityReport measure_complexity(const Config& config_in) {
   // The count is of the network, not of how a run computes it: a sub-pixel head is the
   // same deconvolution, whose MACs papers count from its input (Cin*Hin*Win*Cout*k^2),
   // while its 2x2 convolutions also run over a one-pixel border.
-  config.model.initializer.deconv_impl = "transposed";
-  config.model.encoder.deconv_impl = "transposed";
+  config.model.initializer.deconv_impl = DeconvImpl::transposed;
+  config.model.encoder.deconv_impl = DeconvImpl::transposed;
   const auto hm = heatmap_size(config);
   ComplexityReport r;
   r.input_size = {config.data.input_size[0], config.data.input_size[1]};
@@ -204,7 +204,7 @@ ComplexityReport measure_complexity(const Config& config_in) {
   };
   if (dkd->prior) {
     r.components.push_back({"prior", count_parameters(*dkd->prior), prior_macs,
-                            "warped H(t-1) fused with the response, " + m.distillator.prior_fusion + ", " +
+                            "warped H(t-1) fused with the response, " + std::string(name_of(m.distillator.prior_fusion)) + ", " +
                                 std::to_string(m.distillator.prior_channels) + " ch" +
                                 (m.distillator.prior_gate ? ", gated" : "") +
                                 (m.distillator.prior_features ? ", sees F(t)" : "")});

@@ -136,18 +136,12 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options_in
                      "model.initializer.network: blazepose_* runs without one)");
   const std::string kind_name = name_of(kind);
 
-  // Which splits: Penn has one test split; Sub-JHMDB has three.
-  std::vector<std::string> splits;
-  if (options.split == "all") {
-    if (base.data.dataset != DatasetKind::jhmdb) throw UsageError("--split all is for Sub-JHMDB (data.dataset: jhmdb)");
-    splits = {"1", "2", "3"};
-  } else if (!options.split.empty() && options.split != "test") {
-    if (options.split != "1" && options.split != "2" && options.split != "3")
-      throw UsageError("--split: expected test, 1, 2, 3 or all, got '" + options.split + "'");
-    splits = {options.split};
-  } else {
-    splits = {base.data.dataset == DatasetKind::jhmdb ? std::to_string(base.data.split) : std::string("test")};
-  }
+  // Which splits: a data set has one test split (Penn Action) or numbered ones (Sub-JHMDB's three).
+  const DatasetSpec& dataset = dataset_spec(base.data.dataset);
+  std::vector<std::string> splits =
+      options.split.empty() || options.split == "test"
+          ? std::vector<std::string>{default_eval_split(dataset, base.data.split)}
+          : numbered_splits(dataset, options.split, "--split");
   if (options.checkpoints.empty()) options.checkpoints.assign(splits.size(), "");
   if (options.checkpoints.size() != splits.size())
     throw UsageError("--checkpoint: " + std::to_string(splits.size()) + " checkpoint(s) needed for --split " +
@@ -160,9 +154,9 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options_in
   predictions.dataset = base.data.dataset;
   predictions.num_joints = base.model.num_joints;
   for (std::size_t i = 0; i < splits.size(); ++i) {
-    Config config = base.data.dataset == DatasetKind::jhmdb ? apply_overrides(base, {"data.split=" + splits[i]}) : base;
-    const auto videos = load_split(config.data, config.eval.split);
-    if (videos.empty()) throw DataError(config.data.root, "the " + config.eval.split + " split has no videos");
+    Config config = dataset.num_splits > 0 ? apply_overrides(base, {"data.split=" + splits[i]}) : base;
+    const auto videos = load_split(config.data, name_of(config.eval.split));
+    if (videos.empty()) throw DataError(config.data.root, std::string("the ") + name_of(config.eval.split) + " split has no videos");
     last = evaluate_model(config, options.checkpoints[i], kind, videos, splits[i],
                           options.speed && i + 1 == splits.size(), &predictions);
     results.push_back(last.result);
@@ -188,7 +182,7 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options_in
     std::cout << "\n" << line.str() << "\n" << std::flush;
     report_json["box_offset"] = {{"x", base.eval.box_offset_x},
                                  {"y", base.eval.box_offset_y},
-                                 {"boxes", base.eval.boxes},
+                                 {"boxes", name_of(base.eval.boxes)},
                                  {"anchoring", std::isnan(last.totals.anchoring) ? nlohmann::json() : nlohmann::json(last.totals.anchoring)}};
   }
   if (!options.json_path.empty()) write_text(options.json_path, report_json.dump(2) + "\n");
@@ -202,7 +196,7 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options_in
   if (!options.plot_dir.empty()) {
     ensure_writable_dir(options.plot_dir);
     const std::string title =
-        std::string(name_of(base.data.dataset)) + " " + (options.split.empty() ? "test" : options.split);
+        base.data.dataset + " " + (options.split.empty() ? "test" : options.split);
     plot_pck_curves((fs::path(options.plot_dir) / "pck_curve.png").string(), {curve_of(result, kind_name)}, title);
     plot_smoothness((fs::path(options.plot_dir) / "smoothness.png").string(), result.smoothness, title);
     plot_pck_by_frame((fs::path(options.plot_dir) / "pck_by_frame.png").string(), {{kind_name, result.by_frame}},
@@ -239,15 +233,15 @@ int run_compare(const std::vector<std::string>& specs, const std::vector<std::st
         parts.size() == 3 ? parse_kind<ModelKind>(parts[2], spec + ": MODEL") : default_model_kind(config);
     // Every model is evaluated on the same videos: those of the first config.
     const std::string key =
-        std::string(name_of(config.data.dataset)) + ":" + config.data.root + ":" + std::to_string(config.data.split);
+        config.data.dataset + ":" + config.data.root + ":" + std::to_string(config.data.split);
     if (videos.empty()) {
-      videos = load_split(config.data, config.eval.split);
+      videos = load_split(config.data, name_of(config.eval.split));
       data_key = key;
     } else if (key != data_key) {
       throw UsageError("--compare: " + name + " uses data " + key + " but the first model uses " + data_key +
                        "; compare models on the same split");
     }
-    const ModelEvaluation e = evaluate_model(config, parts[1], kind, videos, config.eval.split, options.speed, nullptr);
+    const ModelEvaluation e = evaluate_model(config, parts[1], kind, videos, name_of(config.eval.split), options.speed, nullptr);
     ComparisonRow row;
     row.name = name;
     row.pck = e.result.pck;
@@ -343,7 +337,7 @@ int run_bench(const Config& config, const std::string& json_path, const std::str
   table << line;
   md << line << "\n";
   // The share column compares each model with the convolution rate of the arithmetic it runs in.
-  const bool bf16 = config.infer.precision == "bfloat16";
+  const bool bf16 = config.infer.precision == Precision::bfloat16;
   const double conv_rate = bf16 && rates.conv_bf16_gflops > 0 ? rates.conv_bf16_gflops : rates.conv_gflops;
   if (bf16) {
     std::snprintf(line, sizeof(line),
@@ -364,7 +358,7 @@ int run_bench(const Config& config, const std::string& json_path, const std::str
       {"conv3x3", rates.conv_gflops},
       {"deconv4x4", rates.deconv_gflops},
       {"conv3x3_bf16", rates.conv_bf16_gflops}};
-  j["precision"] = config.infer.precision;
+  j["precision"] = name_of(config.infer.precision);
 
   // One table: its ratios are to its own first row (the per-frame large network at the same batch).
   const auto write_table = [&](const std::vector<Row>& table_rows, const std::string& title,

@@ -187,7 +187,7 @@ int64_t per_frame_chunk(const c10::Device& device) { return device.is_cpu() ? 16
 void append_decoded(const torch::Tensor& heatmaps, const std::vector<CropTransform>& heatmap_transforms,
                     const Config& config, const std::vector<VideoPredictions*>& out) {
   const HeatmapPeaks peaks =
-      decode_heatmaps(heatmaps.to(torch::kCPU), parse_heatmap_decoder(config.eval.decode), config.data.heatmap_sigma);
+      decode_heatmaps(heatmaps.to(torch::kCPU), config.eval.decode, config.data.heatmap_sigma);
   const auto image = heatmap_coords_to_image(peaks.coords, heatmap_transforms).contiguous();
   const auto conf = peaks.maxvals.contiguous();
   const int64_t J = image.size(1);
@@ -252,7 +252,7 @@ void predict_frames_in_chunks(EvalModel& model, const std::vector<const VideoRec
 /// video's next crop comes from its previous prediction.
 void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>& videos, const Config& config,
                          const c10::Device& device, std::vector<VideoPredictions>& out) {
-  const bool tracked = config.eval.boxes == "tracked";
+  const bool tracked = config.eval.boxes == BoxSource::tracked;
   // Tracked: one box rule per video, as dkd_infer runs it, started on the first frame's GT box.
   std::vector<BoxTracker> boxes(videos.size(), BoxTracker(config.infer));
   int longest = 0;
@@ -372,7 +372,7 @@ std::vector<VideoPredictions> predict_videos(EvalModel& model, const std::vector
   for (const VideoRecord* v : videos)
     if (v->dataset != videos.front()->dataset) throw Error("predict_videos: videos of different data sets");
   model.set_flip_test(config.eval.flip_test, &skeleton_for(videos.front()->dataset));
-  if (!model.is_dkd() && config.eval.boxes != "tracked")
+  if (!model.is_dkd() && config.eval.boxes != BoxSource::tracked)
     predict_frames_in_chunks(model, videos, config, device, out);
   else
     predict_in_lockstep(model, videos, config, device, out);
@@ -407,7 +407,7 @@ RunTotals run_model_on_videos(EvalModel& model, const std::vector<VideoRecord>& 
       const VideoRecord& video = *group[k];
       evaluator.process(video, preds[k].joints, preds[k].crop_boxes.empty() ? nullptr : &preds[k].crop_boxes);
       if (offset)
-        add_crop_anchoring(video, preds[k].joints, config.eval, config.eval.boxes == "tracked", anchoring_sum,
+        add_crop_anchoring(video, preds[k].joints, config.eval, config.eval.boxes == BoxSource::tracked, anchoring_sum,
                       anchoring_count);
       totals.videos += 1;
       totals.frames += video.num_frames();

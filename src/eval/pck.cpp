@@ -110,7 +110,7 @@ PckSummary summarize_pck(const Skeleton& sk, const std::vector<double>& hits, co
 
 // ---------------------------------------------------------------------------
 
-PckEvaluator::PckEvaluator(DatasetKind dataset, PckOptions options)
+PckEvaluator::PckEvaluator(const std::string& dataset, PckOptions options)
     : dataset_(dataset),
       skeleton_(&skeleton_for(dataset_)),
       options_(std::move(options)),
@@ -149,10 +149,10 @@ void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pre
                            const std::vector<Box>* crop_boxes) {
   const std::string who = "video '" + gt.id + "'";
   if (gt.dataset != dataset_)
-    throw UsageError(who + " is from data set '" + name_of(gt.dataset) + "' but the evaluator is for '" +
-                     name_of(dataset_) + "'");
+    throw UsageError(who + " is from data set '" + gt.dataset + "' but the evaluator is for '" +
+                     dataset_ + "'");
   if (gt.num_joints != J_)
-    throw UsageError(who + " has " + std::to_string(gt.num_joints) + " joints, " + name_of(dataset_) + " has " +
+    throw UsageError(who + " has " + std::to_string(gt.num_joints) + " joints, " + dataset_ + " has " +
                      std::to_string(J_));
   const int T = gt.num_frames();
   const std::size_t TJ = static_cast<std::size_t>(T) * J_;
@@ -166,7 +166,7 @@ void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pre
   if (fixed_actions_ && actions_.find(gt.action) == actions_.end())
     throw UsageError(who + " has action '" + gt.action + "', which is not in the evaluator's fixed action list");
 
-  const bool use_visibility = dataset_ == DatasetKind::penn;
+  const bool use_visibility = counts_visible_only(dataset_spec(dataset_).pck_joints);
   auto valid_at = [&](int t, int j) { return !use_visibility || gt.is_visible(t, j); };
   auto pred_at = [&](int t, int j) -> const Point2& { return pred[static_cast<std::size_t>(t) * J_ + j]; };
   ActionCounts& ac = action_counts(gt.action);
@@ -348,8 +348,8 @@ EvalResult average_splits(const std::vector<EvalResult>& results) {
   const EvalResult& f = results[0];
   for (const auto& r : results) {
     if (r.dataset != f.dataset)
-      throw UsageError("average_splits: results of different data sets ('" + std::string(name_of(f.dataset)) +
-                       "' and '" + name_of(r.dataset) + "')");
+      throw UsageError("average_splits: results of different data sets ('" + f.dataset +
+                       "' and '" + r.dataset + "')");
     if (r.pck.threshold != f.pck.threshold || r.curve.size() != f.curve.size())
       throw UsageError("average_splits: results use different PCK thresholds");
     for (std::size_t k = 0; k < r.curve.size(); ++k)

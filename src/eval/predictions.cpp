@@ -42,11 +42,11 @@ std::string predictions_to_string(const Predictions& preds) {
   if (J <= 0) throw Error("predictions: num_joints must be positive, got " + std::to_string(J));
   const Skeleton& sk = skeleton_for(preds.dataset);
   if (sk.num_joints() != J)
-    throw Error("predictions: data set '" + std::string(name_of(preds.dataset)) + "' has " +
+    throw Error("predictions: data set '" + preds.dataset + "' has " +
                 std::to_string(sk.num_joints()) + " joints, predictions have " + std::to_string(J));
   const json joints = sk.joint_names;
   std::ostringstream os;
-  os << "{\"dataset\": " << json(name_of(preds.dataset)).dump() << ",\n \"joints\": " << joints.dump()
+  os << "{\"dataset\": " << json(preds.dataset).dump() << ",\n \"joints\": " << joints.dump()
      << ",\n \"coordinates\": \"1-based pixels\"";
   write_video_section(os, "videos", preds.videos, [&](const std::string& id, const std::vector<Point2>& pts) {
     if (pts.size() % J != 0)
@@ -138,11 +138,12 @@ Predictions predictions_from_string(const std::string& text, const std::string& 
     throw DataError(origin, "missing string field \"dataset\" (penn or jhmdb)");
   Predictions p;
   try {
-    p.dataset = parse_kind<DatasetKind>(doc["dataset"].get<std::string>(), "\"dataset\"");
+    p.dataset = doc["dataset"].get<std::string>();
+    dataset_spec(p.dataset);  // a registered data set, or a ConfigError naming the known ones
   } catch (const ConfigError& e) {
     throw DataError(origin, e.what());
   }
-  const std::string dataset_name = name_of(p.dataset);
+  const std::string dataset_name = p.dataset;
   const Skeleton* sk = &skeleton_for(p.dataset);
   p.num_joints = sk->num_joints();
   if (!doc.contains("joints")) throw DataError(origin, "missing field \"joints\" (joint names or count)");
@@ -199,8 +200,8 @@ int validate_predictions(const Predictions& preds, const std::vector<VideoRecord
   std::set<std::string> used;
   for (const auto& r : records) {
     if (r.dataset != preds.dataset)
-      throw DataError(origin, "predictions are for data set '" + std::string(name_of(preds.dataset)) + "' but video '" +
-                                  r.id + "' is from '" + name_of(r.dataset) + "'");
+      throw DataError(origin, "predictions are for data set '" + preds.dataset + "' but video '" +
+                                  r.id + "' is from '" + r.dataset + "'");
     if (r.num_joints != preds.num_joints)
       throw DataError(origin, "video '" + r.id + "' has " + std::to_string(r.num_joints) +
                                   " joints, predictions have " + std::to_string(preds.num_joints));

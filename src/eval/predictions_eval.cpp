@@ -52,7 +52,7 @@ int run_predictions_eval(const std::vector<std::vector<VideoRecord>>& split_reco
   const EvalResult result = n == 1 ? results[0] : average_splits(results);
   const nlohmann::json doc = result_to_json(result);
   if (!options.json_path.empty()) write_file_atomic(options.json_path, doc.dump(2) + "\n");
-  const std::string title = std::string(name_of(result.dataset)) + " split " + result.split + ": " + options.name;
+  const std::string title = result.dataset + " split " + result.split + ": " + options.name;
   if (!options.curve_png.empty())
     plot_pck_curves(options.curve_png, {curve_of(result, options.name)}, "PCK curve, " + title);
   if (!options.smoothness_png.empty())
@@ -74,24 +74,15 @@ int run_predictions_eval(const DataConfig& data, const std::string& split, const
                          std::ostream& out, EvalResult* result) {
   std::vector<std::vector<VideoRecord>> sets;
   std::vector<std::string> labels;
-  if (split == "all") {
-    if (data.dataset != DatasetKind::jhmdb)
-      throw UsageError("--split all is for jhmdb (Sub-JHMDB splits 1-3), not " + std::string(name_of(data.dataset)));
-    for (int s = 1; s <= 3; ++s) {
-      DataConfig c = data;
-      c.split = s;
-      sets.push_back(load_split(c, "test"));
-      labels.push_back(std::to_string(s));
-    }
-  } else {
+  const DatasetSpec& dataset = dataset_spec(data.dataset);
+  const std::vector<std::string> splits = split.empty() || split == "test"
+                                              ? std::vector<std::string>{default_eval_split(dataset, data.split)}
+                                              : numbered_splits(dataset, split, "--split");
+  for (const auto& s : splits) {
     DataConfig c = data;
-    if (!split.empty()) {
-      if (split != "1" && split != "2" && split != "3")
-        throw UsageError("--split must be 1, 2, 3 or all, got '" + split + "'");
-      c.split = std::stoi(split);
-    }
+    if (s != "test") c.split = std::stoi(s);
     sets.push_back(load_split(c, "test"));
-    labels.push_back(c.dataset == DatasetKind::jhmdb ? std::to_string(c.split) : "test");
+    labels.push_back(s);
   }
   return run_predictions_eval(sets, labels, options, out, result);
 }

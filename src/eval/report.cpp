@@ -104,7 +104,7 @@ std::string norm_description(const EvalResult& r) {
     const Skeleton& sk = skeleton_for(r.dataset);
     torso = sk.joint_names[sk.torso.first] + " - " + sk.joint_names[sk.torso.second];
   } catch (const Error&) {}
-  const std::string valid = r.dataset == DatasetKind::penn ? "visible joints only" : "all joints";
+  const std::string valid = pck_joints_text(dataset_spec(r.dataset).pck_joints);
   return "bbox = max(width, height) of the ground-truth box; torso = |" + torso +
          "| (predicted pair when under 1 px); " + valid + "; correct if distance <= threshold * norm";
 }
@@ -155,7 +155,7 @@ json pck_to_json(const PckSummary& s) {
 
 json result_to_json(const EvalResult& r, const json& complexity, const json& speed) {
   json j;
-  j["dataset"] = name_of(r.dataset);
+  j["dataset"] = r.dataset;
   j["split"] = r.split;
   j["videos"] = static_cast<int64_t>(std::llround(r.videos));
   j["frames"] = static_cast<int64_t>(std::llround(r.frames));
@@ -207,7 +207,7 @@ json result_to_json(const EvalResult& r, const json& complexity, const json& spe
 
 std::string format_pck_table(const EvalResult& r, bool markdown, const std::string& model) {
   std::ostringstream os;
-  os << heading("PCK@" + fmt_g(r.pck.threshold) + " on " + name_of(r.dataset) + " (split " + r.split +
+  os << heading("PCK@" + fmt_g(r.pck.threshold) + " on " + r.dataset + " (split " + r.split +
                     "): " + fixed(r.videos, 0) + " videos, " + fixed(r.frames, 0) + " frames" +
                     (r.split == "all" ? " (mean of the per-split PCKs)" : ""),
                 markdown);
@@ -223,8 +223,8 @@ std::string format_pck_table(const EvalResult& r, bool markdown, const std::stri
   os << table(header, rows, markdown, 8);
   os << (markdown ? "\n" : "") << "Norm: " << norm_description(r) << ".\n";
   os << "Means: mean_joints = mean of the per-joint PCK over the table's "
-     << (r.dataset == DatasetKind::jhmdb ? "13 joints (neck, belly excluded)" : "13 joints")
-     << "; mean_columns = mean of the 7 columns; pooled = hits / valid over the table's joints.\n";
+     << skeleton_for(r.dataset).table_joints_text()
+     << "; mean_columns = mean of the " << column_names_or_default(r.pck).size() << " columns; pooled = hits / valid over the table's joints.\n";
   return os.str();
 }
 

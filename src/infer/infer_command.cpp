@@ -238,8 +238,8 @@ Config teacher_config(const std::vector<std::string>& overrides) {
   for (const auto& o : overrides) joints_given |= o.rfind("model.num_joints=", 0) == 0;
   for (const auto& o : overrides) {
     if (o.rfind("data.dataset=", 0) == 0 && !joints_given) {
-      const auto dataset = parse_kind<DatasetKind>(o.substr(13), "--set data.dataset");
-      base = "{model: {num_joints: " + std::to_string(dataset_num_joints(dataset)) + "}}";
+      const int joints = dataset_spec(o.substr(13)).skeleton.num_joints();
+      base = "{model: {num_joints: " + std::to_string(joints) + "}}";
     }
   }
   return load_config_from_string(base, overrides, "--teacher defaults");

@@ -191,7 +191,7 @@ class PseudoLabeller {
     j["teacher"] = o_.teacher;
     j["input"] = o_.input;
     j["input_description"] = input_description;
-    j["joints"] = name_of(o_.joints);
+    j["joints"] = o_.joints;
     j["frames_read"] = report_.frames_read;
     j["tracks"] = report_.tracks;
     j["too_short"] = report_.too_short;
@@ -322,7 +322,7 @@ class PseudoLabeller {
     const int T = static_cast<int>(track.frames.size());
     const int J = static_cast<int>(joint_names_.size());
     VideoRecord v;
-    v.dataset = DatasetKind::penn;
+    v.dataset = "penn";  // written in Penn Action's layout, read back by its reader
     v.id = video_id(static_cast<int>(report_.videos.size()) + 1);
     v.action = o_.action;
     v.train = track.piece_train;

@@ -169,7 +169,7 @@ torch::Tensor BackboneImpl::cached_subpixel_weight(std::size_t i, const torch::T
 }
 
 torch::Tensor BackboneImpl::run_deconv_head(torch::Tensor out) {
-  if (cfg_.deconv_impl != "subpixel") return deconv_layers->forward(out);
+  if (cfg_.deconv_impl == DeconvImpl::transposed) return deconv_layers->forward(out);
   const int64_t padding = deconv_padding(cfg_.deconv_kernel).padding;
   std::size_t i = 0;
   for (const auto& child : deconv_layers->children()) {
@@ -187,7 +187,7 @@ torch::Tensor BackboneImpl::run_deconv_head(torch::Tensor out) {
 }
 
 int set_packed_inference(torch::nn::Module& root, const InferConfig& infer) {
-  const bool bf16 = infer.precision == "bfloat16";
+  const bool bf16 = infer.precision == Precision::bfloat16;
   if (bf16) require_packed_bfloat16("infer.precision");
   return set_packed_inference(root, infer.packed_inference, bf16 ? torch::kBFloat16 : torch::kFloat);
 }

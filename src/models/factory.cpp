@@ -42,7 +42,7 @@ PoseInitializer make_initializer(const ModelConfig& model) {
 
 PoseInitializer make_initializer(const Config& config) {
   return make_per_frame_model(config.model.initializer, config.model.num_joints, "model.initializer",
-                              dataset_joint_names(config.data.dataset), config.data.heatmap_sigma);
+                              dataset_spec(config.data.dataset).skeleton.joint_names, config.data.heatmap_sigma);
 }
 
 FrameEncoder make_encoder(const ModelConfig& model) {
@@ -67,7 +67,7 @@ DkdModel make_dkd_model(const Config& config) {
   auto distillator = make_distillator(config.model, channels, std::min(hm[0], hm[1]));
   auto matching = make_matching(config.model, channels);
   LocationPrior prior{nullptr};
-  if (const auto& d = config.model.distillator; d.prior == "warped")
+  if (const auto& d = config.model.distillator; d.prior == PriorKind::warped)
     prior = LocationPrior(config.model.num_joints, d.prior_channels, d.prior_fusion, d.prior_gate,
                           d.prior_features ? channels : 0);
   return DkdModel(initializer, encoder, distillator, matching, prior);

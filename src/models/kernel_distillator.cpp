@@ -28,7 +28,19 @@ KernelDistillatorImpl::KernelDistillatorImpl(const DistillatorConfig& cfg, int64
   if (heatmap_side < 1) {
     throw ConfigError(key + ": heatmap size " + std::to_string(heatmap_side) + " is not positive");
   }
-  if (cfg.kernels == "joint_centred") {
+  switch (cfg.kernels) {
+    case KernelSource::pooled:
+      build_pooled(cfg, feature_channels, num_joints, heatmap_side);
+      return;
+    case KernelSource::joint_centred:
+      build_joint_centred(cfg, feature_channels, key);
+      return;
+  }
+}
+
+void KernelDistillatorImpl::build_joint_centred(const DistillatorConfig& cfg, int64_t feature_channels,
+                                               const std::string& key) {
+  {
     if (cfg.matching != MatchingKind::per_joint)
       throw ConfigError(key + ".kernels = joint_centred builds one kernel per joint: needs " + key +
                         ".matching = per_joint, not '" + name_of(cfg.matching) + "'");
@@ -37,21 +49,26 @@ KernelDistillatorImpl::KernelDistillatorImpl(const DistillatorConfig& cfg, int64
         "adjust", torch::nn::Conv2d(torch::nn::Conv2dOptions(feature_channels, feature_channels, 1).bias(false)));
     torch::NoGradGuard no_grad;
     adjust->weight.copy_(torch::eye(feature_channels).view({feature_channels, feature_channels, 1, 1}));
-    return;
   }
-  if (cfg.kernels != "pooled")
-    throw ConfigError(key + ".kernels = '" + cfg.kernels + "': must be pooled or joint_centred");
+}
+
+void KernelDistillatorImpl::build_pooled(const DistillatorConfig& cfg, int64_t feature_channels, int64_t num_joints,
+                                         int64_t heatmap_side) {
   const int64_t hidden = cfg.channels;
   // Batch norm (the paper), group norm (statistics per sample: no mixing of the
   // clips of a batch), or none (then the convolutions carry a bias).
-  const bool with_bias = cfg.norm == "none";
+  const bool with_bias = cfg.norm == NormKind::none;
   const auto norm_layer = [&]() -> torch::nn::AnyModule {
-    if (cfg.norm == "batch") return torch::nn::AnyModule(torch::nn::BatchNorm2d(hidden));
-    if (cfg.norm == "group")
-      return torch::nn::AnyModule(
-          torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::gcd<int64_t>(hidden, 8), hidden)));
-    if (cfg.norm == "none") return torch::nn::AnyModule(torch::nn::Identity());
-    throw ConfigError(key + ".norm = '" + cfg.norm + "': must be batch, group or none");
+    switch (cfg.norm) {
+      case NormKind::batch:
+        return torch::nn::AnyModule(torch::nn::BatchNorm2d(hidden));
+      case NormKind::group:
+        return torch::nn::AnyModule(
+            torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::gcd<int64_t>(hidden, 8), hidden)));
+      case NormKind::none:
+        break;
+    }
+    return torch::nn::AnyModule(torch::nn::Identity());
   };
   reduce = torch::nn::Sequential();
   reduce->push_back(

@@ -109,16 +109,23 @@ torch::Tensor PriorGateImpl::forward(const torch::Tensor& response, const torch:
   return g.unsqueeze(-1);
 }
 
-LocationPriorImpl::LocationPriorImpl(int64_t num_joints, int64_t channels, const std::string& fusion, bool gate_on,
+LocationPriorImpl::LocationPriorImpl(int64_t num_joints, int64_t channels, PriorFusion fusion, bool gate_on,
                                      int64_t feature_channels)
     : num_joints_(num_joints), feature_channels_(feature_channels) {
-  TORCH_CHECK(fusion == "conv3x3" || fusion == "pointwise" || fusion == "grouped",
-              "LocationPrior: fusion must be conv3x3, pointwise or grouped, got '", fusion, "'");
-  grouped_ = fusion == "grouped";
+  int64_t k = 3;
+  switch (fusion) {
+    case PriorFusion::conv3x3:
+      break;
+    case PriorFusion::pointwise:
+      k = 1;
+      break;
+    case PriorFusion::grouped:
+      grouped_ = true;
+      break;
+  }
   TORCH_CHECK(!grouped_ || (channels % num_joints == 0 && feature_channels == 0),
               "LocationPrior: grouped fusion needs channels a multiple of the joints (", num_joints, "), got ",
               channels, ", and no features");
-  const int64_t k = fusion == "pointwise" ? 1 : 3;
   const int64_t groups = grouped_ ? num_joints : 1;
   fuse1 = register_module(
       "fuse1",

@@ -513,7 +513,7 @@ std::map<std::string, ActionSpec> build_actions() {
 
 }  // namespace
 
-const std::vector<std::string>& synth_action_names(DatasetKind dataset) {
+const std::vector<std::string>& synth_action_names(SynthFormat format) {
   static const std::vector<std::string> penn = {"baseball_pitch", "baseball_swing",  "bench_press", "bowl",
                                                 "clean_and_jerk", "golf_swing",      "jump_rope",   "jumping_jacks",
                                                 "pullup",         "pushup",          "situp",       "squat",
@@ -521,7 +521,13 @@ const std::vector<std::string>& synth_action_names(DatasetKind dataset) {
   static const std::vector<std::string> jhmdb = {"catch",     "climb_stairs", "golf",           "jump",
                                                  "kick_ball", "pick",         "pullup",         "push",
                                                  "run",       "shoot_ball",   "swing_baseball", "walk"};
-  return dataset == DatasetKind::jhmdb ? jhmdb : penn;
+  switch (format) {
+    case SynthFormat::penn:
+      return penn;
+    case SynthFormat::jhmdb:
+      return jhmdb;
+  }
+  throw UsageError("unknown synthetic layout");
 }
 
 const ActionSpec& synth_action(const std::string& name) {

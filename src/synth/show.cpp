@@ -126,7 +126,7 @@ int run_show(const ShowOptions& options) {
   const DatasetScan scan = scan_dataset(options.dataset, options.root, options.split);
   if (scan.videos.empty())
     throw DataError(options.root,
-                    "no readable " + std::string(name_of(options.dataset)) + " videos" +
+                    "no readable " + options.dataset + " videos" +
                         (scan.problems.empty() ? std::string() : ":\n" + format_problems(scan.problems, 5)));
   const cv::Mat sheet = make_contact_sheet(pick_evenly(scan.videos, options.videos), options.frames, options.cell_width,
                                            options.annotate);

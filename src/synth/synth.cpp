@@ -33,6 +33,18 @@ namespace dkd {
 
 namespace {
 
+/// Penn Action's layout (one labels .mat per video, visibility, boxes from the
+/// silhouette) or JHMDB's (joint_positions, puppet masks, numbered split files).
+bool writes_penn_layout(SynthFormat format) {
+  switch (format) {
+    case SynthFormat::penn:
+      return true;
+    case SynthFormat::jhmdb:
+      return false;
+  }
+  return true;
+}
+
 // Internal body joint of each file joint.
 const std::vector<int> kPennBodyJoints = {kHead, kLShoulder, kRShoulder, kLElbow, kRElbow, kLWrist, kRWrist,
                                           kLHip, kRHip,      kLKnee,     kRKnee,  kLAnkle, kRAnkle};
@@ -114,13 +126,13 @@ SynthVideo generate_synth_video(const SynthOptions& o, const std::vector<cv::Mat
   SynthRng rng(o.seed, static_cast<uint64_t>(index) + 1);
   const int W = o.width, H = o.height;
   const int T = rng.integer(o.min_frames, o.max_frames);
-  const bool penn = o.format == DatasetKind::penn;
+  const bool penn = writes_penn_layout(o.format);
   const std::vector<int>& jmap = penn ? kPennBodyJoints : kJhmdbBodyJoints;
   const int J = static_cast<int>(jmap.size());
 
   SynthVideo v;
   VideoRecord& r = v.record;
-  r.dataset = o.format;
+  r.dataset = name_of(o.format);
   r.action = action;
   r.width = W;
   r.height = H;
@@ -255,12 +267,16 @@ void write_synth_video(const SynthOptions& o, const SynthVideo& v) {
     }
     write_file(path, v.encoded[t]);
   }
-  if (o.format == DatasetKind::penn) {
-    write_penn_labels(r, penn_label_path(o.out, r.id), v.view);
-  } else {
-    const std::string name = jhmdb_video_name(r);
-    write_jhmdb_joints(r, jhmdb_joints_path(o.out, r.action, name), v.view);
-    write_jhmdb_part_mask(v.masks, jhmdb_mask_path(o.out, r.action, name));
+  switch (o.format) {
+    case SynthFormat::penn:
+      write_penn_labels(r, penn_label_path(o.out, r.id), v.view);
+      break;
+    case SynthFormat::jhmdb: {
+      const std::string name = jhmdb_video_name(r);
+      write_jhmdb_joints(r, jhmdb_joints_path(o.out, r.action, name), v.view);
+      write_jhmdb_part_mask(v.masks, jhmdb_mask_path(o.out, r.action, name));
+      break;
+    }
   }
 }
 
@@ -300,7 +316,7 @@ std::vector<VideoRecord> generate_synth_dataset(const SynthOptions& o) {
   });
   if (bar) bar->finish();
 
-  if (o.format == DatasetKind::jhmdb) {
+  if (!writes_penn_layout(o.format)) {  // numbered split files
     for (int s = 1; s <= 3; ++s) {
       std::vector<VideoRecord> split = records;
       for (int i = 0; i < o.videos; ++i) split[i].train = splits[i][s - 1];
@@ -323,7 +339,7 @@ int run_synth(const SynthOptions& o) {
   }
   spdlog::info("synth: wrote {} {} videos ({} frames, {} train / {} test{}) to {} in {:.1f} s; backgrounds: {}",
                records.size(), name_of(o.format), frames, train, static_cast<int>(records.size()) - train,
-               o.format == DatasetKind::jhmdb ? " in split 1" : "", o.out, secs, o.backgrounds);
+               writes_penn_layout(o.format) ? "" : " in split 1", o.out, secs, o.backgrounds);
   return 0;
 }
 

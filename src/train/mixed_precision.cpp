@@ -36,8 +36,8 @@ AutocastGuard::~AutocastGuard() {
   }
 }
 
-void check_training_precision(const std::string& key, const std::string& precision, const c10::Device& device) {
-  if (precision == "bfloat16" && device.is_cpu()) require_packed_bfloat16(key);
+void check_training_precision(const std::string& key, Precision precision, const c10::Device& device) {
+  if (precision == Precision::bfloat16 && device.is_cpu()) require_packed_bfloat16(key);
 }
 
 }  // namespace dkd

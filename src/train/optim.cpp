@@ -13,18 +13,21 @@ namespace dkd {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(std::vector<torch::Tensor> params, const TrainConfig& train,
                                                         double lr) {
-  if (train.optimizer == "adam")
-    return std::make_unique<torch::optim::Adam>(std::move(params),
-                                                torch::optim::AdamOptions(lr).weight_decay(train.weight_decay));
-  if (train.optimizer == "sgd")
-    return std::make_unique<torch::optim::SGD>(std::move(params), torch::optim::SGDOptions(lr)
-                                                                      .momentum(train.momentum)
-                                                                      .nesterov(train.nesterov)
-                                                                      .weight_decay(train.weight_decay));
-  if (train.optimizer == "rmsprop")
-    return std::make_unique<torch::optim::RMSprop>(
-        std::move(params), torch::optim::RMSpropOptions(lr).momentum(train.momentum).weight_decay(train.weight_decay));
-  throw ConfigError("train.optimizer: expected one of adam, sgd, rmsprop, got '" + train.optimizer + "'");
+  switch (train.optimizer) {
+    case OptimizerKind::adam:
+      return std::make_unique<torch::optim::Adam>(std::move(params),
+                                                  torch::optim::AdamOptions(lr).weight_decay(train.weight_decay));
+    case OptimizerKind::sgd:
+      return std::make_unique<torch::optim::SGD>(std::move(params), torch::optim::SGDOptions(lr)
+                                                                        .momentum(train.momentum)
+                                                                        .nesterov(train.nesterov)
+                                                                        .weight_decay(train.weight_decay));
+    case OptimizerKind::rmsprop:
+      return std::make_unique<torch::optim::RMSprop>(
+          std::move(params),
+          torch::optim::RMSpropOptions(lr).momentum(train.momentum).weight_decay(train.weight_decay));
+  }
+  throw ConfigError("train.optimizer: unknown optimizer");
 }
 
 LrSchedule::LrSchedule(const TrainConfig& train, const StageConfig& stage, double base_lr, int64_t steps_per_epoch)
@@ -40,13 +43,20 @@ LrSchedule::LrSchedule(const TrainConfig& train, const StageConfig& stage, doubl
 
 double LrSchedule::lr_at(int64_t step) const {
   double lr = base_lr_;
-  if (kind_ == "multistep") {
-    const int64_t epoch = step / steps_per_epoch_;
-    for (int m : milestones_)
-      if (epoch >= m) lr *= gamma_;
-  } else if (kind_ == "cosine") {
-    const double t = std::min(1.0, static_cast<double>(step) / static_cast<double>(total_steps_));
-    lr = base_lr_ * 0.5 * (1.0 + std::cos(M_PI * t));
+  switch (kind_) {
+    case ScheduleKind::constant:
+      break;
+    case ScheduleKind::multistep: {
+      const int64_t epoch = step / steps_per_epoch_;
+      for (int m : milestones_)
+        if (epoch >= m) lr *= gamma_;
+      break;
+    }
+    case ScheduleKind::cosine: {
+      const double t = std::min(1.0, static_cast<double>(step) / static_cast<double>(total_steps_));
+      lr = base_lr_ * 0.5 * (1.0 + std::cos(M_PI * t));
+      break;
+    }
   }
   if (warmup_ > 0 && step < warmup_) {
     // Linear from 1/warmup of the rate to the full rate.

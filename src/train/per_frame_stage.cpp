@@ -13,13 +13,26 @@ namespace dkd {
 
 namespace {
 
+/// The network a per-frame stage trains.
+PerFrameModel per_frame_model_of(StageKind kind, const ModelSet& models) {
+  switch (kind) {
+    case StageKind::initializer:
+      return models.initializer;
+    case StageKind::baseline:
+      return models.baseline;
+    case StageKind::dkd:
+      break;
+  }
+  throw Error(std::string("stage ") + name_of(kind) + " is not a per-frame stage");
+}
+
 class PerFrameStage final : public Stage {
  public:
   PerFrameStage(StageKind kind, StageContext context)
       : Stage(context),
         kind_(kind),
-        model_(kind == StageKind::initializer ? context.models.initializer : context.models.baseline),
-        bfloat16_(stage_config(ctx_.config.train, kind).precision == "bfloat16") {
+        model_(per_frame_model_of(kind, context.models)),
+        bfloat16_(stage_config(ctx_.config.train, kind).precision == Precision::bfloat16) {
     check_training_precision(std::string("train.") + name_of(kind) + ".precision",
                              stage_config(ctx_.config.train, kind).precision, ctx_.device);
   }

@@ -9,8 +9,14 @@ int64_t Stage::trainable_parameters() const {
 }
 
 std::unique_ptr<Stage> make_stage(StageKind kind, StageContext context) {
-  if (kind == StageKind::dkd) return make_dkd_stage(context);
-  return make_per_frame_stage(kind, context);
+  switch (kind) {
+    case StageKind::initializer:
+    case StageKind::baseline:
+      return make_per_frame_stage(kind, context);
+    case StageKind::dkd:
+      return make_dkd_stage(context);
+  }
+  throw Error("unknown stage");
 }
 
 }  // namespace dkd

@@ -173,17 +173,6 @@ void Trainer::prepare() {
   spdlog::info("device {}, {} thread(s), seed {}{}", device_.str(), current_threads(), config_.runtime.seed,
                env_.enabled() ? ", rank " + std::to_string(env_.rank) + "/" + std::to_string(env_.world_size) : "");
 
-  const auto& tr = config_.train;
-  if (tr.encoder_from_baseline && runs_stage(tr, StageKind::dkd) &&
-      !stage_before(tr, StageKind::baseline, StageKind::dkd)) {
-    if (tr.baseline_checkpoint.empty())
-      throw ConfigError(
-          "train.encoder_from_baseline: needs stage baseline before dkd in train.stages, or "
-          "train.baseline_checkpoint");
-    std::error_code ec;
-    if (!fs::is_regular_file(tr.baseline_checkpoint, ec))
-      throw DataError(tr.baseline_checkpoint, "no such checkpoint (train.baseline_checkpoint)");
-  }
   // Everything that can be wrong with the data is reported before training starts.
   train_videos_ = load_split(config_.data, "train");
   // best.pt is chosen on videos held out of the training list; the test split is dkd_eval's alone.

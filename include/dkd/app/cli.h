@@ -26,7 +26,7 @@ void add_config_options(CLI::App& app, ConfigOptions& options, bool config_requi
 Config load_config(const ConfigOptions& options);
 
 /// Adds an option whose value is one of the names of a named enum
-/// (config/kinds.h), e.g. --dataset penn|jhmdb; a wrong name is a usage
+/// (config/kinds.h), e.g. --model dkd|initializer|baseline; a wrong name is a usage
 /// error that lists the valid ones.
 template <class E>
 CLI::Option* add_kind_option(CLI::App& app, const std::string& name, E& value, const std::string& help) {
@@ -36,6 +36,10 @@ CLI::Option* add_kind_option(CLI::App& app, const std::string& name, E& value, c
       ->transform(CLI::CheckedTransformer(names))
       ->default_str(name_of(value));
 }
+
+/// Adds an option naming a registered data set (config/dataset_spec.h), e.g.
+/// --dataset penn; a wrong name is a usage error that lists the valid ones.
+CLI::Option* add_dataset_option(CLI::App& app, const std::string& name, std::string& value, const std::string& help);
 
 /// Parses the command line. Returns -1 to go on, or the exit code to return
 /// at once: 0 after --help, 2 (with a one-line message) for a bad command line.

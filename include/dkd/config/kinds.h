@@ -15,10 +15,6 @@
 
 namespace dkd {
 
-/// On-disk format of a data set (data.dataset): the joint set, the visibility
-/// rule of PCK and the reader.
-enum class DatasetKind { penn, jhmdb };
-
 /// A training stage (train.stages).
 enum class StageKind { initializer, baseline, dkd };
 
@@ -42,26 +38,71 @@ enum class NetworkKind { resnet, blazepose_lite, blazepose_full, blazepose_heavy
 /// landmarks, or its own 64x64 heatmap outputs.
 enum class LandmarkHeatmapKind { rendered, network };
 
+/// runtime.log_level.
+enum class LogLevel { trace, debug, info, warn, error };
+
+/// model.<network>.deconv_impl: ConvTranspose2d or sub-pixel convolutions.
+enum class DeconvImpl { transposed, subpixel };
+
+/// model.distillator.prior.
+enum class PriorKind { none, warped };
+
+/// model.distillator.prior_fusion.
+enum class PriorFusion { conv3x3, pointwise, grouped };
+
+/// model.distillator.kernels: how pose kernels are built from the previous frame.
+enum class KernelSource { pooled, joint_centred };
+
+/// model.distillator.norm.
+enum class NormKind { batch, group, none };
+
+/// train.<stage>.precision, infer.precision.
+enum class Precision { float32, bfloat16 };
+
+/// train.optimizer.
+enum class OptimizerKind { adam, sgd, rmsprop };
+
+/// train.schedule.
+enum class ScheduleKind { constant, multistep, cosine };
+
+/// eval.split: which videos of the data set.
+enum class SplitKind { train, val, test };
+
+/// eval.decode: how heatmaps become coordinates (data/heatmap.h).
+enum class HeatmapDecoder { argmax, dark };
+
+/// eval.boxes: where each frame's crop box comes from.
+enum class BoxSource { ground_truth, tracked };
+
+/// dist.backend.
+enum class DistBackend { automatic, gloo, nccl };
+
 template <class E>
 struct EnumNames;  // static constexpr std::array<std::pair<E, const char*>, N> values; const char* what
 
-template <>
-struct EnumNames<DatasetKind> {
-  static constexpr const char* what = "data set";
-  static constexpr std::array<std::pair<DatasetKind, const char*>, 2> values{
-      {{DatasetKind::penn, "penn"}, {DatasetKind::jhmdb, "jhmdb"}}};
-};
 template <>
 struct EnumNames<StageKind> {
   static constexpr const char* what = "stage";
   static constexpr std::array<std::pair<StageKind, const char*>, 3> values{
       {{StageKind::initializer, "initializer"}, {StageKind::baseline, "baseline"}, {StageKind::dkd, "dkd"}}};
+  /// Earlier names of the two per-frame networks, still read with a deprecation note.
+  static constexpr std::array<std::pair<StageKind, const char*>, 4> aliases{
+      {{StageKind::initializer, "per_frame_large"},
+       {StageKind::initializer, "large"},
+       {StageKind::baseline, "per_frame_small"},
+       {StageKind::baseline, "small"}}};
 };
 template <>
 struct EnumNames<ModelKind> {
   static constexpr const char* what = "model";
   static constexpr std::array<std::pair<ModelKind, const char*>, 3> values{
       {{ModelKind::dkd, "dkd"}, {ModelKind::initializer, "initializer"}, {ModelKind::baseline, "baseline"}}};
+  /// Earlier names of the two per-frame networks, still read with a deprecation note.
+  static constexpr std::array<std::pair<ModelKind, const char*>, 4> aliases{
+      {{ModelKind::initializer, "per_frame_large"},
+       {ModelKind::initializer, "large"},
+       {ModelKind::baseline, "per_frame_small"},
+       {ModelKind::baseline, "small"}}};
 };
 template <>
 struct EnumNames<MatchingKind> {
@@ -92,6 +133,84 @@ struct EnumNames<LandmarkHeatmapKind> {
   static constexpr const char* what = "landmark heatmaps";
   static constexpr std::array<std::pair<LandmarkHeatmapKind, const char*>, 2> values{
       {{LandmarkHeatmapKind::rendered, "rendered"}, {LandmarkHeatmapKind::network, "network"}}};
+};
+
+template <>
+struct EnumNames<LogLevel> {
+  static constexpr const char* what = "log level";
+  static constexpr std::array<std::pair<LogLevel, const char*>, 5> values{{{LogLevel::trace, "trace"}, {LogLevel::debug, "debug"}, {LogLevel::info, "info"}, {LogLevel::warn, "warn"}, {LogLevel::error, "error"}}};
+};
+
+template <>
+struct EnumNames<DeconvImpl> {
+  static constexpr const char* what = "deconvolution";
+  static constexpr std::array<std::pair<DeconvImpl, const char*>, 2> values{{{DeconvImpl::transposed, "transposed"}, {DeconvImpl::subpixel, "subpixel"}}};
+};
+
+template <>
+struct EnumNames<PriorKind> {
+  static constexpr const char* what = "location prior";
+  static constexpr std::array<std::pair<PriorKind, const char*>, 2> values{{{PriorKind::none, "none"}, {PriorKind::warped, "warped"}}};
+};
+
+template <>
+struct EnumNames<PriorFusion> {
+  static constexpr const char* what = "prior fusion";
+  static constexpr std::array<std::pair<PriorFusion, const char*>, 3> values{{{PriorFusion::conv3x3, "conv3x3"}, {PriorFusion::pointwise, "pointwise"}, {PriorFusion::grouped, "grouped"}}};
+};
+
+template <>
+struct EnumNames<KernelSource> {
+  static constexpr const char* what = "kernels";
+  static constexpr std::array<std::pair<KernelSource, const char*>, 2> values{{{KernelSource::pooled, "pooled"}, {KernelSource::joint_centred, "joint_centred"}}};
+};
+
+template <>
+struct EnumNames<NormKind> {
+  static constexpr const char* what = "normalisation";
+  static constexpr std::array<std::pair<NormKind, const char*>, 3> values{{{NormKind::batch, "batch"}, {NormKind::group, "group"}, {NormKind::none, "none"}}};
+};
+
+template <>
+struct EnumNames<Precision> {
+  static constexpr const char* what = "precision";
+  static constexpr std::array<std::pair<Precision, const char*>, 2> values{{{Precision::float32, "float32"}, {Precision::bfloat16, "bfloat16"}}};
+};
+
+template <>
+struct EnumNames<OptimizerKind> {
+  static constexpr const char* what = "optimizer";
+  static constexpr std::array<std::pair<OptimizerKind, const char*>, 3> values{{{OptimizerKind::adam, "adam"}, {OptimizerKind::sgd, "sgd"}, {OptimizerKind::rmsprop, "rmsprop"}}};
+};
+
+template <>
+struct EnumNames<ScheduleKind> {
+  static constexpr const char* what = "schedule";
+  static constexpr std::array<std::pair<ScheduleKind, const char*>, 3> values{{{ScheduleKind::constant, "constant"}, {ScheduleKind::multistep, "multistep"}, {ScheduleKind::cosine, "cosine"}}};
+};
+
+template <>
+struct EnumNames<SplitKind> {
+  static constexpr const char* what = "split";
+  static constexpr std::array<std::pair<SplitKind, const char*>, 3> values{{{SplitKind::train, "train"}, {SplitKind::val, "val"}, {SplitKind::test, "test"}}};
+};
+
+template <>
+struct EnumNames<HeatmapDecoder> {
+  static constexpr const char* what = "decoder";
+  static constexpr std::array<std::pair<HeatmapDecoder, const char*>, 2> values{{{HeatmapDecoder::argmax, "argmax"}, {HeatmapDecoder::dark, "dark"}}};
+};
+
+template <>
+struct EnumNames<BoxSource> {
+  static constexpr const char* what = "boxes";
+  static constexpr std::array<std::pair<BoxSource, const char*>, 2> values{{{BoxSource::ground_truth, "ground_truth"}, {BoxSource::tracked, "tracked"}}};
+};
+
+template <>
+struct EnumNames<DistBackend> {
+  static constexpr const char* what = "backend";
+  static constexpr std::array<std::pair<DistBackend, const char*>, 3> values{{{DistBackend::automatic, "auto"}, {DistBackend::gloo, "gloo"}, {DistBackend::nccl, "nccl"}}};
 };
 
 /// True for the enums that have a descriptor table (the config visitors read
@@ -126,12 +245,29 @@ std::string kind_names_text() {
   return s;
 }
 
-/// The value named `name`; a ConfigError naming `key` (the config key or
+/// True for the enums whose table also lists earlier names (aliases).
+template <class E, class = void>
+struct has_kind_aliases : std::false_type {};
+template <class E>
+struct has_kind_aliases<E, std::void_t<decltype(EnumNames<E>::aliases)>> : std::true_type {};
+
+/// Logs (warn) that `key` used the earlier name `old_name` of `name` (config.cpp).
+void note_deprecated_name(const std::string& key, const std::string& old_name, const std::string& name);
+
+/// The value named `name`; an earlier name (EnumNames<E>::aliases) is read too,
+/// with a deprecation note; a ConfigError naming `key` (the config key or
 /// option the name came from) when there is none.
 template <class E>
 E parse_kind(const std::string& name, const std::string& key) {
   for (const auto& [v, n] : EnumNames<E>::values)
     if (name == n) return v;
+  if constexpr (has_kind_aliases<E>::value) {
+    for (const auto& [v, n] : EnumNames<E>::aliases)
+      if (name == n) {
+        note_deprecated_name(key, name, name_of(v));
+        return v;
+      }
+  }
   throw ConfigError(key + ": expected " + kind_names_text<E>() + ", got '" + name + "'");
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "dkd/config/dataset_spec.h"
 #include "dkd/config/kinds.h"
 
 namespace dkd {
@@ -66,7 +67,7 @@ struct RuntimeConfig {
   int threads = 0;
   int64_t seed = 42;
   bool deterministic = false;
-  std::string log_level = "info";
+  LogLevel log_level = LogLevel::info;
 
   template <class V>
   void visit(V& v) {
@@ -76,12 +77,12 @@ struct RuntimeConfig {
     v.field("deterministic", deterministic, "deterministic algorithms; with threads: 1 runs repeat exactly",
             Check::none());
     v.field("log_level", log_level, "trace, debug, info, warn or error",
-            Check::one_of({"trace", "debug", "info", "warn", "error"}));
+            Check::none());
   }
 };
 
 struct DataConfig {
-  DatasetKind dataset = DatasetKind::penn;
+  std::string dataset = "penn";
   std::string root = "data/synthetic";
   int split = 1;
   std::vector<int> input_size = {256, 256};
@@ -105,9 +106,9 @@ struct DataConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("dataset", dataset, "on-disk format of data.root", Check::none());
+    v.field("dataset", dataset, "data set of data.root, by its registered name (penn, jhmdb; config/dataset_spec.h)", Check::none());
     v.field("root", root, "data set folder (relative paths are from the working directory)", Check::none());
-    v.field("split", split, "Sub-JHMDB split 1, 2 or 3 (ignored for penn)", Check::range(1, 3));
+    v.field("split", split, "numbered split of a data set that has several (Sub-JHMDB: 1, 2 or 3; ignored for penn)", Check::at_least(1));
     v.field("input_size", input_size, "network input [width, height]; multiples of 32",
             Check::range(32, 4096).with_length(2));
     v.field("heatmap_sigma", heatmap_sigma, "Gaussian sigma of target heatmaps (heatmap pixels)", Check::positive());
@@ -147,7 +148,7 @@ struct BackboneConfig {
   int deconv_filters = 256;
   int deconv_kernel = 4;
   std::string pretrained;
-  std::string deconv_impl = "transposed";
+  DeconvImpl deconv_impl = DeconvImpl::transposed;
   int stem_kernel = 7;
   NetworkKind network = NetworkKind::resnet;
   LandmarkHeatmapKind landmark_heatmaps = LandmarkHeatmapKind::rendered;
@@ -171,10 +172,9 @@ struct BackboneConfig {
     v.field("deconv_impl", deconv_impl,
             "how the stride-2 deconvolutions run: transposed (ConvTranspose2d, through the BLAS) or subpixel "
             "(the same map as one 2x2 convolution with 4x the output channels and a pixel shuffle, through "
-            "oneDNN/cuDNN; exact, the same parameters and checkpoints). On the reference CPU subpixel trained "
-            "the quickstart's narrow heads 10-53% faster, and ResNet-50's 256-channel heads 15% slower in float "
-            "(docs/experiments.md)",
-            Check::one_of({"transposed", "subpixel"}));
+            "oneDNN/cuDNN; exact, the same parameters and checkpoints); which is faster depends on the head's "
+            "width (measurements in docs/experiments.md)",
+            Check::none());
     v.field("depth", depth, "ResNet depth: 18, 34, 50, 101 or 152", Check::values({18, 34, 50, 101, 152}));
     v.field("width", width, "channel width multiplier of the trunk", Check::range(0.0625, 4.0));
     v.field("stages", stages, "ResNet stages used (1-4); output stride 4*2^(stages-1) before deconvolution",
@@ -192,13 +192,13 @@ struct DistillatorConfig {
   int kernel_size = 7;
   MatchingKind matching = MatchingKind::per_joint;
   bool pool_first = false;
-  std::string kernels = "pooled";
-  std::string norm = "batch";
+  KernelSource kernels = KernelSource::pooled;
+  NormKind norm = NormKind::batch;
   bool static_head = false;
   bool normalize = false;
-  std::string prior = "none";
+  PriorKind prior = PriorKind::none;
   int prior_channels = 16;
-  std::string prior_fusion = "conv3x3";
+  PriorFusion prior_fusion = PriorFusion::conv3x3;
   bool prior_gate = false;
   bool prior_features = false;
 
@@ -207,7 +207,7 @@ struct DistillatorConfig {
     v.field("prior", prior,
             "location prior: none (the paper) or warped (H(t-1) mapped into frame t's crop through the known crop "
             "transforms and fused with the matching response by a small learned head)",
-            Check::one_of({"none", "warped"}));
+            Check::none());
     v.field("prior_channels", prior_channels,
             "hidden channels of the location-prior fusion head (grouped: a multiple of model.num_joints, "
             "prior_channels / num_joints per joint)",
@@ -217,7 +217,7 @@ struct DistillatorConfig {
             "convolutions, about 1/9 of the multiply-adds; the warped prior already carries the position) or "
             "grouped (two 3x3 convolutions per joint over that joint's response and prior only, about 1/J of "
             "conv3x3's multiply-adds at the same hidden width)",
-            Check::one_of({"conv3x3", "pointwise", "grouped"}));
+            Check::none());
     v.field("prior_gate", prior_gate,
             "per-joint confidence gate on the location prior: from how well the response and the warped prior "
             "agree (expected prior under the response's soft-argmax distribution, distance of their soft-argmax "
@@ -232,9 +232,9 @@ struct DistillatorConfig {
             "how kernels are built from the previous frame: pooled (the paper: convolutions and pooling over "
             "[F(t-1), H(t-1)]) or joint_centred (kernel j = F(t-1) around joint j, weighted by H(t-1)_j, then a "
             "learned 1x1 adjust layer, as Siamese trackers build their exemplar)",
-            Check::one_of({"pooled", "joint_centred"}));
+            Check::none());
     v.field("norm", norm, "normalisation in the pooled distillator: batch (the paper), group or none",
-            Check::one_of({"batch", "group", "none"}));
+            Check::none());
     v.field("static_head", static_head,
             "add a 1x1 heatmap head on F(t) to the matching response (a static path; starts from the per-frame "
             "small network's head with train.encoder_from_baseline)",
@@ -291,7 +291,7 @@ struct StageConfig {
   std::vector<int> milestones;
   int max_iters = 0;
   int threads = 0;
-  std::string precision = "float32";
+  Precision precision = Precision::float32;
 
   template <class V>
   void visit(V& v) {
@@ -308,7 +308,7 @@ struct StageConfig {
             "arithmetic of the forward pass: float32, or bfloat16 (autocast: convolutions in bfloat16, parameters, "
             "gradients and optimizer state in float; faster on CPUs with AVX512-BF16 or AMX and on recent GPUs); "
             "per-frame stages (initializer, baseline) only",
-            Check::one_of({"float32", "bfloat16"}));
+            Check::none());
   }
 };
 
@@ -357,14 +357,14 @@ struct PriorCorruptionConfig {
 struct TrainConfig {
   std::vector<StageKind> stages = {StageKind::initializer, StageKind::dkd};
   std::string work_dir;
-  std::string optimizer = "adam";
+  OptimizerKind optimizer = OptimizerKind::adam;
   double lr = 1e-3;
   double momentum = 0.9;
   bool nesterov = false;
   double weight_decay = 0.0;
   double grad_clip = 0.0;
   double initializer_targets = 0.0;
-  std::string schedule = "multistep";
+  ScheduleKind schedule = ScheduleKind::multistep;
   double gamma = 0.1;
   int warmup_iters = 0;
   int val_every = 1;
@@ -387,14 +387,14 @@ struct TrainConfig {
   void visit(V& v) {
     v.field("stages", stages, "stages to run in order", Check::none());
     v.field("work_dir", work_dir, "output folder; empty = work_dirs/<config file name>", Check::none());
-    v.field("optimizer", optimizer, "adam, sgd or rmsprop", Check::one_of({"adam", "sgd", "rmsprop"}));
+    v.field("optimizer", optimizer, "adam, sgd or rmsprop", Check::none());
     v.field("lr", lr, "base learning rate", Check::positive());
     v.field("momentum", momentum, "momentum (sgd, rmsprop)", Check::range(0.0, 1.0));
     v.field("nesterov", nesterov, "Nesterov momentum (sgd)", Check::none());
     v.field("weight_decay", weight_decay, "L2 weight decay", Check::at_least(0.0));
     v.field("grad_clip", grad_clip, "clip the gradient norm to this; 0 = off", Check::at_least(0.0));
     v.field("schedule", schedule, "lr schedule: constant, multistep or cosine",
-            Check::one_of({"constant", "multistep", "cosine"}));
+            Check::none());
     v.field("gamma", gamma, "multistep decay factor", Check::range(0.0, 1.0));
     v.field("warmup_iters", warmup_iters, "linear lr warm-up steps at the start of each stage", Check::at_least(0));
     v.field("val_every", val_every, "validate every N epochs; 0 = only at the end", Check::at_least(0));
@@ -431,14 +431,14 @@ struct TrainConfig {
 };
 
 struct EvalConfig {
-  std::string split = "test";
+  SplitKind split = SplitKind::test;
   bool flip_test = false;
   double pck_threshold = 0.2;
   int speed_frames = 100;
   int warmup_frames = 10;
   int video_length = 40;
-  std::string decode = "dark";
-  std::string boxes = "ground_truth";
+  HeatmapDecoder decode = HeatmapDecoder::dark;
+  BoxSource boxes = BoxSource::ground_truth;
   double box_offset_x = 0.0;
   double box_offset_y = 0.0;
   int batch_videos = 8;
@@ -446,14 +446,14 @@ struct EvalConfig {
   template <class V>
   void visit(V& v) {
     v.field("split", split, "train (without the validation videos), val or test",
-            Check::one_of({"train", "val", "test"}));
+            Check::none());
     v.field("decode", decode,
             "heatmap decoding: argmax (quarter-pixel shift) or dark (Taylor expansion of the log-heatmap)",
-            Check::one_of({"argmax", "dark"}));
+            Check::none());
     v.field("boxes", boxes,
             "crop boxes: ground_truth (each frame's own box, as the papers evaluate) or tracked (first "
             "frame's ground-truth box, then the box from the previous prediction, as dkd_infer does)",
-            Check::one_of({"ground_truth", "tracked"}));
+            Check::none());
     v.field("box_offset_x", box_offset_x,
             "crop-anchoring test: every ground-truth box (with eval.boxes=tracked the first one) moved right by this "
             "fraction of its larger side; the report says how far the predictions moved with it",
@@ -483,7 +483,7 @@ struct InferConfig {
   bool box_calibrate = true;
   bool fold_bn = true;
   bool packed_inference = true;
-  std::string precision = "float32";
+  Precision precision = Precision::float32;
   double draw_threshold = 0.1;
 
   template <class V>
@@ -521,7 +521,7 @@ struct InferConfig {
             "arithmetic of the packed backbones: float32, or bfloat16 (about 2x faster on CPUs with AVX512-BF16 or "
             "AMX; heatmaps differ by bfloat16 rounding, docs/results.md measures the PCK change); needs "
             "packed_inference and runtime.device cpu",
-            Check::one_of({"float32", "bfloat16"}));
+            Check::none());
     v.field("draw_threshold", draw_threshold, "overlay: hide joints below this confidence", Check::range(0.0, 1.0));
   }
 };
@@ -530,7 +530,7 @@ struct InferConfig {
 constexpr double kMaxDistTimeoutS = 86400.0;
 
 struct DistConfig {
-  std::string backend = "auto";
+  DistBackend backend = DistBackend::automatic;
   double timeout_s = 300.0;
   double bucket_mb = 25.0;
   double stop_grace_s = 600.0;
@@ -538,7 +538,7 @@ struct DistConfig {
   template <class V>
   void visit(V& v) {
     v.field("backend", backend, "auto (nccl on CUDA, else gloo), gloo or nccl",
-            Check::one_of({"auto", "gloo", "nccl"}));
+            Check::none());
     v.field("timeout_s", timeout_s, "a rank that does not answer within this ends the job", Check::positive());
     v.field("bucket_mb", bucket_mb, "gradient all-reduce bucket size", Check::positive());
     v.field("stop_grace_s", stop_grace_s,
@@ -578,11 +578,6 @@ std::string suggest_key(const std::string& key);
 
 /// Markdown table of every key with its default and help (README's config reference).
 std::string config_reference_markdown();
-
-/// Joint count of a data set format: 13 (penn) or 15 (jhmdb).
-int dataset_num_joints(DatasetKind dataset);
-/// The joints of a data set in its files' order ("head", "l_shoulder", ... for Penn Action).
-const std::vector<std::string>& dataset_joint_names(DatasetKind dataset);
 
 /// The schedule of a stage (train.initializer, train.baseline or train.dkd).
 const StageConfig& stage_config(const TrainConfig& train, StageKind stage);

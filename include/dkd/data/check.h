@@ -10,7 +10,7 @@
 namespace dkd {
 
 struct DataCheckReport {
-  DatasetKind dataset = DatasetKind::penn;
+  std::string dataset = "penn";
   std::string root;
   int64_t videos = 0;  ///< good videos
   int64_t frames = 0;
@@ -28,12 +28,12 @@ struct DataCheckReport {
 };
 
 /// Runs every check; `decode_images` = false skips decoding the frames.
-DataCheckReport check_dataset(DatasetKind dataset, const std::string& root, int split, bool decode_images = true,
+DataCheckReport check_dataset(const std::string& dataset, const std::string& root, int split, bool decode_images = true,
                               double jhmdb_box_margin = 0.15);
 
 /// The command: prints the summary to stdout, writes `json_path` when not
 /// empty. Returns 0 when there are no problems, 1 otherwise.
-int run_data_check(DatasetKind dataset, const std::string& root, int split, const std::string& json_path,
+int run_data_check(const std::string& dataset, const std::string& root, int split, const std::string& json_path,
                    bool decode_images = true);
 
 }  // namespace dkd

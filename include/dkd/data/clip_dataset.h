@@ -96,7 +96,7 @@ class ClipDataset {
   int stride_min_, stride_max_;
   double box_scale_, scale_factor_, shift_factor_, rotation_, color_jitter_, sigma_;
   bool flip_;
-  DatasetKind dataset_ = DatasetKind::penn;
+  std::string dataset_ = "penn";
   std::unique_ptr<FrameCache> frames_;
 };
 

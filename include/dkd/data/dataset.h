@@ -24,10 +24,11 @@ struct DatasetScan {
   std::vector<DataProblem> problems;
 };
 
-/// Scans `root` in `dataset` format (`split` 1..3 selects the
-/// Sub-JHMDB split files). Never throws for bad videos: they become problems.
-/// Throws DataError only when `root` itself is unusable (missing folder).
-DatasetScan scan_dataset(DatasetKind dataset, const std::string& root, int split, double jhmdb_box_margin = 0.15);
+/// Scans `root` with the reader of data set `dataset` (config/dataset_spec.h;
+/// `split` selects a numbered split, e.g. Sub-JHMDB's split files). Never throws
+/// for bad videos: they become problems. Throws DataError only when `root`
+/// itself is unusable (missing folder), ConfigError for an unknown data set.
+DatasetScan scan_dataset(const std::string& dataset, const std::string& root, int split, double jhmdb_box_margin = 0.15);
 
 /// The problem text of a data set folder that is missing or lacks `marker` (e.g.
 /// "labels/"): the folder expected (data.root, absolute), the layout, and

@@ -31,10 +31,6 @@ struct HeatmapPeaks {
   torch::Tensor maxvals;  ///< [..., J] float peak values
 };
 
-enum class HeatmapDecoder { argmax, dark };
-
-/// "argmax" or "dark" -> HeatmapDecoder (ConfigError naming eval.decode otherwise).
-HeatmapDecoder parse_heatmap_decoder(const std::string& name);
 
 /// Decodes heatmaps [..., J, h, w] (any device; the result is on the same device).
 /// `sigma`: the blur of DARK's modulation in heatmap pixels (the training targets' sigma).

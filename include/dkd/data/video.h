@@ -31,7 +31,7 @@ struct Box {
 };
 
 struct VideoRecord {
-  DatasetKind dataset = DatasetKind::penn;  ///< the format it was read from
+  std::string dataset = "penn";  ///< the format it was read from
   std::string id;                           ///< penn: "0001"; jhmdb: "<action>/<video>"
   std::string action;
   bool train = false;  ///< in the training split

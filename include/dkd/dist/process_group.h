@@ -47,7 +47,7 @@ c10::Device rank_device(const c10::Device& configured, const DistEnv& env);
 /// Names the backend dist.backend resolves to for `device`: "gloo" or "nccl".
 /// ConfigError naming dist.backend when nccl is asked for but not compiled in
 /// or the device is not CUDA, or when this build has no c10d backend at all.
-std::string resolve_backend(const std::string& backend, const c10::Device& device);
+std::string resolve_backend(DistBackend backend, const c10::Device& device);
 
 /// True when this build can run NCCL (LibTorch with CUDA and c10d NCCL).
 bool nccl_compiled_in();

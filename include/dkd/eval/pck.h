@@ -3,7 +3,7 @@
 //
 // The evaluator follows the detectron2/mmengine evaluator API:
 //
-//   PckEvaluator ev(DatasetKind::penn);  // or ev(DatasetKind::jhmdb, options)
+//   PckEvaluator ev("penn");  // or ev("jhmdb", options)
 //   for (video) ev.process(record, preds); // preds: T*J, 0-based pixels, frame-major
 //   EvalResult r = ev.evaluate();
 //
@@ -99,7 +99,7 @@ struct ActionResult {
 };
 
 struct EvalResult {
-  DatasetKind dataset = DatasetKind::penn;
+  std::string dataset = "penn";
   std::string split;  ///< "test", "1", "2", "3", "all", ...
   double videos = 0.0;
   double frames = 0.0;
@@ -128,7 +128,7 @@ struct PckOptions {
 
 class PckEvaluator {
  public:
-  explicit PckEvaluator(DatasetKind dataset, PckOptions options = {});
+  explicit PckEvaluator(const std::string& dataset, PckOptions options = {});
 
   /// Drops all accumulated counts (the action list given in the options stays).
   void reset();
@@ -164,7 +164,7 @@ class PckEvaluator {
   ActionCounts& action_counts(const std::string& action);
   void add_counts(const std::vector<double>& counts, bool replace);
 
-  DatasetKind dataset_;
+  std::string dataset_;
   const Skeleton* skeleton_;
   PckOptions options_;
   bool fixed_actions_;

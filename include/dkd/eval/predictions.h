@@ -23,7 +23,7 @@
 namespace dkd {
 
 struct Predictions {
-  DatasetKind dataset = DatasetKind::penn;
+  std::string dataset = "penn";
   int num_joints = 0;
   std::map<std::string, std::vector<Point2>> videos;  ///< id -> T*J points, 0-based, frame-major
   /// Optional raw landmarks of a landmark network (dkd_infer --teacher): id -> T*L

@@ -40,7 +40,7 @@ struct PseudoLabelOptions {
   std::string teacher = "blazepose_heavy";  ///< blazepose_lite, blazepose_full or blazepose_heavy
   std::string input;                        ///< video file or folder of images
   std::string out;                          ///< data set folder (Penn Action layout)
-  DatasetKind joints = DatasetKind::penn;   ///< whose joint set the labels use (the layout is Penn's)
+  std::string joints = "penn";   ///< whose joint set the labels use (the layout is Penn's)
   std::vector<Box> boxes;                   ///< first-frame person boxes; empty = HOG detector
   int max_people = 8;                       ///< live tracks at most
   int detect_every = 10;                    ///< look for new people every N frames; 0 = first frame only

@@ -46,6 +46,11 @@ class KernelDistillatorImpl : public torch::nn::Module {
   bool joint_centred() const { return static_cast<bool>(adjust); }
 
  private:
+  /// kernels: pooled (the paper): 1x1 reduce, pooled 3x3 stages, 1x1 head.
+  void build_pooled(const DistillatorConfig& cfg, int64_t feature_channels, int64_t num_joints, int64_t heatmap_side);
+  /// kernels: joint_centred: the features around each joint through a 1x1 adjust layer.
+  void build_joint_centred(const DistillatorConfig& cfg, int64_t feature_channels, const std::string& key);
+
   torch::Tensor joint_centred_kernels(const torch::Tensor& features, const torch::Tensor& heatmaps);
 
   torch::nn::Sequential reduce{nullptr};

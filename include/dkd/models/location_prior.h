@@ -61,10 +61,10 @@ TORCH_MODULE(PriorGate);
 
 class LocationPriorImpl : public torch::nn::Module {
  public:
-  /// fusion: "conv3x3", "pointwise" or "grouped" (model.distillator.prior_fusion; grouped: channels a
+  /// fusion: conv3x3, pointwise or grouped (model.distillator.prior_fusion; grouped: channels a
   /// multiple of num_joints, no features); feature_channels > 0:
   /// the head also takes the frame's features (model.distillator.prior_features).
-  LocationPriorImpl(int64_t num_joints, int64_t channels, const std::string& fusion = "conv3x3", bool gate = false,
+  LocationPriorImpl(int64_t num_joints, int64_t channels, PriorFusion fusion = PriorFusion::conv3x3, bool gate = false,
                     int64_t feature_channels = 0);
 
   /// response [B, J, h, w] (the matching output), prior [B, J, h, w] (H(t-1)

@@ -25,9 +25,20 @@ struct ActionSpec {
   bool lying = false;                       ///< body close to the ground (camera lower)
 };
 
+/// The layouts the generator writes: a data set's own on-disk format, read back by
+/// that data set's reader (data.dataset of the same name).
+enum class SynthFormat { penn, jhmdb };
+
+template <>
+struct EnumNames<SynthFormat> {
+  static constexpr const char* what = "synthetic layout";
+  static constexpr std::array<std::pair<SynthFormat, const char*>, 2> values{
+      {{SynthFormat::penn, "penn"}, {SynthFormat::jhmdb, "jhmdb"}}};
+};
+
 /// Action names of a format, in the order used for class labels:
 /// penn: the 15 Penn Action classes; jhmdb: the 12 Sub-JHMDB classes.
-const std::vector<std::string>& synth_action_names(DatasetKind dataset);
+const std::vector<std::string>& synth_action_names(SynthFormat format);
 
 /// Keyframes and execution ranges of an action (UsageError for an unknown name).
 const ActionSpec& synth_action(const std::string& name);

@@ -11,7 +11,7 @@
 namespace dkd {
 
 struct ShowOptions {
-  DatasetKind dataset = DatasetKind::penn;
+  std::string dataset = "penn";
   std::string root;  ///< data set folder
   std::string out = "sheet.png";
   int videos = 8;        ///< rows: videos spread evenly over the set

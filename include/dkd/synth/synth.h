@@ -20,6 +20,7 @@
 #include <opencv2/core.hpp>
 
 #include "dkd/data/video.h"
+#include "dkd/synth/actions.h"
 
 namespace dkd {
 
@@ -34,7 +35,7 @@ inline constexpr char kSynthMetaFile[] = "synth_meta.json";
 inline constexpr char kOpencvDocPhotoDir[] = "/usr/share/doc/opencv-doc/examples/data";
 
 struct SynthOptions {
-  DatasetKind format = DatasetKind::penn;  ///< layout written
+  SynthFormat format = SynthFormat::penn;  ///< layout written (its name is the data set's)
   std::string out;                         ///< output root
   int videos = 300;
   uint64_t seed = 0;

@@ -13,6 +13,8 @@
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
+#include "dkd/config/kinds.h"
+
 namespace dkd {
 
 class AutocastGuard {
@@ -32,6 +34,6 @@ class AutocastGuard {
 
 /// Throws dkd::Error naming `key` when `precision` is "bfloat16" and `device`
 /// cannot train in it (a CPU without oneDNN bfloat16 convolutions).
-void check_training_precision(const std::string& key, const std::string& precision, const c10::Device& device);
+void check_training_precision(const std::string& key, Precision precision, const c10::Device& device);
 
 }  // namespace dkd

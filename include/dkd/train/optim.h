@@ -24,7 +24,7 @@ class LrSchedule {
   double base_lr() const { return base_lr_; }
 
  private:
-  std::string kind_;
+  ScheduleKind kind_;
   double base_lr_;
   double gamma_;
   int64_t warmup_;
