@@ -12,21 +12,14 @@
 #include "dkd/util/error.h"
 #include "dkd/util/logging.h"
 #include "dkd/util/runtime.h"
+#include "dkd/util/strings.h"
 
 namespace {
 
+// A comma list from the command line; a trailing comma (or an empty option) adds no entry.
 std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : text) {
-    if (c == ',') {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
+  std::vector<std::string> out = dkd::split_list(text, ',');
+  if (out.back().empty()) out.pop_back();
   return out;
 }
 

@@ -21,6 +21,7 @@
 #include "dkd/util/logging.h"
 #include "dkd/config/runtime_setup.h"
 #include "dkd/util/runtime.h"
+#include "dkd/util/strings.h"
 
 namespace fs = std::filesystem;
 
@@ -99,21 +100,6 @@ void write_text(const std::string& path, const std::string& text) {
   if (!parent.empty()) ensure_writable_dir(parent.string());
   write_file_atomic(path, text);
   spdlog::info("wrote {}", path);
-}
-
-std::vector<std::string> split_list(const std::string& text, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : text) {
-    if (c == sep) {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  out.push_back(cur);
-  return out;
 }
 
 }  // namespace
