@@ -58,7 +58,7 @@ nlohmann::json complexity_of(const ComplexityReport& report, ModelKind kind, con
       j["frames"] = totals.frames;
     }
   } else {
-    const auto& c = report.component(kind == ModelKind::initializer ? "per_frame_large" : "per_frame_small");
+    const auto& c = report.component(kind == ModelKind::initializer ? "initializer" : "baseline");
     *gmacs_per_frame = c.gmacs();
     *params = static_cast<double>(c.params);
     j["gmacs_per_frame"] = c.gmacs();
@@ -300,19 +300,18 @@ int run_bench(const Config& config, const std::string& json_path, const std::str
       model.set_packed_inference(config.infer);
       rows.push_back({name, measure_speed(model, config, device, streams), gmacs, params});
     };
-    const auto& large = report.component("per_frame_large");
-    add("per-frame large (initializer)", EvalModel::per_frame(models.initializer), large.gmacs(),
-        static_cast<double>(large.params));
-    const auto& small = report.component("per_frame_small");
-    add("per-frame small (encoder + 1x1)", EvalModel::per_frame(models.baseline), small.gmacs(),
-        static_cast<double>(small.params));
+    const auto& initializer = report.component("initializer");
+    add("initializer", EvalModel::per_frame(models.initializer), initializer.gmacs(),
+        static_cast<double>(initializer.params));
+    const auto& baseline = report.component("baseline");
+    add("baseline", EvalModel::per_frame(models.baseline), baseline.gmacs(), static_cast<double>(baseline.params));
     add("DKD (later frames)", EvalModel::dkd(models.dkd), report.macs_per_frame * 1e-9,
         static_cast<double>(report.params_total));
     return rows;
   };
   const std::vector<Row> rows = measure_rows(1);
   // dkd_eval steps eval.batch_videos videos together: at that batch the fixed cost of
-  // each small operator is shared, so DKD's ratio to the large network changes.
+  // each small operator is shared, so DKD's ratio to the initializer changes.
   const int64_t streams = config.eval.batch_videos;
   const std::vector<Row> stream_rows = streams > 1 ? measure_rows(streams) : std::vector<Row>{};
 
@@ -352,7 +351,7 @@ int run_bench(const Config& config, const std::string& json_path, const std::str
       {"conv3x3_bf16", rates.conv_bf16_gflops}};
   j["precision"] = config.infer.precision;
 
-  // One table: its ratios are to its own first row (the per-frame large network at the same batch).
+  // One table: its ratios are to its own first row (the initializer at the same batch).
   const auto write_table = [&](const std::vector<Row>& table_rows, const std::string& title,
                                nlohmann::json& json_rows) {
     table << title << "\n";
@@ -360,7 +359,7 @@ int run_bench(const Config& config, const std::string& json_path, const std::str
                    "GFLOP/s | share of conv rate |\n"
        << "|---|---|---|---|---|---|---|---|---|---|\n";
     std::snprintf(line, sizeof(line), "%-34s %10s %10s %8s %12s %10s %10s %11s %9s %6s\n", "model", "ms/frame",
-                  "ms first", "fps", "GMACs/frame", "params(M)", "time/large", "GMACs/large", "GFLOP/s", "share");
+                  "ms first", "fps", "GMACs/frame", "params(M)", "time/init", "GMACs/init", "GFLOP/s", "share");
     table << line;
     const double ref_ms = table_rows.front().speed.ms_per_frame;
     const double ref_gmacs = table_rows.front().gmacs;
@@ -385,10 +384,10 @@ int run_bench(const Config& config, const std::string& json_path, const std::str
                            {"streams", r.speed.streams},
                            {"gmacs_per_frame", r.gmacs},
                            {"params", r.params},
-                           {"time_ratio_to_large", tr},
+                           {"time_ratio_to_initializer", tr},
                            {"achieved_gflops", gflops},
                            {"share_of_conv_rate", share},
-                           {"gmacs_ratio_to_large", gr}});
+                           {"gmacs_ratio_to_initializer", gr}});
     }
   };
   std::snprintf(line, sizeof(line), "Speed on %s, %d thread(s), input %dx%d, batch 1, median of %d frames after %d warm-up",
