@@ -14,6 +14,7 @@
 #include "dkd/eval/predictions.h"
 #include "dkd/eval/report.h"
 #include "dkd/eval/seed_table.h"
+#include "dkd/eval/speed_bench.h"
 #include "dkd/models/model_set.h"
 #include "dkd/models/checkpoint.h"
 #include "dkd/util/error.h"
@@ -282,129 +283,10 @@ int run_seed_summary(const std::vector<std::string>& specs, const EvalCommandOpt
 }
 
 int run_bench(const Config& config, const std::string& json_path, const std::string& md_path) {
-  const c10::Device device = apply_runtime(config.runtime);
-  ModelSet models = build_model_set(config, device);
-  const ComplexityReport report = measure_complexity(config);
-  struct Row {
-    std::string name;
-    SpeedInfo speed;
-    double gmacs;
-    double params;
-  };
-  // The three models, each timed with `streams` videos stepping together.
-  const auto measure_rows = [&](int64_t streams) {
-    std::vector<Row> rows;
-    const auto add = [&](const std::string& name, EvalModel model, double gmacs, double params) {
-      // A large model with many streams takes minutes: say what is being timed.
-      spdlog::info("bench: timing {}, {} video(s) at once, {} frames", name, streams, config.eval.speed_frames);
-      model.set_packed_inference(config.infer);
-      rows.push_back({name, measure_speed(model, config, device, streams), gmacs, params});
-    };
-    const auto& initializer = report.component("initializer");
-    add("initializer", EvalModel::per_frame(models.initializer), initializer.gmacs(),
-        static_cast<double>(initializer.params));
-    const auto& baseline = report.component("baseline");
-    add("baseline", EvalModel::per_frame(models.baseline), baseline.gmacs(), static_cast<double>(baseline.params));
-    add("DKD (later frames)", EvalModel::dkd(models.dkd), report.macs_per_frame * 1e-9,
-        static_cast<double>(report.params_total));
-    return rows;
-  };
-  const std::vector<Row> rows = measure_rows(1);
-  // dkd_eval steps eval.batch_videos videos together: at that batch the fixed cost of
-  // each small operator is shared, so DKD's ratio to the initializer changes.
-  const int64_t streams = config.eval.batch_videos;
-  const std::vector<Row> stream_rows = streams > 1 ? measure_rows(streams) : std::vector<Row>{};
-
-  // What this machine can do, measured now: a model's achieved rate as a share of it
-  // says whether its time is arithmetic or overhead.
-  const BlasInfo blas = loaded_blas();
-  const MachineRates rates = measure_machine_rates(device);
-  std::ostringstream table, md;
-  char line[512];
-  std::snprintf(line, sizeof(line),
-                "Machine: BLAS %s, %s; measured %.1f GFLOP/s matrix product (1024^3), %.1f GFLOP/s 3x3 "
-                "convolution, %.1f GFLOP/s 4x4 transposed convolution (1 multiply-add = 2 FLOP)\n",
-                blas.name.c_str(), onednn_state().c_str(), rates.matmul_gflops, rates.conv_gflops, rates.deconv_gflops);
-  table << line;
-  md << line << "\n";
-  // The share column compares each model with the convolution rate of the arithmetic it runs in.
-  const bool bf16 = config.infer.precision == "bfloat16";
-  const double conv_rate = bf16 && rates.conv_bf16_gflops > 0 ? rates.conv_bf16_gflops : rates.conv_gflops;
-  if (bf16) {
-    std::snprintf(line, sizeof(line),
-                  "Precision: bfloat16 backbones (infer.precision); measured %.1f GFLOP/s 3x3 convolution in "
-                  "bfloat16, the rate the share column refers to\n",
-                  rates.conv_bf16_gflops);
-    table << line;
-    md << line << "\n";
-  }
-  nlohmann::json j;
-  j["device"] = device.str();
-  j["threads"] = current_threads();
-  j["input_size"] = config.data.input_size;
-  j["blas"] = {{"name", blas.name}, {"library", blas.library}};
-  j["onednn"] = onednn_state();
-  j["machine_gflops"] = {
-      {"matmul", rates.matmul_gflops},
-      {"conv3x3", rates.conv_gflops},
-      {"deconv4x4", rates.deconv_gflops},
-      {"conv3x3_bf16", rates.conv_bf16_gflops}};
-  j["precision"] = config.infer.precision;
-
-  // One table: its ratios are to its own first row (the initializer at the same batch).
-  const auto write_table = [&](const std::vector<Row>& table_rows, const std::string& title,
-                               nlohmann::json& json_rows) {
-    table << title << "\n";
-    md << title << "\n\n| model | ms/frame | ms first frame | fps | GMACs/frame | params (M) | time ratio | GMACs ratio | "
-                   "GFLOP/s | share of conv rate |\n"
-       << "|---|---|---|---|---|---|---|---|---|---|\n";
-    std::snprintf(line, sizeof(line), "%-34s %10s %10s %8s %12s %10s %10s %11s %9s %6s\n", "model", "ms/frame",
-                  "ms first", "fps", "GMACs/frame", "params(M)", "time/init", "GMACs/init", "GFLOP/s", "share");
-    table << line;
-    const double ref_ms = table_rows.front().speed.ms_per_frame;
-    const double ref_gmacs = table_rows.front().gmacs;
-    json_rows = nlohmann::json::array();
-    for (const Row& r : table_rows) {
-      const double tr = r.speed.ms_per_frame / ref_ms;
-      const double gr = r.gmacs / ref_gmacs;
-      const double gflops = 2.0 * r.gmacs / (r.speed.ms_per_frame * 1e-3);
-      const double share = gflops / conv_rate;
-      std::snprintf(line, sizeof(line), "%-34s %10.2f %10.2f %8.1f %12.3f %10.2f %10.3f %11.3f %9.1f %5.0f%%\n",
-                    r.name.c_str(), r.speed.ms_per_frame, r.speed.ms_first_frame, r.speed.fps, r.gmacs,
-                    r.params * 1e-6, tr, gr, gflops, 100.0 * share);
-      table << line;
-      std::snprintf(line, sizeof(line), "| %s | %.2f | %.2f | %.1f | %.3f | %.2f | %.3f | %.3f | %.1f | %.0f%% |\n",
-                    r.name.c_str(), r.speed.ms_per_frame, r.speed.ms_first_frame, r.speed.fps, r.gmacs,
-                    r.params * 1e-6, tr, gr, gflops, 100.0 * share);
-      md << line;
-      json_rows.push_back({{"name", r.name},
-                           {"ms_per_frame", r.speed.ms_per_frame},
-                           {"ms_first_frame", r.speed.ms_first_frame},
-                           {"fps", r.speed.fps},
-                           {"streams", r.speed.streams},
-                           {"gmacs_per_frame", r.gmacs},
-                           {"params", r.params},
-                           {"time_ratio_to_initializer", tr},
-                           {"achieved_gflops", gflops},
-                           {"share_of_conv_rate", share},
-                           {"gmacs_ratio_to_initializer", gr}});
-    }
-  };
-  std::snprintf(line, sizeof(line), "Speed on %s, %d thread(s), input %dx%d, batch 1, median of %d frames after %d warm-up",
-                device.str().c_str(), current_threads(), config.data.input_size[0], config.data.input_size[1],
-                config.eval.speed_frames, config.eval.warmup_frames);
-  write_table(rows, line, j["rows"]);
-  if (!stream_rows.empty()) {
-    std::snprintf(line, sizeof(line),
-                  "\nMany videos at once: %lld videos stepping together (eval.batch_videos, as dkd_eval evaluates), "
-                  "one batch per time step; ms per frame of one video (batch time / %lld)",
-                  static_cast<long long>(streams), static_cast<long long>(streams));
-    write_table(stream_rows, line, j["streams"]["rows"]);
-    j["streams"]["count"] = streams;
-  }
-  std::cout << table.str() << std::flush;
-  if (!json_path.empty()) write_text(json_path, j.dump(2) + "\n");
-  write_text(md_path, md.str());
+  const SpeedBench bench = measure_speed_bench(config);
+  std::cout << format_speed_bench(bench, false) << std::flush;
+  if (!json_path.empty()) write_text(json_path, speed_bench_to_json(bench).dump(2) + "\n");
+  write_text(md_path, format_speed_bench(bench, true));
   return 0;
 }
 
