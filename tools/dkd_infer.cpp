@@ -1,6 +1,6 @@
 // dkd_infer: streaming DKD pose tracking on a video file, a folder of images or
 // a camera; writes keypoints.json (the evaluator's predictions format) and an
-// overlay video. --bench times track() against the per-frame large network.
+// overlay video. --bench times track() against the initializer on every frame.
 #include "dkd/infer/bench.h"
 #include "dkd/infer/infer_command.h"
 #include "dkd/models/checkpoint.h"
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   app.add_flag("--random-weights", options.random_weights,
                "no checkpoint: an untrained model, to check the pipeline only (meaningless keypoints)");
   app.add_flag("--bench", bench,
-               "time track() against the per-frame large network, with and without BN folding "
+               "time track() against the initializer on every frame, with and without BN folding "
                "(random weights without --checkpoint; --input gives the frame)");
   app.add_option("--bench-frames", bench_options.frames, "timed frames per benchmark row")->check(CLI::PositiveNumber);
   if (const int code = dkd::parse_command_line(app, argc, argv); code >= 0) return code;
