@@ -47,8 +47,7 @@ TEST(EvalCommand, BenchReportsEachModelAtBatchOneAndWithTheEvaluationsStreams) {
                   1e-6 * r.at("achieved_gflops").get<double>());
     }
     // The GMACs are the network's, the same at any batch.
-    EXPECT_NEAR((*rows)[0].at("gmacs_per_frame").get<double>(), complexity.component("initializer").gmacs(),
-                1e-12);
+    EXPECT_NEAR((*rows)[0].at("gmacs_per_frame").get<double>(), complexity.component("initializer").gmacs(), 1e-12);
     EXPECT_NEAR((*rows)[2].at("gmacs_per_frame").get<double>(), complexity.macs_per_frame * 1e-9, 1e-12);
   }
   for (const auto& r : j.at("rows")) EXPECT_EQ(r.at("streams"), 1);
