@@ -1,10 +1,13 @@
 #pragma once
-// Helpers shared by the test files: scratch folders, the message of an
-// expected exception, and the smallest model config the model tests use.
+// Helpers shared by the test files (and the distributed tests' worker process):
+// scratch folders, small text files, the message of an expected exception, and
+// the smallest model config the model tests use.
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -26,6 +29,21 @@ inline std::string fresh_dir(const std::string& name) {
 /// fresh_dir(name + "_" + the running test's name): one folder per test.
 inline std::string per_test_dir(const std::string& name) {
   return fresh_dir(name + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+}
+
+/// The whole of the text file `path`; "" when it cannot be read (a worker's
+/// error file that was never written reads as no message).
+inline std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Writes `text` to `path`, replacing what was there.
+inline void write_text(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
 }
 
 /// The message of the `E` that `f` throws; "" when it throws nothing.

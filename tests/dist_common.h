@@ -27,6 +27,7 @@
 #include "dkd/dist/launcher.h"
 #include "dkd/dist/process_group.h"
 #include "dkd/util/error.h"
+#include "common.h"
 
 extern char** environ;
 
@@ -80,24 +81,9 @@ void clear_dist_env(EnvGuard& g) {
     g.unset(n);
 }
 
-fs::path make_temp_dir(const std::string& tag) {
-  std::string tmpl = (fs::temp_directory_path() / ("dkd_dist_" + tag + "_XXXXXX")).string();
-  char* p = ::mkdtemp(tmpl.data());
-  if (!p) throw std::runtime_error("mkdtemp failed");
-  return fs::path(p);
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_text(const fs::path& p, const std::string& s) {
-  std::ofstream out(p);
-  out << s;
-}
+using dkd::test::fresh_dir;
+using dkd::test::read_text;
+using dkd::test::write_text;
 
 /// One worker process started with fork+execve; killed if still alive at destruction.
 struct Proc {

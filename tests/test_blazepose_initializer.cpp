@@ -41,8 +41,7 @@ dkd::PerFrameModel blazepose_model(dkd::LandmarkHeatmapKind source) {
   dkd::BackboneConfig cfg;
   cfg.network = dkd::NetworkKind::blazepose_lite;
   cfg.landmark_heatmaps = source;
-  return dkd::make_per_frame_model(cfg, 13, "model.initializer", dkd::dataset_spec("penn").skeleton.joint_names,
-                                   2.0);
+  return dkd::make_per_frame_model(cfg, 13, "model.initializer", dkd::dataset_spec("penn").skeleton.joint_names, 2.0);
 }
 
 // Decoded joints of heatmaps [1, 13, h, w] mapped back to image pixels.
@@ -124,8 +123,10 @@ TEST(BlazePoseInitializer, IsDkdsInitializerAndFineTunesThroughRenderedHeatmaps)
   auto model = dkd::make_dkd_model(c);
   ASSERT_TRUE(model->initializer->is_blazepose());
   auto [input, crop] = player_crop(420, 256);
-  const auto small = torch::nn::functional::interpolate(
-      input, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{128, 128}).mode(torch::kBilinear).align_corners(false));
+  const auto small = torch::nn::functional::interpolate(input, torch::nn::functional::InterpolateFuncOptions()
+                                                                   .size(std::vector<int64_t>{128, 128})
+                                                                   .mode(torch::kBilinear)
+                                                                   .align_corners(false));
   // A clip of 3 copies: frame 1's heatmaps are BlazePose's.
   const auto clip = small.unsqueeze(1).expand({1, 3, 3, 128, 128}).contiguous();
   model->eval();
@@ -154,8 +155,8 @@ TEST(BlazePoseInitializer, ConfigErrorsNameTheKey) {
             }).find("model.encoder.network"),
             std::string::npos);
   EXPECT_NE(dkd::test::error_of<dkd::ConfigError>([] {
-              dkd::load_config_from_string("{}", {"model.initializer.network=blazepose_lite",
-                                                  "model.initializer.pretrained=x.pt"});
+              dkd::load_config_from_string(
+                  "{}", {"model.initializer.network=blazepose_lite", "model.initializer.pretrained=x.pt"});
             }).find("model.initializer.pretrained"),
             std::string::npos);
   EXPECT_NE(dkd::test::error_of<dkd::ConfigError>([] {
@@ -187,14 +188,17 @@ TEST(BlazePoseInitializer, DkdEvalScoresItWithoutACheckpointOnPseudoLabels) {
   o.progress = false;
   ASSERT_EQ(dkd::pseudo_label(o).videos.size(), 2u);
   const auto r = dkd::test::run_tool_command(
-      "dkd_eval", "--config configs/penn.yaml --model initializer --no-speed --set model.initializer.network=blazepose_lite"
-                  " --set data.root=" + o.out + " --json " + dir + "/eval.json");
+      "dkd_eval",
+      "--config configs/penn.yaml --model initializer --no-speed --set model.initializer.network=blazepose_lite"
+      " --set data.root=" +
+          o.out + " --json " + dir + "/eval.json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("blazepose_lite (imported"), std::string::npos) << r.output;
   std::ifstream in(dir + "/eval.json");
   const auto pck = nlohmann::json::parse(in)["pck"]["mean_joints"].get<double>();
   EXPECT_GT(pck, 85.0);
   // Without the imported network a checkpoint is still required.
-  const auto none = dkd::test::run_tool_command("dkd_eval", "--config configs/penn.yaml --model initializer --set data.root=" + o.out);
+  const auto none = dkd::test::run_tool_command(
+      "dkd_eval", "--config configs/penn.yaml --model initializer --set data.root=" + o.out);
   EXPECT_EQ(none.exit_code, 2) << none.output;
 }

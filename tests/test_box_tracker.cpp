@@ -15,7 +15,8 @@ const cv::Size kImage(640, 480);
 // A standing figure of 5 joints: head, two hands, two feet, centred on (cx, cy),
 // 40 px wide and 100 px tall, scaled by `s`.
 std::vector<Point2> figure(float cx, float cy, float s = 1.f) {
-  return {{cx, cy - 50 * s}, {cx - 20 * s, cy}, {cx + 20 * s, cy}, {cx - 10 * s, cy + 50 * s}, {cx + 10 * s, cy + 50 * s}};
+  return {
+      {cx, cy - 50 * s}, {cx - 20 * s, cy}, {cx + 20 * s, cy}, {cx - 10 * s, cy + 50 * s}, {cx + 10 * s, cy + 50 * s}};
 }
 const std::vector<float> kSure(5, 0.9f);
 

@@ -131,9 +131,9 @@ TEST(Complexity, DkdReportSumsComponents) {
   // Matching: J * h * w * C * k * k for batch 1 (C = 8 encoder channels, 16x16 heatmaps).
   EXPECT_EQ(match.macs, int64_t{13} * 16 * 16 * 8 * 3 * 3);
   EXPECT_EQ(match.params, 2 * 13);
-  EXPECT_EQ(r.component("per_frame_large").macs, init.macs);
+  EXPECT_EQ(r.component("initializer").macs, init.macs);
   // Small baseline = encoder + 1x1 head (8 -> 13 channels on 16x16).
-  EXPECT_EQ(r.component("per_frame_small").macs, enc.macs + 16 * 16 * 8 * 13);
+  EXPECT_EQ(r.component("baseline").macs, enc.macs + 16 * 16 * 8 * 13);
   EXPECT_GT(r.component("discriminator").macs, 0);
 
   const auto j = dkd::complexity_to_json(r);
@@ -147,7 +147,7 @@ TEST(Complexity, DkdReportSumsComponents) {
   const auto table = dkd::format_complexity_table(r);
   EXPECT_NE(table.find(dkd::kGflopsLabel), std::string::npos);
   EXPECT_NE(table.find("2x"), std::string::npos);
-  EXPECT_NE(table.find("per_frame_small"), std::string::npos);
+  EXPECT_NE(table.find("\nbaseline "), std::string::npos);
 }
 
 TEST(Complexity, SubpixelHeadsCountAsTheirDeconvolutions) {
@@ -158,7 +158,7 @@ TEST(Complexity, SubpixelHeadsCountAsTheirDeconvolutions) {
   cfg.model.encoder.deconv_impl = dkd::DeconvImpl::subpixel;
   const auto subpixel = dkd::measure_complexity(cfg);
   ASSERT_GT(cfg.model.initializer.deconv_layers, 0);
-  for (const char* name : {"initializer", "encoder", "per_frame_large", "per_frame_small"})
+  for (const char* name : {"initializer", "encoder", "baseline"})
     EXPECT_EQ(subpixel.component(name).macs, transposed.component(name).macs) << name;
   EXPECT_EQ(subpixel.macs_per_frame, transposed.macs_per_frame);
 
@@ -210,7 +210,7 @@ TEST(Complexity, DefaultPaperScaleConfigAt256) {
   EXPECT_EQ(r.component("distillator").macs, int64_t{269} * 256 * 64 * 64 +
                                                  int64_t{256} * 256 * 9 * (64 * 64 + 32 * 32 + 16 * 16) +
                                                  int64_t{256} * 13 * 256 * 49);
-  EXPECT_EQ(r.component("per_frame_small").macs, enc.macs + int64_t{64} * 64 * 256 * 13);
+  EXPECT_EQ(r.component("baseline").macs, enc.macs + int64_t{64} * 64 * 256 * 13);
 
   // pool_first: the 3x3 convs run at 32, 16 and 8 instead of 64, 32 and 16.
   cfg.model.distillator.pool_first = true;
@@ -232,9 +232,9 @@ TEST(Complexity, ShippedPennConfigs) {
   const std::string root = std::string(DKD_SOURCE_DIR) + "/configs/";
   const auto lean = dkd::measure_complexity(dkd::load_config(root + "penn.yaml"));
   const auto paper = dkd::measure_complexity(dkd::load_config(root + "ablations/penn_paper.yaml"));
-  const double large = lean.component("per_frame_large").gmacs();
+  const double large = lean.component("initializer").gmacs();
   EXPECT_NEAR(large, 7.23, 0.02);
-  EXPECT_NEAR(paper.component("per_frame_large").gmacs(), large, 1e-9);
+  EXPECT_NEAR(paper.component("initializer").gmacs(), large, 1e-9);
   EXPECT_LE(lean.macs_per_frame * 1e-9, large / 5.0);
   EXPECT_NO_THROW(lean.component("prior"));
   EXPECT_NEAR(paper.macs_per_frame * 1e-9, 8.01, 0.01);

@@ -66,11 +66,11 @@ TEST_F(ConfigFiles, BaseChainsMergeDeeplyInOrder) {
   write("base/mid.yaml", "_base_: root.yaml\ntrain: {lr: 0.2}\nmodel: {encoder: {depth: 50}}\n");
   const auto leaf = write("leaf.yaml", "_base_: base/mid.yaml\ntrain: {momentum: 0.5}\n");
   const dkd::Config c = dkd::load_config(leaf);
-  EXPECT_DOUBLE_EQ(c.train.lr, 0.2);             // mid overrides root
-  EXPECT_EQ(c.train.optimizer, dkd::OptimizerKind::sgd);           // from root
-  EXPECT_DOUBLE_EQ(c.train.momentum, 0.5);       // from leaf
-  EXPECT_EQ(c.model.encoder.depth, 50);          // mid
-  EXPECT_DOUBLE_EQ(c.model.encoder.width, 0.5);  // root, kept by the deep merge
+  EXPECT_DOUBLE_EQ(c.train.lr, 0.2);                      // mid overrides root
+  EXPECT_EQ(c.train.optimizer, dkd::OptimizerKind::sgd);  // from root
+  EXPECT_DOUBLE_EQ(c.train.momentum, 0.5);                // from leaf
+  EXPECT_EQ(c.model.encoder.depth, 50);                   // mid
+  EXPECT_DOUBLE_EQ(c.model.encoder.width, 0.5);           // root, kept by the deep merge
 }
 
 TEST_F(ConfigFiles, ListOfBasesAppliesLeftToRight) {
@@ -210,8 +210,8 @@ TEST_F(ConfigFiles, NamedVariantsAreParsedOnceByName) {
 TEST_F(ConfigFiles, EarlierNamesOfThePerFrameNetworksAreStillRead) {
   // One name per network (initializer, baseline); the earlier ones load with a note.
   const dkd::Config c = dkd::load_config(write("old_names.yaml", "train: {stages: [large, per_frame_small, dkd]}\n"));
-  EXPECT_EQ(c.train.stages, (std::vector<dkd::StageKind>{dkd::StageKind::initializer, dkd::StageKind::baseline,
-                                                         dkd::StageKind::dkd}));
+  EXPECT_EQ(c.train.stages,
+            (std::vector<dkd::StageKind>{dkd::StageKind::initializer, dkd::StageKind::baseline, dkd::StageKind::dkd}));
   EXPECT_NE(dkd::dump_config(c, false).find("stages: [initializer, baseline, dkd]"), std::string::npos);
   EXPECT_EQ(dkd::parse_kind<dkd::ModelKind>("per_frame_large", "--model"), dkd::ModelKind::initializer);
   EXPECT_EQ(dkd::parse_kind<dkd::ModelKind>("small", "--model"), dkd::ModelKind::baseline);
@@ -224,14 +224,20 @@ TEST_F(ConfigFiles, EarlierNamesOfThePerFrameNetworksAreStillRead) {
 TEST(Kinds, EveryConfigVariantIsANamedEnumReadAndWrittenByName) {
   // The closed sets of names in the config are enums: a wrong name is refused at
   // load with the key and the valid names; the dump writes the name back.
-  const std::vector<std::pair<std::string, std::string>> fields = {
-      {"runtime.log_level", "warn"},          {"model.initializer.deconv_impl", "subpixel"},
-      {"model.distillator.prior", "warped"},  {"model.distillator.prior_fusion", "pointwise"},
-      {"model.distillator.kernels", "joint_centred"}, {"model.distillator.norm", "group"},
-      {"train.initializer.precision", "bfloat16"},   {"train.optimizer", "sgd"},
-      {"train.schedule", "cosine"},           {"eval.split", "val"},
-      {"eval.decode", "argmax"},              {"eval.boxes", "tracked"},
-      {"dist.backend", "gloo"},               {"infer.box_rule", "extent"}};
+  const std::vector<std::pair<std::string, std::string>> fields = {{"runtime.log_level", "warn"},
+                                                                   {"model.initializer.deconv_impl", "subpixel"},
+                                                                   {"model.distillator.prior", "warped"},
+                                                                   {"model.distillator.prior_fusion", "pointwise"},
+                                                                   {"model.distillator.kernels", "joint_centred"},
+                                                                   {"model.distillator.norm", "group"},
+                                                                   {"train.initializer.precision", "bfloat16"},
+                                                                   {"train.optimizer", "sgd"},
+                                                                   {"train.schedule", "cosine"},
+                                                                   {"eval.split", "val"},
+                                                                   {"eval.decode", "argmax"},
+                                                                   {"eval.boxes", "tracked"},
+                                                                   {"dist.backend", "gloo"},
+                                                                   {"infer.box_rule", "extent"}};
   for (const auto& [key, value] : fields) {
     const dkd::Config c = dkd::load_config_from_string("{}", {key + "=" + value}, "t");
     const std::string leaf = key.substr(key.rfind('.') + 1);

@@ -111,8 +111,8 @@ std::string write_toy_set(const fs::path& dir, int videos, int frames) {
     for (int t = 0; t < frames; ++t) {
       const float cx = 32.f + 6.f * std::sin(0.3f * t + v), cy = 32.f + 3.f * std::cos(0.2f * t + 2 * v);
       const float sway = 3.f * std::sin(0.5f * t + v);
-      const float pts[kToyJoints][2] = {{cx + sway, cy - 16},     {cx - 9, cy - 7},  {cx + 9, cy - 7},
-                                        {cx - 7 - sway, cy + 12}, {cx + 7, cy + 12}};
+      const float pts[kToyJoints][2] = {
+          {cx + sway, cy - 16}, {cx - 9, cy - 7}, {cx + 9, cy - 7}, {cx - 7 - sway, cy + 12}, {cx + 7, cy + 12}};
       cv::Mat img(H, W, CV_8UC3, cv::Scalar(30, 30, 30));
       for (int j = 0; j < kToyJoints; ++j) {
         cv::circle(img, cv::Point(static_cast<int>(pts[j][0]), static_cast<int>(pts[j][1])), 3, colour[j], -1);
@@ -164,9 +164,9 @@ TEST(DatasetSpec, AnUnknownNameIsAConfigErrorListingTheKnownOnes) {
   EXPECT_NE(msg.find("penn"), std::string::npos) << msg;
   EXPECT_NE(msg.find("jhmdb"), std::string::npos) << msg;
   // The same at config load, and data.split beyond a data set's splits.
-  EXPECT_NE(dkd::test::error_of([] { dkd::load_config_from_string("{data: {dataset: pen}}", {}, "t"); })
-                .find("data.dataset"),
-            std::string::npos);
+  EXPECT_NE(
+      dkd::test::error_of([] { dkd::load_config_from_string("{data: {dataset: pen}}", {}, "t"); }).find("data.dataset"),
+      std::string::npos);
   EXPECT_NE(dkd::test::error_of([] {
               dkd::load_config_from_string("{data: {dataset: jhmdb, split: 4}, model: {num_joints: 15}}", {}, "t");
             }).find("data.split"),

@@ -183,7 +183,7 @@ TEST(DistContext, MissingPeerFailsRendezvousWithinTimeout) {
 // ---------------------------------------------------------------- two ranks on loopback
 
 TEST(DistTwoRanks, LauncherRanksEndWithIdenticalParameters) {
-  auto dir = make_temp_dir("train");
+  const fs::path dir = fresh_dir("dist_train");
   EnvGuard g;
   clear_dist_env(g);
   g.set("DKD_DIST_WORKER", "train");
@@ -215,7 +215,7 @@ TEST(DistTwoRanks, LauncherRanksEndWithIdenticalParameters) {
 }
 
 TEST(DistTwoRanks, AveragedGradientEqualsCombinedBatchGradient) {
-  auto dir = make_temp_dir("grad");
+  const fs::path dir = fresh_dir("dist_grad");
   const int port = dkd::find_free_port();
   auto r0 = spawn_rank(0, 2, port, "grad", dir);
   auto r1 = spawn_rank(1, 2, port, "grad", dir);
@@ -247,7 +247,7 @@ TEST(DistTwoRanks, AveragedGradientEqualsCombinedBatchGradient) {
 }
 
 TEST(DistTwoRanks, KilledRankEndsTheOtherWithinTimeout) {
-  auto dir = make_temp_dir("kill");
+  const fs::path dir = fresh_dir("dist_kill");
   const int port = dkd::find_free_port();
   auto r0 = spawn_rank(0, 2, port, "loop", dir, {"DKD_DIST_TIMEOUT=5"});
   auto r1 = spawn_rank(1, 2, port, "loop", dir, {"DKD_DIST_TIMEOUT=5"});
@@ -265,7 +265,7 @@ TEST(DistTwoRanks, KilledRankEndsTheOtherWithinTimeout) {
 }
 
 TEST(DistTwoRanks, HungRankEndsTheOtherWithinTimeout) {
-  auto dir = make_temp_dir("hang");
+  const fs::path dir = fresh_dir("dist_hang");
   const int port = dkd::find_free_port();
   auto r0 = spawn_rank(0, 2, port, "loop", dir, {"DKD_DIST_TIMEOUT=2"});
   auto r1 = spawn_rank(1, 2, port, "loop", dir, {"DKD_DIST_TIMEOUT=2"});
@@ -284,7 +284,7 @@ TEST(DistTwoRanks, HungRankEndsTheOtherWithinTimeout) {
 }
 
 TEST(DistLauncher, PropagatesFailingRankExitCode) {
-  auto dir = make_temp_dir("launch");
+  const fs::path dir = fresh_dir("dist_launch");
   EnvGuard g;
   clear_dist_env(g);
   g.set("DKD_DIST_WORKER", "exit_rank1");
@@ -330,7 +330,7 @@ TEST(DistBench, DISABLED_Throughput) {
   };
   std::vector<double> one, two;
   for (int rep = 0; rep < repeats; ++rep) {  // interleaved, to share any background load
-    auto dir1 = make_temp_dir("bench1");
+    const fs::path dir1 = fresh_dir("dist_bench1");
     {
       const int port = dkd::find_free_port();
       auto p = spawn_rank(0, 1, port, "bench", dir1,
@@ -338,7 +338,7 @@ TEST(DistBench, DISABLED_Throughput) {
       ASSERT_TRUE(p->wait_for(300));
       ASSERT_EQ(p->exit_code(), 0) << read_text(dir1 / "error_0.txt");
     }
-    auto dir2 = make_temp_dir("bench2");
+    const fs::path dir2 = fresh_dir("dist_bench2");
     {
       const int port = dkd::find_free_port();
       auto p0 = spawn_rank(0, 2, port, "bench", dir2,

@@ -36,7 +36,7 @@ const dkd::Box kPlayerSquare{49.5f + 0.5f, -20.5f + 0.5f, 469.5f + 0.5f, 399.5f 
 std::map<int, dkd::Point2> player_landmarks() {
   const auto crop = dkd::CropTransform::make({259.5, 189.5}, 420, 420, 0, false, 256, 256).inverse();
   const std::map<int, std::pair<float, float>> in_crop{
-      {0, {122, 83}},   {11, {139, 89}},  {12, {96, 90}},   {15, {179, 115}}, {16, {36, 75}},   {23, {139, 147}},
+      {0, {122, 83}},   {11, {139, 89}},  {12, {96, 90}},   {15, {179, 115}}, {16, {36, 75}},  {23, {139, 147}},
       {24, {113, 155}}, {25, {177, 167}}, {26, {113, 181}}, {27, {221, 180}}, {28, {141, 203}}};
   std::map<int, dkd::Point2> out;
   for (const auto& [i, xy] : in_crop) out[i] = crop.apply({xy.first - 0.5f, xy.second - 0.5f});
@@ -104,7 +104,7 @@ TEST(LandmarkTracker, SomeoneWhoLooksDifferentIsNotTakenForThePerson) {
   EXPECT_GE(same.appearance_distance, 0.0);
   EXPECT_LT(same.appearance_distance, 0.3);
   const auto other = tracker.track(grey);
-  EXPECT_GT(other.pose_flag, 0.9f);  // the network does see a person ...
+  EXPECT_GT(other.pose_flag, 0.9f);                              // the network does see a person ...
   EXPECT_FALSE(other.same_person) << other.appearance_distance;  // ... but not this one
   EXPECT_FALSE(other.person_seen());
   EXPECT_EQ(tracker.lost_frames(), 1);
@@ -149,9 +149,10 @@ TEST(InferTool, TeacherWritesLandmarksOfTheUnchangedImage) {
   const auto crop = dkd::CropTransform::make({259.5, 189.5}, 420, 420, 0, false, 256, 256);
   const cv::Mat frame = dkd::warp_image(image, crop);
   for (int i = 0; i < 3; ++i) cv::imwrite(frames + "/" + std::to_string(i) + ".png", frame);
-  const auto r = dkd::test::run_tool_command(
-      "dkd_infer", "--teacher blazepose_lite --input " + frames + " --out " + dir + "/out --box 0,0,256,256 "
-                   "--box-margin 0 --no-overlay --snapshot 1");
+  const auto r =
+      dkd::test::run_tool_command("dkd_infer", "--teacher blazepose_lite --input " + frames + " --out " + dir +
+                                                   "/out --box 0,0,256,256 "
+                                                   "--box-margin 0 --no-overlay --snapshot 1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(std::filesystem::exists(dir + "/out/frame_00001.png"));
   std::ifstream in(dir + "/out/keypoints.json");
@@ -167,7 +168,8 @@ TEST(InferTool, TeacherWritesLandmarksOfTheUnchangedImage) {
   cv::Mat rgb;
   cv::cvtColor(frame, rgb, cv::COLOR_BGR2RGB);
   torch::NoGradGuard no_grad;
-  const auto input = torch::from_blob(rgb.data, {1, 256, 256, 3}, torch::kUInt8).permute({0, 3, 1, 2}).to(torch::kFloat) / 255.0;
+  const auto input =
+      torch::from_blob(rgb.data, {1, 256, 256, 3}, torch::kUInt8).permute({0, 3, 1, 2}).to(torch::kFloat) / 255.0;
   const auto out = net->forward(input).landmarks[0];
   for (int i = 0; i < 33; ++i) {
     // File: 1-based pixel centres; network: 0 at the crop's edge. Same image, so x_file = x_net - 0.5 + 1.
@@ -176,10 +178,11 @@ TEST(InferTool, TeacherWritesLandmarksOfTheUnchangedImage) {
     EXPECT_NEAR(lm[0][i][2].get<double>(), 1.0 / (1.0 + std::exp(-out[i][3].item<double>())), 1e-4);
   }
   // Wrong flag combinations are usage errors.
-  const auto both = dkd::test::run_tool_command("dkd_infer", "--teacher blazepose_full --random-weights --input " +
-                                                                  frames + " --out " + dir + "/x");
+  const auto both = dkd::test::run_tool_command(
+      "dkd_infer", "--teacher blazepose_full --random-weights --input " + frames + " --out " + dir + "/x");
   EXPECT_EQ(both.exit_code, 2) << both.output;
-  const auto bad = dkd::test::run_tool_command("dkd_infer", "--teacher blazepose_huge --input " + frames + " --out " + dir + "/x");
+  const auto bad =
+      dkd::test::run_tool_command("dkd_infer", "--teacher blazepose_huge --input " + frames + " --out " + dir + "/x");
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("blazepose_lite"), std::string::npos) << bad.output;
 }

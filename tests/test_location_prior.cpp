@@ -222,8 +222,9 @@ TEST(LocationPrior, GroupedHeadKeepsEachJointToItsOwnMaps) {
   const auto grad = previous.grad().abs().amax({0, 2, 3});
   EXPECT_GT(grad[2].item<double>(), 0.0);
   for (int j : {0, 1, 3}) EXPECT_EQ(grad[j].item<double>(), 0.0) << j;
-  EXPECT_THROW(dkd::LocationPrior(4, 6, dkd::PriorFusion::grouped, false), c10::Error);     // 6 hidden maps for 4 joints
-  EXPECT_THROW(dkd::LocationPrior(4, 8, dkd::PriorFusion::grouped, false, 5), c10::Error);  // no features in a grouped head
+  EXPECT_THROW(dkd::LocationPrior(4, 6, dkd::PriorFusion::grouped, false), c10::Error);  // 6 hidden maps for 4 joints
+  EXPECT_THROW(dkd::LocationPrior(4, 8, dkd::PriorFusion::grouped, false, 5),
+               c10::Error);  // no features in a grouped head
 }
 
 namespace {

@@ -45,8 +45,7 @@ TEST(MixedPrecision, GuardRunsConvolutionsInBFloat16AndRestoresTheState) {
   try {
     AutocastGuard on(torch::kCPU, true);
     throw std::runtime_error("stop");
-  } catch (const std::runtime_error&) {
-  }
+  } catch (const std::runtime_error&) {}
   EXPECT_FALSE(at::autocast::is_cpu_enabled());
 }
 

@@ -122,8 +122,10 @@ TEST(ModelEval, CropAnchoringIsTheShareOfTheOffsetThePredictionsFollow) {
   const auto moved_by = [&](double share) {
     std::vector<Point2> p = v.joints;
     for (int t = 0; t < v.num_frames(); ++t) {
-      const float side = std::max(v.boxes[static_cast<std::size_t>(t)].width(), v.boxes[static_cast<std::size_t>(t)].height());
-      for (int j = 0; j < v.num_joints; ++j) p[static_cast<std::size_t>(t * v.num_joints + j)].x += static_cast<float>(share * 0.2 * side);
+      const float side =
+          std::max(v.boxes[static_cast<std::size_t>(t)].width(), v.boxes[static_cast<std::size_t>(t)].height());
+      for (int j = 0; j < v.num_joints; ++j)
+        p[static_cast<std::size_t>(t * v.num_joints + j)].x += static_cast<float>(share * 0.2 * side);
     }
     return p;
   };

@@ -70,8 +70,7 @@ TEST(Overlay, DrawPoseDrawsOnlyConfidentJoints) {
   EXPECT_EQ(hidden.at<cv::Vec3b>(20, 48), cv::Vec3b(0, 0, 0));
   // A skeleton with another joint count draws joints only (no crash).
   cv::Mat other(128, 96, CV_8UC3, cv::Scalar::all(0));
-  dkd::draw_pose(other, pose, std::vector<float>(13, 1.f), &dkd::skeleton_for("jhmdb"), nullptr,
-                 options);
+  dkd::draw_pose(other, pose, std::vector<float>(13, 1.f), &dkd::skeleton_for("jhmdb"), nullptr, options);
   EXPECT_GT(cv::countNonZero(other.reshape(1)), 0);
 }
 

@@ -77,7 +77,7 @@ TEST_F(PackedInference, FollowsWeightAndStatisticChangesAfterPacking) {
   torch::NoGradGuard g;
   const auto x = torch::randn({1, 3, 64, 64});
   const auto before = net->forward(x);  // packs
-  randomise(*net, 2);                    // as loading a checkpoint does: in place
+  randomise(*net, 2);                   // as loading a checkpoint does: in place
   const auto after = net->forward(x);
   EXPECT_GT((after - before).abs().max().item<double>(), 1e-2);
   net->set_packed_inference(false);

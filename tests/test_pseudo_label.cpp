@@ -23,7 +23,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string panned_frames(const std::string& dir, int frames = 12) { return dkd::test::write_panned_messi(dir, frames); }
+std::string panned_frames(const std::string& dir, int frames = 12) {
+  return dkd::test::write_panned_messi(dir, frames);
+}
 
 // The player in frame 0 (the photograph's 110,40,410,340 moved by 20,29).
 const dkd::Box kPlayer{130, 69, 430, 369};
@@ -132,7 +134,8 @@ TEST(PseudoLabel, CommandLineWithoutPeopleWritesNothingAndSaysWhy) {
   const std::string dir = dkd::test::per_test_dir("pseudo_label");
   const std::string empty = dir + "/grass";
   fs::create_directories(empty);
-  for (int t = 0; t < 3; ++t) cv::imwrite(empty + "/" + std::to_string(t) + ".png", cv::Mat(240, 320, CV_8UC3, cv::Scalar(60, 140, 60)));
+  for (int t = 0; t < 3; ++t)
+    cv::imwrite(empty + "/" + std::to_string(t) + ".png", cv::Mat(240, 320, CV_8UC3, cv::Scalar(60, 140, 60)));
   const auto r = dkd::test::run_tool_command(
       "dkd_data", "pseudo-label --teacher blazepose_lite --input " + empty + " --out " + dir + "/set");
   EXPECT_EQ(r.exit_code, 1) << r.output;

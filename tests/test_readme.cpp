@@ -50,8 +50,8 @@ std::vector<std::string> prose_lines(const std::string& text) {
   bool fenced = false;
   for (std::string line; std::getline(in, line);) {
     const auto first = line.find_first_not_of(' ');
-    const bool fence = first != std::string::npos && (line.compare(first, 3, "```") == 0 ||
-                                                      line.compare(first, 3, "~~~") == 0);
+    const bool fence =
+        first != std::string::npos && (line.compare(first, 3, "```") == 0 || line.compare(first, 3, "~~~") == 0);
     if (fence) fenced = !fenced;
     lines.push_back(fence || fenced ? std::string() : line);
   }
@@ -150,8 +150,8 @@ std::string github_slug(const std::string& heading) {
     unsigned cp = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
     for (std::size_t k = 1; k < len && i + k < heading.size(); ++k)
       cp = (cp << 6) | (static_cast<unsigned char>(heading[i + k]) & 0x3F);
-    const bool symbol = cp < 0xC0 || cp == 0xD7 || cp == 0xF7 || (cp >= 0x2000 && cp <= 0x2BFF) ||
-                        (cp >= 0x3000 && cp <= 0x303F);
+    const bool symbol =
+        cp < 0xC0 || cp == 0xD7 || cp == 0xF7 || (cp >= 0x2000 && cp <= 0x2BFF) || (cp >= 0x3000 && cp <= 0x303F);
     if (!symbol) slug += heading.substr(i, len);
     i += len;
   }
@@ -186,7 +186,8 @@ std::set<std::string> heading_anchors(const std::string& markdown) {
 /// resolve: the path, relative to the file's folder, must exist, and an #anchor into a .md
 /// file (or into this one) must name one of its headings. One "file:line: target (why)"
 /// per broken link. `checked` counts the relative links looked at.
-std::vector<std::string> broken_links(const fs::path& file, const std::string& markdown, std::size_t* checked = nullptr) {
+std::vector<std::string> broken_links(const fs::path& file, const std::string& markdown,
+                                      std::size_t* checked = nullptr) {
   std::vector<std::string> broken;
   const std::string name = file.lexically_relative(DKD_SOURCE_DIR).generic_string();
   for (const Link& link : markdown_links(markdown)) {
@@ -199,7 +200,8 @@ std::vector<std::string> broken_links(const fs::path& file, const std::string& m
     const std::string anchor = hash == std::string::npos ? std::string() : t.substr(hash + 1);
     const fs::path resolved = path.empty() ? file : (file.parent_path() / path).lexically_normal();
     if (t.empty() || (!path.empty() && !fs::exists(resolved))) {
-      broken.push_back(where + " (no such file or folder: " + resolved.lexically_relative(DKD_SOURCE_DIR).generic_string() + ")");
+      broken.push_back(
+          where + " (no such file or folder: " + resolved.lexically_relative(DKD_SOURCE_DIR).generic_string() + ")");
       continue;
     }
     if (hash == std::string::npos || (!path.empty() && resolved.extension() != ".md")) continue;
@@ -248,7 +250,8 @@ TEST(Docs, EveryRelativeLinkResolves) {
   const std::string scratch =
       "# A heading — with `code`, (punctuation) and ×\n"
       "[good](README.md) ![image](docs) [web](https://example.com/x) [mail](mailto:a@b.c)\n"
-      "[bad file](no/such/file.md) and [bad anchor](#no-such-heading) and [here](#a-heading--with-code-punctuation-and-)\n"
+      "[bad file](no/such/file.md) and [bad anchor](#no-such-heading) and "
+      "[here](#a-heading--with-code-punctuation-and-)\n"
       "[other file](README.md#license) [other file, bad anchor](README.md#no-such-heading)\n"
       "`[in code](nope.md)` and ``[in ` code](nope.md)``\n"
       "```\n[in a fence](nope.md)\n```\n"

@@ -35,8 +35,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using dkd::TfliteModel;
-using dkd::TfliteOpKind;
 using dkd::TfliteOperator;
+using dkd::TfliteOpKind;
 using dkd::TfliteTensor;
 using dkd::TfliteType;
 
@@ -221,23 +221,44 @@ torch::Tensor golden_input(const std::string& which) {
   for (int h = 0; h < 256; ++h)
     for (int w = 0; w < 256; ++w)
       for (int c = 0; c < 3; ++c)
-        a[0][h][w][c] = which == "A" ? static_cast<float>(0.5 + 0.45 * std::sin(0.031 * h * (c + 1) + 0.017 * w * (3 - c) + c))
-                                     : static_cast<float>(((h * 7 + w * 13 + c * 29) % 256) / 255.0);
+        a[0][h][w][c] = which == "A"
+                            ? static_cast<float>(0.5 + 0.45 * std::sin(0.031 * h * (c + 1) + 0.017 * w * (3 - c) + c))
+                            : static_cast<float>(((h * 7 + w * 13 + c * 29) % 256) / 255.0);
   return t;
 }
 
 TEST(TfliteReader, ReadsTheThreeBlazePoseNetworksOpByOp) {
   // Operator counts as tools/blazepose_reference.py --dump-ops lists them.
-  const std::map<dkd::BlazePoseSize, std::map<TfliteOpKind, int>> expected{
-      {dkd::BlazePoseSize::lite, {{TfliteOpKind::add, 25}, {TfliteOpKind::conv_2d, 54}, {TfliteOpKind::depthwise_conv_2d, 34},
-                                  {TfliteOpKind::dequantize, 176}, {TfliteOpKind::logistic, 1}, {TfliteOpKind::max_pool_2d, 2},
-                                  {TfliteOpKind::pad, 5}, {TfliteOpKind::reshape, 3}, {TfliteOpKind::resize_bilinear, 5}}},
-      {dkd::BlazePoseSize::full, {{TfliteOpKind::add, 28}, {TfliteOpKind::conv_2d, 58}, {TfliteOpKind::depthwise_conv_2d, 38},
-                                  {TfliteOpKind::dequantize, 192}, {TfliteOpKind::logistic, 1}, {TfliteOpKind::max_pool_2d, 2},
-                                  {TfliteOpKind::pad, 5}, {TfliteOpKind::reshape, 3}, {TfliteOpKind::resize_bilinear, 5}}},
-      {dkd::BlazePoseSize::heavy, {{TfliteOpKind::add, 73}, {TfliteOpKind::conv_2d, 116}, {TfliteOpKind::depthwise_conv_2d, 82},
-                                   {TfliteOpKind::dequantize, 396}, {TfliteOpKind::logistic, 1}, {TfliteOpKind::max_pool_2d, 5},
-                                   {TfliteOpKind::pad, 8}, {TfliteOpKind::reshape, 3}, {TfliteOpKind::resize_bilinear, 5}}}};
+  const std::map<dkd::BlazePoseSize, std::map<TfliteOpKind, int>> expected{{dkd::BlazePoseSize::lite,
+                                                                            {{TfliteOpKind::add, 25},
+                                                                             {TfliteOpKind::conv_2d, 54},
+                                                                             {TfliteOpKind::depthwise_conv_2d, 34},
+                                                                             {TfliteOpKind::dequantize, 176},
+                                                                             {TfliteOpKind::logistic, 1},
+                                                                             {TfliteOpKind::max_pool_2d, 2},
+                                                                             {TfliteOpKind::pad, 5},
+                                                                             {TfliteOpKind::reshape, 3},
+                                                                             {TfliteOpKind::resize_bilinear, 5}}},
+                                                                           {dkd::BlazePoseSize::full,
+                                                                            {{TfliteOpKind::add, 28},
+                                                                             {TfliteOpKind::conv_2d, 58},
+                                                                             {TfliteOpKind::depthwise_conv_2d, 38},
+                                                                             {TfliteOpKind::dequantize, 192},
+                                                                             {TfliteOpKind::logistic, 1},
+                                                                             {TfliteOpKind::max_pool_2d, 2},
+                                                                             {TfliteOpKind::pad, 5},
+                                                                             {TfliteOpKind::reshape, 3},
+                                                                             {TfliteOpKind::resize_bilinear, 5}}},
+                                                                           {dkd::BlazePoseSize::heavy,
+                                                                            {{TfliteOpKind::add, 73},
+                                                                             {TfliteOpKind::conv_2d, 116},
+                                                                             {TfliteOpKind::depthwise_conv_2d, 82},
+                                                                             {TfliteOpKind::dequantize, 396},
+                                                                             {TfliteOpKind::logistic, 1},
+                                                                             {TfliteOpKind::max_pool_2d, 5},
+                                                                             {TfliteOpKind::pad, 8},
+                                                                             {TfliteOpKind::reshape, 3},
+                                                                             {TfliteOpKind::resize_bilinear, 5}}}};
   for (const auto size : kSizes) {
     const TfliteModel m = dkd::read_tflite(dkd::blazepose_path(size));
     std::map<TfliteOpKind, int> counts;
@@ -291,14 +312,16 @@ TEST(BlazePoseGolden, LiteFullAndHeavyMatchAnIndependentImplementation) {
         if (e.contains("values")) {
           for (size_t i = 0; i < e["values"].size(); ++i) check(static_cast<int64_t>(i), e["values"][i]);
         } else {
-          for (size_t i = 0; i < e["sample"].size(); ++i) check((static_cast<int64_t>(i) * 7919 + 13) % n, e["sample"][i]);
+          for (size_t i = 0; i < e["sample"].size(); ++i)
+            check((static_cast<int64_t>(i) * 7919 + 13) % n, e["sample"][i]);
           const auto last = outputs[o].size(1);  // channels (NCHW)
           const auto sums = outputs[o].sum({0, 2, 3}).to(torch::kDouble);
           const auto maxs = outputs[o].amax({0, 2, 3}).to(torch::kDouble);
           for (int64_t c = 0; c < last; ++c) {
             const double es = e["channel_sum"][c], em = e["channel_max"][c];
             EXPECT_NEAR(sums[c].item<double>(), es, 1e-4 * std::abs(es) + 64 * 64 * 1e-3) << where << " channel " << c;
-            EXPECT_NEAR(maxs[c].item<double>(), em, std::max(10 * f32, 1e-4 * std::abs(em)) + 1e-3) << where << " max " << c;
+            EXPECT_NEAR(maxs[c].item<double>(), em, std::max(10 * f32, 1e-4 * std::abs(em)) + 1e-3)
+                << where << " max " << c;
           }
         }
       }
@@ -317,9 +340,10 @@ TEST(BlazePose, PutsTheFootballersJointsOnHisBody) {
   const auto crop = dkd::CropTransform::make({259.5, 189.5}, 420, 420, 0, false, 256, 256);
   cv::Mat rgb;
   cv::cvtColor(dkd::warp_image(image, crop), rgb, cv::COLOR_BGR2RGB);
-  const auto input = torch::from_blob(rgb.data, {1, 256, 256, 3}, torch::kUInt8).permute({0, 3, 1, 2}).to(torch::kFloat) / 255.0;
+  const auto input =
+      torch::from_blob(rgb.data, {1, 256, 256, 3}, torch::kUInt8).permute({0, 3, 1, 2}).to(torch::kFloat) / 255.0;
   const std::map<int, std::pair<double, double>> reference{
-      {0, {122, 83}},   {11, {139, 89}},  {12, {96, 90}},   {15, {179, 115}}, {16, {36, 75}},   {23, {139, 147}},
+      {0, {122, 83}},   {11, {139, 89}},  {12, {96, 90}},   {15, {179, 115}}, {16, {36, 75}},  {23, {139, 147}},
       {24, {113, 155}}, {25, {177, 167}}, {26, {113, 181}}, {27, {221, 180}}, {28, {141, 203}}};
   torch::NoGradGuard no_grad;
   for (const auto size : kSizes) {
@@ -334,8 +358,10 @@ TEST(BlazePose, PutsTheFootballersJointsOnHisBody) {
     // transposed or shifted network lands far off.
     const double tolerance = size == dkd::BlazePoseSize::heavy ? 3 : 35;
     for (const auto& [landmark, xy] : reference) {
-      EXPECT_NEAR(out.landmarks[0][landmark][0].item<float>(), xy.first, tolerance) << dkd::blazepose_name(size) << " landmark " << landmark;
-      EXPECT_NEAR(out.landmarks[0][landmark][1].item<float>(), xy.second, tolerance) << dkd::blazepose_name(size) << " landmark " << landmark;
+      EXPECT_NEAR(out.landmarks[0][landmark][0].item<float>(), xy.first, tolerance)
+          << dkd::blazepose_name(size) << " landmark " << landmark;
+      EXPECT_NEAR(out.landmarks[0][landmark][1].item<float>(), xy.second, tolerance)
+          << dkd::blazepose_name(size) << " landmark " << landmark;
     }
   }
 }
@@ -413,7 +439,8 @@ TEST(TfliteReader, HostileFilesGiveAnErrorNamingTheFile) {
     }
   }
   EXPECT_GT(rejected, 80);  // every truncation, and many of the flips into the tables
-  EXPECT_NE(dkd::test::error_of([&] { dkd::read_tflite(dir + "/missing.tflite"); }).find("fetch_models"), std::string::npos);
+  EXPECT_NE(dkd::test::error_of([&] { dkd::read_tflite(dir + "/missing.tflite"); }).find("fetch_models"),
+            std::string::npos);
 }
 
 }  // namespace

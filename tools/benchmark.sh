@@ -370,7 +370,7 @@ for dir in blas openblas-pthread openblas-openmp blis-pthread blis-openmp; do
   LD_LIBRARY_PATH="/usr/lib/$arch/$dir" $BLAS_CMD --md "$WORK/bench_$dir.md" > /dev/null 2>&1
   out=$(cat "$WORK/bench_$dir.md")
   machine=$(grep -m1 '^Machine:' <<< "$out")
-  large=$(awk -F'|' '/per-frame large/ {gsub(/ /, "", $3); print $3; exit}' <<< "$out")
+  large=$(awk -F'|' '$2 ~ /^ initializer / {gsub(/ /, "", $3); print $3; exit}' <<< "$out")
   dkd=$(awk -F'|' '/DKD \(later/ {gsub(/ /, "", $3); print $3; exit}' <<< "$out")
   echo "| $dir | ${machine#Machine: } | $large | $dkd |" >> "$WORK/blas.md"
 done

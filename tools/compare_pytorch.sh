@@ -37,7 +37,7 @@ die() { echo "compare_pytorch: $*" >&2; exit 1; }
 json_get() {  # FILE PYTHON-EXPRESSION-ON-j
   "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
 }
-large_ms() { json_get "$1" "[r['ms_per_frame'] for r in j['rows'] if r['name'].startswith('per-frame large')][0]"; }
+large_ms() { json_get "$1" "[r['ms_per_frame'] for r in j['rows'] if r['name'] == 'initializer'][0]"; }
 
 # This machine's timings drift between runs (other load on the host), so every measurement
 # is taken in $ROUNDS interleaved rounds (C++, Python, C++, Python, ...) and the best of each
@@ -114,7 +114,7 @@ print(*out)" "$OUT/train_cpp_bf16/metrics.jsonl")"
   record train_cpp_bf16_epoch2 "$e2"
 done
 py_params=$(json_get "$OUT/py_infer.json" "j['params']")
-cpp_params=$(json_get "$OUT/cpp_infer.json" "int([r['params'] for r in j['rows'] if r['name'].startswith('per-frame large')][0])")
+cpp_params=$(json_get "$OUT/cpp_infer.json" "int([r['params'] for r in j['rows'] if r['name'] == 'initializer'][0])")
 [ "$py_params" = "$cpp_params" ] || die "the Python network has $py_params parameters, the C++ one $cpp_params: not the same network"
 
 "$PY" - "$OUT" "$batch" "$size" "$(nproc)" <<'EOF'
@@ -131,7 +131,7 @@ tcb1, tcb2 = best["train_cpp_bf16_epoch1"], best["train_cpp_bf16_epoch2"]
 tp, tps, tpb, tpbs = best["train_py"], best["train_py_subpixel"], best["train_py_bf16"], best["train_py_bf16_subpixel"]
 bench = json.load(open(f"{out}/cpp_infer.json"))
 blas = bench["blas"]["name"]
-large = [r for r in bench["rows"] if r["name"].startswith("per-frame large")][0]
+large = [r for r in bench["rows"] if r["name"] == "initializer"][0]
 conv_rate = bench["machine_gflops"]["conv3x3"]
 floor = large["gmacs_per_frame"] * 2.0 / conv_rate * 1000.0  # ms at the machine's measured 3x3 conv rate
 md = f"""C++ tools vs the same networks in PyTorch (Python), one run, {cores} cores, BLAS {blas}, Debian's LibTorch 1.13 on both sides.

@@ -74,16 +74,18 @@ int main(int argc, char** argv) {
   label->add_option("--box", pseudo_boxes,
                     "person box x1,y1,x2,y2 in the first frame (repeatable); default: OpenCV's HOG people detector");
   label->add_option("--max-people", pseudo.max_people, "live tracks at most")->capture_default_str();
-  label->add_option("--detect-every", pseudo.detect_every,
-                    "look for new people every N frames (HOG; without --box); 0 = first frame only")
+  label
+      ->add_option("--detect-every", pseudo.detect_every,
+                   "look for new people every N frames (HOG; without --box); 0 = first frame only")
       ->capture_default_str();
   label->add_option("--min-frames", pseudo.min_frames, "shorter tracks are not written")->capture_default_str();
   label->add_option("--max-lost", pseudo.max_lost, "frames in a row without a person before a track ends")
       ->capture_default_str();
   label->add_option("--max-frames", pseudo.max_frames, "read at most N frames; 0 = all")->capture_default_str();
-  label->add_option("--test-from", pseudo.test_from,
-                    "first frame (0-based) of the test segment: tracks are cut there, earlier frames train; -1 = "
-                    "all train")
+  label
+      ->add_option("--test-from", pseudo.test_from,
+                   "first frame (0-based) of the test segment: tracks are cut there, earlier frames train; -1 = "
+                   "all train")
       ->capture_default_str();
   label->add_option("--min-visibility", pseudo.min_visibility, "teacher visibility of a visible joint")
       ->capture_default_str();

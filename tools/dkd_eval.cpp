@@ -12,21 +12,14 @@
 #include "dkd/util/error.h"
 #include "dkd/util/logging.h"
 #include "dkd/util/runtime.h"
+#include "dkd/util/strings.h"
 
 namespace {
 
+// A comma list from the command line; a trailing comma (or an empty option) adds no entry.
 std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : text) {
-    if (c == ',') {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
+  std::vector<std::string> out = dkd::split_list(text, ',');
+  if (out.back().empty()) out.pop_back();
   return out;
 }
 
@@ -54,7 +47,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> compare;
   std::vector<std::string> seeds;
   app.add_option("--checkpoint", checkpoints, "checkpoint to evaluate; for --split all: a.pt,b.pt,c.pt");
-  app.add_option("--split", options.split, "test (default), a numbered split (Sub-JHMDB: 1|2|3), or all (their average)");
+  app.add_option("--split", options.split,
+                 "test (default), a numbered split (Sub-JHMDB: 1|2|3), or all (their average)");
   app.add_option("--model", options.model,
                  "model in the checkpoint: dkd, initializer (per-frame large) or baseline (per-frame small)");
   app.add_option("--json", options.json_path, "write the report as JSON");

@@ -1,6 +1,6 @@
 // dkd_infer: streaming DKD pose tracking on a video file, a folder of images or
 // a camera; writes keypoints.json (the evaluator's predictions format) and an
-// overlay video. --bench times track() against the per-frame large network.
+// overlay video. --bench times track() against the initializer on every frame.
 #include "dkd/infer/bench.h"
 #include "dkd/infer/infer_command.h"
 #include "dkd/models/checkpoint.h"
@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-frames", options.max_frames, "stop after N frames (0 = all; a camera runs until Ctrl-C)")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("!--no-overlay", options.overlay, "do not write the overlay video");
-  app.add_option("--snapshot", options.snapshots, "also save the drawn frame N as OUT/frame_NNNNN.png (repeatable, 0-based)")
+  app.add_option("--snapshot", options.snapshots,
+                 "also save the drawn frame N as OUT/frame_NNNNN.png (repeatable, 0-based)")
       ->delimiter(',');
   app.add_option("--teacher", options.teacher,
                  "track with the pretrained BlazePose network on every frame instead of a checkpoint: "
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
   app.add_flag("--random-weights", options.random_weights,
                "no checkpoint: an untrained model, to check the pipeline only (meaningless keypoints)");
   app.add_flag("--bench", bench,
-               "time track() against the per-frame large network, with and without BN folding "
+               "time track() against the initializer on every frame, with and without BN folding "
                "(random weights without --checkpoint; --input gives the frame)");
   app.add_option("--bench-frames", bench_options.frames, "timed frames per benchmark row")->check(CLI::PositiveNumber);
   if (const int code = dkd::parse_command_line(app, argc, argv); code >= 0) return code;

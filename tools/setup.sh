@@ -28,6 +28,7 @@ PACKAGES=(
   libyaml-cpp-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
   libmatio-dev                      # MATLAB .mat files (Penn Action, JHMDB)
   libgtest-dev
+  clang-format                      # the style check (tools/check_format.sh, ctest format.clang_format)
   opencv-doc                        # sample photographs (synthetic backgrounds) and vtest.avi
   "$BLAS_PACKAGE"                   # optimised BLAS behind libblas.so.3 (see below)
 )

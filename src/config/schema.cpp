@@ -139,11 +139,12 @@ void validate_config(const Config& c) {
                       "' (bfloat16 is for the per-frame stages, train.initializer and train.baseline: the DKD "
                       "stage's operators are too small to gain from it)");
   if (c.infer.precision == Precision::bfloat16 && !c.infer.packed_inference)
-    throw ConfigError("infer.precision: bfloat16 runs on the packed oneDNN path; set infer.packed_inference: true "
-                      "or infer.precision: float32");
+    throw ConfigError(
+        "infer.precision: bfloat16 runs on the packed oneDNN path; set infer.packed_inference: true "
+        "or infer.precision: float32");
   if (c.infer.precision == Precision::bfloat16 && c.runtime.device != "cpu")
-    throw ConfigError("infer.precision: bfloat16 is a CPU (oneDNN) option, but runtime.device is '" +
-                      c.runtime.device + "'; use infer.precision: float32");
+    throw ConfigError("infer.precision: bfloat16 is a CPU (oneDNN) option, but runtime.device is '" + c.runtime.device +
+                      "'; use infer.precision: float32");
 }
 
 namespace {

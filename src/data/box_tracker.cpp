@@ -32,7 +32,6 @@ void BoxTracker::update(const std::vector<Point2>& keypoints, const std::vector<
     case BoxRuleKind::steady:
       update_steady(keypoints, confidence);
       return;
-
   }
 }
 
@@ -41,8 +40,7 @@ void BoxTracker::update_extent(const std::vector<Point2>& keypoints, const std::
                                  rule_.box_smoothing, image_size_);
 }
 
-bool BoxTracker::measure(const std::vector<Point2>& keypoints, const std::vector<float>& confidence,
-                         Measurement& m) {
+bool BoxTracker::measure(const std::vector<Point2>& keypoints, const std::vector<float>& confidence, Measurement& m) {
   // The extent of the joints the network is sure of.
   float x1 = 0, y1 = 0, x2 = 0, y2 = 0;
   int n = 0;
@@ -75,7 +73,8 @@ bool BoxTracker::measure(const std::vector<Point2>& keypoints, const std::vector
       const double box_side = std::max(box_.width(), box_.height());
       scale_ = std::clamp(box_side / side, rule_.box_scale / kCalibrationRange, rule_.box_scale * kCalibrationRange);
       const auto shift = [&](double box_center, double center) {
-        return static_cast<float>(std::clamp((box_center - center) / side, -kMaxCalibrationShift, kMaxCalibrationShift));
+        return static_cast<float>(
+            std::clamp((box_center - center) / side, -kMaxCalibrationShift, kMaxCalibrationShift));
       };
       shift_ = {shift(0.5 * (box_.x1 + box_.x2), m.cx), shift(0.5 * (box_.y1 + box_.y2), m.cy)};
     }

@@ -113,8 +113,8 @@ std::vector<VideoRecord> load_split(const DataConfig& config, const std::string&
     out.push_back(std::move(v));
   }
   if (out.empty())
-    throw DataError(config.root, "no usable " + split + " videos in the " + config.dataset +
-                                     " data set" + (split == "val" ? " (set data.val_fraction > 0)" : ""));
+    throw DataError(config.root, "no usable " + split + " videos in the " + config.dataset + " data set" +
+                                     (split == "val" ? " (set data.val_fraction > 0)" : ""));
   spdlog::info("{} {} split: {} videos, {} frames", config.dataset, split, out.size(), [&] {
     long n = 0;
     for (const auto& v : out) n += v.num_frames();

@@ -16,8 +16,8 @@ DatasetSpec penn_action() {
   s.name = "penn";
   s.title = "Penn Action";
   Skeleton& k = s.skeleton;
-  k.joint_names = {"head",   "l_shoulder", "r_shoulder", "l_elbow", "r_elbow", "l_wrist", "r_wrist",
-                   "l_hip",  "r_hip",      "l_knee",     "r_knee",  "l_ankle", "r_ankle"};
+  k.joint_names = {"head",  "l_shoulder", "r_shoulder", "l_elbow", "r_elbow", "l_wrist", "r_wrist",
+                   "l_hip", "r_hip",      "l_knee",     "r_knee",  "l_ankle", "r_ankle"};
   k.flip_pairs = {{1, 2}, {3, 4}, {5, 6}, {7, 8}, {9, 10}, {11, 12}};
   k.limbs = {{0, 1}, {0, 2}, {1, 2}, {1, 3}, {3, 5},  {2, 4},  {4, 6},
              {1, 7}, {2, 8}, {7, 8}, {7, 9}, {9, 11}, {8, 10}, {10, 12}};
@@ -35,7 +35,7 @@ DatasetSpec sub_jhmdb() {
   s.name = "jhmdb";
   s.title = "Sub-JHMDB";
   Skeleton& k = s.skeleton;
-  k.joint_names = {"neck",  "belly",   "head",    "r_shoulder", "l_shoulder", "r_hip",   "l_hip",  "r_elbow",
+  k.joint_names = {"neck",    "belly",  "head",   "r_shoulder", "l_shoulder", "r_hip",   "l_hip",  "r_elbow",
                    "l_elbow", "r_knee", "l_knee", "r_wrist",    "l_wrist",    "r_ankle", "l_ankle"};
   k.flip_pairs = {{3, 4}, {5, 6}, {7, 8}, {9, 10}, {11, 12}, {13, 14}};
   k.limbs = {{2, 0},  {0, 1}, {0, 3}, {0, 4}, {3, 7},  {7, 11}, {4, 8},

@@ -1,12 +1,12 @@
 #include "dkd/data/loader.h"
 
-#include <chrono>
 #include <cstdio>
 
 #include <spdlog/spdlog.h>
 
 #include "dkd/config/config.h"
 #include "dkd/data/dataset.h"
+#include "dkd/util/bench_timer.h"
 #include "dkd/util/error.h"
 #include "dkd/util/progress.h"
 
@@ -184,19 +184,20 @@ int run_loader_bench(const Config& config, int batches) {
   if (loader.size() == 0) throw DataError(config.data.root, "not enough clips for one batch");
   const int64_t n = std::min<int64_t>(batches, loader.size());
   loader.start_epoch(0);
-  using Clock = std::chrono::steady_clock;
-  const auto t0 = Clock::now();
+  // A throughput, not repeated runs: the first batch (workers starting, caches
+  // cold) is timed apart from the steady state after it.
+  const Stopwatch total_watch;
   auto first = loader.next();
-  const double first_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double first_s = total_watch.elapsed_s();
   int64_t clips = first ? first->images.size(0) : 0;
-  const auto t1 = Clock::now();
+  const Stopwatch steady_watch;
   for (int64_t i = 1; i < n; ++i) {
     auto b = loader.next();
     if (!b) break;
     clips += b->images.size(0);
   }
-  const double total = std::chrono::duration<double>(Clock::now() - t0).count();
-  const double steady = std::chrono::duration<double>(Clock::now() - t1).count();
+  const double total = total_watch.elapsed_s();
+  const double steady = steady_watch.elapsed_s();
   const int64_t steady_clips = clips - (first ? first->images.size(0) : 0);
   const double rate = steady > 0 && steady_clips > 0 ? steady_clips / steady : clips / total;
   const int T = config.data.clip_length;

@@ -48,6 +48,194 @@ std::string describe_status(int status) {
   return "ended with status " + std::to_string(status);
 }
 
+/// The environment of each rank: this process's, without any launcher's
+/// variables, plus the torchrun variables of that rank.
+std::vector<std::vector<std::string>> rank_environments(int nproc, int port) {
+  std::vector<std::string> base_env;
+  for (char** e = environ; e && *e; ++e)
+    if (!is_dist_variable(*e)) base_env.emplace_back(*e);
+  std::vector<std::vector<std::string>> envs(nproc, base_env);
+  for (int r = 0; r < nproc; ++r) {
+    envs[r].push_back("RANK=" + std::to_string(r));
+    envs[r].push_back("LOCAL_RANK=" + std::to_string(r));
+    envs[r].push_back("WORLD_SIZE=" + std::to_string(nproc));
+    envs[r].push_back("LOCAL_WORLD_SIZE=" + std::to_string(nproc));
+    envs[r].push_back("MASTER_ADDR=127.0.0.1");
+    envs[r].push_back("MASTER_PORT=" + std::to_string(port));
+  }
+  return envs;
+}
+
+/// execve's view of `strings` (null-terminated); valid while `strings` lives.
+std::vector<char*> c_strings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+/// While it lives, SIGINT and SIGTERM only note themselves (g_pending_signal) for
+/// the launcher's loop to forward; the previous handlers come back afterwards.
+class SignalCatcher {
+ public:
+  SignalCatcher() {
+    struct sigaction sa {};
+    sa.sa_handler = note_pending_signal;
+    sigemptyset(&sa.sa_mask);
+    g_pending_signal = 0;
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~SignalCatcher() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  SignalCatcher(const SignalCatcher&) = delete;
+  SignalCatcher& operator=(const SignalCatcher&) = delete;
+
+ private:
+  struct sigaction old_int_;
+  struct sigaction old_term_;
+};
+
+/// Starts one child per environment in `cenvs`; when a fork fails, kills and
+/// reaps the children already started and throws.
+std::vector<pid_t> fork_ranks(const std::string& exe, std::vector<char*>& cargv,
+                              std::vector<std::vector<char*>>& cenvs) {
+  const int nproc = static_cast<int>(cenvs.size());
+  const pid_t parent = getpid();
+  std::vector<pid_t> pids(nproc, -1);
+  for (int r = 0; r < nproc; ++r) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(1);
+      // A process group of its own: the terminal's Ctrl-C reaches the launcher
+      // only, which forwards exactly one signal to each rank.
+      setpgid(0, 0);
+      execve(exe.c_str(), cargv.data(), cenvs[r].data());
+      const char msg[] = "dkd launcher: execve failed\n";
+      ssize_t ignored = write(2, msg, sizeof msg - 1);
+      (void)ignored;
+      _exit(127);
+    }
+    if (pid < 0) {
+      int e = errno;
+      for (int q = 0; q < r; ++q) kill(pids[q], SIGKILL);
+      for (int q = 0; q < r; ++q) waitpid(pids[q], nullptr, 0);
+      throw Error(std::string("launcher: fork() failed: ") + std::strerror(e));
+    }
+    setpgid(pid, pid);  // also here, so no signal can come before the child's own call
+    pids[r] = pid;
+  }
+  return pids;
+}
+
+/// Waits for the ranks: the first failure stops the others (SIGTERM, then
+/// SIGKILL after kill_grace_s); a first SIGINT/SIGTERM is forwarded once so the
+/// ranks can save a checkpoint (SIGKILL after stop_grace_s), a second kills them.
+class RankSupervisor {
+ public:
+  RankSupervisor(std::vector<pid_t> pids, const LaunchOptions& options)
+      : pids_(std::move(pids)),
+        options_(options),
+        nproc_(static_cast<int>(pids_.size())),
+        live_(nproc_),
+        done_(pids_.size(), false),
+        grace_s_(options.kill_grace_s) {}
+
+  /// Returns the launcher's exit code once every rank has ended.
+  int wait() {
+    while (live_ > 0) {
+      if (int sig = g_pending_signal) {
+        g_pending_signal = 0;
+        if (++signals_seen_ > 1) return kill_now(sig);
+        forward(sig);
+      }
+      const bool reaped = reap();
+      if (killing_ && !forwarded_kill_ && live_ > 0 && clock::now() > kill_deadline_) {
+        forwarded_kill_ = true;
+        spdlog::error("launcher: {} rank(s) still running {} s after the stop signal; killing them", live_, grace_s_);
+        signal_live(SIGKILL);
+      }
+      if (!reaped && live_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return result_;
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+
+  void signal_live(int sig) {
+    for (int r = 0; r < nproc_; ++r)
+      if (!done_[r]) kill(pids_[r], sig);
+  }
+
+  void start_grace(double seconds) {
+    killing_ = true;
+    grace_s_ = seconds;
+    kill_deadline_ = clock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  }
+
+  /// The first signal: passed on once; the ranks stop after their checkpoint.
+  void forward(int sig) {
+    spdlog::warn(
+        "launcher: got signal {}; the ranks save a checkpoint and stop (up to {} s, dist.stop_grace_s); "
+        "signal again to kill them now",
+        sig, options_.stop_grace_s);
+    signal_live(sig);
+    if (result_ == 0) result_ = 128 + sig;
+    start_grace(options_.stop_grace_s);
+  }
+
+  /// The second signal: no more waiting for checkpoints.
+  int kill_now(int sig) {
+    spdlog::error("launcher: second signal {}: killing the ranks now (no checkpoint)", sig);
+    signal_live(SIGKILL);
+    for (int r = 0; r < nproc_; ++r)
+      if (!done_[r]) waitpid(pids_[r], nullptr, 0);
+    return 128 + sig;
+  }
+
+  /// Collects the ranks that ended; the first failure becomes the exit code and
+  /// stops the others. Returns whether any rank ended.
+  bool reap() {
+    bool reaped = false;
+    for (int r = 0; r < nproc_; ++r) {
+      if (done_[r]) continue;
+      int status = 0;
+      pid_t w = waitpid(pids_[r], &status, WNOHANG);
+      if (w == 0) continue;
+      if (w < 0 && errno == EINTR) continue;
+      done_[r] = true;
+      --live_;
+      reaped = true;
+      int code = w < 0 ? 1 : exit_code(status);
+      if (code != 0 && result_ == 0) {
+        result_ = code;
+        spdlog::error("launcher: rank {} (pid {}) {}; stopping the other ranks", r, pids_[r], describe_status(status));
+      }
+      if (code != 0 && !killing_) {
+        signal_live(SIGTERM);
+        start_grace(options_.kill_grace_s);
+      }
+    }
+    return reaped;
+  }
+
+  std::vector<pid_t> pids_;
+  const LaunchOptions& options_;
+  int nproc_;
+  int live_;
+  std::vector<bool> done_;
+  double grace_s_;
+  int result_ = 0;
+  int signals_seen_ = 0;
+  bool killing_ = false;
+  bool forwarded_kill_ = false;
+  clock::time_point kill_deadline_{};
+};
+
 }  // namespace
 
 int parse_nproc_flag(int argc, char** argv, std::vector<std::string>* rest) {
@@ -93,133 +281,15 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args, const La
 
   // Everything the children need is built before fork(): after it only
   // async-signal-safe calls are made.
-  std::vector<std::string> base_env;
-  for (char** e = environ; e && *e; ++e)
-    if (!is_dist_variable(*e)) base_env.emplace_back(*e);
-  std::vector<std::vector<std::string>> envs(nproc, base_env);
-  for (int r = 0; r < nproc; ++r) {
-    envs[r].push_back("RANK=" + std::to_string(r));
-    envs[r].push_back("LOCAL_RANK=" + std::to_string(r));
-    envs[r].push_back("WORLD_SIZE=" + std::to_string(nproc));
-    envs[r].push_back("LOCAL_WORLD_SIZE=" + std::to_string(nproc));
-    envs[r].push_back("MASTER_ADDR=127.0.0.1");
-    envs[r].push_back("MASTER_PORT=" + std::to_string(port));
-  }
-  std::vector<char*> cargv;
-  for (auto& a : args) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  std::vector<std::vector<char*>> cenvs(nproc);
-  for (int r = 0; r < nproc; ++r) {
-    for (auto& e : envs[r]) cenvs[r].push_back(const_cast<char*>(e.c_str()));
-    cenvs[r].push_back(nullptr);
-  }
+  const std::vector<std::vector<std::string>> envs = rank_environments(nproc, port);
+  std::vector<char*> cargv = c_strings(args);
+  std::vector<std::vector<char*>> cenvs;
+  for (const auto& env : envs) cenvs.push_back(c_strings(env));
 
-  struct sigaction sa {
-  }, old_int{}, old_term{};
-  sa.sa_handler = note_pending_signal;
-  sigemptyset(&sa.sa_mask);
-  g_pending_signal = 0;
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-  auto restore = [&] {
-    sigaction(SIGINT, &old_int, nullptr);
-    sigaction(SIGTERM, &old_term, nullptr);
-  };
-
+  const SignalCatcher signals;
   spdlog::info("launching {} local ranks of {} (MASTER_ADDR=127.0.0.1 MASTER_PORT={})", nproc, args[0], port);
-  const pid_t parent = getpid();
-  std::vector<pid_t> pids(nproc, -1);
-  for (int r = 0; r < nproc; ++r) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(1);
-      // A process group of its own: the terminal's Ctrl-C reaches the launcher
-      // only, which forwards exactly one signal to each rank.
-      setpgid(0, 0);
-      execve(exe.c_str(), cargv.data(), cenvs[r].data());
-      const char msg[] = "dkd launcher: execve failed\n";
-      ssize_t ignored = write(2, msg, sizeof msg - 1);
-      (void)ignored;
-      _exit(127);
-    }
-    if (pid < 0) {
-      int e = errno;
-      for (int q = 0; q < r; ++q) kill(pids[q], SIGKILL);
-      for (int q = 0; q < r; ++q) waitpid(pids[q], nullptr, 0);
-      restore();
-      throw Error(std::string("launcher: fork() failed: ") + std::strerror(e));
-    }
-    setpgid(pid, pid);  // also here, so no signal can come before the child's own call
-    pids[r] = pid;
-  }
-
-  using clock = std::chrono::steady_clock;
-  int live = nproc;
-  int result = 0;
-  bool killing = false;
-  bool forwarded_kill = false;
-  clock::time_point kill_deadline{};
-  std::vector<bool> done(nproc, false);
-  int signals_seen = 0;
-  double grace_s = options.kill_grace_s;
-  while (live > 0) {
-    if (int sig = g_pending_signal) {
-      g_pending_signal = 0;
-      if (++signals_seen == 1) {
-        spdlog::warn(
-            "launcher: got signal {}; the ranks save a checkpoint and stop (up to {} s, dist.stop_grace_s); "
-            "signal again to kill them now",
-            sig, options.stop_grace_s);
-        for (int r = 0; r < nproc; ++r)
-          if (!done[r]) kill(pids[r], sig);
-        if (result == 0) result = 128 + sig;
-        killing = true;
-        grace_s = options.stop_grace_s;
-        kill_deadline = clock::now() + std::chrono::milliseconds(static_cast<int64_t>(options.stop_grace_s * 1000));
-      } else {
-        spdlog::error("launcher: second signal {}: killing the ranks now (no checkpoint)", sig);
-        for (int r = 0; r < nproc; ++r)
-          if (!done[r]) kill(pids[r], SIGKILL);
-        for (int r = 0; r < nproc; ++r)
-          if (!done[r]) waitpid(pids[r], nullptr, 0);
-        restore();
-        return 128 + sig;
-      }
-    }
-    bool reaped = false;
-    for (int r = 0; r < nproc; ++r) {
-      if (done[r]) continue;
-      int status = 0;
-      pid_t w = waitpid(pids[r], &status, WNOHANG);
-      if (w == 0) continue;
-      if (w < 0 && errno == EINTR) continue;
-      done[r] = true;
-      --live;
-      reaped = true;
-      int code = w < 0 ? 1 : exit_code(status);
-      if (code != 0 && result == 0) {
-        result = code;
-        spdlog::error("launcher: rank {} (pid {}) {}; stopping the other ranks", r, pids[r], describe_status(status));
-      }
-      if (code != 0 && !killing) {
-        killing = true;
-        for (int q = 0; q < nproc; ++q)
-          if (!done[q]) kill(pids[q], SIGTERM);
-        grace_s = options.kill_grace_s;
-        kill_deadline = clock::now() + std::chrono::milliseconds(static_cast<int64_t>(options.kill_grace_s * 1000));
-      }
-    }
-    if (killing && !forwarded_kill && live > 0 && clock::now() > kill_deadline) {
-      forwarded_kill = true;
-      spdlog::error("launcher: {} rank(s) still running {} s after the stop signal; killing them", live, grace_s);
-      for (int q = 0; q < nproc; ++q)
-        if (!done[q]) kill(pids[q], SIGKILL);
-    }
-    if (!reaped && live > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  restore();
-  return result;
+  RankSupervisor ranks(fork_ranks(exe, cargv, cenvs), options);
+  return ranks.wait();
 }
 
 }  // namespace dkd

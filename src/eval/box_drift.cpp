@@ -27,8 +27,8 @@ void BoxDriftCounts::add(const VideoRecord& gt, const std::vector<Box>& crop_box
     const Region gr = box_region(g, crop_scale_, aspect_);
     const Region cr = box_region(crop_boxes[static_cast<std::size_t>(t)], crop_scale_, aspect_);
     const double size = std::max(1.0, std::max(static_cast<double>(g.width()), static_cast<double>(g.height())));
-    const double offset = std::hypot(static_cast<double>(cr.center.x) - gr.center.x,
-                                     static_cast<double>(cr.center.y) - gr.center.y);
+    const double offset =
+        std::hypot(static_cast<double>(cr.center.x) - gr.center.x, static_cast<double>(cr.center.y) - gr.center.y);
     const double log_ratio = std::log(std::max(1e-6, cr.height) / std::max(1e-6, gr.height));
     if (!std::isfinite(offset) || !std::isfinite(log_ratio)) continue;
     double inside = 0, joints = 0;
@@ -36,8 +36,7 @@ void BoxDriftCounts::add(const VideoRecord& gt, const std::vector<Box>& crop_box
       if (use_visibility && !gt.is_visible(t, j)) continue;
       const Point2& p = gt.joint(t, j);
       joints += 1;
-      if (std::abs(p.x - cr.center.x) <= 0.5 * cr.width && std::abs(p.y - cr.center.y) <= 0.5 * cr.height)
-        inside += 1;
+      if (std::abs(p.x - cr.center.x) <= 0.5 * cr.width && std::abs(p.y - cr.center.y) <= 0.5 * cr.height) inside += 1;
     }
     double* s = slot(std::min(t, kBoxDriftFrames));
     s[0] += 1;

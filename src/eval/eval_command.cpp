@@ -14,6 +14,7 @@
 #include "dkd/eval/predictions.h"
 #include "dkd/eval/report.h"
 #include "dkd/eval/seed_table.h"
+#include "dkd/eval/speed_bench.h"
 #include "dkd/models/model_set.h"
 #include "dkd/models/checkpoint.h"
 #include "dkd/util/error.h"
@@ -21,6 +22,7 @@
 #include "dkd/util/logging.h"
 #include "dkd/config/runtime_setup.h"
 #include "dkd/util/runtime.h"
+#include "dkd/util/strings.h"
 
 namespace fs = std::filesystem;
 
@@ -57,7 +59,7 @@ nlohmann::json complexity_of(const ComplexityReport& report, ModelKind kind, con
       j["frames"] = totals.frames;
     }
   } else {
-    const auto& c = report.component(kind == ModelKind::initializer ? "per_frame_large" : "per_frame_small");
+    const auto& c = report.component(kind == ModelKind::initializer ? "initializer" : "baseline");
     *gmacs_per_frame = c.gmacs();
     *params = static_cast<double>(c.params);
     j["gmacs_per_frame"] = c.gmacs();
@@ -79,10 +81,10 @@ ModelEvaluation evaluate_model(const Config& config, const std::string& checkpoi
   model.set_packed_inference(config.infer);
   PckEvaluator evaluator(config.data.dataset, pck_options_of(config, split_label));
   ModelEvaluation out;
-  spdlog::info("evaluating {} ({}) on {} videos of {}",
-               checkpoint.empty() ? std::string(name_of(config.model.initializer.network)) + " (imported weights)"
-                                  : checkpoint,
-               name_of(kind), videos.size(), config.data.root);
+  spdlog::info(
+      "evaluating {} ({}) on {} videos of {}",
+      checkpoint.empty() ? std::string(name_of(config.model.initializer.network)) + " (imported weights)" : checkpoint,
+      name_of(kind), videos.size(), config.data.root);
   out.totals = run_model_on_videos(model, videos, config, device, evaluator, 0, 1, predictions);
   out.result = evaluator.evaluate();
   out.report = measure_complexity(config);
@@ -101,21 +103,6 @@ void write_text(const std::string& path, const std::string& text) {
   spdlog::info("wrote {}", path);
 }
 
-std::vector<std::string> split_list(const std::string& text, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : text) {
-    if (c == sep) {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
-
 }  // namespace
 
 ModelKind default_model_kind(const Config& config) {
@@ -132,16 +119,16 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options_in
   // own needs no checkpoint: its weights come with it.
   const bool imported = kind == ModelKind::initializer && base.model.initializer.network != NetworkKind::resnet;
   if (options.checkpoints.empty() && !imported)
-    throw UsageError("--checkpoint FILE is required to evaluate a model (only --model initializer with "
-                     "model.initializer.network: blazepose_* runs without one)");
+    throw UsageError(
+        "--checkpoint FILE is required to evaluate a model (only --model initializer with "
+        "model.initializer.network: blazepose_* runs without one)");
   const std::string kind_name = name_of(kind);
 
   // Which splits: a data set has one test split (Penn Action) or numbered ones (Sub-JHMDB's three).
   const DatasetSpec& dataset = dataset_spec(base.data.dataset);
-  std::vector<std::string> splits =
-      options.split.empty() || options.split == "test"
-          ? std::vector<std::string>{default_eval_split(dataset, base.data.split)}
-          : numbered_splits(dataset, options.split, "--split");
+  std::vector<std::string> splits = options.split.empty() || options.split == "test"
+                                        ? std::vector<std::string>{default_eval_split(dataset, base.data.split)}
+                                        : numbered_splits(dataset, options.split, "--split");
   if (options.checkpoints.empty()) options.checkpoints.assign(splits.size(), "");
   if (options.checkpoints.size() != splits.size())
     throw UsageError("--checkpoint: " + std::to_string(splits.size()) + " checkpoint(s) needed for --split " +
@@ -156,7 +143,8 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options_in
   for (std::size_t i = 0; i < splits.size(); ++i) {
     Config config = dataset.num_splits > 0 ? apply_overrides(base, {"data.split=" + splits[i]}) : base;
     const auto videos = load_split(config.data, name_of(config.eval.split));
-    if (videos.empty()) throw DataError(config.data.root, std::string("the ") + name_of(config.eval.split) + " split has no videos");
+    if (videos.empty())
+      throw DataError(config.data.root, std::string("the ") + name_of(config.eval.split) + " split has no videos");
     last = evaluate_model(config, options.checkpoints[i], kind, videos, splits[i],
                           options.speed && i + 1 == splits.size(), &predictions);
     results.push_back(last.result);
@@ -180,10 +168,11 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options_in
          << ") of their size; the predictions moved by " << last.totals.anchoring
          << " of that (0 = they stay on the person, 1 = they move with the crop)";
     std::cout << "\n" << line.str() << "\n" << std::flush;
-    report_json["box_offset"] = {{"x", base.eval.box_offset_x},
-                                 {"y", base.eval.box_offset_y},
-                                 {"boxes", name_of(base.eval.boxes)},
-                                 {"anchoring", std::isnan(last.totals.anchoring) ? nlohmann::json() : nlohmann::json(last.totals.anchoring)}};
+    report_json["box_offset"] = {
+        {"x", base.eval.box_offset_x},
+        {"y", base.eval.box_offset_y},
+        {"boxes", name_of(base.eval.boxes)},
+        {"anchoring", std::isnan(last.totals.anchoring) ? nlohmann::json() : nlohmann::json(last.totals.anchoring)}};
   }
   if (!options.json_path.empty()) write_text(options.json_path, report_json.dump(2) + "\n");
   write_text(options.md_path, format_report(result, true, last.complexity, speed, kind_name));
@@ -195,8 +184,7 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options_in
   }
   if (!options.plot_dir.empty()) {
     ensure_writable_dir(options.plot_dir);
-    const std::string title =
-        base.data.dataset + " " + (options.split.empty() ? "test" : options.split);
+    const std::string title = base.data.dataset + " " + (options.split.empty() ? "test" : options.split);
     plot_pck_curves((fs::path(options.plot_dir) / "pck_curve.png").string(), {curve_of(result, kind_name)}, title);
     plot_smoothness((fs::path(options.plot_dir) / "smoothness.png").string(), result.smoothness, title);
     plot_pck_by_frame((fs::path(options.plot_dir) / "pck_by_frame.png").string(), {{kind_name, result.by_frame}},
@@ -232,8 +220,7 @@ int run_compare(const std::vector<std::string>& specs, const std::vector<std::st
     const ModelKind kind =
         parts.size() == 3 ? parse_kind<ModelKind>(parts[2], spec + ": MODEL") : default_model_kind(config);
     // Every model is evaluated on the same videos: those of the first config.
-    const std::string key =
-        config.data.dataset + ":" + config.data.root + ":" + std::to_string(config.data.split);
+    const std::string key = config.data.dataset + ":" + config.data.root + ":" + std::to_string(config.data.split);
     if (videos.empty()) {
       videos = load_split(config.data, name_of(config.eval.split));
       data_key = key;
@@ -241,7 +228,8 @@ int run_compare(const std::vector<std::string>& specs, const std::vector<std::st
       throw UsageError("--compare: " + name + " uses data " + key + " but the first model uses " + data_key +
                        "; compare models on the same split");
     }
-    const ModelEvaluation e = evaluate_model(config, parts[1], kind, videos, name_of(config.eval.split), options.speed, nullptr);
+    const ModelEvaluation e =
+        evaluate_model(config, parts[1], kind, videos, name_of(config.eval.split), options.speed, nullptr);
     ComparisonRow row;
     row.name = name;
     row.pck = e.result.pck;
@@ -290,130 +278,10 @@ int run_seed_summary(const std::vector<std::string>& specs, const EvalCommandOpt
 }
 
 int run_bench(const Config& config, const std::string& json_path, const std::string& md_path) {
-  const c10::Device device = apply_runtime(config.runtime);
-  ModelSet models = build_model_set(config, device);
-  const ComplexityReport report = measure_complexity(config);
-  struct Row {
-    std::string name;
-    SpeedInfo speed;
-    double gmacs;
-    double params;
-  };
-  // The three models, each timed with `streams` videos stepping together.
-  const auto measure_rows = [&](int64_t streams) {
-    std::vector<Row> rows;
-    const auto add = [&](const std::string& name, EvalModel model, double gmacs, double params) {
-      // A large model with many streams takes minutes: say what is being timed.
-      spdlog::info("bench: timing {}, {} video(s) at once, {} frames", name, streams, config.eval.speed_frames);
-      model.set_packed_inference(config.infer);
-      rows.push_back({name, measure_speed(model, config, device, streams), gmacs, params});
-    };
-    const auto& large = report.component("per_frame_large");
-    add("per-frame large (initializer)", EvalModel::per_frame(models.initializer), large.gmacs(),
-        static_cast<double>(large.params));
-    const auto& small = report.component("per_frame_small");
-    add("per-frame small (encoder + 1x1)", EvalModel::per_frame(models.baseline), small.gmacs(),
-        static_cast<double>(small.params));
-    add("DKD (later frames)", EvalModel::dkd(models.dkd), report.macs_per_frame * 1e-9,
-        static_cast<double>(report.params_total));
-    return rows;
-  };
-  const std::vector<Row> rows = measure_rows(1);
-  // dkd_eval steps eval.batch_videos videos together: at that batch the fixed cost of
-  // each small operator is shared, so DKD's ratio to the large network changes.
-  const int64_t streams = config.eval.batch_videos;
-  const std::vector<Row> stream_rows = streams > 1 ? measure_rows(streams) : std::vector<Row>{};
-
-  // What this machine can do, measured now: a model's achieved rate as a share of it
-  // says whether its time is arithmetic or overhead.
-  const BlasInfo blas = loaded_blas();
-  const MachineRates rates = measure_machine_rates(device);
-  std::ostringstream table, md;
-  char line[512];
-  std::snprintf(line, sizeof(line),
-                "Machine: BLAS %s, %s; measured %.1f GFLOP/s matrix product (1024^3), %.1f GFLOP/s 3x3 "
-                "convolution, %.1f GFLOP/s 4x4 transposed convolution (1 multiply-add = 2 FLOP)\n",
-                blas.name.c_str(), onednn_state().c_str(), rates.matmul_gflops, rates.conv_gflops, rates.deconv_gflops);
-  table << line;
-  md << line << "\n";
-  // The share column compares each model with the convolution rate of the arithmetic it runs in.
-  const bool bf16 = config.infer.precision == Precision::bfloat16;
-  const double conv_rate = bf16 && rates.conv_bf16_gflops > 0 ? rates.conv_bf16_gflops : rates.conv_gflops;
-  if (bf16) {
-    std::snprintf(line, sizeof(line),
-                  "Precision: bfloat16 backbones (infer.precision); measured %.1f GFLOP/s 3x3 convolution in "
-                  "bfloat16, the rate the share column refers to\n",
-                  rates.conv_bf16_gflops);
-    table << line;
-    md << line << "\n";
-  }
-  nlohmann::json j;
-  j["device"] = device.str();
-  j["threads"] = current_threads();
-  j["input_size"] = config.data.input_size;
-  j["blas"] = {{"name", blas.name}, {"library", blas.library}};
-  j["onednn"] = onednn_state();
-  j["machine_gflops"] = {
-      {"matmul", rates.matmul_gflops},
-      {"conv3x3", rates.conv_gflops},
-      {"deconv4x4", rates.deconv_gflops},
-      {"conv3x3_bf16", rates.conv_bf16_gflops}};
-  j["precision"] = name_of(config.infer.precision);
-
-  // One table: its ratios are to its own first row (the per-frame large network at the same batch).
-  const auto write_table = [&](const std::vector<Row>& table_rows, const std::string& title,
-                               nlohmann::json& json_rows) {
-    table << title << "\n";
-    md << title << "\n\n| model | ms/frame | ms first frame | fps | GMACs/frame | params (M) | time ratio | GMACs ratio | "
-                   "GFLOP/s | share of conv rate |\n"
-       << "|---|---|---|---|---|---|---|---|---|---|\n";
-    std::snprintf(line, sizeof(line), "%-34s %10s %10s %8s %12s %10s %10s %11s %9s %6s\n", "model", "ms/frame",
-                  "ms first", "fps", "GMACs/frame", "params(M)", "time/large", "GMACs/large", "GFLOP/s", "share");
-    table << line;
-    const double ref_ms = table_rows.front().speed.ms_per_frame;
-    const double ref_gmacs = table_rows.front().gmacs;
-    json_rows = nlohmann::json::array();
-    for (const Row& r : table_rows) {
-      const double tr = r.speed.ms_per_frame / ref_ms;
-      const double gr = r.gmacs / ref_gmacs;
-      const double gflops = 2.0 * r.gmacs / (r.speed.ms_per_frame * 1e-3);
-      const double share = gflops / conv_rate;
-      std::snprintf(line, sizeof(line), "%-34s %10.2f %10.2f %8.1f %12.3f %10.2f %10.3f %11.3f %9.1f %5.0f%%\n",
-                    r.name.c_str(), r.speed.ms_per_frame, r.speed.ms_first_frame, r.speed.fps, r.gmacs,
-                    r.params * 1e-6, tr, gr, gflops, 100.0 * share);
-      table << line;
-      std::snprintf(line, sizeof(line), "| %s | %.2f | %.2f | %.1f | %.3f | %.2f | %.3f | %.3f | %.1f | %.0f%% |\n",
-                    r.name.c_str(), r.speed.ms_per_frame, r.speed.ms_first_frame, r.speed.fps, r.gmacs,
-                    r.params * 1e-6, tr, gr, gflops, 100.0 * share);
-      md << line;
-      json_rows.push_back({{"name", r.name},
-                           {"ms_per_frame", r.speed.ms_per_frame},
-                           {"ms_first_frame", r.speed.ms_first_frame},
-                           {"fps", r.speed.fps},
-                           {"streams", r.speed.streams},
-                           {"gmacs_per_frame", r.gmacs},
-                           {"params", r.params},
-                           {"time_ratio_to_large", tr},
-                           {"achieved_gflops", gflops},
-                           {"share_of_conv_rate", share},
-                           {"gmacs_ratio_to_large", gr}});
-    }
-  };
-  std::snprintf(line, sizeof(line), "Speed on %s, %d thread(s), input %dx%d, batch 1, median of %d frames after %d warm-up",
-                device.str().c_str(), current_threads(), config.data.input_size[0], config.data.input_size[1],
-                config.eval.speed_frames, config.eval.warmup_frames);
-  write_table(rows, line, j["rows"]);
-  if (!stream_rows.empty()) {
-    std::snprintf(line, sizeof(line),
-                  "\nMany videos at once: %lld videos stepping together (eval.batch_videos, as dkd_eval evaluates), "
-                  "one batch per time step; ms per frame of one video (batch time / %lld)",
-                  static_cast<long long>(streams), static_cast<long long>(streams));
-    write_table(stream_rows, line, j["streams"]["rows"]);
-    j["streams"]["count"] = streams;
-  }
-  std::cout << table.str() << std::flush;
-  if (!json_path.empty()) write_text(json_path, j.dump(2) + "\n");
-  write_text(md_path, md.str());
+  const SpeedBench bench = measure_speed_bench(config);
+  std::cout << format_speed_bench(bench, false) << std::flush;
+  if (!json_path.empty()) write_text(json_path, speed_bench_to_json(bench).dump(2) + "\n");
+  write_text(md_path, format_speed_bench(bench, true));
   return 0;
 }
 

@@ -6,13 +6,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <chrono>
+#include <functional>
 
 #include "dkd/data/box_tracker.h"
 #include "dkd/data/clip_dataset.h"
 #include "dkd/data/heatmap.h"
 #include "dkd/data/skeleton.h"
 #include "dkd/data/transforms.h"
+#include "dkd/util/bench_timer.h"
 #include "dkd/util/error.h"
 #include "dkd/util/progress.h"
 #include "dkd/util/runtime.h"
@@ -186,8 +187,7 @@ int64_t per_frame_chunk(const c10::Device& device) { return device.is_cpu() ? 16
 /// row's heatmap transform; row i is appended to `*out[i]`.
 void append_decoded(const torch::Tensor& heatmaps, const std::vector<CropTransform>& heatmap_transforms,
                     const Config& config, const std::vector<VideoPredictions*>& out) {
-  const HeatmapPeaks peaks =
-      decode_heatmaps(heatmaps.to(torch::kCPU), config.eval.decode, config.data.heatmap_sigma);
+  const HeatmapPeaks peaks = decode_heatmaps(heatmaps.to(torch::kCPU), config.eval.decode, config.data.heatmap_sigma);
   const auto image = heatmap_coords_to_image(peaks.coords, heatmap_transforms).contiguous();
   const auto conf = peaks.maxvals.contiguous();
   const int64_t J = image.size(1);
@@ -333,8 +333,8 @@ std::vector<Box> offset_boxes(const VideoRecord& video, const EvalConfig& eval) 
   return out;
 }
 
-void add_crop_anchoring(const VideoRecord& video, const std::vector<Point2>& joints, const EvalConfig& eval, bool tracked,
-                   double& sum, int64_t& count) {
+void add_crop_anchoring(const VideoRecord& video, const std::vector<Point2>& joints, const EvalConfig& eval,
+                        bool tracked, double& sum, int64_t& count) {
   const double norm = std::hypot(eval.box_offset_x, eval.box_offset_y);
   if (norm == 0.0) return;
   const double ux = eval.box_offset_x / norm, uy = eval.box_offset_y / norm;
@@ -408,7 +408,7 @@ RunTotals run_model_on_videos(EvalModel& model, const std::vector<VideoRecord>& 
       evaluator.process(video, preds[k].joints, preds[k].crop_boxes.empty() ? nullptr : &preds[k].crop_boxes);
       if (offset)
         add_crop_anchoring(video, preds[k].joints, config.eval, config.eval.boxes == BoxSource::tracked, anchoring_sum,
-                      anchoring_count);
+                           anchoring_count);
       totals.videos += 1;
       totals.frames += video.num_frames();
       totals.initializer_runs += preds[k].initializer_runs;
@@ -437,31 +437,24 @@ SpeedInfo measure_speed(EvalModel& model, const Config& config, const c10::Devic
   const auto sync = [&] {
     if (device.is_cuda()) torch::cuda::synchronize(device.index());
   };
-  using Clock = std::chrono::steady_clock;
-  const auto time_ms = [&](auto&& fn) {
-    sync();
-    const auto t0 = Clock::now();
-    fn();
-    sync();
-    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / static_cast<double>(streams);
+  // Each timed call waits for the device, before and after.
+  const auto synced = [&sync](std::function<void()> fn) {
+    return [&sync, fn] {
+      sync();
+      fn();
+      sync();
+    };
   };
   // First frames: each a fresh start (the initializer for DKD).
   const int first_runs = std::max(5, frames / 10);
-  for (int i = 0; i < std::min(warmup, 3); ++i) model.first_frame(input);
-  std::vector<double> first;
-  for (int i = 0; i < first_runs; ++i) first.push_back(time_ms([&] { model.first_frame(input); }));
+  const Timings first = time_runs(std::min(warmup, 3), first_runs, synced([&] { model.first_frame(input); }));
   // Later frames: `streams` videos, each continuing its own stream.
   model.first_frame(input);
-  for (int i = 0; i < warmup; ++i) model.next_frame(input);
-  std::vector<double> later;
-  for (int i = 0; i < frames; ++i) later.push_back(time_ms([&] { model.next_frame(input); }));
-  const auto median = [](std::vector<double> v) {
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-    return v[v.size() / 2];
-  };
+  const Timings later = time_runs(warmup, frames, synced([&] { model.next_frame(input); }));
   SpeedInfo s;
-  s.ms_first_frame = median(first);
-  s.ms_per_frame = median(later);
+  // Per frame of one video: the batch time / streams.
+  s.ms_first_frame = first.median() / static_cast<double>(streams);
+  s.ms_per_frame = later.median() / static_cast<double>(streams);
   s.fps = 1000.0 / s.ms_per_frame;
   s.streams = streams;
   s.threads = current_threads();

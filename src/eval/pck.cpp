@@ -145,12 +145,10 @@ PckEvaluator::ActionCounts& PckEvaluator::action_counts(const std::string& actio
   return actions_.emplace(action, std::move(c)).first->second;
 }
 
-void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pred,
-                           const std::vector<Box>* crop_boxes) {
+void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pred, const std::vector<Box>* crop_boxes) {
   const std::string who = "video '" + gt.id + "'";
   if (gt.dataset != dataset_)
-    throw UsageError(who + " is from data set '" + gt.dataset + "' but the evaluator is for '" +
-                     dataset_ + "'");
+    throw UsageError(who + " is from data set '" + gt.dataset + "' but the evaluator is for '" + dataset_ + "'");
   if (gt.num_joints != J_)
     throw UsageError(who + " has " + std::to_string(gt.num_joints) + " joints, " + dataset_ + " has " +
                      std::to_string(J_));
@@ -348,8 +346,7 @@ EvalResult average_splits(const std::vector<EvalResult>& results) {
   const EvalResult& f = results[0];
   for (const auto& r : results) {
     if (r.dataset != f.dataset)
-      throw UsageError("average_splits: results of different data sets ('" + f.dataset +
-                       "' and '" + r.dataset + "')");
+      throw UsageError("average_splits: results of different data sets ('" + f.dataset + "' and '" + r.dataset + "')");
     if (r.pck.threshold != f.pck.threshold || r.curve.size() != f.curve.size())
       throw UsageError("average_splits: results use different PCK thresholds");
     for (std::size_t k = 0; k < r.curve.size(); ++k)

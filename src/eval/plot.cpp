@@ -196,8 +196,8 @@ cv::Mat render_box_drift(const BoxDriftResult& drift, const std::string& title, 
     text(img, std::to_string(f), {X(f), top + ph + 24}, 0.5, 1, 0);
   }
   cv::rectangle(img, {left, top}, {left + pw, top + ph}, kBlack, 1);
-  text(img, "frame index in the video (1 = first frame, cropped with its ground-truth box)", {left + pw / 2, height - 18},
-       0.55, 1, 0);
+  text(img, "frame index in the video (1 = first frame, cropped with its ground-truth box)",
+       {left + pw / 2, height - 18}, 0.55, 1, 0);
   text(img, "%", {30, top + ph / 2}, 0.6, 1, 0);
   text(img, title, {width / 2, 32}, 0.7, 2, 0);
   for (std::size_t k = 0; k < series.size(); ++k) {

@@ -42,8 +42,8 @@ std::string predictions_to_string(const Predictions& preds) {
   if (J <= 0) throw Error("predictions: num_joints must be positive, got " + std::to_string(J));
   const Skeleton& sk = skeleton_for(preds.dataset);
   if (sk.num_joints() != J)
-    throw Error("predictions: data set '" + preds.dataset + "' has " +
-                std::to_string(sk.num_joints()) + " joints, predictions have " + std::to_string(J));
+    throw Error("predictions: data set '" + preds.dataset + "' has " + std::to_string(sk.num_joints()) +
+                " joints, predictions have " + std::to_string(J));
   const json joints = sk.joint_names;
   std::ostringstream os;
   os << "{\"dataset\": " << json(preds.dataset).dump() << ",\n \"joints\": " << joints.dump()
@@ -68,22 +68,23 @@ std::string predictions_to_string(const Predictions& preds) {
   if (!preds.landmarks.empty()) {
     const int L = preds.num_landmarks;
     if (L <= 0) throw Error("predictions: num_landmarks must be positive with landmarks");
-    write_video_section(os, "landmarks", preds.landmarks,
-                        [&](const std::string& id, const std::vector<std::array<float, 3>>& points) {
-      if (points.size() % L != 0) throw Error("predictions: landmarks of video '" + id + "' are not whole frames");
-      json frames = json::array();
-      for (std::size_t t = 0; t < points.size() / L; ++t) {
-        json frame = json::array();
-        for (int l = 0; l < L; ++l) {
-          const auto& p = points[t * L + l];
-          if (!std::isfinite(p[0]) || !std::isfinite(p[1]) || !std::isfinite(p[2]))
-            throw Error("predictions: landmark " + std::to_string(l) + " of frame " + std::to_string(t) + " of video '" + id + "' is not finite");
-          frame.push_back(json::array({static_cast<double>(p[0]) + 1.0, static_cast<double>(p[1]) + 1.0, p[2]}));
-        }
-        frames.push_back(std::move(frame));
-      }
-      return frames;
-    });
+    write_video_section(
+        os, "landmarks", preds.landmarks, [&](const std::string& id, const std::vector<std::array<float, 3>>& points) {
+          if (points.size() % L != 0) throw Error("predictions: landmarks of video '" + id + "' are not whole frames");
+          json frames = json::array();
+          for (std::size_t t = 0; t < points.size() / L; ++t) {
+            json frame = json::array();
+            for (int l = 0; l < L; ++l) {
+              const auto& p = points[t * L + l];
+              if (!std::isfinite(p[0]) || !std::isfinite(p[1]) || !std::isfinite(p[2]))
+                throw Error("predictions: landmark " + std::to_string(l) + " of frame " + std::to_string(t) +
+                            " of video '" + id + "' is not finite");
+              frame.push_back(json::array({static_cast<double>(p[0]) + 1.0, static_cast<double>(p[1]) + 1.0, p[2]}));
+            }
+            frames.push_back(std::move(frame));
+          }
+          return frames;
+        });
   }
   if (!preds.scores.empty())
     write_video_section(os, "scores", preds.scores, [&](const std::string& id, const std::vector<float>& scores) {
@@ -200,8 +201,8 @@ int validate_predictions(const Predictions& preds, const std::vector<VideoRecord
   std::set<std::string> used;
   for (const auto& r : records) {
     if (r.dataset != preds.dataset)
-      throw DataError(origin, "predictions are for data set '" + preds.dataset + "' but video '" +
-                                  r.id + "' is from '" + r.dataset + "'");
+      throw DataError(origin, "predictions are for data set '" + preds.dataset + "' but video '" + r.id +
+                                  "' is from '" + r.dataset + "'");
     if (r.num_joints != preds.num_joints)
       throw DataError(origin, "video '" + r.id + "' has " + std::to_string(r.num_joints) +
                                   " joints, predictions have " + std::to_string(preds.num_joints));

@@ -223,8 +223,8 @@ std::string format_pck_table(const EvalResult& r, bool markdown, const std::stri
   os << table(header, rows, markdown, 8);
   os << (markdown ? "\n" : "") << "Norm: " << norm_description(r) << ".\n";
   os << "Means: mean_joints = mean of the per-joint PCK over the table's "
-     << skeleton_for(r.dataset).table_joints_text()
-     << "; mean_columns = mean of the " << column_names_or_default(r.pck).size() << " columns; pooled = hits / valid over the table's joints.\n";
+     << skeleton_for(r.dataset).table_joints_text() << "; mean_columns = mean of the "
+     << column_names_or_default(r.pck).size() << " columns; pooled = hits / valid over the table's joints.\n";
   return os.str();
 }
 
@@ -351,8 +351,7 @@ std::string format_report(const EvalResult& r, bool markdown, const json& comple
   os << format_pck_table(r, markdown, model) << sep << format_curve_table(r, markdown) << sep
      << format_frame_table(r, markdown) << sep;
   if (r.box_drift.measured()) os << format_box_drift_table(r, markdown) << sep;
-  os << format_per_action_table(r, markdown) << sep
-     << format_smoothness_table(r, markdown);
+  os << format_per_action_table(r, markdown) << sep << format_smoothness_table(r, markdown);
   if (!complexity.is_null()) {
     os << sep << heading("Complexity (1 MAC = 1 FLOP, as pose papers count)", markdown);
     if (markdown) os << "\n";

@@ -100,7 +100,8 @@ int run_infer(const Config& config, const InferOptions& options) {
   const std::optional<BlazePoseSize> teacher_size =
       teacher ? std::optional<BlazePoseSize>(parse_blazepose(options.teacher)) : std::nullopt;
   const std::string teacher_name = teacher_size ? blazepose_name(*teacher_size) : std::string();
-  std::string box_note = options.box.empty() ? "; first box = the whole frame (give --box x1,y1,x2,y2 for a person)" : "";
+  std::string box_note =
+      options.box.empty() ? "; first box = the whole frame (give --box x1,y1,x2,y2 for a person)" : "";
   if (teacher && options.box.empty()) box_note = "; first box from OpenCV's HOG people detector";
   spdlog::info("input: {}{}", source->description(), box_note);
 
@@ -110,9 +111,9 @@ int run_infer(const Config& config, const InferOptions& options) {
   std::unique_ptr<PoseTracker> tracker;
   std::unique_ptr<LandmarkTracker> landmark_tracker;
   if (teacher) {
-    landmark_tracker = std::make_unique<LandmarkTracker>(load_blazepose(*teacher_size),
-                                                         skeleton_for(config.data.dataset).joint_names,
-                                                         options.box_margin, config.runtime.device);
+    landmark_tracker =
+        std::make_unique<LandmarkTracker>(load_blazepose(*teacher_size), skeleton_for(config.data.dataset).joint_names,
+                                          options.box_margin, config.runtime.device);
     predictions.num_joints = landmark_tracker->num_joints();
     predictions.num_landmarks = kBlazePoseLandmarks;
     spdlog::info("tracker: {} on every frame (crop margin {})", blazepose_name(*teacher_size), options.box_margin);
@@ -158,7 +159,8 @@ int run_infer(const Config& config, const InferOptions& options) {
   cv::Mat frame;
   int64_t frames = 0;
   double confidence_sum = 0.0;
-  while ((options.max_frames <= 0 || frames < options.max_frames) && !ScopedStopSignals::stop_requested() && source->next(frame)) {
+  while ((options.max_frames <= 0 || frames < options.max_frames) && !ScopedStopSignals::stop_requested() &&
+         source->next(frame)) {
     if (frames == 0 && teacher && options.box.empty()) {
       const std::optional<Box> found = detect_person_hog(frame);
       if (found) {
@@ -185,7 +187,8 @@ int run_infer(const Config& config, const InferOptions& options) {
     predictions.scores[video_id].insert(predictions.scores[video_id].end(), r.confidence.begin(), r.confidence.end());
     predictions.boxes[video_id].push_back(r.box);
     confidence_sum += r.mean_confidence;
-    const bool snapshot = std::find(options.snapshots.begin(), options.snapshots.end(), frames) != options.snapshots.end();
+    const bool snapshot =
+        std::find(options.snapshots.begin(), options.snapshots.end(), frames) != options.snapshots.end();
     if (writer || snapshot) {
       draw.caption = "frame " + std::to_string(frames) + "  conf " + fmt("%.2f", r.mean_confidence) + note;
       draw_pose(frame, r.keypoints, r.confidence, skeleton, &r.box, draw);
@@ -200,7 +203,8 @@ int run_infer(const Config& config, const InferOptions& options) {
     if (bar) bar->tick(1, "conf " + fmt("%.2f", r.mean_confidence));
   }
   if (bar) bar->finish();
-  if (ScopedStopSignals::stop_requested()) spdlog::warn("stopped by signal after {} frames; writing what was tracked", frames);
+  if (ScopedStopSignals::stop_requested())
+    spdlog::warn("stopped by signal after {} frames; writing what was tracked", frames);
   if (frames == 0) throw DataError(options.input, "no frame could be read");
   if (writer) writer->close();
   write_predictions(keypoints_path, predictions);
@@ -213,10 +217,11 @@ int run_infer(const Config& config, const InferOptions& options) {
     std::printf(" (%lld undecodable frames skipped)", static_cast<long long>(source->skipped()));
   std::printf(" from %s in %.1f s\n", source->description().c_str(), wall_s);
   if (teacher) {
-    std::printf("  %s (crop + network + landmarks): %.2f ms/frame, %.1f fps; person flag below 0.5 on %lld frames; "
-                "mean confidence %.3f\n",
-                teacher_name.c_str(), ms_track, 1000.0 / std::max(ms_track, 1e-9),
-                static_cast<long long>(landmark_tracker->lost_frames()), confidence_sum / frames);
+    std::printf(
+        "  %s (crop + network + landmarks): %.2f ms/frame, %.1f fps; person flag below 0.5 on %lld frames; "
+        "mean confidence %.3f\n",
+        teacher_name.c_str(), ms_track, 1000.0 / std::max(ms_track, 1e-9),
+        static_cast<long long>(landmark_tracker->lost_frames()), confidence_sum / frames);
   } else {
     std::printf(
         "  tracker (crop + network + decode): %.2f ms/frame, %.1f fps; initializer runs: %lld; "

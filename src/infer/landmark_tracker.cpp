@@ -12,8 +12,8 @@ namespace dkd {
 
 namespace {
 
-constexpr int kAuxCentre = 33;   // the hips' centre
-constexpr int kAuxExtent = 34;   // half the person's extent from 33, towards the head
+constexpr int kAuxCentre = 33;     // the hips' centre
+constexpr int kAuxExtent = 34;     // half the person's extent from 33, towards the head
 constexpr double kRoiScale = 2.5;  // MediaPipe: side = 2 |34 - 33|, enlarged 1.25x
 constexpr float kPresent = 0.5f;
 constexpr int kCoastFrames = 10;
@@ -100,7 +100,8 @@ CropTransform LandmarkTracker::crop_for_box(const Box& box, double margin) {
   if (!(w > 0) || !(h > 0)) throw UsageError("box has no area");
   const double side = std::max(w, h) * (1.0 + 2.0 * margin);
   // Edge coordinates -> pixel-centre coordinates (CropTransform's convention).
-  const Point2 centre{static_cast<float>(0.5 * (box.x1 + box.x2) - 0.5), static_cast<float>(0.5 * (box.y1 + box.y2) - 0.5)};
+  const Point2 centre{static_cast<float>(0.5 * (box.x1 + box.x2) - 0.5),
+                      static_cast<float>(0.5 * (box.y1 + box.y2) - 0.5)};
   return CropTransform::make(centre, side, side, 0.0, false, kBlazePoseInput, kBlazePoseInput);
 }
 
@@ -173,8 +174,10 @@ LandmarkResult LandmarkTracker::run(const cv::Mat& frame, const CropTransform& c
       r.same_person = r.appearance_distance <= kMaxAppearanceDistance;
     }
     if (!hist.empty() && r.same_person) {
-      if (appearance_.empty()) appearance_ = hist.clone();
-      else cv::addWeighted(appearance_, 1.0 - kAppearanceUpdate, hist, kAppearanceUpdate, 0.0, appearance_);
+      if (appearance_.empty())
+        appearance_ = hist.clone();
+      else
+        cv::addWeighted(appearance_, 1.0 - kAppearanceUpdate, hist, kAppearanceUpdate, 0.0, appearance_);
     }
   }
 
@@ -214,8 +217,9 @@ LandmarkResult LandmarkTracker::run(const cv::Mat& frame, const CropTransform& c
     // Look for the person again around there (MediaPipe re-runs its detector when
     // the person is lost): the HOG detection nearest the predicted centre, within a crop side.
     const int half = static_cast<int>(std::ceil(1.5 * side));
-    const cv::Rect window = cv::Rect(static_cast<int>(moved.x) - half, static_cast<int>(moved.y) - half, 2 * half, 2 * half) &
-                            cv::Rect(0, 0, frame.cols, frame.rows);
+    const cv::Rect window =
+        cv::Rect(static_cast<int>(moved.x) - half, static_cast<int>(moved.y) - half, 2 * half, 2 * half) &
+        cv::Rect(0, 0, frame.cols, frame.rows);
     if (window.width >= 64 && window.height >= 128) {
       for (const Box& b : detect_people_hog(frame(window))) {
         const Box in_frame{b.x1 + window.x, b.y1 + window.y, b.x2 + window.x, b.y2 + window.y};
@@ -246,8 +250,10 @@ std::vector<Box> detect_people_hog(const cv::Mat& frame) {
   // frames so that people of ~60 px (vtest.avi's far pedestrians) reach that size.
   const double upscale = frame.rows < 720 ? 1.6 : 1.0;
   cv::Mat image;
-  if (upscale != 1.0) cv::resize(frame, image, cv::Size(), upscale, upscale, cv::INTER_LINEAR);
-  else image = frame;
+  if (upscale != 1.0)
+    cv::resize(frame, image, cv::Size(), upscale, upscale, cv::INTER_LINEAR);
+  else
+    image = frame;
   std::vector<cv::Rect> found;
   std::vector<double> weights;
   hog.detectMultiScale(image, found, weights, 0.0, cv::Size(8, 8), cv::Size(16, 16), 1.05, 2.0);
@@ -263,7 +269,8 @@ std::vector<Box> detect_people_hog(const cv::Mat& frame) {
     const double x1 = r.x / upscale, y1 = (r.y + 0.1 * r.height) / upscale;
     const double x2 = (r.x + r.width) / upscale, y2 = (r.y + 0.9 * r.height) / upscale;
     boxes.push_back({static_cast<float>(std::max(0.0, x1)), static_cast<float>(std::max(0.0, y1)),
-                     static_cast<float>(std::min<double>(frame.cols, x2)), static_cast<float>(std::min<double>(frame.rows, y2))});
+                     static_cast<float>(std::min<double>(frame.cols, x2)),
+                     static_cast<float>(std::min<double>(frame.rows, y2))});
   }
   return boxes;
 }

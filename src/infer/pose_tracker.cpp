@@ -83,7 +83,8 @@ void PoseTracker::prepare() {
   }
   const int packed = set_packed_inference(*model_, config_.infer);
   if (config_.infer.packed_inference)
-    spdlog::debug("PoseTracker: packed oneDNN inference ({}) for {} backbones", name_of(config_.infer.precision), packed);
+    spdlog::debug("PoseTracker: packed oneDNN inference ({}) for {} backbones", name_of(config_.infer.precision),
+                  packed);
   torch::InferenceMode guard;
   input_ = torch::zeros({1, 3, input_h_, input_w_}, torch::TensorOptions().device(device_));
 }
@@ -113,8 +114,7 @@ TrackResult PoseTracker::decode(const torch::Tensor& heatmaps, const CropTransfo
   const int64_t hw = heatmaps.size(-1);
   const int stride = static_cast<int>(std::max<int64_t>(1, input_w_ / hw));
   const CropTransform heatmap_transform = t.downscaled(stride);
-  const HeatmapPeaks peaks =
-      decode_heatmaps(heatmaps[0], config_.eval.decode, config_.data.heatmap_sigma);
+  const HeatmapPeaks peaks = decode_heatmaps(heatmaps[0], config_.eval.decode, config_.data.heatmap_sigma);
   const auto coords = peaks.coords.to(torch::kCPU).contiguous();
   const auto maxvals = peaks.maxvals.to(torch::kCPU).contiguous();
   const auto c = coords.accessor<float, 2>();

@@ -43,14 +43,16 @@ void validate(const PseudoLabelOptions& o) {
   if (o.input.empty()) throw UsageError("--input: a video file or a folder of images is required");
   if (o.out.empty()) throw UsageError("--out: the data set folder is required");
   auto at_least = [](const char* name, double v, double lo) {
-    if (!(v >= lo)) throw UsageError(std::string(name) + ": expected at least " + std::to_string(lo) + ", got " + std::to_string(v));
+    if (!(v >= lo))
+      throw UsageError(std::string(name) + ": expected at least " + std::to_string(lo) + ", got " + std::to_string(v));
   };
   at_least("--max-people", o.max_people, 1);
   at_least("--detect-every", o.detect_every, 0);
   at_least("--min-frames", o.min_frames, 1);
   at_least("--max-lost", o.max_lost, 0);
   at_least("--max-frames", static_cast<double>(o.max_frames), 0);
-  if (o.test_from < -1) throw UsageError("--test-from: expected a frame index (0-based) or -1, got " + std::to_string(o.test_from));
+  if (o.test_from < -1)
+    throw UsageError("--test-from: expected a frame index (0-based) or -1, got " + std::to_string(o.test_from));
   if (!(o.min_visibility >= 0 && o.min_visibility <= 1))
     throw UsageError("--min-visibility: expected a value in [0, 1], got " + std::to_string(o.min_visibility));
   if (!(o.box_margin >= 0 && o.box_margin <= 4))
@@ -196,11 +198,11 @@ class PseudoLabeller {
     j["tracks"] = report_.tracks;
     j["too_short"] = report_.too_short;
     j["stopped"] = report_.stopped;
-    j["options"] = {{"max_people", o_.max_people},       {"detect_every", o_.detect_every},
-                    {"min_frames", o_.min_frames},       {"max_lost", o_.max_lost},
-                    {"test_from", o_.test_from},         {"min_visibility", o_.min_visibility},
-                    {"box_margin", o_.box_margin},       {"box_padding", o_.box_padding},
-                    {"same_person_iou", o_.same_person_iou}, {"boxes_given", !o_.boxes.empty()}};
+    j["options"] = {
+        {"max_people", o_.max_people},     {"detect_every", o_.detect_every}, {"min_frames", o_.min_frames},
+        {"max_lost", o_.max_lost},         {"test_from", o_.test_from},       {"min_visibility", o_.min_visibility},
+        {"box_margin", o_.box_margin},     {"box_padding", o_.box_padding},   {"same_person_iou", o_.same_person_iou},
+        {"boxes_given", !o_.boxes.empty()}};
     auto& videos = j["videos"] = nlohmann::json::array();
     for (const auto& v : report_.videos) {
       videos.push_back({{"id", v.id},
@@ -239,7 +241,8 @@ class PseudoLabeller {
     track.piece_first_frame = t;
     track.piece_train = train;
     track.frames.clear();
-    track.frame_dir = fs::path(o_.out) / "frames" / (".track_" + std::to_string(track.number) + "_" + std::to_string(t));
+    track.frame_dir =
+        fs::path(o_.out) / "frames" / (".track_" + std::to_string(track.number) + "_" + std::to_string(t));
     std::error_code ec;
     fs::create_directories(track.frame_dir, ec);
     if (ec) throw Error(track.frame_dir.string() + ": cannot create folder: " + ec.message());
@@ -404,11 +407,12 @@ int run_pseudo_label(const PseudoLabelOptions& options) {
     (v.train ? train : test) += 1;
     (v.train ? train_frames : test_frames) += v.num_frames;
   }
-  std::printf("pseudo-label: %lld frames, %d tracks -> %zu videos (train %d with %lld frames, test %d with %lld "
-              "frames; %d pieces under %d frames not written)%s\n",
-              static_cast<long long>(r.frames_read), r.tracks, r.videos.size(), train,
-              static_cast<long long>(train_frames), test, static_cast<long long>(test_frames), r.too_short,
-              options.min_frames, r.stopped ? "; stopped by signal" : "");
+  std::printf(
+      "pseudo-label: %lld frames, %d tracks -> %zu videos (train %d with %lld frames, test %d with %lld "
+      "frames; %d pieces under %d frames not written)%s\n",
+      static_cast<long long>(r.frames_read), r.tracks, r.videos.size(), train, static_cast<long long>(train_frames),
+      test, static_cast<long long>(test_frames), r.too_short, options.min_frames,
+      r.stopped ? "; stopped by signal" : "");
   std::printf("  wrote %s (Penn Action layout; dkd_data check --dataset penn --root %s) and %s/pseudo_label.json\n",
               options.out.c_str(), options.out.c_str(), options.out.c_str());
   if (r.videos.empty()) {

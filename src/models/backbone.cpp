@@ -65,7 +65,6 @@ BackboneImpl::BackboneImpl(const BackboneConfig& cfg, const std::string& key, in
     layers_.push_back(register_module("layer" + std::to_string(s + 1), stage));
   }
   trunk_channels_ = channels;
-  output_stride_ = int64_t{4} << (cfg.stages - 1);
   if (cfg.deconv_layers > 0) {
     const DeconvPadding pad = deconv_padding(cfg.deconv_kernel, key + ".deconv_kernel");
     deconv_layers = torch::nn::Sequential();
@@ -79,7 +78,6 @@ BackboneImpl::BackboneImpl(const BackboneConfig& cfg, const std::string& key, in
       deconv_layers->push_back(torch::nn::BatchNorm2d(cfg.deconv_filters));
       deconv_layers->push_back(torch::nn::ReLU(torch::nn::ReLUOptions(true)));
       channels = cfg.deconv_filters;
-      output_stride_ /= 2;
     }
     register_module("deconv_layers", deconv_layers);
   }

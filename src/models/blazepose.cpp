@@ -13,9 +13,12 @@ namespace dkd {
 
 std::string blazepose_name(BlazePoseSize size) {
   switch (size) {
-    case BlazePoseSize::lite: return "blazepose_lite";
-    case BlazePoseSize::full: return "blazepose_full";
-    case BlazePoseSize::heavy: return "blazepose_heavy";
+    case BlazePoseSize::lite:
+      return "blazepose_lite";
+    case BlazePoseSize::full:
+      return "blazepose_full";
+    case BlazePoseSize::heavy:
+      return "blazepose_heavy";
   }
   return "blazepose_full";
 }
@@ -44,7 +47,8 @@ std::string blazepose_path(BlazePoseSize size) {
   if (!fs::is_regular_file(path, ec)) {
     throw DataError(path, std::string("not found: tools/fetch_models.sh downloads ") + kBlazePosePackage +
                               " from the npm registry and puts its .tflite files there (offline: copy "
-                              "package/" + blazepose_file(size) + " of that package's tarball to this path)");
+                              "package/" +
+                              blazepose_file(size) + " of that package's tarball to this path)");
   }
   return path;
 }
@@ -70,8 +74,9 @@ BlazePoseImpl::BlazePoseImpl(const std::string& tflite_path) {
   const auto& hwc = network->input_hwc();
   if (shapes.size() != 5 || !(found[0] && found[1] && found[2] && found[3] && found[4]) ||
       hwc != std::vector<int64_t>{kBlazePoseInput, kBlazePoseInput, 3} || shapes[order_[3]].size() != 4) {
-    throw DataError(tflite_path, "not a BlazePose landmark network (expected input 256x256x3 and outputs of 195, 1, "
-                                 "65536, 159744 and 117 values)");
+    throw DataError(tflite_path,
+                    "not a BlazePose landmark network (expected input 256x256x3 and outputs of 195, 1, "
+                    "65536, 159744 and 117 values)");
   }
 }
 
@@ -91,10 +96,14 @@ BlazePose load_blazepose(BlazePoseSize size) { return BlazePose(blazepose_path(s
 
 BlazePoseSize blazepose_size_of(NetworkKind network) {
   switch (network) {
-    case NetworkKind::blazepose_lite: return BlazePoseSize::lite;
-    case NetworkKind::blazepose_full: return BlazePoseSize::full;
-    case NetworkKind::blazepose_heavy: return BlazePoseSize::heavy;
-    case NetworkKind::resnet: break;
+    case NetworkKind::blazepose_lite:
+      return BlazePoseSize::lite;
+    case NetworkKind::blazepose_full:
+      return BlazePoseSize::full;
+    case NetworkKind::blazepose_heavy:
+      return BlazePoseSize::heavy;
+    case NetworkKind::resnet:
+      break;
   }
   throw Error("blazepose_size_of: '" + std::string(name_of(network)) + "' is not a BlazePose network");
 }
@@ -156,8 +165,9 @@ torch::Tensor BlazePoseHeatmapsImpl::forward(const torch::Tensor& frames) {
   const auto grid = torch::stack({gx.view({1, w}).expand({h, w}), gy.view({h, 1}).expand({h, w})}, 2)
                         .unsqueeze(0)
                         .expand({n, h, w, 2});
-  const auto sampled = F::grid_sample(torch::sigmoid(out.heatmaps), grid,
-                                      F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false));
+  const auto sampled = F::grid_sample(
+      torch::sigmoid(out.heatmaps), grid,
+      F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false));
   std::vector<torch::Tensor> per_joint;
   for (int64_t j = 0; j < J; ++j) {
     const auto& lms = joint_map_[j];
@@ -170,11 +180,11 @@ std::vector<std::vector<int>> blazepose_joint_map(const std::vector<std::string>
   // Landmark indices: 0 nose, 7/8 left/right ear, 11/12 shoulders, 13/14 elbows,
   // 15/16 wrists, 23/24 hips, 25/26 knees, 27/28 ankles ("left" = the person's left).
   static const std::map<std::string, std::vector<int>> by_name{
-      {"head", {0, 7, 8}},      {"neck", {11, 12}},    {"belly", {11, 12, 23, 24}},
-      {"l_shoulder", {11}},     {"r_shoulder", {12}},  {"l_elbow", {13}},
-      {"r_elbow", {14}},        {"l_wrist", {15}},     {"r_wrist", {16}},
-      {"l_hip", {23}},          {"r_hip", {24}},       {"l_knee", {25}},
-      {"r_knee", {26}},         {"l_ankle", {27}},     {"r_ankle", {28}}};
+      {"head", {0, 7, 8}},  {"neck", {11, 12}},   {"belly", {11, 12, 23, 24}},
+      {"l_shoulder", {11}}, {"r_shoulder", {12}}, {"l_elbow", {13}},
+      {"r_elbow", {14}},    {"l_wrist", {15}},    {"r_wrist", {16}},
+      {"l_hip", {23}},      {"r_hip", {24}},      {"l_knee", {25}},
+      {"r_knee", {26}},     {"l_ankle", {27}},    {"r_ankle", {28}}};
   std::vector<std::vector<int>> map;
   for (const std::string& name : joint_names) {
     const auto it = by_name.find(name);

@@ -39,7 +39,7 @@ KernelDistillatorImpl::KernelDistillatorImpl(const DistillatorConfig& cfg, int64
 }
 
 void KernelDistillatorImpl::build_joint_centred(const DistillatorConfig& cfg, int64_t feature_channels,
-                                               const std::string& key) {
+                                                const std::string& key) {
   {
     if (cfg.matching != MatchingKind::per_joint)
       throw ConfigError(key + ".kernels = joint_centred builds one kernel per joint: needs " + key +

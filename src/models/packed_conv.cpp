@@ -56,8 +56,10 @@ bool packed_bfloat16_supported() {
 
 void require_packed_bfloat16(const std::string& key) {
   if (!packed_bfloat16_supported())
-    throw Error(key + ": bfloat16 needs oneDNN bfloat16 convolutions, which this CPU or LibTorch does not offer "
-                      "(AVX-512 at least); use " + key + ": float32");
+    throw Error(key +
+                ": bfloat16 needs oneDNN bfloat16 convolutions, which this CPU or LibTorch does not offer "
+                "(AVX-512 at least); use " +
+                key + ": float32");
 }
 
 PackedConv::Key PackedConv::key_of(const torch::Tensor& weight, const torch::Tensor& bias,
@@ -103,9 +105,9 @@ torch::Tensor PackedConv::deconv(torch::nn::ConvTranspose2dImpl& deconv, torch::
   const Key key = key_of(deconv.weight, deconv.bias, bn, x.scalar_type());
   const int64_t out = deconv.weight.size(1);
   if (!weight_.defined() || !(key == key_)) {
-    TORCH_CHECK((*deconv.options.stride())[0] == 2 && (*deconv.options.stride())[1] == 2 &&
-                    deconv.options.groups() == 1,
-                "PackedConv: only stride-2, groups-1 transposed convolutions are packed");
+    TORCH_CHECK(
+        (*deconv.options.stride())[0] == 2 && (*deconv.options.stride())[1] == 2 && deconv.options.groups() == 1,
+        "PackedConv: only stride-2, groups-1 transposed convolutions are packed");
     const auto w0 = deconv.weight.detach();  // [in, out, K, K]
     const auto b0 = deconv.bias.defined() ? deconv.bias.detach() : torch::zeros({out}, w0.options());
     const auto [w, b] = fold(w0, b0, bn, 1);
@@ -116,7 +118,8 @@ torch::Tensor PackedConv::deconv(torch::nn::ConvTranspose2dImpl& deconv, torch::
     bias_ = b.repeat_interleave(4).contiguous();
     key_ = key;
   }
-  const auto y = at::mkldnn_convolution(x.to_mkldnn(key.dtype), weight_, bias_, padding_, stride_, {1, 1}, 1).to_dense();
+  const auto y =
+      at::mkldnn_convolution(x.to_mkldnn(key.dtype), weight_, bias_, padding_, stride_, {1, 1}, 1).to_dense();
   return subpixel_interleave(y, out, x.size(2), x.size(3));
 }
 

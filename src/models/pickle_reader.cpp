@@ -86,178 +86,213 @@ class Reader {
   Ptr parse() {
     while (true) {
       const uint8_t op = byte();
-      switch (op) {
-        case 0x80:
-          byte();
-          break;  // PROTO
-        case 0x95:
-          fixed(8);
-          break;  // FRAME
-        case '.':
-          return pop();  // STOP
-        case '(':
-          marks_.push_back(stack_.size());
-          break;  // MARK
-        case 'N':
-          push(make(Value::None));
-          break;
-        case 0x88:
-        case 0x89: {
-          auto v = make(Value::Bool);
-          v->i = op == 0x88;
-          push(v);
-        } break;
-        case 'J':
-          push_int(static_cast<int32_t>(le(4)));
-          break;  // BININT
-        case 'K':
-          push_int(le(1));
-          break;  // BININT1
-        case 'M':
-          push_int(le(2));
-          break;  // BININT2
-        case 0x8a: {
-          const auto n = le(1);
-          push_int(signed_le(n));
-        } break;  // LONG1
-        case 0x8b: {
-          const auto n = le(4);
-          push_int(signed_le(n));
-        } break;     // LONG4
-        case 'G': {  // BINFLOAT (big-endian)
-          uint64_t bits = 0;
-          for (int k = 0; k < 8; ++k) bits = (bits << 8) | byte();
-          auto v = make(Value::Float);
-          std::memcpy(&v->f, &bits, 8);
-          push(v);
-        } break;
-        case 'X':
-          push_str(Value::Str, le(4));
-          break;  // BINUNICODE
-        case 0x8c:
-          push_str(Value::Str, le(1));
-          break;  // SHORT_BINUNICODE
-        case 0x8d:
-          push_str(Value::Str, le(8));
-          break;  // BINUNICODE8
-        case 'T':
-          push_str(Value::Str, le(4));
-          break;  // BINSTRING
-        case 'U':
-          push_str(Value::Str, le(1));
-          break;  // SHORT_BINSTRING
-        case 'B':
-          push_str(Value::Bytes, le(4));
-          break;  // BINBYTES
-        case 'C':
-          push_str(Value::Bytes, le(1));
-          break;  // SHORT_BINBYTES
-        case 0x8e:
-          push_str(Value::Bytes, le(8));
-          break;  // BINBYTES8
-        case ')':
-          push(make(Value::Tuple));
-          break;  // EMPTY_TUPLE
-        case ']':
-          push(make(Value::List));
-          break;  // EMPTY_LIST
-        case '}':
-          push(make(Value::Dict));
-          break;  // EMPTY_DICT
-        case 't': {
-          auto v = make(Value::Tuple);
-          v->items = pop_mark();
-          push(contain(v));
-        } break;
-        case 'l': {
-          auto v = make(Value::List);
-          v->items = pop_mark();
-          push(contain(v));
-        } break;
-        case 'd': {
-          auto v = make(Value::Dict);
-          set_items(v, pop_mark());
-          push(v);
-        } break;
-        case 0x85:
-        case 0x86:
-        case 0x87: {  // TUPLE1..3
-          const size_t n = op - 0x84;
-          if (stack_.size() < n + floor())
-            throw std::runtime_error("pickle TUPLE" + std::to_string(n) + " at byte " + std::to_string(pos_ - 1) +
-                                     " needs " + std::to_string(n) + " values, the stack holds " +
-                                     std::to_string(stack_.size() - floor()));
-          auto v = make(Value::Tuple);
-          v->items.assign(stack_.end() - static_cast<std::ptrdiff_t>(n), stack_.end());
-          stack_.resize(stack_.size() - n);
-          push(contain(v));
-        } break;
-        case 'q':
-          memo_[le(1)] = top();
-          break;  // BINPUT
-        case 'r':
-          memo_[le(4)] = top();
-          break;  // LONG_BINPUT
-        case 0x94:
-          memo_[memo_.size()] = top();
-          break;  // MEMOIZE
-        case 'h':
-          push(memo(le(1)));
-          break;  // BINGET
-        case 'j':
-          push(memo(le(4)));
-          break;     // LONG_BINGET
-        case 'c': {  // GLOBAL
-          auto v = make(Value::Global);
-          v->s = line();
-          v->s2 = line();
-          push(v);
-        } break;
-        case 0x93: {  // STACK_GLOBAL
-          auto name = pop(), module = pop();
-          auto v = make(Value::Global);
-          v->s = module->s;
-          v->s2 = name->s;
-          push(v);
-        } break;
-        case 'Q':
-          push(persistent(pop()));
-          break;     // BINPERSID
-        case 'R': {  // REDUCE
-          auto args = pop(), callable = pop();
-          push(reduce(callable, args));
-        } break;
-        case 0x81: {
-          pop();
-          pop();
-          push(make(Value::Opaque));
-        } break;  // NEWOBJ
-        case 'b':
-          pop();
-          break;     // BUILD: state ignored
-        case 's': {  // SETITEM
-          auto value = pop(), key = pop();
-          set_items(top(), {key, value});
-        } break;
-        case 'u': {
-          auto kv = pop_mark();
-          set_items(top(), kv);
-        } break;  // SETITEMS
-        case 'a': {
-          auto v = pop();
-          append(top(), {v});
-        } break;  // APPEND
-        case 'e': {
-          auto vs = pop_mark();
-          append(top(), vs);
-        } break;  // APPENDS
-        default:
-          throw std::runtime_error("unsupported pickle opcode 0x" + hex(op) + " at byte " + std::to_string(pos_ - 1));
-      }
+      if (op == '.') return pop();  // STOP
+      if (!stream_op(op) && !scalar_op(op) && !container_op(op) && !object_op(op))
+        throw std::runtime_error("unsupported pickle opcode 0x" + hex(op) + " at byte " + std::to_string(pos_ - 1));
     }
   }
 
  private:
+  // Each *_op runs opcode `op` when it belongs to its group and says whether it did.
+
+  /// Protocol, framing, marks and the memo (storing and fetching values already built).
+  bool stream_op(uint8_t op) {
+    switch (op) {
+      case 0x80:
+        byte();
+        break;  // PROTO
+      case 0x95:
+        fixed(8);
+        break;  // FRAME
+      case '(':
+        marks_.push_back(stack_.size());
+        break;  // MARK
+      case 'q':
+        memo_[le(1)] = top();
+        break;  // BINPUT
+      case 'r':
+        memo_[le(4)] = top();
+        break;  // LONG_BINPUT
+      case 0x94:
+        memo_[memo_.size()] = top();
+        break;  // MEMOIZE
+      case 'h':
+        push(memo(le(1)));
+        break;  // BINGET
+      case 'j':
+        push(memo(le(4)));
+        break;  // LONG_BINGET
+      default:
+        return false;
+    }
+    return true;
+  }
+
+  /// None, booleans, integers, floats, strings and bytes.
+  bool scalar_op(uint8_t op) {
+    switch (op) {
+      case 'N':
+        push(make(Value::None));
+        break;
+      case 0x88:
+      case 0x89: {
+        auto v = make(Value::Bool);
+        v->i = op == 0x88;
+        push(v);
+      } break;
+      case 'J':
+        push_int(static_cast<int32_t>(le(4)));
+        break;  // BININT
+      case 'K':
+        push_int(le(1));
+        break;  // BININT1
+      case 'M':
+        push_int(le(2));
+        break;  // BININT2
+      case 0x8a: {
+        const auto n = le(1);
+        push_int(signed_le(n));
+      } break;  // LONG1
+      case 0x8b: {
+        const auto n = le(4);
+        push_int(signed_le(n));
+      } break;     // LONG4
+      case 'G': {  // BINFLOAT (big-endian)
+        uint64_t bits = 0;
+        for (int k = 0; k < 8; ++k) bits = (bits << 8) | byte();
+        auto v = make(Value::Float);
+        std::memcpy(&v->f, &bits, 8);
+        push(v);
+      } break;
+      case 'X':
+        push_str(Value::Str, le(4));
+        break;  // BINUNICODE
+      case 0x8c:
+        push_str(Value::Str, le(1));
+        break;  // SHORT_BINUNICODE
+      case 0x8d:
+        push_str(Value::Str, le(8));
+        break;  // BINUNICODE8
+      case 'T':
+        push_str(Value::Str, le(4));
+        break;  // BINSTRING
+      case 'U':
+        push_str(Value::Str, le(1));
+        break;  // SHORT_BINSTRING
+      case 'B':
+        push_str(Value::Bytes, le(4));
+        break;  // BINBYTES
+      case 'C':
+        push_str(Value::Bytes, le(1));
+        break;  // SHORT_BINBYTES
+      case 0x8e:
+        push_str(Value::Bytes, le(8));
+        break;  // BINBYTES8
+      default:
+        return false;
+    }
+    return true;
+  }
+
+  /// Tuples, lists and dicts: built, filled and appended to.
+  bool container_op(uint8_t op) {
+    switch (op) {
+      case ')':
+        push(make(Value::Tuple));
+        break;  // EMPTY_TUPLE
+      case ']':
+        push(make(Value::List));
+        break;  // EMPTY_LIST
+      case '}':
+        push(make(Value::Dict));
+        break;  // EMPTY_DICT
+      case 't': {
+        auto v = make(Value::Tuple);
+        v->items = pop_mark();
+        push(contain(v));
+      } break;
+      case 'l': {
+        auto v = make(Value::List);
+        v->items = pop_mark();
+        push(contain(v));
+      } break;
+      case 'd': {
+        auto v = make(Value::Dict);
+        set_items(v, pop_mark());
+        push(v);
+      } break;
+      case 0x85:
+      case 0x86:
+      case 0x87: {  // TUPLE1..3
+        const size_t n = op - 0x84;
+        if (stack_.size() < n + floor())
+          throw std::runtime_error("pickle TUPLE" + std::to_string(n) + " at byte " + std::to_string(pos_ - 1) +
+                                   " needs " + std::to_string(n) + " values, the stack holds " +
+                                   std::to_string(stack_.size() - floor()));
+        auto v = make(Value::Tuple);
+        v->items.assign(stack_.end() - static_cast<std::ptrdiff_t>(n), stack_.end());
+        stack_.resize(stack_.size() - n);
+        push(contain(v));
+      } break;
+      case 's': {  // SETITEM
+        auto value = pop(), key = pop();
+        set_items(top(), {key, value});
+      } break;
+      case 'u': {
+        auto kv = pop_mark();
+        set_items(top(), kv);
+      } break;  // SETITEMS
+      case 'a': {
+        auto v = pop();
+        append(top(), {v});
+      } break;  // APPEND
+      case 'e': {
+        auto vs = pop_mark();
+        append(top(), vs);
+      } break;  // APPENDS
+      default:
+        return false;
+    }
+    return true;
+  }
+
+  /// Globals, persistent ids (storages) and the calls that rebuild tensors.
+  bool object_op(uint8_t op) {
+    switch (op) {
+      case 'c': {  // GLOBAL
+        auto v = make(Value::Global);
+        v->s = line();
+        v->s2 = line();
+        push(v);
+      } break;
+      case 0x93: {  // STACK_GLOBAL
+        auto name = pop(), module = pop();
+        auto v = make(Value::Global);
+        v->s = module->s;
+        v->s2 = name->s;
+        push(v);
+      } break;
+      case 'Q':
+        push(persistent(pop()));
+        break;     // BINPERSID
+      case 'R': {  // REDUCE
+        auto args = pop(), callable = pop();
+        push(reduce(callable, args));
+      } break;
+      case 0x81: {
+        pop();
+        pop();
+        push(make(Value::Opaque));
+      } break;  // NEWOBJ
+      case 'b':
+        pop();
+        break;  // BUILD: state ignored
+      default:
+        return false;
+    }
+    return true;
+  }
+
   uint8_t byte() {
     if (pos_ >= data_.size()) throw std::runtime_error("pickle ends early");
     return static_cast<uint8_t>(data_[pos_++]);

@@ -49,10 +49,9 @@ torch::Tensor ResNetBlockImpl::forward_packed(const torch::Tensor& x) {
   auto out = torch::relu(packed1_.conv(*conv1, bn1.get(), x));
   out = packed2_.conv(*conv2, bn2.get(), out);
   if (conv3) out = packed3_.conv(*conv3, bn3.get(), torch::relu(out));
-  const auto identity =
-      downsample ? packed_downsample_.conv(*downsample[0]->as<torch::nn::Conv2d>(),
-                                           downsample[1]->as<torch::nn::BatchNorm2d>(), x)
-                 : x;
+  const auto identity = downsample ? packed_downsample_.conv(*downsample[0]->as<torch::nn::Conv2d>(),
+                                                             downsample[1]->as<torch::nn::BatchNorm2d>(), x)
+                                   : x;
   return torch::relu(out + identity);
 }
 

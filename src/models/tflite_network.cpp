@@ -30,9 +30,12 @@ std::array<int64_t, 3> axis_padding(bool same, int64_t in, int64_t k, int64_t st
 
 torch::Tensor activate(torch::Tensor x, TfliteActivation a) {
   switch (a) {
-    case TfliteActivation::none: return x;
-    case TfliteActivation::relu: return x.relu_();
-    case TfliteActivation::relu6: return x.clamp_(0.0, 6.0);
+    case TfliteActivation::none:
+      return x;
+    case TfliteActivation::relu:
+      return x.relu_();
+    case TfliteActivation::relu6:
+      return x.clamp_(0.0, 6.0);
   }
   return x;
 }
@@ -45,10 +48,12 @@ TfliteNetworkImpl::TfliteNetworkImpl(const TfliteModel& model) : path_(model.pat
   constants_.resize(n);
   nchw_.assign(n, false);
 
-  if (model.inputs.size() != 1) fail("the graph has " + std::to_string(model.inputs.size()) + " inputs (one image expected)");
+  if (model.inputs.size() != 1)
+    fail("the graph has " + std::to_string(model.inputs.size()) + " inputs (one image expected)");
   input_id_ = model.inputs[0];
   const TfliteTensor& in = model.tensor(input_id_);
-  if (in.shape.size() != 4 || in.type != TfliteType::float32) fail("the input '" + in.name + "' is not a float NHWC image");
+  if (in.shape.size() != 4 || in.type != TfliteType::float32)
+    fail("the input '" + in.name + "' is not a float NHWC image");
   input_hwc_ = {in.shape[1], in.shape[2], in.shape[3]};
   nchw_[input_id_] = true;
 
@@ -115,7 +120,8 @@ TfliteNetworkImpl::TfliteNetworkImpl(const TfliteModel& model) : path_(model.pat
         if (depthwise ? (w.size(0) != 1 || cout != cin * op.depth_multiplier) : w.size(3) != cin) {
           fail(where + ": weights " + shape_text(w.sizes().vec()) + " do not fit the input " + shape_text(xs));
         }
-        if (b.defined() && b.numel() != cout) fail(where + ": bias of " + std::to_string(b.numel()) + " for " + std::to_string(cout));
+        if (b.defined() && b.numel() != cout)
+          fail(where + ": bias of " + std::to_string(b.numel()) + " for " + std::to_string(cout));
         const auto ph = axis_padding(op.same_padding, xs[1], kh, op.stride_h, op.dilation_h);
         const auto pw = axis_padding(op.same_padding, xs[2], kw, op.stride_w, op.dilation_w);
         if (ys[1] != ph[2] || ys[2] != pw[2] || ys[3] != cout) {
@@ -142,7 +148,8 @@ TfliteNetworkImpl::TfliteNetworkImpl(const TfliteModel& model) : path_(model.pat
         if (xs.size() != 4 || ys.size() != 4) fail(where + ": input or output is not 4-d");
         const auto ph = axis_padding(op.same_padding, xs[1], op.filter_h, op.stride_h, 1);
         const auto pw = axis_padding(op.same_padding, xs[2], op.filter_w, op.stride_w, 1);
-        if (ys[1] != ph[2] || ys[2] != pw[2] || ys[3] != xs[3]) fail(where + ": output " + shape_text(ys) + " does not fit");
+        if (ys[1] != ph[2] || ys[2] != pw[2] || ys[3] != xs[3])
+          fail(where + ": output " + shape_text(ys) + " does not fit");
         if (ph[0] || ph[1] || pw[0] || pw[1]) step.pad = {pw[0], pw[1], ph[0], ph[1]};
         step.pool = {op.filter_h, op.filter_w, op.stride_h, op.stride_w};
         break;
@@ -184,8 +191,9 @@ TfliteNetworkImpl::TfliteNetworkImpl(const TfliteModel& model) : path_(model.pat
         if (!s.defined() || s.numel() != 2) fail(where + ": the size is not a constant of 2 values");
         step.size = {s[0].item<int64_t>(), s[1].item<int64_t>()};
         if (op.half_pixel_centers == op.align_corners) {
-          fail(where + ": only half_pixel_centers or align_corners is supported (the legacy mode without either "
-                       "has no LibTorch equivalent)");
+          fail(where +
+               ": only half_pixel_centers or align_corners is supported (the legacy mode without either "
+               "has no LibTorch equivalent)");
         }
         if (xs.size() != 4 || ys.size() != 4 || ys[1] != step.size[0] || ys[2] != step.size[1] || ys[3] != xs[3]) {
           fail(where + ": output " + shape_text(ys) + " does not fit");
@@ -212,8 +220,10 @@ TfliteNetworkImpl::TfliteNetworkImpl(const TfliteModel& model) : path_(model.pat
         }
         break;
       }
-      case TfliteOpKind::logistic: break;
-      case TfliteOpKind::dequantize: break;
+      case TfliteOpKind::logistic:
+        break;
+      case TfliteOpKind::dequantize:
+        break;
     }
     if (op.kind != TfliteOpKind::add && !ready[op.inputs[0]]) fail(where + ": its input is a constant");
     ready[step.output] = true;
@@ -226,7 +236,8 @@ TfliteNetworkImpl::TfliteNetworkImpl(const TfliteModel& model) : path_(model.pat
     for (const int32_t id : steps_[k].inputs) last[id] = static_cast<int>(k);
   for (const int32_t id : model.outputs) last[id] = -1;
   for (size_t id = 0; id < n; ++id)
-    if (last[id] >= 0 && static_cast<int32_t>(id) != input_id_ && !constants_[id].defined()) steps_[last[id]].last_use.push_back(static_cast<int32_t>(id));
+    if (last[id] >= 0 && static_cast<int32_t>(id) != input_id_ && !constants_[id].defined())
+      steps_[last[id]].last_use.push_back(static_cast<int32_t>(id));
   for (const int32_t id : model.outputs) {
     if (!ready[id]) fail("output '" + model.tensor(id).name + "' is never computed");
     output_ids_.push_back(id);
@@ -247,7 +258,9 @@ std::vector<torch::Tensor> TfliteNetworkImpl::forward(const torch::Tensor& input
   // Channels-last activations (and weights): oneDNN's convolutions take NHWC as it is,
   // where NCHW is reordered on every call (measured: 25% faster on the full network).
   values[input_id_] = input.contiguous(torch::MemoryFormat::ChannelsLast);
-  const auto get = [&](int32_t id) -> const torch::Tensor& { return values[id].defined() ? values[id] : constants_[id]; };
+  const auto get = [&](int32_t id) -> const torch::Tensor& {
+    return values[id].defined() ? values[id] : constants_[id];
+  };
 
   for (Step& s : steps_) {
     const torch::Tensor& x = get(s.inputs[0]);
@@ -259,12 +272,13 @@ std::vector<torch::Tensor> TfliteNetworkImpl::forward(const torch::Tensor& input
         break;
       case TfliteOpKind::max_pool_2d: {
         const torch::Tensor padded =
-            s.pad.empty() ? x
-                          : F::pad(x, F::PadFuncOptions(s.pad).value(-std::numeric_limits<double>::infinity()));
+            s.pad.empty() ? x : F::pad(x, F::PadFuncOptions(s.pad).value(-std::numeric_limits<double>::infinity()));
         y = torch::max_pool2d(padded, {s.pool[0], s.pool[1]}, {s.pool[2], s.pool[3]});
         break;
       }
-      case TfliteOpKind::pad: y = F::pad(x, F::PadFuncOptions(s.pad)); break;
+      case TfliteOpKind::pad:
+        y = F::pad(x, F::PadFuncOptions(s.pad));
+        break;
       case TfliteOpKind::reshape: {
         std::vector<int64_t> shape = s.shape;
         shape[0] = batch;
@@ -278,9 +292,14 @@ std::vector<torch::Tensor> TfliteNetworkImpl::forward(const torch::Tensor& input
                                   .mode(torch::kBilinear)
                                   .align_corners(s.align_corners));
         break;
-      case TfliteOpKind::add: y = x + get(s.inputs[1]); break;
-      case TfliteOpKind::logistic: y = torch::sigmoid(x); break;
-      case TfliteOpKind::dequantize: break;
+      case TfliteOpKind::add:
+        y = x + get(s.inputs[1]);
+        break;
+      case TfliteOpKind::logistic:
+        y = torch::sigmoid(x);
+        break;
+      case TfliteOpKind::dequantize:
+        break;
     }
     values[s.output] = activate(std::move(y), s.activation);
     for (const int32_t id : s.last_use) values[id] = torch::Tensor();  // memory stays warm and small

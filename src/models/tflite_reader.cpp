@@ -41,7 +41,9 @@ class Flatbuffer {
  public:
   Flatbuffer(const std::string& bytes, const std::string& origin) : b_(bytes), origin_(origin) {}
 
-  [[noreturn]] void fail(const std::string& what) const { throw DataError(origin_, "not a valid TFLite file: " + what); }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw DataError(origin_, "not a valid TFLite file: " + what);
+  }
 
   void need(uint64_t pos, uint64_t size, const char* what) const {
     if (pos > b_.size() || size > b_.size() - pos) {
@@ -148,10 +150,14 @@ class Table {
 
 TfliteActivation activation_of(int8_t code, const Flatbuffer& fb, const std::string& op) {
   switch (code) {
-    case 0: return TfliteActivation::none;
-    case 1: return TfliteActivation::relu;
-    case 3: return TfliteActivation::relu6;
-    default: fb.fail(op + ": fused activation " + std::to_string(code) + " is not supported (NONE, RELU, RELU6)");
+    case 0:
+      return TfliteActivation::none;
+    case 1:
+      return TfliteActivation::relu;
+    case 3:
+      return TfliteActivation::relu6;
+    default:
+      fb.fail(op + ": fused activation " + std::to_string(code) + " is not supported (NONE, RELU, RELU6)");
   }
 }
 
@@ -168,15 +174,24 @@ void check_counts(const TfliteOperator& op, size_t min_inputs, size_t max_inputs
 
 const char* tflite_op_name(TfliteOpKind kind) {
   switch (kind) {
-    case TfliteOpKind::add: return "ADD";
-    case TfliteOpKind::conv_2d: return "CONV_2D";
-    case TfliteOpKind::depthwise_conv_2d: return "DEPTHWISE_CONV_2D";
-    case TfliteOpKind::dequantize: return "DEQUANTIZE";
-    case TfliteOpKind::logistic: return "LOGISTIC";
-    case TfliteOpKind::max_pool_2d: return "MAX_POOL_2D";
-    case TfliteOpKind::pad: return "PAD";
-    case TfliteOpKind::reshape: return "RESHAPE";
-    case TfliteOpKind::resize_bilinear: return "RESIZE_BILINEAR";
+    case TfliteOpKind::add:
+      return "ADD";
+    case TfliteOpKind::conv_2d:
+      return "CONV_2D";
+    case TfliteOpKind::depthwise_conv_2d:
+      return "DEPTHWISE_CONV_2D";
+    case TfliteOpKind::dequantize:
+      return "DEQUANTIZE";
+    case TfliteOpKind::logistic:
+      return "LOGISTIC";
+    case TfliteOpKind::max_pool_2d:
+      return "MAX_POOL_2D";
+    case TfliteOpKind::pad:
+      return "PAD";
+    case TfliteOpKind::reshape:
+      return "RESHAPE";
+    case TfliteOpKind::resize_bilinear:
+      return "RESIZE_BILINEAR";
   }
   return "?";
 }
@@ -267,7 +282,8 @@ TfliteModel parse_tflite(const std::string& bytes, const std::string& origin) {
 
   // Buffers first: tensors refer to them by index.
   for (const Table& buffer : model.tables(kModelBuffers, "Buffer")) {
-    if (buffer.scalar<uint64_t>(kBufferOffset, 0) > 1) fb.fail("a buffer stored outside the flatbuffer (> 2 GB models)");
+    if (buffer.scalar<uint64_t>(kBufferOffset, 0) > 1)
+      fb.fail("a buffer stored outside the flatbuffer (> 2 GB models)");
     const auto [start, n] = buffer.vector(kBufferData, 1, "Buffer.data");
     out.buffers.emplace_back(n == 0 ? std::string() : std::string(fb.data(start), n));
   }
@@ -332,7 +348,8 @@ TfliteModel parse_tflite(const std::string& bytes, const std::string& origin) {
     const Table& o = ops[k];
     TfliteOperator op;
     const uint32_t code_index = o.scalar<uint32_t>(kOpCodeIndex, 0);
-    if (code_index >= codes.size()) fb.fail("operator " + std::to_string(k) + " has operator code " + std::to_string(code_index));
+    if (code_index >= codes.size())
+      fb.fail("operator " + std::to_string(k) + " has operator code " + std::to_string(code_index));
     const int code = codes[code_index];
     op.inputs = o.ints(kOpInputs, "Operator.inputs");
     op.outputs = o.ints(kOpOutputs, "Operator.outputs");
@@ -418,7 +435,8 @@ TfliteModel parse_tflite(const std::string& bytes, const std::string& origin) {
     if (op.stride_h < 1 || op.stride_w < 1 || op.dilation_h < 1 || op.dilation_w < 1 || op.depth_multiplier < 1 ||
         op.filter_h < 0 || op.filter_w < 0 || op.stride_h > 64 || op.stride_w > 64 || op.dilation_h > 64 ||
         op.dilation_w > 64 || op.filter_h > 256 || op.filter_w > 256) {
-      fb.fail("operator " + std::to_string(k) + " (" + tflite_op_name(op.kind) + ") has an invalid stride, dilation, "
+      fb.fail("operator " + std::to_string(k) + " (" + tflite_op_name(op.kind) +
+              ") has an invalid stride, dilation, "
               "filter size or depth multiplier");
     }
     for (const int32_t i : op.inputs) {

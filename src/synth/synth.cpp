@@ -118,6 +118,138 @@ void validate(const SynthOptions& o) {
   background_image_paths(o.backgrounds, o.photo_dir);  // throws for a missing folder or no images
 }
 
+namespace {
+
+/// What stays the same over the frames of one video: the motion, the look of
+/// the person, the scene behind and in front of them, and the lighting.
+struct VideoScene {
+  SynthMotion motion;
+  Appearance look;
+  cv::Mat canvas;
+  double gain = 1.0, bias = 0.0;
+  Occluder occ;
+  uint64_t noise_seed = 0;
+};
+
+/// Draws the scene of video `index` from `rng` (after the frame count and the name).
+VideoScene sample_scene(SynthRng& rng, const SynthOptions& o, const SynthDifficulty& diff,
+                        const std::vector<cv::Mat>& photos, const std::string& action, int T, int index) {
+  const int W = o.width, H = o.height;
+  VideoScene s;
+  s.motion = sample_motion(rng, action, T, W, H, diff.motion_scale);
+  s.look = sample_appearance(rng);
+  s.canvas = make_background(rng, W, H, diff, photos);
+  s.gain = 1.0 + diff.lighting * rng.normal();
+  s.bias = 40.0 * diff.lighting * rng.normal();
+  const Projected pel = project(s.motion.cameras[0], s.motion.bodies[0].p[kPelvis]);
+  const Projected head = project(s.motion.cameras[0], s.motion.bodies[0].p[kHead]);
+  s.occ = sample_occluder(rng, T, W, H, pel.x, pel.y, std::max(20.0, 2.2 * std::abs(pel.y - head.y)),
+                          diff.occluder_probability);
+  s.noise_seed = mix(o.seed, static_cast<uint64_t>(index) + 0x5151);
+  return s;
+}
+
+/// One rendered frame: the image, the whole person's mask (before foreground
+/// occluders) and the projected joints with their visibility.
+struct RenderedFrame {
+  cv::Mat image;
+  cv::Mat mask;
+  PersonFrame person;
+};
+
+/// Frame `t`: background seen by the moving camera, the person, the occluder,
+/// then motion blur (against `prev`, the previous frame's joints, updated here),
+/// lighting and sensor noise.
+RenderedFrame render_frame(const VideoScene& s, const SynthDifficulty& diff, int t, int W, int H,
+                           std::vector<Projected>& prev) {
+  const SynthCamera& cam0 = s.motion.cameras[0];
+  const double dist0 = cam0.pos.z - s.motion.bodies[0].p[kPelvis].z;
+  const SynthCamera& cam = s.motion.cameras[t];
+  RenderedFrame out;
+  cv::Mat& frame = out.image;
+  frame = cv::Mat(H, W, CV_8UC3);
+  const double zoom = cam.f / cam0.f;
+  const double shift_x = -(cam.cx - cam0.cx) + 0.5 * cam.f * (cam.pos.x - cam0.pos.x) / dist0;
+  const double shift_y = -(cam.cy - cam0.cy) - 0.5 * cam.f * (cam.pos.y - cam0.pos.y) / dist0;
+  background_view(s.canvas, zoom, shift_x, shift_y, frame);
+  cv::Mat ids = cv::Mat::zeros(H, W, CV_8UC1);
+  out.person = render_person(s.motion, t, s.look, frame, ids);
+  PersonFrame& pf = out.person;
+  out.mask = person_mask(ids);  // the whole person, before foreground occluders
+  draw_occluder(s.occ, t, frame, ids);
+  compute_visibility(ids, pf);
+
+  if (diff.blur_scale > 0 && !prev.empty()) {
+    double dx = 0, dy = 0;
+    for (int j = 0; j < kNumBodyJoints; ++j) {
+      dx += pf.joints[j].x - prev[j].x;
+      dy += pf.joints[j].y - prev[j].y;
+    }
+    motion_blur(frame, out.mask, dx / kNumBodyJoints, dy / kNumBodyJoints, diff.blur_scale);
+  }
+  prev = pf.joints;
+  if (std::abs(s.gain - 1.0) > 1e-6 || std::abs(s.bias) > 1e-6) frame.convertTo(frame, -1, s.gain, s.bias);
+  add_noise(frame, diff.noise_sigma, mix(s.noise_seed, static_cast<uint64_t>(t)));
+  return out;
+}
+
+/// The person box of frame `t` of `r` (whose joints are set): the extent of the
+/// rendered silhouette `mask` (penn: plus a small margin).
+Box person_box(cv::Mat& mask, const VideoRecord& r, int t, bool penn) {
+  const int J = r.num_joints, W = r.width, H = r.height;
+  cv::Rect ext = cv::boundingRect(mask);
+  Box b;
+  if (ext.area() > 0) {
+    b = Box{float(ext.x), float(ext.y), float(ext.x + ext.width - 1), float(ext.y + ext.height - 1)};
+  } else {  // person entirely outside the image: joints' extent, clipped
+    float x1 = 1e9f, y1 = 1e9f, x2 = -1e9f, y2 = -1e9f;
+    for (int j = 0; j < J; ++j) {
+      const Point2& p = r.joint(t, j);
+      x1 = std::min(x1, p.x);
+      y1 = std::min(y1, p.y);
+      x2 = std::max(x2, p.x);
+      y2 = std::max(y2, p.y);
+    }
+    b = Box{std::clamp(x1, 0.f, W - 1.f), std::clamp(y1, 0.f, H - 1.f), std::clamp(x2, 0.f, W - 1.f),
+            std::clamp(y2, 0.f, H - 1.f)};
+    if (!penn) {  // jhmdb boxes come from the mask: keep it non-empty
+      const int cx = static_cast<int>(std::lround(0.5 * (b.x1 + b.x2)));
+      const int cy = static_cast<int>(std::lround(0.5 * (b.y1 + b.y2)));
+      mask.at<uint8_t>(cy, cx) = 1;
+      b = Box{float(cx), float(cy), float(cx), float(cy)};
+    }
+  }
+  if (penn) {
+    const float m = 0.04f * std::max(b.width(), b.height()) + 2.f;
+    b = Box{std::max(0.f, b.x1 - m), std::max(0.f, b.y1 - m), std::min(W - 1.f, b.x2 + m), std::min(H - 1.f, b.y2 + m)};
+  }
+  return b;
+}
+
+/// Frame `t`'s path and encoded file as the data set keeps it (penn: JPEG;
+/// jhmdb: PNG after a JPEG round trip, and the mask).
+void store_frame(SynthVideo& v, cv::Mat& frame, const cv::Mat& mask, const SynthOptions& o, const SynthDifficulty& diff,
+                 const std::string& video_name, int t, bool penn) {
+  VideoRecord& r = v.record;
+  const std::string& action = r.action;
+  if (penn) {
+    r.frame_paths.push_back(penn_frame_path(o.out, r.id, t));
+    v.encoded.push_back(
+        encode(frame, ".jpg", {cv::IMWRITE_JPEG_QUALITY, diff.jpeg_quality, cv::IMWRITE_JPEG_OPTIMIZE, 0}, r.id));
+  } else {
+    r.frame_paths.push_back(jhmdb_frame_path(o.out, action, video_name, t));
+    if (diff.jpeg_quality < 95) {  // the real clips were compressed video
+      const std::string jpg = encode(frame, ".jpg", {cv::IMWRITE_JPEG_QUALITY, diff.jpeg_quality}, r.id);
+      frame = cv::imdecode(cv::Mat(1, static_cast<int>(jpg.size()), CV_8UC1, const_cast<char*>(jpg.data())),
+                           cv::IMREAD_COLOR);
+    }
+    v.encoded.push_back(encode(frame, ".png", {cv::IMWRITE_PNG_COMPRESSION, 1}, r.id));
+    v.masks.push_back(mask);
+  }
+}
+
+}  // namespace
+
 SynthVideo generate_synth_video(const SynthOptions& o, const std::vector<cv::Mat>& photos, int index) {
   const SynthDifficulty diff = synth_difficulty(o.difficulty);
   const auto& names = synth_action_names(o.format);
@@ -151,23 +283,8 @@ SynthVideo generate_synth_video(const SynthOptions& o, const std::vector<cv::Mat
     r.train = v.split_train[0];
   }
 
-  const SynthMotion motion = sample_motion(rng, action, T, W, H, diff.motion_scale);
-  const Appearance look = sample_appearance(rng);
-  const cv::Mat canvas = make_background(rng, W, H, diff, photos);
-  const double gain = 1.0 + diff.lighting * rng.normal();
-  const double bias = 40.0 * diff.lighting * rng.normal();
-  Occluder occ;
-  {
-    const Projected pel = project(motion.cameras[0], motion.bodies[0].p[kPelvis]);
-    const Projected head = project(motion.cameras[0], motion.bodies[0].p[kHead]);
-    occ = sample_occluder(rng, T, W, H, pel.x, pel.y, std::max(20.0, 2.2 * std::abs(pel.y - head.y)),
-                          diff.occluder_probability);
-  }
-  const uint64_t noise_seed = mix(o.seed, static_cast<uint64_t>(index) + 0x5151);
-  const SynthCamera& cam0 = motion.cameras[0];
-  const double dist0 = cam0.pos.z - motion.bodies[0].p[kPelvis].z;
-
-  const Vec3 facing = motion.bodies[T / 2].facing;
+  const VideoScene scene = sample_scene(rng, o, diff, photos, action, T, index);
+  const Vec3 facing = scene.motion.bodies[T / 2].facing;
   if (penn) {
     v.view = facing.z > 0.7 ? "front" : (facing.z < -0.7 ? "back" : "side");
   } else {
@@ -179,79 +296,14 @@ SynthVideo generate_synth_video(const SynthOptions& o, const std::vector<cv::Mat
   r.boxes.resize(T);
   std::vector<Projected> prev;
   for (int t = 0; t < T; ++t) {
-    const SynthCamera& cam = motion.cameras[t];
-    cv::Mat frame(H, W, CV_8UC3);
-    const double zoom = cam.f / cam0.f;
-    const double shift_x = -(cam.cx - cam0.cx) + 0.5 * cam.f * (cam.pos.x - cam0.pos.x) / dist0;
-    const double shift_y = -(cam.cy - cam0.cy) - 0.5 * cam.f * (cam.pos.y - cam0.pos.y) / dist0;
-    background_view(canvas, zoom, shift_x, shift_y, frame);
-    cv::Mat ids = cv::Mat::zeros(H, W, CV_8UC1);
-    PersonFrame pf = render_person(motion, t, look, frame, ids);
-    cv::Mat mask = person_mask(ids);  // the whole person, before foreground occluders
-    draw_occluder(occ, t, frame, ids);
-    compute_visibility(ids, pf);
-
-    if (diff.blur_scale > 0 && !prev.empty()) {
-      double dx = 0, dy = 0;
-      for (int j = 0; j < kNumBodyJoints; ++j) {
-        dx += pf.joints[j].x - prev[j].x;
-        dy += pf.joints[j].y - prev[j].y;
-      }
-      motion_blur(frame, mask, dx / kNumBodyJoints, dy / kNumBodyJoints, diff.blur_scale);
-    }
-    prev = pf.joints;
-    if (std::abs(gain - 1.0) > 1e-6 || std::abs(bias) > 1e-6) frame.convertTo(frame, -1, gain, bias);
-    add_noise(frame, diff.noise_sigma, mix(noise_seed, static_cast<uint64_t>(t)));
-
+    RenderedFrame f = render_frame(scene, diff, t, W, H, prev);
     for (int j = 0; j < J; ++j) {
-      const Projected& p = pf.joints[jmap[j]];
+      const Projected& p = f.person.joints[jmap[j]];
       r.joint(t, j) = Point2{static_cast<float>(p.x), static_cast<float>(p.y)};
-      r.visible[static_cast<std::size_t>(t) * J + j] = penn ? pf.visible[jmap[j]] : 1;
+      r.visible[static_cast<std::size_t>(t) * J + j] = penn ? f.person.visible[jmap[j]] : 1;
     }
-    // Box: extent of the rendered silhouette (penn: plus a small margin).
-    cv::Rect ext = cv::boundingRect(mask);
-    Box b;
-    if (ext.area() > 0) {
-      b = Box{float(ext.x), float(ext.y), float(ext.x + ext.width - 1), float(ext.y + ext.height - 1)};
-    } else {  // person entirely outside the image: joints' extent, clipped
-      float x1 = 1e9f, y1 = 1e9f, x2 = -1e9f, y2 = -1e9f;
-      for (int j = 0; j < J; ++j) {
-        const Point2& p = r.joint(t, j);
-        x1 = std::min(x1, p.x);
-        y1 = std::min(y1, p.y);
-        x2 = std::max(x2, p.x);
-        y2 = std::max(y2, p.y);
-      }
-      b = Box{std::clamp(x1, 0.f, W - 1.f), std::clamp(y1, 0.f, H - 1.f), std::clamp(x2, 0.f, W - 1.f),
-              std::clamp(y2, 0.f, H - 1.f)};
-      if (!penn) {  // jhmdb boxes come from the mask: keep it non-empty
-        const int cx = static_cast<int>(std::lround(0.5 * (b.x1 + b.x2)));
-        const int cy = static_cast<int>(std::lround(0.5 * (b.y1 + b.y2)));
-        mask.at<uint8_t>(cy, cx) = 1;
-        b = Box{float(cx), float(cy), float(cx), float(cy)};
-      }
-    }
-    if (penn) {
-      const float m = 0.04f * std::max(b.width(), b.height()) + 2.f;
-      b = Box{std::max(0.f, b.x1 - m), std::max(0.f, b.y1 - m), std::min(W - 1.f, b.x2 + m),
-              std::min(H - 1.f, b.y2 + m)};
-    }
-    r.boxes[t] = b;
-
-    if (penn) {
-      r.frame_paths.push_back(penn_frame_path(o.out, r.id, t));
-      v.encoded.push_back(
-          encode(frame, ".jpg", {cv::IMWRITE_JPEG_QUALITY, diff.jpeg_quality, cv::IMWRITE_JPEG_OPTIMIZE, 0}, r.id));
-    } else {
-      r.frame_paths.push_back(jhmdb_frame_path(o.out, action, video_name, t));
-      if (diff.jpeg_quality < 95) {  // the real clips were compressed video
-        const std::string jpg = encode(frame, ".jpg", {cv::IMWRITE_JPEG_QUALITY, diff.jpeg_quality}, r.id);
-        frame = cv::imdecode(cv::Mat(1, static_cast<int>(jpg.size()), CV_8UC1, const_cast<char*>(jpg.data())),
-                             cv::IMREAD_COLOR);
-      }
-      v.encoded.push_back(encode(frame, ".png", {cv::IMWRITE_PNG_COMPRESSION, 1}, r.id));
-      v.masks.push_back(mask);
-    }
+    r.boxes[t] = person_box(f.mask, r, t, penn);
+    store_frame(v, f.image, f.mask, o, diff, video_name, t, penn);
   }
   return v;
 }

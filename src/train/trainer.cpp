@@ -108,8 +108,7 @@ class Trainer {
 
   // State of the stage being trained (part of every checkpoint).
   CheckpointMeta meta_;
-  std::unique_ptr<Stage> current_stage_;
-  Stage* stage_ = nullptr;
+  std::unique_ptr<Stage> stage_;
   int agreed_stop_ = 0;
   std::string resume_path_;  ///< checkpoint a --resume continues from
   std::optional<CheckpointMeta> resume_meta_;
@@ -224,8 +223,7 @@ int Trainer::run() {
     }
     const bool resuming_this = resume && resume->stage == kind;
     // The last stage stays current after its loop: final.pt carries its optimizer state.
-    current_stage_ = make_stage(kind, StageContext{config_, models_, *dist_, device_});
-    stage_ = current_stage_.get();
+    stage_ = make_stage(kind, StageContext{config_, models_, *dist_, device_});
     run_stage(*stage_, resuming_this ? &*resume : nullptr);
     if (agreed_stop_ != 0) {
       spdlog::warn("stopped by signal {}; resume with --resume (checkpoint {})", agreed_stop_, checkpointer_->latest());

@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <vector>
@@ -12,6 +11,7 @@
 #include <link.h>
 #include <spdlog/spdlog.h>
 
+#include "dkd/util/bench_timer.h"
 #include "dkd/util/strings.h"
 
 namespace dkd {
@@ -99,16 +99,11 @@ MachineRates measure_machine_rates(const c10::Device& device) {
   };
   // Best of a few repetitions after one warm-up: the rate the hardware can reach.
   const auto rate = [&](double flops, auto&& fn) {
-    fn();
-    sync();
-    double best = 1e30;
-    for (int i = 0; i < 5; ++i) {
-      const auto t0 = std::chrono::steady_clock::now();
+    const Timings t = time_runs(1, 5, [&] {
       fn();
       sync();
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    return flops / best * 1e-9;
+    });
+    return flops / (t.min() * 1e-3) * 1e-9;
   };
   torch::manual_seed(0);
   MachineRates r;

@@ -138,79 +138,95 @@ struct EnumNames<LandmarkHeatmapKind> {
 template <>
 struct EnumNames<LogLevel> {
   static constexpr const char* what = "log level";
-  static constexpr std::array<std::pair<LogLevel, const char*>, 5> values{{{LogLevel::trace, "trace"}, {LogLevel::debug, "debug"}, {LogLevel::info, "info"}, {LogLevel::warn, "warn"}, {LogLevel::error, "error"}}};
+  static constexpr std::array<std::pair<LogLevel, const char*>, 5> values{{{LogLevel::trace, "trace"},
+                                                                           {LogLevel::debug, "debug"},
+                                                                           {LogLevel::info, "info"},
+                                                                           {LogLevel::warn, "warn"},
+                                                                           {LogLevel::error, "error"}}};
 };
 
 template <>
 struct EnumNames<DeconvImpl> {
   static constexpr const char* what = "deconvolution";
-  static constexpr std::array<std::pair<DeconvImpl, const char*>, 2> values{{{DeconvImpl::transposed, "transposed"}, {DeconvImpl::subpixel, "subpixel"}}};
+  static constexpr std::array<std::pair<DeconvImpl, const char*>, 2> values{
+      {{DeconvImpl::transposed, "transposed"}, {DeconvImpl::subpixel, "subpixel"}}};
 };
 
 template <>
 struct EnumNames<PriorKind> {
   static constexpr const char* what = "location prior";
-  static constexpr std::array<std::pair<PriorKind, const char*>, 2> values{{{PriorKind::none, "none"}, {PriorKind::warped, "warped"}}};
+  static constexpr std::array<std::pair<PriorKind, const char*>, 2> values{
+      {{PriorKind::none, "none"}, {PriorKind::warped, "warped"}}};
 };
 
 template <>
 struct EnumNames<PriorFusion> {
   static constexpr const char* what = "prior fusion";
-  static constexpr std::array<std::pair<PriorFusion, const char*>, 3> values{{{PriorFusion::conv3x3, "conv3x3"}, {PriorFusion::pointwise, "pointwise"}, {PriorFusion::grouped, "grouped"}}};
+  static constexpr std::array<std::pair<PriorFusion, const char*>, 3> values{
+      {{PriorFusion::conv3x3, "conv3x3"}, {PriorFusion::pointwise, "pointwise"}, {PriorFusion::grouped, "grouped"}}};
 };
 
 template <>
 struct EnumNames<KernelSource> {
   static constexpr const char* what = "kernels";
-  static constexpr std::array<std::pair<KernelSource, const char*>, 2> values{{{KernelSource::pooled, "pooled"}, {KernelSource::joint_centred, "joint_centred"}}};
+  static constexpr std::array<std::pair<KernelSource, const char*>, 2> values{
+      {{KernelSource::pooled, "pooled"}, {KernelSource::joint_centred, "joint_centred"}}};
 };
 
 template <>
 struct EnumNames<NormKind> {
   static constexpr const char* what = "normalisation";
-  static constexpr std::array<std::pair<NormKind, const char*>, 3> values{{{NormKind::batch, "batch"}, {NormKind::group, "group"}, {NormKind::none, "none"}}};
+  static constexpr std::array<std::pair<NormKind, const char*>, 3> values{
+      {{NormKind::batch, "batch"}, {NormKind::group, "group"}, {NormKind::none, "none"}}};
 };
 
 template <>
 struct EnumNames<Precision> {
   static constexpr const char* what = "precision";
-  static constexpr std::array<std::pair<Precision, const char*>, 2> values{{{Precision::float32, "float32"}, {Precision::bfloat16, "bfloat16"}}};
+  static constexpr std::array<std::pair<Precision, const char*>, 2> values{
+      {{Precision::float32, "float32"}, {Precision::bfloat16, "bfloat16"}}};
 };
 
 template <>
 struct EnumNames<OptimizerKind> {
   static constexpr const char* what = "optimizer";
-  static constexpr std::array<std::pair<OptimizerKind, const char*>, 3> values{{{OptimizerKind::adam, "adam"}, {OptimizerKind::sgd, "sgd"}, {OptimizerKind::rmsprop, "rmsprop"}}};
+  static constexpr std::array<std::pair<OptimizerKind, const char*>, 3> values{
+      {{OptimizerKind::adam, "adam"}, {OptimizerKind::sgd, "sgd"}, {OptimizerKind::rmsprop, "rmsprop"}}};
 };
 
 template <>
 struct EnumNames<ScheduleKind> {
   static constexpr const char* what = "schedule";
-  static constexpr std::array<std::pair<ScheduleKind, const char*>, 3> values{{{ScheduleKind::constant, "constant"}, {ScheduleKind::multistep, "multistep"}, {ScheduleKind::cosine, "cosine"}}};
+  static constexpr std::array<std::pair<ScheduleKind, const char*>, 3> values{
+      {{ScheduleKind::constant, "constant"}, {ScheduleKind::multistep, "multistep"}, {ScheduleKind::cosine, "cosine"}}};
 };
 
 template <>
 struct EnumNames<SplitKind> {
   static constexpr const char* what = "split";
-  static constexpr std::array<std::pair<SplitKind, const char*>, 3> values{{{SplitKind::train, "train"}, {SplitKind::val, "val"}, {SplitKind::test, "test"}}};
+  static constexpr std::array<std::pair<SplitKind, const char*>, 3> values{
+      {{SplitKind::train, "train"}, {SplitKind::val, "val"}, {SplitKind::test, "test"}}};
 };
 
 template <>
 struct EnumNames<HeatmapDecoder> {
   static constexpr const char* what = "decoder";
-  static constexpr std::array<std::pair<HeatmapDecoder, const char*>, 2> values{{{HeatmapDecoder::argmax, "argmax"}, {HeatmapDecoder::dark, "dark"}}};
+  static constexpr std::array<std::pair<HeatmapDecoder, const char*>, 2> values{
+      {{HeatmapDecoder::argmax, "argmax"}, {HeatmapDecoder::dark, "dark"}}};
 };
 
 template <>
 struct EnumNames<BoxSource> {
   static constexpr const char* what = "boxes";
-  static constexpr std::array<std::pair<BoxSource, const char*>, 2> values{{{BoxSource::ground_truth, "ground_truth"}, {BoxSource::tracked, "tracked"}}};
+  static constexpr std::array<std::pair<BoxSource, const char*>, 2> values{
+      {{BoxSource::ground_truth, "ground_truth"}, {BoxSource::tracked, "tracked"}}};
 };
 
 template <>
 struct EnumNames<DistBackend> {
   static constexpr const char* what = "backend";
-  static constexpr std::array<std::pair<DistBackend, const char*>, 3> values{{{DistBackend::automatic, "auto"}, {DistBackend::gloo, "gloo"}, {DistBackend::nccl, "nccl"}}};
+  static constexpr std::array<std::pair<DistBackend, const char*>, 3> values{
+      {{DistBackend::automatic, "auto"}, {DistBackend::gloo, "gloo"}, {DistBackend::nccl, "nccl"}}};
 };
 
 /// True for the enums that have a descriptor table (the config visitors read

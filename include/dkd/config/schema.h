@@ -76,8 +76,7 @@ struct RuntimeConfig {
     v.field("seed", seed, "random seed (rank r uses seed + r)", Check::at_least(0));
     v.field("deterministic", deterministic, "deterministic algorithms; with threads: 1 runs repeat exactly",
             Check::none());
-    v.field("log_level", log_level, "trace, debug, info, warn or error",
-            Check::none());
+    v.field("log_level", log_level, "trace, debug, info, warn or error", Check::none());
   }
 };
 
@@ -106,9 +105,11 @@ struct DataConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("dataset", dataset, "data set of data.root, by its registered name (penn, jhmdb; config/dataset_spec.h)", Check::none());
+    v.field("dataset", dataset, "data set of data.root, by its registered name (penn, jhmdb; config/dataset_spec.h)",
+            Check::none());
     v.field("root", root, "data set folder (relative paths are from the working directory)", Check::none());
-    v.field("split", split, "numbered split of a data set that has several (Sub-JHMDB: 1, 2 or 3; ignored for penn)", Check::at_least(1));
+    v.field("split", split, "numbered split of a data set that has several (Sub-JHMDB: 1, 2 or 3; ignored for penn)",
+            Check::at_least(1));
     v.field("input_size", input_size, "network input [width, height]; multiples of 32",
             Check::range(32, 4096).with_length(2));
     v.field("heatmap_sigma", heatmap_sigma, "Gaussian sigma of target heatmaps (heatmap pixels)", Check::positive());
@@ -233,8 +234,7 @@ struct DistillatorConfig {
             "[F(t-1), H(t-1)]) or joint_centred (kernel j = F(t-1) around joint j, weighted by H(t-1)_j, then a "
             "learned 1x1 adjust layer, as Siamese trackers build their exemplar)",
             Check::none());
-    v.field("norm", norm, "normalisation in the pooled distillator: batch (the paper), group or none",
-            Check::none());
+    v.field("norm", norm, "normalisation in the pooled distillator: batch (the paper), group or none", Check::none());
     v.field("static_head", static_head,
             "add a 1x1 heatmap head on F(t) to the matching response (a static path; starts from the per-frame "
             "small network's head with train.encoder_from_baseline)",
@@ -393,8 +393,7 @@ struct TrainConfig {
     v.field("nesterov", nesterov, "Nesterov momentum (sgd)", Check::none());
     v.field("weight_decay", weight_decay, "L2 weight decay", Check::at_least(0.0));
     v.field("grad_clip", grad_clip, "clip the gradient norm to this; 0 = off", Check::at_least(0.0));
-    v.field("schedule", schedule, "lr schedule: constant, multistep or cosine",
-            Check::none());
+    v.field("schedule", schedule, "lr schedule: constant, multistep or cosine", Check::none());
     v.field("gamma", gamma, "multistep decay factor", Check::range(0.0, 1.0));
     v.field("warmup_iters", warmup_iters, "linear lr warm-up steps at the start of each stage", Check::at_least(0));
     v.field("val_every", val_every, "validate every N epochs; 0 = only at the end", Check::at_least(0));
@@ -445,8 +444,7 @@ struct EvalConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("split", split, "train (without the validation videos), val or test",
-            Check::none());
+    v.field("split", split, "train (without the validation videos), val or test", Check::none());
     v.field("decode", decode,
             "heatmap decoding: argmax (quarter-pixel shift) or dark (Taylor expansion of the log-heatmap)",
             Check::none());
@@ -497,11 +495,11 @@ struct InferConfig {
             "smoothed) or extent (that extent times box_scale, smoothed: the earlier rule); docs/method.md, "
             "\"Tracked boxes\"",
             Check::none());
-    v.field("box_smoothing", box_smoothing, "exponential smoothing of the tracked box (steady: of its size only; 0 = none)",
-            Check::range(0.0, 0.99));
+    v.field("box_smoothing", box_smoothing,
+            "exponential smoothing of the tracked box (steady: of its size only; 0 = none)", Check::range(0.0, 0.99));
     v.field("box_scale", box_scale, "keypoint extent enlargement for the next frame's box", Check::range(1.0, 3.0));
-    v.field("box_min_confidence", box_min_confidence,
-            "joints with a heatmap peak below this do not place the box", Check::range(0.0, 1.0));
+    v.field("box_min_confidence", box_min_confidence, "joints with a heatmap peak below this do not place the box",
+            Check::range(0.0, 1.0));
     v.field("box_max_size_change", box_max_size_change,
             "steady: the box's side changes by at most this fraction per frame", Check::range(0.001, 1.0));
     v.field("box_calibrate", box_calibrate,
@@ -509,7 +507,8 @@ struct InferConfig {
             "(else infer.box_scale, centred)",
             Check::none());
     v.field("box_center_smoothing", box_center_smoothing,
-            "steady: exponential smoothing of the box centre (0 = none; lower it for people who cross the frame)", Check::range(0.0, 0.99));
+            "steady: exponential smoothing of the box centre (0 = none; lower it for people who cross the frame)",
+            Check::range(0.0, 0.99));
     v.field("box_velocity", box_velocity,
             "steady: share of the person's recent per-frame motion the box moves ahead by", Check::range(0.0, 2.0));
     v.field("fold_bn", fold_bn, "fold batch norm into convolutions at load time", Check::none());
@@ -537,8 +536,7 @@ struct DistConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("backend", backend, "auto (nccl on CUDA, else gloo), gloo or nccl",
-            Check::none());
+    v.field("backend", backend, "auto (nccl on CUDA, else gloo), gloo or nccl", Check::none());
     v.field("timeout_s", timeout_s, "a rank that does not answer within this ends the job", Check::positive());
     v.field("bucket_mb", bucket_mb, "gradient all-reduce bucket size", Check::positive());
     v.field("stop_grace_s", stop_grace_s,

@@ -83,8 +83,6 @@ class ClipDataset {
 
   int clip_length() const { return clip_length_; }
   int num_joints() const { return num_joints_; }
-  int input_width() const { return in_w_; }
-  int input_height() const { return in_h_; }
   const std::vector<VideoRecord>& videos() const { return videos_; }
 
  private:

@@ -28,7 +28,8 @@ struct DatasetScan {
 /// `split` selects a numbered split, e.g. Sub-JHMDB's split files). Never throws
 /// for bad videos: they become problems. Throws DataError only when `root`
 /// itself is unusable (missing folder), ConfigError for an unknown data set.
-DatasetScan scan_dataset(const std::string& dataset, const std::string& root, int split, double jhmdb_box_margin = 0.15);
+DatasetScan scan_dataset(const std::string& dataset, const std::string& root, int split,
+                         double jhmdb_box_margin = 0.15);
 
 /// The problem text of a data set folder that is missing or lacks `marker` (e.g.
 /// "labels/"): the folder expected (data.root, absolute), the layout, and

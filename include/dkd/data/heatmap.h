@@ -31,7 +31,6 @@ struct HeatmapPeaks {
   torch::Tensor maxvals;  ///< [..., J] float peak values
 };
 
-
 /// Decodes heatmaps [..., J, h, w] (any device; the result is on the same device).
 /// `sigma`: the blur of DARK's modulation in heatmap pixels (the training targets' sigma).
 HeatmapPeaks decode_heatmaps(const torch::Tensor& heatmaps, HeatmapDecoder decoder = HeatmapDecoder::argmax,

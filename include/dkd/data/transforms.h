@@ -85,7 +85,6 @@ torch::Tensor image_to_tensor(const cv::Mat& bgr);
 /// Inverse of image_to_tensor ([3, H, W] -> BGR uint8), for overlays and tests.
 cv::Mat tensor_to_image(const torch::Tensor& chw);
 
-
 /// Next-frame box: extent of the joints with confidence >= `min_confidence`
 /// enlarged by `scale`, blended with `previous` (new = s*previous + (1-s)*extent,
 /// s = smoothing) and clamped to overlap the image. At least 2 confident joints

@@ -32,7 +32,7 @@ struct Box {
 
 struct VideoRecord {
   std::string dataset = "penn";  ///< the format it was read from
-  std::string id;                           ///< penn: "0001"; jhmdb: "<action>/<video>"
+  std::string id;                ///< penn: "0001"; jhmdb: "<action>/<video>"
   std::string action;
   bool train = false;  ///< in the training split
   int width = 0;       ///< image size in pixels

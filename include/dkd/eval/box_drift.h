@@ -26,19 +26,19 @@ namespace dkd {
 
 /// Box drift over a group of frames.
 struct BoxDriftStats {
-  double frames = 0.0;           ///< frames measured
-  double center_offset = 0.0;    ///< mean centre offset, percent of the GT box size
-  double scale_ratio = 1.0;      ///< geometric mean of tracked / GT crop side
-  double scale_error = 0.0;      ///< exp(mean |log ratio|) - 1, percent
-  double joints_in_crop = 0.0;   ///< percent of valid GT joints inside the crop
+  double frames = 0.0;          ///< frames measured
+  double center_offset = 0.0;   ///< mean centre offset, percent of the GT box size
+  double scale_ratio = 1.0;     ///< geometric mean of tracked / GT crop side
+  double scale_error = 0.0;     ///< exp(mean |log ratio|) - 1, percent
+  double joints_in_crop = 0.0;  ///< percent of valid GT joints inside the crop
 };
 
 /// By frame-index bucket (default_frame_buckets, pck.h) and frame by frame.
 struct BoxDriftResult {
-  BoxDriftStats all;                   ///< every frame after the first
-  std::vector<std::string> labels;     ///< bucket labels ("1", "2-4", ..., "41+")
-  std::vector<BoxDriftStats> buckets;  ///< one per label
-  std::vector<BoxDriftStats> by_frame; ///< frame 1, 2, ... (up to kBoxDriftFrames)
+  BoxDriftStats all;                    ///< every frame after the first
+  std::vector<std::string> labels;      ///< bucket labels ("1", "2-4", ..., "41+")
+  std::vector<BoxDriftStats> buckets;   ///< one per label
+  std::vector<BoxDriftStats> by_frame;  ///< frame 1, 2, ... (up to kBoxDriftFrames)
   bool measured() const { return all.frames > 0; }
 };
 

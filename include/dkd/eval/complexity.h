@@ -75,8 +75,8 @@ struct ComplexityReport {
   std::vector<ComponentComplexity> components;
   /// Training only: discriminator (on one clip of clip_length frames).
   std::vector<ComponentComplexity> training_only;
-  /// Per-frame baselines: per_frame_large (initializer alone) and per_frame_small
-  /// (encoder + 1x1 head).
+  /// Per-frame baselines, named as their training stages: "initializer" (the
+  /// initializer alone on every frame) and "baseline" (encoder + 1x1 head).
   std::vector<ComponentComplexity> baselines;
   /// Frames t >= 2: encoder + distillator + matching.
   int64_t macs_per_frame = 0;

@@ -44,7 +44,7 @@ int run_compare(const std::vector<std::string>& specs, const std::vector<std::st
 int run_seed_summary(const std::vector<std::string>& specs, const EvalCommandOptions& options);
 
 /// Speed rows (random frames, no data set, random weights) for DKD and the two
-/// per-frame baselines of `config`, with ratios to the per-frame large network,
+/// per-frame networks of `config` (initializer, baseline), with ratios to the initializer,
 /// measured in one run: at batch 1, and (when eval.batch_videos > 1) with that many
 /// videos stepping together as dkd_eval evaluates them ("streams" in the JSON).
 /// Returns the exit code; the JSON goes to `json_path` if set.

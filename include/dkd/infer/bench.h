@@ -1,7 +1,7 @@
 #pragma once
 // dkd_infer --bench: milliseconds per frame of PoseTracker::track (encoder +
-// distilled kernels, with cropping and decoding) against the per-frame large
-// network (the initializer on every frame, same cropping and decoding), with
+// distilled kernels, with cropping and decoding) against the initializer on
+// every frame (the per-frame network, same cropping and decoding), with
 // and without batch-norm folding, all measured in one run on one frame (the
 // four rows timed round-robin, so load changes hit them alike), on
 // config.runtime.device. Weights come from a checkpoint or are random (the
@@ -21,7 +21,7 @@ struct BenchOptions {
 };
 
 struct BenchRow {
-  std::string name;  ///< "dkd_track" or "per_frame_large"
+  std::string name;  ///< "dkd_track" or "initializer"
   bool folded = false;
   double median_ms = 0.0;
   double mean_ms = 0.0;
@@ -39,7 +39,7 @@ struct BenchResult {
 
 BenchResult bench_tracker(const Config& config, const BenchOptions& options);
 
-/// Markdown table: rows track / per-frame large / speed-up, columns BN unfolded / folded.
+/// Markdown table: rows track / initializer / speed-up, columns BN unfolded / folded.
 std::string format_bench(const BenchResult& result);
 
 /// Runs bench_tracker and prints format_bench. Returns the exit code (0).

@@ -49,8 +49,8 @@ struct LandmarkResult {
   TrackResult track;  ///< mapped joints; box = the crop's axis-aligned bounds
   /// 33 body landmarks: x, y (image pixels, 0-based pixel centres), visibility in [0, 1].
   std::vector<std::array<float, 3>> landmarks;
-  float pose_flag = 0.f;   ///< the network's probability that a person is in the crop
-  double rotation = 0.0;   ///< the crop's rotation, degrees
+  float pose_flag = 0.f;  ///< the network's probability that a person is in the crop
+  double rotation = 0.0;  ///< the crop's rotation, degrees
   /// False when the crop holds a confident person whose torso colours do not
   /// match the followed person's (someone else took the crop over).
   bool same_person = true;

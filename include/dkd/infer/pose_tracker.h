@@ -82,8 +82,6 @@ class PoseTracker {
   TrackResult estimate_per_frame(const cv::Mat& frame, const Box& box);
 
   bool started() const { return started_; }
-  /// Box the next track() will crop with.
-  const Box& current_box() const { return boxes_.box(); }
   /// Initializer runs since construction (start() and re-initialisations).
   int64_t initializer_runs() const { return initializer_runs_; }
   /// Frames processed since construction (start() and track()).

@@ -40,7 +40,7 @@ struct PseudoLabelOptions {
   std::string teacher = "blazepose_heavy";  ///< blazepose_lite, blazepose_full or blazepose_heavy
   std::string input;                        ///< video file or folder of images
   std::string out;                          ///< data set folder (Penn Action layout)
-  std::string joints = "penn";   ///< whose joint set the labels use (the layout is Penn's)
+  std::string joints = "penn";              ///< whose joint set the labels use (the layout is Penn's)
   std::vector<Box> boxes;                   ///< first-frame person boxes; empty = HOG detector
   int max_people = 8;                       ///< live tracks at most
   int detect_every = 10;                    ///< look for new people every N frames; 0 = first frame only
@@ -55,8 +55,8 @@ struct PseudoLabelOptions {
   std::string action = "walk";              ///< Penn's `action` of every video
   int jpeg_quality = 95;
   std::string device = "cpu";
-  bool force = false;     ///< replace a data set already in `out`
-  bool progress = true;   ///< progress bar with ETA
+  bool force = false;    ///< replace a data set already in `out`
+  bool progress = true;  ///< progress bar with ETA
 };
 
 struct PseudoLabelVideo {
@@ -65,7 +65,7 @@ struct PseudoLabelVideo {
   int64_t first_frame = 0;  ///< source frame of the video's first frame
   int num_frames = 0;
   bool train = true;
-  std::string ended;        ///< "lost", "met track N", "test split", "end of input", "stopped"
+  std::string ended;  ///< "lost", "met track N", "test split", "end of input", "stopped"
   double mean_visibility = 0.0;
 };
 

@@ -42,8 +42,6 @@ class BackboneImpl : public torch::nn::Module {
   int64_t out_channels() const { return out_channels_; }
   /// Channels at the end of the trunk (before the deconvolutions).
   int64_t trunk_channels() const { return trunk_channels_; }
-  /// Input size / feature size.
-  int64_t output_stride() const { return output_stride_; }
   const BackboneConfig& config() const { return cfg_; }
 
   /// Inference through packed oneDNN weights (models/packed_conv.h): forward then
@@ -80,7 +78,6 @@ class BackboneImpl : public torch::nn::Module {
   torch::nn::Linear fc{nullptr};
   int64_t trunk_channels_ = 0;
   int64_t out_channels_ = 0;
-  int64_t output_stride_ = 4;
 };
 TORCH_MODULE(Backbone);
 

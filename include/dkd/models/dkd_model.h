@@ -75,7 +75,6 @@ class DkdModelImpl : public torch::nn::Module {
   /// Frozen initializer: no gradients, kept in eval mode (BN statistics fixed)
   /// even when the model is put in training mode, and run under NoGradGuard.
   void set_initializer_frozen(bool frozen);
-  bool initializer_frozen() const { return initializer_frozen_; }
   void train(bool on = true) override;
 
   /// The parts by their checkpoint names: initializer, encoder, distillator,

@@ -52,10 +52,10 @@ class TfliteNetworkImpl : public torch::nn::Module {
     int32_t output = 0;
     TfliteActivation activation = TfliteActivation::none;
     torch::nn::Conv2d conv{nullptr};
-    std::vector<int64_t> pad;        ///< F::pad order (last dim first); empty = none
-    std::vector<int64_t> pool;       ///< kernel h, w, stride h, w
-    std::vector<int64_t> shape;      ///< RESHAPE: output shape (TFLite layout)
-    std::vector<int64_t> size;       ///< RESIZE_BILINEAR: output h, w
+    std::vector<int64_t> pad;    ///< F::pad order (last dim first); empty = none
+    std::vector<int64_t> pool;   ///< kernel h, w, stride h, w
+    std::vector<int64_t> shape;  ///< RESHAPE: output shape (TFLite layout)
+    std::vector<int64_t> size;   ///< RESIZE_BILINEAR: output h, w
     bool align_corners = false;
     std::vector<int32_t> last_use;  ///< computed tensors read for the last time here (freed after it)
   };

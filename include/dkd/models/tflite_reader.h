@@ -18,7 +18,17 @@
 
 namespace dkd {
 
-enum class TfliteOpKind { add, conv_2d, depthwise_conv_2d, dequantize, logistic, max_pool_2d, pad, reshape, resize_bilinear };
+enum class TfliteOpKind {
+  add,
+  conv_2d,
+  depthwise_conv_2d,
+  dequantize,
+  logistic,
+  max_pool_2d,
+  pad,
+  reshape,
+  resize_bilinear
+};
 enum class TfliteActivation { none, relu, relu6 };
 /// TensorType codes of the schema that the reader understands.
 enum class TfliteType : int8_t { float32 = 0, float16 = 1, int32 = 2 };

@@ -34,9 +34,9 @@ std::string onednn_state();
 /// Measured rates of this machine with the current threads, in GFLOP/s
 /// (2 FLOPs per multiply-add, as the rate of the hardware is usually given).
 struct MachineRates {
-  double matmul_gflops = 0;  ///< 1024x1024x1024 float matrix product
-  double conv_gflops = 0;    ///< 3x3 convolution, 64->64 channels at 64x64, batch 1
-  double deconv_gflops = 0;  ///< 4x4 stride-2 transposed convolution, 256->256 at 16x16, batch 1
+  double matmul_gflops = 0;     ///< 1024x1024x1024 float matrix product
+  double conv_gflops = 0;       ///< 3x3 convolution, 64->64 channels at 64x64, batch 1
+  double deconv_gflops = 0;     ///< 4x4 stride-2 transposed convolution, 256->256 at 16x16, batch 1
   double conv_bf16_gflops = 0;  ///< the 3x3 convolution in bfloat16 (CPU; 0 where it does not run)
 };
 MachineRates measure_machine_rates(const c10::Device& device);
