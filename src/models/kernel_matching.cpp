@@ -11,7 +11,7 @@ KernelMatchingImpl::KernelMatchingImpl(const DistillatorConfig& cfg, int64_t fea
     : feature_channels_(feature_channels),
       num_joints_(num_joints),
       kernel_size_(cfg.kernel_size),
-      depthwise_(cfg.matching == MatchingKind::depthwise),
+      matching_(cfg.matching),
       normalize_(cfg.normalize) {
   if (cfg.kernel_size < 1 || cfg.kernel_size % 2 == 0) {
     throw ConfigError(key + ".kernel_size = " + std::to_string(cfg.kernel_size) +
@@ -20,11 +20,18 @@ KernelMatchingImpl::KernelMatchingImpl(const DistillatorConfig& cfg, int64_t fea
   // A correlation sums C*k*k products (k*k when depthwise; "project" has its
   // own fan-in scaled init); starting the scale at 1/sqrt(fan-in) keeps the
   // initial heatmap magnitude near that of a single product.
-  const int64_t fan_in = depthwise_ ? kernel_size_ * kernel_size_ : feature_channels * kernel_size_ * kernel_size_;
+  int64_t fan_in = feature_channels * kernel_size_ * kernel_size_;
+  switch (matching_) {
+    case MatchingKind::per_joint:
+      break;
+    case MatchingKind::depthwise:
+      fan_in = kernel_size_ * kernel_size_;
+      break;
+  }
   // Normalised matching sums k*k cosines: of order 1 already.
   scale = register_parameter("scale", torch::full({num_joints}, normalize_ ? 1.0 : 1.0 / std::sqrt(double(fan_in))));
   bias = register_parameter("bias", torch::zeros({num_joints}));
-  if (depthwise_) {
+  if (depthwise()) {
     project = register_module("project",
                               torch::nn::Conv2d(torch::nn::Conv2dOptions(feature_channels, num_joints, 1).bias(false)));
   }
@@ -34,8 +41,18 @@ KernelMatchingImpl::KernelMatchingImpl(const DistillatorConfig& cfg, int64_t fea
   }
 }
 
+int64_t KernelMatchingImpl::kernel_groups() const {
+  switch (matching_) {
+    case MatchingKind::per_joint:
+      return num_joints_;
+    case MatchingKind::depthwise:
+      break;
+  }
+  return 1;
+}
+
 torch::Tensor KernelMatchingImpl::forward(const torch::Tensor& kernels, const torch::Tensor& features) {
-  const int64_t groups = depthwise_ ? 1 : num_joints_;
+  const int64_t groups = kernel_groups();
   TORCH_CHECK(features.dim() == 4 && features.size(1) == feature_channels_, "KernelMatching: features must be [B, ",
               feature_channels_, ", h, w], got ", features.sizes());
   const int64_t b = features.size(0), c = feature_channels_, h = features.size(2), w = features.size(3),
@@ -49,13 +66,16 @@ torch::Tensor KernelMatchingImpl::forward(const torch::Tensor& kernels, const to
   }
   const auto input = matched.reshape({1, b * c, h, w});
   torch::Tensor out;
-  if (depthwise_) {
-    out = torch::conv2d(input, kernel.reshape({b * c, 1, k, k}), {}, {1, 1}, {k / 2, k / 2}, {1, 1}, b * c)
-              .view({b, c, h, w});
-    out = project(out);
-  } else {
-    out = torch::conv2d(input, kernel.reshape({b * num_joints_, c, k, k}), {}, {1, 1}, {k / 2, k / 2}, {1, 1}, b)
-              .view({b, num_joints_, h, w});
+  switch (matching_) {
+    case MatchingKind::per_joint:
+      out = torch::conv2d(input, kernel.reshape({b * num_joints_, c, k, k}), {}, {1, 1}, {k / 2, k / 2}, {1, 1}, b)
+                .view({b, num_joints_, h, w});
+      break;
+    case MatchingKind::depthwise:
+      out = torch::conv2d(input, kernel.reshape({b * c, 1, k, k}), {}, {1, 1}, {k / 2, k / 2}, {1, 1}, b * c)
+                .view({b, c, h, w});
+      out = project(out);
+      break;
   }
   out = out * scale.view({1, -1, 1, 1}) + bias.view({1, -1, 1, 1});
   if (static_head) out = out + static_head(features);

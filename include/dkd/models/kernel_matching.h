@@ -33,7 +33,9 @@ class KernelMatchingImpl : public torch::nn::Module {
   /// -> heatmaps [B, J, h, w].
   torch::Tensor forward(const torch::Tensor& kernels, const torch::Tensor& features);
 
-  bool depthwise() const { return depthwise_; }
+  bool depthwise() const { return matching_ == MatchingKind::depthwise; }
+  /// Kernels per sample: one per joint (per_joint) or one shared (depthwise).
+  int64_t kernel_groups() const;
   bool normalized() const { return normalize_; }
   torch::Tensor scale, bias;
   torch::nn::Conv2d project{nullptr};      // depthwise only
@@ -43,7 +45,7 @@ class KernelMatchingImpl : public torch::nn::Module {
   int64_t feature_channels_;
   int64_t num_joints_;
   int64_t kernel_size_;
-  bool depthwise_;
+  MatchingKind matching_;
   bool normalize_;
 };
 TORCH_MODULE(KernelMatching);
