@@ -76,7 +76,7 @@ TEST(DataCheck, ReportsEveryProblemNotOnlyTheFirst) {
   c.dataset = "penn";
   c.root = root;
   try {
-    load_split(c, "train");
+    load_split(c, dkd::SplitKind::train);
     ADD_FAILURE() << "no error";
   } catch (const DataError& e) {
     const std::string msg = e.what();
@@ -84,8 +84,8 @@ TEST(DataCheck, ReportsEveryProblemNotOnlyTheFirst) {
     EXPECT_NE(msg.find("0001.mat"), std::string::npos) << msg;
   }
   c.skip_bad_videos = true;
-  EXPECT_THROW(load_split(c, "train"), DataError);  // both train videos (0001, 0002) are bad
-  auto test_videos = load_split(c, "test");
+  EXPECT_THROW(load_split(c, dkd::SplitKind::train), DataError);  // both train videos (0001, 0002) are bad
+  auto test_videos = load_split(c, dkd::SplitKind::test);
   ASSERT_EQ(test_videos.size(), 1u);
   EXPECT_EQ(test_videos[0].id, "0004");
 }
@@ -95,9 +95,9 @@ TEST(DataCheck, LoadSplitHonoursMaxVideos) {
   DataConfig c;
   c.dataset = "penn";
   c.root = root;
-  EXPECT_EQ(load_split(c, "test").size(), 3u);
+  EXPECT_EQ(load_split(c, dkd::SplitKind::test).size(), 3u);
   c.max_videos = 2;
-  auto v = load_split(c, "test");
+  auto v = load_split(c, dkd::SplitKind::test);
   ASSERT_EQ(v.size(), 2u);
   EXPECT_EQ(v[0].id, "0003");
 }
@@ -142,7 +142,8 @@ TEST(DataCheck, ValidationSplitIsHeldOutOfTheTrainingListOnly) {
     for (const auto& r : v) s.insert(r.id);
     return s;
   };
-  const auto train = ids(load_split(c, "train")), val = ids(load_split(c, "val")), test = ids(load_split(c, "test"));
+  const auto train = ids(load_split(c, dkd::SplitKind::train)), val = ids(load_split(c, dkd::SplitKind::val)),
+             test = ids(load_split(c, dkd::SplitKind::test));
   EXPECT_EQ(val.size(), 2u);  // round(0.25 * 8)
   EXPECT_EQ(train.size(), 6u);
   EXPECT_EQ(test, (std::set<std::string>{"0009", "0010"}));
@@ -151,7 +152,7 @@ TEST(DataCheck, ValidationSplitIsHeldOutOfTheTrainingListOnly) {
     EXPECT_LE(id, std::string("0008")) << id;  // from the data set's training list, never its test list
   }
   // Deterministic and independent of listing order.
-  auto records = load_split(c, "all");
+  auto records = load_split(c, dkd::SplitKind::all);
   std::vector<VideoRecord> official;
   for (const auto& r : records)
     if (r.train) official.push_back(r);
@@ -160,6 +161,6 @@ TEST(DataCheck, ValidationSplitIsHeldOutOfTheTrainingListOnly) {
   EXPECT_EQ(validation_ids(official, 0.25), a);
   EXPECT_EQ(std::set<std::string>(a.begin(), a.end()), val);
   c.val_fraction = 0.0;
-  EXPECT_EQ(load_split(c, "train").size(), 8u);
-  EXPECT_THROW(load_split(c, "val"), DataError);
+  EXPECT_EQ(load_split(c, dkd::SplitKind::train).size(), 8u);
+  EXPECT_THROW(load_split(c, dkd::SplitKind::val), DataError);
 }

@@ -311,7 +311,7 @@ TEST(PredictionsEval, SyntheticDataSetsThroughTheReaders) {
     DataConfig cfg;
     cfg.dataset = ds;
     cfg.root = so.out;
-    const std::vector<VideoRecord> all = load_split(cfg, "all");
+    const std::vector<VideoRecord> all = load_split(cfg, dkd::SplitKind::all);
     ASSERT_EQ(all.size(), static_cast<std::size_t>(so.videos));
     const std::string path = dir.file(ds + "_gt.json");
     write_predictions(path, predictions_from_records(all));

@@ -224,10 +224,10 @@ TEST_F(TrainSafety, StageCompleteOnlyAfterItsFinalValidationAndBest) {
   // videos are among them, whichever split validation uses): the final validation crashes.
   dkd::Config c = dkd::load_config(config_path_);
   std::set<std::string> train_frames;
-  for (const auto& v : dkd::load_split(c.data, "train"))
+  for (const auto& v : dkd::load_split(c.data, dkd::SplitKind::train))
     for (const auto& f : v.frame_paths) train_frames.insert(f);
   std::vector<std::string> frames;
-  for (const auto& v : dkd::load_split(c.data, "all"))
+  for (const auto& v : dkd::load_split(c.data, dkd::SplitKind::all))
     for (const auto& f : v.frame_paths)
       if (!train_frames.count(f)) frames.push_back(f);
   ASSERT_FALSE(frames.empty());

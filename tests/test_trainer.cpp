@@ -103,8 +103,8 @@ TEST_F(TrainerTest, ValidationReadsOnlyHeldOutTrainingVideos) {
   const auto vals = metrics(o.work_dir, "val");
   ASSERT_FALSE(vals.empty());
   std::set<std::string> test_ids, train_ids;
-  for (const auto& v : dkd::load_split(c.data, "test")) test_ids.insert(v.id);
-  for (const auto& v : dkd::load_split(c.data, "train")) train_ids.insert(v.id);
+  for (const auto& v : dkd::load_split(c.data, dkd::SplitKind::test)) test_ids.insert(v.id);
+  for (const auto& v : dkd::load_split(c.data, dkd::SplitKind::train)) train_ids.insert(v.id);
   for (const auto& val : vals) {
     ASSERT_GT(val["videos"].get<int>(), 0);
     for (const auto& id : val["video_ids"]) {
@@ -113,7 +113,7 @@ TEST_F(TrainerTest, ValidationReadsOnlyHeldOutTrainingVideos) {
     }
   }
   int official_train = 0;
-  for (const auto& v : dkd::load_split(c.data, "all")) official_train += v.train ? 1 : 0;
+  for (const auto& v : dkd::load_split(c.data, dkd::SplitKind::all)) official_train += v.train ? 1 : 0;
   EXPECT_EQ(vals.front()["videos"].get<int>() + static_cast<int>(train_ids.size()), official_train);
 }
 

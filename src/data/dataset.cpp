@@ -85,9 +85,7 @@ std::string missing_dataset_message(const std::string& name, const std::string& 
          " holds " + layout + ", or point data.root at it (--set data.root=DIR)";
 }
 
-std::vector<VideoRecord> load_split(const DataConfig& config, const std::string& split) {
-  if (split != "train" && split != "val" && split != "test" && split != "all")
-    throw UsageError("split must be train, val, test or all, not '" + split + "'");
+std::vector<VideoRecord> load_split(const DataConfig& config, SplitKind split) {
   DatasetScan scan = dataset_spec(config.dataset).scan(config);
   if (!scan.problems.empty()) {
     if (!config.skip_bad_videos)
@@ -106,16 +104,29 @@ std::vector<VideoRecord> load_split(const DataConfig& config, const std::string&
   };
   std::vector<VideoRecord> out;
   for (auto& v : scan.videos) {
-    const bool keep = split == "all" || (split == "test" && !v.train) || (split == "val" && is_val(v)) ||
-                      (split == "train" && v.train && !is_val(v));
+    bool keep = false;
+    switch (split) {
+      case SplitKind::train:
+        keep = v.train && !is_val(v);
+        break;
+      case SplitKind::val:
+        keep = is_val(v);
+        break;
+      case SplitKind::test:
+        keep = !v.train;
+        break;
+      case SplitKind::all:
+        keep = true;
+        break;
+    }
     if (!keep) continue;
     if (config.max_videos > 0 && static_cast<int>(out.size()) >= config.max_videos) break;
     out.push_back(std::move(v));
   }
   if (out.empty())
-    throw DataError(config.root, "no usable " + split + " videos in the " + config.dataset + " data set" +
-                                     (split == "val" ? " (set data.val_fraction > 0)" : ""));
-  spdlog::info("{} {} split: {} videos, {} frames", config.dataset, split, out.size(), [&] {
+    throw DataError(config.root, std::string("no usable ") + name_of(split) + " videos in the " + config.dataset +
+                                     " data set" + (split == SplitKind::val ? " (set data.val_fraction > 0)" : ""));
+  spdlog::info("{} {} split: {} videos, {} frames", config.dataset, name_of(split), out.size(), [&] {
     long n = 0;
     for (const auto& v : out) n += v.num_frames();
     return n;

@@ -177,7 +177,7 @@ std::optional<Batch> ClipLoader::next() {
 }
 
 int run_loader_bench(const Config& config, int batches) {
-  const auto videos = load_split(config.data, "train");
+  const auto videos = load_split(config.data, SplitKind::train);
   const int batch_size = config.train.dkd.batch_size;
   ClipLoader loader(videos, config, config.data.clip_length, batch_size, true,
                     static_cast<uint64_t>(config.runtime.seed));

@@ -142,7 +142,7 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options_in
   predictions.num_joints = base.model.num_joints;
   for (std::size_t i = 0; i < splits.size(); ++i) {
     Config config = dataset.num_splits > 0 ? apply_overrides(base, {"data.split=" + splits[i]}) : base;
-    const auto videos = load_split(config.data, name_of(config.eval.split));
+    const auto videos = load_split(config.data, split_of(config.eval.split));
     if (videos.empty())
       throw DataError(config.data.root, std::string("the ") + name_of(config.eval.split) + " split has no videos");
     last = evaluate_model(config, options.checkpoints[i], kind, videos, splits[i],
@@ -222,7 +222,7 @@ int run_compare(const std::vector<std::string>& specs, const std::vector<std::st
     // Every model is evaluated on the same videos: those of the first config.
     const std::string key = config.data.dataset + ":" + config.data.root + ":" + std::to_string(config.data.split);
     if (videos.empty()) {
-      videos = load_split(config.data, name_of(config.eval.split));
+      videos = load_split(config.data, split_of(config.eval.split));
       data_key = key;
     } else if (key != data_key) {
       throw UsageError("--compare: " + name + " uses data " + key + " but the first model uses " + data_key +

@@ -81,7 +81,7 @@ int run_predictions_eval(const DataConfig& data, const std::string& split, const
   for (const auto& s : splits) {
     DataConfig c = data;
     if (s != "test") c.split = std::stoi(s);
-    sets.push_back(load_split(c, "test"));
+    sets.push_back(load_split(c, SplitKind::test));
     labels.push_back(s);
   }
   return run_predictions_eval(sets, labels, options, out, result);

@@ -173,13 +173,13 @@ void Trainer::prepare() {
                env_.enabled() ? ", rank " + std::to_string(env_.rank) + "/" + std::to_string(env_.world_size) : "");
 
   // Everything that can be wrong with the data is reported before training starts.
-  train_videos_ = load_split(config_.data, "train");
+  train_videos_ = load_split(config_.data, SplitKind::train);
   // best.pt is chosen on videos held out of the training list; the test split is dkd_eval's alone.
   if (config_.data.val_fraction <= 0.0)
     throw ConfigError(
         "data.val_fraction is 0: training validates on held-out training videos to choose best.pt "
         "(the test split is for dkd_eval only); set data.val_fraction > 0, e.g. 0.1");
-  std::vector<VideoRecord> val_videos = load_split(config_.data, "val");
+  std::vector<VideoRecord> val_videos = load_split(config_.data, SplitKind::val);
   if (config_.train.val_max_videos > 0 && static_cast<int>(val_videos.size()) > config_.train.val_max_videos)
     val_videos.resize(static_cast<std::size_t>(config_.train.val_max_videos));
   if (train_videos_.empty()) throw DataError(config_.data.root, "the training split has no videos");

@@ -65,8 +65,12 @@ enum class OptimizerKind { adam, sgd, rmsprop };
 /// train.schedule.
 enum class ScheduleKind { constant, multistep, cosine };
 
-/// eval.split: which videos of the data set.
-enum class SplitKind { train, val, test };
+/// A subset of a data set (eval.split; load_split): its training list without the
+/// validation videos, the validation videos, the test list, or every video.
+enum class SplitKind { train, val, test, all };
+
+/// The split dkd_eval scores (eval.split): one of the subsets, never all of them.
+enum class EvalSplit { train, val, test };
 
 /// eval.decode: how heatmaps become coordinates (data/heatmap.h).
 enum class HeatmapDecoder { argmax, dark };
@@ -202,10 +206,30 @@ struct EnumNames<ScheduleKind> {
 };
 
 template <>
+struct EnumNames<EvalSplit> {
+  static constexpr const char* what = "split";
+  static constexpr std::array<std::pair<EvalSplit, const char*>, 3> values{
+      {{EvalSplit::train, "train"}, {EvalSplit::val, "val"}, {EvalSplit::test, "test"}}};
+};
+
+/// The subset of the data set that eval.split names.
+inline SplitKind split_of(EvalSplit split) {
+  switch (split) {
+    case EvalSplit::train:
+      return SplitKind::train;
+    case EvalSplit::val:
+      return SplitKind::val;
+    case EvalSplit::test:
+      break;
+  }
+  return SplitKind::test;
+}
+
+template <>
 struct EnumNames<SplitKind> {
   static constexpr const char* what = "split";
-  static constexpr std::array<std::pair<SplitKind, const char*>, 3> values{
-      {{SplitKind::train, "train"}, {SplitKind::val, "val"}, {SplitKind::test, "test"}}};
+  static constexpr std::array<std::pair<SplitKind, const char*>, 4> values{
+      {{SplitKind::train, "train"}, {SplitKind::val, "val"}, {SplitKind::test, "test"}, {SplitKind::all, "all"}}};
 };
 
 template <>

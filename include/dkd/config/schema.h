@@ -430,7 +430,7 @@ struct TrainConfig {
 };
 
 struct EvalConfig {
-  SplitKind split = SplitKind::test;
+  EvalSplit split = EvalSplit::test;
   bool flip_test = false;
   double pck_threshold = 0.2;
   int speed_frames = 100;

@@ -49,7 +49,7 @@ std::vector<std::string> validation_ids(const std::vector<VideoRecord>& train_vi
 /// With problems: throws DataError listing them all, unless
 /// data.skip_bad_videos, in which case each skipped video is logged (warn).
 /// Keeps only the first data.max_videos videos when that is > 0.
-std::vector<VideoRecord> load_split(const DataConfig& config, const std::string& split);
+std::vector<VideoRecord> load_split(const DataConfig& config, SplitKind split);
 
 /// Counts the regular files with extension `ext` (".jpg") directly in `dir`;
 /// -1 when the folder is missing. The readers compare it with nframes.
