@@ -5,7 +5,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -127,13 +126,6 @@ std::string write_toy_set(const fs::path& dir, int videos, int frames) {
   return root.string();
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // ---------------------------------------------------------------- the table itself
 
 TEST(DatasetSpec, BuiltInRowsDescribeTheirJointSets) {
@@ -248,14 +240,14 @@ TEST(DatasetSpec, AThirdDataSetGoesThroughCheckTrainingEvaluationAndTheReport) {
     eval.json_path = (dir / (model + ".json")).string();
     eval.md_path = (dir / (model + ".md")).string();
     ASSERT_EQ(dkd::run_checkpoint_eval(config, eval), 0) << model;
-    const auto report = nlohmann::json::parse(read_text(eval.json_path));
+    const auto report = nlohmann::json::parse(dkd::test::read_text(eval.json_path));
     EXPECT_EQ(report["dataset"], "toy");
     EXPECT_EQ(report["split"], "test");
     EXPECT_EQ(report["videos"].get<double>(), 3.0);  // videos 2, 5, 8
     const double pck = report["pck"]["mean_joints"].get<double>();
     EXPECT_GE(pck, 0.0);
     EXPECT_LE(pck, 100.0);
-    const std::string md = read_text(eval.md_path);
+    const std::string md = dkd::test::read_text(eval.md_path);
     EXPECT_NE(md.find("toy"), std::string::npos);
     EXPECT_NE(md.find("| Hip"), std::string::npos) << md;
     EXPECT_EQ(md.find("Knee"), std::string::npos) << md;  // the toy set's three columns only

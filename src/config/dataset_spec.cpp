@@ -133,4 +133,10 @@ std::string default_eval_split(const DatasetSpec& spec, int split) {
   return spec.num_splits > 0 ? std::to_string(split) : std::string("test");
 }
 
+std::vector<std::string> eval_splits(const DatasetSpec& spec, const std::string& choice, int data_split,
+                                     const std::string& option) {
+  if (choice.empty() || choice == "test") return {default_eval_split(spec, data_split)};
+  return numbered_splits(spec, choice, option);
+}
+
 }  // namespace dkd

@@ -116,15 +116,12 @@ ClipDataset::ClipDataset(const std::vector<VideoRecord>& videos, const DataConfi
       rotation_(c.rotation),
       color_jitter_(c.color_jitter),
       sigma_(c.heatmap_sigma),
-      flip_(c.flip),
-      dataset_(c.dataset) {
+      flip_(c.flip) {
   if (clip_length < 1) throw ConfigError("clip length must be at least 1");
   if (in_w_ % kHeatmapStride || in_h_ % kHeatmapStride)
     throw ConfigError("data.input_size must be a multiple of " + std::to_string(kHeatmapStride));
-  if (!videos_.empty()) {
-    num_joints_ = videos_[0].num_joints;
-    dataset_ = videos_[0].dataset;
-  }
+  if (!videos_.empty()) num_joints_ = videos_[0].num_joints;
+  skeleton_ = &skeleton_for(videos_.empty() ? c.dataset : videos_[0].dataset);
   const int smin = train ? stride_min_ : 1;
   for (std::size_t v = 0; v < videos_.size(); ++v) {
     const VideoRecord& r = videos_[v];
@@ -166,7 +163,7 @@ ClipSample ClipDataset::get(int64_t index, uint64_t rng_seed) const {
     jitter.contrast = uniform(rng, 1.0 - color_jitter_, 1.0 + color_jitter_);
     jitter.saturation = uniform(rng, 1.0 - color_jitter_, 1.0 + color_jitter_);
   }
-  const Skeleton& skel = skeleton_for(dataset_);
+  const Skeleton& skel = *skeleton_;
   const int J = num_joints_;
   const int hw = in_w_ / kHeatmapStride, hh = in_h_ / kHeatmapStride;
 

@@ -126,9 +126,7 @@ int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options_in
 
   // Which splits: a data set has one test split (Penn Action) or numbered ones (Sub-JHMDB's three).
   const DatasetSpec& dataset = dataset_spec(base.data.dataset);
-  std::vector<std::string> splits = options.split.empty() || options.split == "test"
-                                        ? std::vector<std::string>{default_eval_split(dataset, base.data.split)}
-                                        : numbered_splits(dataset, options.split, "--split");
+  const std::vector<std::string> splits = eval_splits(dataset, options.split, base.data.split, "--split");
   if (options.checkpoints.empty()) options.checkpoints.assign(splits.size(), "");
   if (options.checkpoints.size() != splits.size())
     throw UsageError("--checkpoint: " + std::to_string(splits.size()) + " checkpoint(s) needed for --split " +

@@ -113,6 +113,7 @@ PckSummary summarize_pck(const Skeleton& sk, const std::vector<double>& hits, co
 PckEvaluator::PckEvaluator(const std::string& dataset, PckOptions options)
     : dataset_(dataset),
       skeleton_(&skeleton_for(dataset_)),
+      visible_only_(counts_visible_only(dataset_spec(dataset_).pck_joints)),
       options_(std::move(options)),
       fixed_actions_(!options_.actions.empty()),
       J_(skeleton_->num_joints()),
@@ -164,7 +165,7 @@ void PckEvaluator::process(const VideoRecord& gt, const std::vector<Point2>& pre
   if (fixed_actions_ && actions_.find(gt.action) == actions_.end())
     throw UsageError(who + " has action '" + gt.action + "', which is not in the evaluator's fixed action list");
 
-  const bool use_visibility = counts_visible_only(dataset_spec(dataset_).pck_joints);
+  const bool use_visibility = visible_only_;
   auto valid_at = [&](int t, int j) { return !use_visibility || gt.is_visible(t, j); };
   auto pred_at = [&](int t, int j) -> const Point2& { return pred[static_cast<std::size_t>(t) * J_ + j]; };
   ActionCounts& ac = action_counts(gt.action);

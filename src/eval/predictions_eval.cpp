@@ -75,10 +75,7 @@ int run_predictions_eval(const DataConfig& data, const std::string& split, const
   std::vector<std::vector<VideoRecord>> sets;
   std::vector<std::string> labels;
   const DatasetSpec& dataset = dataset_spec(data.dataset);
-  const std::vector<std::string> splits = split.empty() || split == "test"
-                                              ? std::vector<std::string>{default_eval_split(dataset, data.split)}
-                                              : numbered_splits(dataset, split, "--split");
-  for (const auto& s : splits) {
+  for (const auto& s : eval_splits(dataset, split, data.split, "--split")) {
     DataConfig c = data;
     if (s != "test") c.split = std::stoi(s);
     sets.push_back(load_split(c, SplitKind::test));

@@ -100,11 +100,13 @@ std::string heading(const std::string& text, bool markdown) { return markdown ? 
 
 std::string norm_description(const EvalResult& r) {
   std::string torso = "shoulder to opposite hip";
+  std::string valid = "visible joints only";
   try {
-    const Skeleton& sk = skeleton_for(r.dataset);
+    const DatasetSpec& spec = dataset_spec(r.dataset);
+    const Skeleton& sk = spec.skeleton;
     torso = sk.joint_names[sk.torso.first] + " - " + sk.joint_names[sk.torso.second];
+    valid = pck_joints_text(spec.pck_joints);
   } catch (const Error&) {}
-  const std::string valid = pck_joints_text(dataset_spec(r.dataset).pck_joints);
   return "bbox = max(width, height) of the ground-truth box; torso = |" + torso +
          "| (predicted pair when under 1 px); " + valid + "; correct if distance <= threshold * norm";
 }

@@ -88,4 +88,9 @@ std::vector<std::string> numbered_splits(const DatasetSpec& spec, const std::str
 /// The data set's split that dkd_eval scores by default: "test", or data.split's number.
 std::string default_eval_split(const DatasetSpec& spec, int split);
 
+/// The splits an evaluation scores for the choice `choice` of option `option`:
+/// "" or "test" gives default_eval_split(spec, data_split), otherwise numbered_splits.
+std::vector<std::string> eval_splits(const DatasetSpec& spec, const std::string& choice, int data_split,
+                                     const std::string& option);
+
 }  // namespace dkd

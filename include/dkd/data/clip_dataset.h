@@ -27,6 +27,8 @@
 
 namespace dkd {
 
+struct Skeleton;
+
 struct DataConfig;
 
 /// Heatmaps are 1/4 of the input size (SimpleBaseline head on a ResNet trunk).
@@ -94,7 +96,7 @@ class ClipDataset {
   int stride_min_, stride_max_;
   double box_scale_, scale_factor_, shift_factor_, rotation_, color_jitter_, sigma_;
   bool flip_;
-  std::string dataset_ = "penn";
+  const Skeleton* skeleton_ = nullptr;  ///< the videos' joint set (flips), looked up once
   std::unique_ptr<FrameCache> frames_;
 };
 

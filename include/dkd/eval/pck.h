@@ -166,6 +166,7 @@ class PckEvaluator {
 
   std::string dataset_;
   const Skeleton* skeleton_;
+  bool visible_only_;  ///< the data set's PCK counts only visible joints
   PckOptions options_;
   bool fixed_actions_;
   int J_;
