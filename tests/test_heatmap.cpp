@@ -3,6 +3,9 @@
 
 #include <cmath>
 #include <random>
+#include <tuple>
+
+#include <torch/torch.h>
 
 #include "dkd/data/heatmap.h"
 
@@ -114,4 +117,102 @@ TEST(Heatmap, DarkFallsBackToArgmaxAtTheBorderAndOnFlatMaps) {
   EXPECT_TRUE(torch::isfinite(dark.coords).all().item<bool>());  // all-zero map 2
   EXPECT_EQ(parse_kind<HeatmapDecoder>("dark", "eval.decode"), HeatmapDecoder::dark);
   EXPECT_THROW(parse_kind<HeatmapDecoder>("soft-argmax", "eval.decode"), std::exception);
+}
+
+namespace {
+
+// The decoders as tensor operators (how the papers' Python code writes them, and
+// how this project decoded until the host loops replaced them): the reference
+// the host decoder must reproduce.
+HeatmapPeaks reference_argmax(const torch::Tensor& heatmaps) {
+  const int64_t h = heatmaps.size(-2), w = heatmaps.size(-1);
+  auto flat = heatmaps.to(torch::kFloat).flatten(-2);
+  auto [maxvals, idx] = flat.max(-1);
+  auto x = idx % w, y = torch::div(idx, w, "floor");
+  auto get = [&](const torch::Tensor& xx, const torch::Tensor& yy) {
+    return flat.gather(-1, (yy.clamp(0, h - 1) * w + xx.clamp(0, w - 1)).unsqueeze(-1)).squeeze(-1);
+  };
+  auto fx = x.to(torch::kFloat), fy = y.to(torch::kFloat);
+  fx = fx +
+       torch::where((x > 0) & (x < w - 1), torch::sign(get(x + 1, y) - get(x - 1, y)) * 0.25f, torch::zeros_like(fx));
+  fy = fy +
+       torch::where((y > 0) & (y < h - 1), torch::sign(get(x, y + 1) - get(x, y - 1)) * 0.25f, torch::zeros_like(fy));
+  return {torch::stack({fx, fy}, -1), maxvals};
+}
+
+HeatmapPeaks reference_dark(const torch::Tensor& heatmaps, double sigma) {
+  HeatmapPeaks coarse = reference_argmax(heatmaps);
+  const int64_t h = heatmaps.size(-2), w = heatmaps.size(-1);
+  const auto lead = heatmaps.sizes().slice(0, heatmaps.dim() - 2).vec();
+  const auto maps = heatmaps.to(torch::kFloat).reshape({-1, 1, h, w});
+  const int64_t r = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(3.0 * sigma)));
+  auto g = torch::arange(-r, r + 1, maps.options()).pow(2).mul(-1.0 / (2.0 * sigma * sigma)).exp();
+  g = g / g.sum();
+  namespace F = torch::nn::functional;
+  const auto padded = F::pad(maps, F::PadFuncOptions({r, r, r, r}).mode(torch::kReplicate));
+  auto blurred = torch::conv2d(padded, (g.view({-1, 1}) * g.view({1, -1})).view({1, 1, 2 * r + 1, 2 * r + 1}));
+  const auto old_max = maps.amax({2, 3}, true), new_max = blurred.amax({2, 3}, true);
+  blurred = blurred * torch::where(new_max > 0, old_max / new_max.clamp_min(1e-12), torch::ones_like(new_max));
+  const auto logmap = blurred.clamp_min(1e-10).log().view({maps.size(0), h * w});
+  const auto idx = maps.view({maps.size(0), h * w}).argmax(-1);
+  const auto px = idx % w, py = torch::div(idx, w, "floor");
+  const auto at = [&](int dx, int dy) {
+    return logmap.gather(-1, ((py + dy).clamp(0, h - 1) * w + (px + dx).clamp(0, w - 1)).unsqueeze(-1)).squeeze(-1);
+  };
+  const auto c = at(0, 0);
+  const auto gx = 0.5 * (at(1, 0) - at(-1, 0)), gy = 0.5 * (at(0, 1) - at(0, -1));
+  const auto hxx = 0.25 * (at(2, 0) - 2 * c + at(-2, 0)), hyy = 0.25 * (at(0, 2) - 2 * c + at(0, -2));
+  const auto hxy = 0.25 * (at(1, 1) - at(-1, 1) - at(1, -1) + at(-1, -1));
+  const auto det = hxx * hyy - hxy * hxy;
+  const auto safe = torch::where(det.abs() > 1e-12, det, torch::ones_like(det));
+  const auto ox = -(hyy * gx - hxy * gy) / safe, oy = -(hxx * gy - hxy * gx) / safe;
+  const auto ok = (px > 1) & (px < w - 2) & (py > 1) & (py < h - 2) & (det > 1e-12) & (hxx < 0) & (ox.abs() <= 1.0) &
+                  (oy.abs() <= 1.0);
+  auto lead_2 = lead;
+  lead_2.push_back(2);
+  const auto fine = torch::stack({px.to(torch::kFloat) + ox, py.to(torch::kFloat) + oy}, -1).view(lead_2);
+  coarse.coords = torch::where(ok.view(lead).unsqueeze(-1), fine, coarse.coords);
+  return coarse;
+}
+
+}  // namespace
+
+TEST(Heatmap, HostDecodersEqualTheTensorReferenceOnNetworkLikeMaps) {
+  // What a network emits: a blob (any width, any height, sometimes negative)
+  // on a noisy, partly negative background, peaks anywhere including the border,
+  // a few all-negative (lost) and constant maps; two heatmap sizes and batch shapes.
+  torch::manual_seed(5);
+  for (const auto& [h, w, sigma] : {std::tuple<int64_t, int64_t, double>{24, 24, 1.5}, {64, 48, 2.0}}) {
+    const int64_t n = 6, joints = 13;
+    const auto ys = torch::arange(h, torch::kFloat).view({1, 1, h, 1});
+    const auto xs = torch::arange(w, torch::kFloat).view({1, 1, 1, w});
+    const auto cx = torch::rand({n, joints, 1, 1}) * (w - 1), cy = torch::rand({n, joints, 1, 1}) * (h - 1);
+    const auto s = 0.8 + torch::rand({n, joints, 1, 1}) * 3.0;
+    const auto amp = torch::rand({n, joints, 1, 1}) * 1.2 - 0.1;
+    auto maps = amp * torch::exp(-((xs - cx).pow(2) + (ys - cy).pow(2)) / (2 * s * s)) +
+                0.02 * torch::randn({n, joints, h, w}) - 0.01;
+    maps[0][0] = -0.5f;          // lost joint: negative everywhere
+    maps[0][1].fill_(0.25f);     // constant map
+    maps[1][2].zero_();          // all zero
+    maps[1][3][0][w - 1] = 5.f;  // peak in a corner
+    maps[2][4][h / 2][1] = 5.f;  // peak one pixel from the border
+    for (const auto decoder : {HeatmapDecoder::argmax, HeatmapDecoder::dark}) {
+      const HeatmapPeaks got = decode_heatmaps(maps, decoder, sigma);
+      const HeatmapPeaks want = decoder == HeatmapDecoder::dark ? reference_dark(maps, sigma) : reference_argmax(maps);
+      ASSERT_EQ(got.coords.sizes(), want.coords.sizes());
+      ASSERT_EQ(got.maxvals.sizes(), want.maxvals.sizes());
+      EXPECT_TRUE(torch::equal(got.maxvals, want.maxvals));
+      const double worst = (got.coords - want.coords).abs().max().item<double>();
+      EXPECT_LT(worst, 1e-3) << name_of(decoder) << " on " << h << "x" << w;
+      // Not the same answers by accident: DARK moved most peaks off the argmax grid.
+      if (decoder == HeatmapDecoder::dark) {
+        const auto coarse = reference_argmax(maps).coords;
+        EXPECT_GT((got.coords - coarse).abs().gt(0.01).any(-1).sum().item<int64_t>(), n * joints / 3);
+      }
+    }
+    // One map set, decoded with a leading batch shape or flattened: the same.
+    const auto flat = decode_heatmaps(maps.view({n * joints, h, w}), HeatmapDecoder::dark, sigma);
+    EXPECT_TRUE(
+        torch::equal(flat.coords.view({n, joints, 2}), decode_heatmaps(maps, HeatmapDecoder::dark, sigma).coords));
+  }
 }

@@ -2,6 +2,7 @@
 // mapping against hand-computed cases, the fusion head, DKD with the prior
 // (clip forward = streaming), and the training-time prior corruption.
 #include <random>
+#include <utility>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -69,6 +70,22 @@ TEST(LocationPrior, ThetaMatchesTheHandComputedShiftPerBatchItemAndRejectsSingul
     FAIL() << "a singular crop must be an error";
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("singular"), std::string::npos) << e.what();
+  }
+}
+
+TEST(LocationPrior, HostGridEqualsAffineGridOfTheta) {
+  // Two items, a shift and a scaled crop, on a non-square grid.
+  const auto wide = crop({0.125, 0, 11.5 - 0.125 * 126, 0, 0.125, 11.5 - 0.125 * 96});
+  const auto from = torch::cat({kFrom(), kFrom()}), to = torch::cat({kTo(), wide});
+  for (const auto& [h, w] : {std::pair<int64_t, int64_t>{24, 24}, {32, 24}}) {
+    const auto theta = dkd::crop_to_crop_theta(from, to, h, w);
+    namespace F = torch::nn::functional;
+    const auto want = F::affine_grid(theta, {2, 1, h, w}, /*align_corners=*/false).to(torch::kFloat);
+    const auto got = dkd::crop_to_crop_grid(from, to, h, w);
+    ASSERT_EQ(got.sizes(), want.sizes());
+    EXPECT_LT((got - want).abs().max().item<double>(), 1e-6) << h << "x" << w;
+    // Not the identity grid: the crops differ.
+    EXPECT_GT((got[1] - got[0]).abs().max().item<double>(), 0.1);
   }
 }
 

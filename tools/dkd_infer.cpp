@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
                "time track() against the initializer on every frame, with and without BN folding "
                "(random weights without --checkpoint; --input gives the frame)");
   app.add_option("--bench-frames", bench_options.frames, "timed frames per benchmark row")->check(CLI::PositiveNumber);
+  app.add_flag("--profile", bench_options.profile,
+               "with --bench: also profile one tracker step and one per-frame run (operators, parts, allocations, "
+               "host time)");
   if (const int code = dkd::parse_command_line(app, argc, argv); code >= 0) return code;
   return dkd::run_tool("dkd_infer", [&] {
     dkd::Config config;

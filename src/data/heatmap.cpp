@@ -1,6 +1,9 @@
 #include "dkd/data/heatmap.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 #include "dkd/util/error.h"
 
@@ -32,84 +35,147 @@ torch::Tensor render_heatmaps(const std::vector<Point2>& joints, const std::vect
 
 namespace {
 
-HeatmapPeaks decode_argmax(const torch::Tensor& heatmaps) {
-  const int64_t h = heatmaps.size(-2), w = heatmaps.size(-1);
-  auto flat = heatmaps.detach().to(torch::kFloat).flatten(-2);  // [..., J, h*w]
-  auto [maxvals, idx] = flat.max(-1);
-  auto x = (idx % w);
-  auto y = torch::div(idx, w, "floor");
-  // Neighbour values (clamped at the border; no shift there).
-  auto get = [&](const torch::Tensor& xx, const torch::Tensor& yy) {
-    auto lin = (yy.clamp(0, h - 1) * w + xx.clamp(0, w - 1)).unsqueeze(-1);
-    return flat.gather(-1, lin).squeeze(-1);
-  };
-  auto fx = x.to(torch::kFloat), fy = y.to(torch::kFloat);
-  auto interior_x = (x > 0) & (x < w - 1);
-  auto interior_y = (y > 0) & (y < h - 1);
-  auto dx = get(x + 1, y) - get(x - 1, y);
-  auto dy = get(x, y + 1) - get(x, y - 1);
-  fx = fx + torch::where(interior_x, torch::sign(dx) * 0.25f, torch::zeros_like(fx));
-  fy = fy + torch::where(interior_y, torch::sign(dy) * 0.25f, torch::zeros_like(fy));
-  HeatmapPeaks out;
-  out.coords = torch::stack({fx, fy}, -1);
-  out.maxvals = maxvals;
-  return out;
+// The decoders run on the host, one heatmap at a time, in plain loops: a
+// tracker frame decodes J small maps, and as tensor operators (argmax, gathers,
+// the blur, the Taylor step) that was ~60 operator calls per frame, more time
+// than the whole DKD step's arithmetic. The arithmetic is the same as the
+// tensor formulation (tests/test_heatmap.cpp keeps that as the reference).
+
+/// The first maximum of m[0..n) (a NaN counts as the maximum, as torch's max does).
+int64_t first_argmax(const float* m, int64_t n) {
+  int64_t best = 0;
+  for (int64_t i = 1; i < n; ++i) {
+    if (std::isnan(m[best])) break;
+    if (m[i] > m[best] || std::isnan(m[i])) best = i;
+  }
+  return best;
 }
 
-/// Gaussian blur of maps [N, 1, h, w] with replicated borders, each map's maximum kept.
-torch::Tensor modulate(const torch::Tensor& maps, double sigma) {
+/// Argmax with the quarter-pixel shift towards the larger neighbour (none at the border).
+Point2 argmax_point(const float* m, int64_t h, int64_t w, int64_t idx) {
+  const int64_t x = idx % w, y = idx / w;
+  const auto sign = [](float d) { return d > 0.f ? 0.25f : (d < 0.f ? -0.25f : 0.f); };
+  Point2 p{static_cast<float>(x), static_cast<float>(y)};
+  if (x > 0 && x < w - 1) p.x += sign(m[y * w + x + 1] - m[y * w + x - 1]);
+  if (y > 0 && y < h - 1) p.y += sign(m[(y + 1) * w + x] - m[(y - 1) * w + x]);
+  return p;
+}
+
+/// DARK's modulation (Zhang et al. 2020): the map blurred by a Gaussian of
+/// `sigma` (radius ceil(3 sigma), replicated borders), rescaled to the original
+/// maximum; separable, into `out` (h * w). `pad` is scratch of (h + 2r) * w
+/// floats. The loops run along rows, so the compiler vectorises them.
+void modulate(const float* m, int64_t h, int64_t w, const std::vector<float>& taps, float* out, float* pad) {
+  const int64_t r = static_cast<int64_t>(taps.size() / 2), pw = w + 2 * r;
+  // Rows blurred along x into the padded buffer's rows r .. r + h - 1 (columns 0 .. w - 1).
+  std::vector<float> row(static_cast<std::size_t>(pw));
+  float old_max = -std::numeric_limits<float>::infinity();
+  for (int64_t y = 0; y < h; ++y) {
+    const float* src = m + y * w;
+    for (int64_t x = 0; x < pw; ++x) row[static_cast<std::size_t>(x)] = src[std::clamp(x - r, int64_t{0}, w - 1)];
+    float* dst = pad + (y + r) * w;
+    std::fill(dst, dst + w, 0.f);
+    for (int64_t k = 0; k <= 2 * r; ++k) {
+      const float t = taps[static_cast<std::size_t>(k)];
+      const float* in = row.data() + k;
+      for (int64_t x = 0; x < w; ++x) dst[x] += t * in[x];
+    }
+    for (int64_t x = 0; x < w; ++x) old_max = std::max(old_max, src[x]);
+  }
+  // Replicated rows above and below, then the blur along y.
+  for (int64_t y = 0; y < r; ++y) {
+    std::copy(pad + r * w, pad + (r + 1) * w, pad + y * w);
+    std::copy(pad + (r + h - 1) * w, pad + (r + h) * w, pad + (r + h + y) * w);
+  }
+  float new_max = -std::numeric_limits<float>::infinity();
+  for (int64_t y = 0; y < h; ++y) {
+    float* dst = out + y * w;
+    std::fill(dst, dst + w, 0.f);
+    for (int64_t k = 0; k <= 2 * r; ++k) {
+      const float t = taps[static_cast<std::size_t>(k)];
+      const float* in = pad + (y + k) * w;
+      for (int64_t x = 0; x < w; ++x) dst[x] += t * in[x];
+    }
+    for (int64_t x = 0; x < w; ++x) new_max = std::max(new_max, dst[x]);
+  }
+  const float scale = new_max > 0.f ? old_max / std::max(new_max, 1e-12f) : 1.f;
+  for (int64_t i = 0; i < h * w; ++i) out[i] *= scale;
+}
+
+/// The normalised 1-D Gaussian of DARK's blur, radius max(1, ceil(3 sigma)).
+std::vector<float> gaussian_taps(double sigma) {
   const int64_t r = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(3.0 * sigma)));
-  auto x = torch::arange(-r, r + 1, maps.options()).pow(2).mul(-1.0 / (2.0 * sigma * sigma)).exp();
-  x = x / x.sum();
-  const auto kernel = (x.view({-1, 1}) * x.view({1, -1})).view({1, 1, 2 * r + 1, 2 * r + 1});
-  namespace F = torch::nn::functional;
-  const auto padded = F::pad(maps, F::PadFuncOptions({r, r, r, r}).mode(torch::kReplicate));
-  auto blurred = torch::conv2d(padded, kernel);
-  const auto old_max = maps.amax({2, 3}, true), new_max = blurred.amax({2, 3}, true);
-  return blurred * torch::where(new_max > 0, old_max / new_max.clamp_min(1e-12), torch::ones_like(new_max));
+  std::vector<float> taps(static_cast<std::size_t>(2 * r + 1));
+  float sum = 0.f;
+  for (int64_t k = -r; k <= r; ++k) {
+    const float v = std::exp(static_cast<float>(k * k) * static_cast<float>(-1.0 / (2.0 * sigma * sigma)));
+    taps[static_cast<std::size_t>(k + r)] = v;
+    sum += v;
+  }
+  for (auto& v : taps) v /= sum;
+  return taps;
 }
 
-HeatmapPeaks decode_dark(const torch::Tensor& heatmaps, double sigma) {
-  HeatmapPeaks coarse = decode_argmax(heatmaps);
-  const int64_t h = heatmaps.size(-2), w = heatmaps.size(-1);
-  const auto lead = heatmaps.sizes().slice(0, heatmaps.dim() - 2).vec();
-  const auto maps = heatmaps.detach().to(torch::kFloat).reshape({-1, 1, h, w});
-  const auto logmap = modulate(maps, sigma).clamp_min(1e-10).log().view({maps.size(0), h * w});
-  // Integer argmax of the original heatmap (the coarse decoder's unshifted peak).
-  const auto idx = maps.view({maps.size(0), h * w}).argmax(-1);
-  const auto px = idx % w, py = torch::div(idx, w, "floor");
-  const auto at = [&](int dx, int dy) {
-    const auto lin = ((py + dy).clamp(0, h - 1) * w + (px + dx).clamp(0, w - 1)).unsqueeze(-1);
-    return logmap.gather(-1, lin).squeeze(-1);
+/// DARK's second-order Taylor step on the log of the modulated map `logm` at
+/// the integer peak (px, py); false (keep the argmax answer) unless the peak is
+/// a maximum two pixels from the border with a step within one pixel.
+bool dark_step(const float* modulated, int64_t h, int64_t w, int64_t px, int64_t py, Point2& out) {
+  const auto at = [&](int64_t dx, int64_t dy) {
+    const int64_t x = std::clamp(px + dx, int64_t{0}, w - 1), y = std::clamp(py + dy, int64_t{0}, h - 1);
+    return static_cast<double>(std::log(std::max(modulated[y * w + x], 1e-10f)));
   };
-  const auto c = at(0, 0);
-  const auto gx = 0.5 * (at(1, 0) - at(-1, 0));
-  const auto gy = 0.5 * (at(0, 1) - at(0, -1));
-  const auto hxx = 0.25 * (at(2, 0) - 2 * c + at(-2, 0));
-  const auto hyy = 0.25 * (at(0, 2) - 2 * c + at(0, -2));
-  const auto hxy = 0.25 * (at(1, 1) - at(-1, 1) - at(1, -1) + at(-1, -1));
-  const auto det = hxx * hyy - hxy * hxy;
-  const auto safe_det = torch::where(det.abs() > 1e-12, det, torch::ones_like(det));
-  const auto ox = -(hyy * gx - hxy * gy) / safe_det;
-  const auto oy = -(hxx * gy - hxy * gx) / safe_det;
-  // A maximum (negative-definite Hessian), away from the border, with a step
-  // inside the pixel's neighbourhood; elsewhere the argmax decoder's answer.
-  const auto ok = (px > 1) & (px < w - 2) & (py > 1) & (py < h - 2) & (det > 1e-12) & (hxx < 0) & (ox.abs() <= 1.0) &
-                  (oy.abs() <= 1.0);
-  const auto fine = torch::stack({px.to(torch::kFloat) + ox, py.to(torch::kFloat) + oy}, -1);
-  auto lead_j2 = lead;
-  lead_j2.push_back(2);
-  const auto refined = fine.view(lead_j2);
-  coarse.coords = torch::where(ok.view(lead).unsqueeze(-1), refined, coarse.coords);
-  return coarse;
+  if (!(px > 1 && px < w - 2 && py > 1 && py < h - 2)) return false;
+  const double c = at(0, 0);
+  const double gx = 0.5 * (at(1, 0) - at(-1, 0)), gy = 0.5 * (at(0, 1) - at(0, -1));
+  const double hxx = 0.25 * (at(2, 0) - 2 * c + at(-2, 0)), hyy = 0.25 * (at(0, 2) - 2 * c + at(0, -2));
+  const double hxy = 0.25 * (at(1, 1) - at(-1, 1) - at(1, -1) + at(-1, -1));
+  const double det = hxx * hyy - hxy * hxy;
+  if (!(det > 1e-12) || !(hxx < 0)) return false;
+  const double ox = -(hyy * gx - hxy * gy) / det, oy = -(hxx * gy - hxy * gx) / det;
+  if (!(std::abs(ox) <= 1.0) || !(std::abs(oy) <= 1.0)) return false;
+  out = {static_cast<float>(static_cast<double>(px) + ox), static_cast<float>(static_cast<double>(py) + oy)};
+  return true;
 }
 
 }  // namespace
 
 HeatmapPeaks decode_heatmaps(const torch::Tensor& heatmaps, HeatmapDecoder decoder, double sigma) {
   if (heatmaps.dim() < 3) throw Error("decode_heatmaps: expected [..., J, h, w]");
-  if (decoder == HeatmapDecoder::dark) return decode_dark(heatmaps, sigma);
-  return decode_argmax(heatmaps);
+  const int64_t h = heatmaps.size(-2), w = heatmaps.size(-1);
+  const auto lead = heatmaps.sizes().slice(0, heatmaps.dim() - 2).vec();
+  const auto host = heatmaps.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  const int64_t maps = h * w > 0 ? host.numel() / (h * w) : 0;
+  auto coords = torch::empty({maps, 2}, torch::kFloat);
+  auto maxvals = torch::empty({maps}, torch::kFloat);
+  float* c = coords.data_ptr<float>();
+  float* v = maxvals.data_ptr<float>();
+  const float* m = host.data_ptr<float>();
+  std::vector<float> taps, modulated, scratch;
+  if (decoder == HeatmapDecoder::dark) {
+    taps = gaussian_taps(sigma);
+    modulated.resize(static_cast<std::size_t>(h * w));
+    scratch.resize(static_cast<std::size_t>((h + taps.size() - 1) * w));
+  }
+  for (int64_t i = 0; i < maps && h * w > 0; ++i) {
+    const float* map = m + i * h * w;
+    const int64_t idx = first_argmax(map, h * w);
+    Point2 p = argmax_point(map, h, w, idx);
+    const int64_t px = idx % w, py = idx / w;
+    if (decoder == HeatmapDecoder::dark && px > 1 && px < w - 2 && py > 1 && py < h - 2) {
+      modulate(map, h, w, taps, modulated.data(), scratch.data());
+      Point2 fine;
+      if (dark_step(modulated.data(), h, w, px, py, fine)) p = fine;
+    }
+    c[2 * i] = p.x;
+    c[2 * i + 1] = p.y;
+    v[i] = map[idx];
+  }
+  auto lead_2 = lead;
+  lead_2.push_back(2);
+  HeatmapPeaks out;
+  out.coords = coords.view(lead_2).to(heatmaps.device());
+  out.maxvals = maxvals.view(lead).to(heatmaps.device());
+  return out;
 }
 
 Point2 heatmap_to_image(Point2 p, const CropTransform& t) { return t.apply_inverse(p); }

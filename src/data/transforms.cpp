@@ -97,10 +97,14 @@ Box box_union(const std::vector<Box>& boxes) {
   return u;
 }
 
-cv::Mat warp_image(const cv::Mat& image, const CropTransform& t) {
-  cv::Mat out;
+void warp_image(const cv::Mat& image, const CropTransform& t, cv::Mat& out) {
   cv::warpAffine(image, out, t.to_mat(), cv::Size(t.out_w, t.out_h), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
                  cv::Scalar::all(0));
+}
+
+cv::Mat warp_image(const cv::Mat& image, const CropTransform& t) {
+  cv::Mat out;
+  warp_image(image, t, out);
   return out;
 }
 
@@ -159,18 +163,28 @@ void ColorJitter::apply(cv::Mat& bgr) const {
   f.convertTo(bgr, CV_8UC3);  // saturating cast
 }
 
+void image_to_chw(const cv::Mat& bgr, float* chw) {
+  if (bgr.empty() || bgr.type() != CV_8UC3) throw Error("image_to_chw: expected a CV_8UC3 image");
+  const int64_t plane = static_cast<int64_t>(bgr.rows) * bgr.cols;
+  float* out[3] = {chw, chw + plane, chw + 2 * plane};  // R, G, B planes
+  // The same float operations, in the same order, as (x / 255 - mean) / std on tensors.
+  for (int y = 0; y < bgr.rows; ++y) {
+    const uint8_t* row = bgr.ptr<uint8_t>(y);
+    const int64_t base = static_cast<int64_t>(y) * bgr.cols;
+    for (int x = 0; x < bgr.cols; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        const float v = static_cast<float>(row[3 * x + 2 - c]) / 255.0f;
+        out[c][base + x] = (v - kImageNetMean[static_cast<std::size_t>(c)]) / kImageNetStd[static_cast<std::size_t>(c)];
+      }
+    }
+  }
+}
+
 torch::Tensor image_to_tensor(const cv::Mat& bgr) {
   if (bgr.empty() || bgr.type() != CV_8UC3) throw Error("image_to_tensor: expected a CV_8UC3 image");
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  if (!rgb.isContinuous()) rgb = rgb.clone();
-  auto t = torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8)
-               .permute({2, 0, 1})
-               .to(torch::kFloat)
-               .div_(255.0f);
-  auto mean = torch::tensor({kImageNetMean[0], kImageNetMean[1], kImageNetMean[2]}).view({3, 1, 1});
-  auto std = torch::tensor({kImageNetStd[0], kImageNetStd[1], kImageNetStd[2]}).view({3, 1, 1});
-  return t.sub_(mean).div_(std).contiguous();
+  auto t = torch::empty({3, bgr.rows, bgr.cols}, torch::kFloat);
+  image_to_chw(bgr, t.data_ptr<float>());
+  return t;
 }
 
 cv::Mat tensor_to_image(const torch::Tensor& chw) {

@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -21,6 +22,7 @@
 #include "dkd/models/factory.h"
 #include "dkd/util/bench_timer.h"
 #include "dkd/util/error.h"
+#include "dkd/util/op_profile.h"
 #include "dkd/util/runtime.h"
 
 namespace dkd {
@@ -43,7 +45,49 @@ BenchRow summarize(const std::string& name, bool folded, const Timings& t) {
   return row;
 }
 
+cv::Mat bench_frame(const BenchOptions& options) {
+  cv::Mat frame;
+  if (!options.input.empty()) {
+    auto source = open_frame_source(options.input);
+    source->next(frame);
+  } else {
+    frame = cv::Mat(480, 640, CV_8UC3);
+    cv::randu(frame, 0, 255);
+  }
+  return frame;
+}
+
+Box whole_frame(const cv::Mat& frame) {
+  return {0.f, 0.f, static_cast<float>(frame.cols), static_cast<float>(frame.rows)};
+}
+
+/// A tracker that keeps its crop still (timing, not tracking), with or without BN folding.
+std::unique_ptr<PoseTracker> bench_pose_tracker(const Config& config, const BenchOptions& options, bool fold) {
+  Config c = config;
+  c.infer.fold_bn = fold;
+  c.infer.reinit_every = 0;
+  c.infer.reinit_confidence = 0.0;
+  c.infer.box_smoothing = 0.99;
+  if (!options.checkpoint.empty()) return std::make_unique<PoseTracker>(c, options.checkpoint);
+  c.model.initializer.pretrained.clear();
+  c.model.encoder.pretrained.clear();
+  torch::manual_seed(config.runtime.seed);
+  return std::make_unique<PoseTracker>(c, make_dkd_model(c));
+}
+
 }  // namespace
+
+std::string profile_tracker(const Config& config, const BenchOptions& options) {
+  const cv::Mat frame = bench_frame(options);
+  const Box box = whole_frame(frame);
+  auto tracker = bench_pose_tracker(config, options, /*fold=*/true);
+  tracker->start(frame, box);
+  const int runs = std::max(1, options.frames);
+  const OpProfile track = profile_ops([&] { tracker->track(frame); }, runs, options.warmup);
+  const OpProfile per_frame = profile_ops([&] { tracker->estimate_per_frame(frame, box); }, runs, options.warmup);
+  return format_op_profile("DKD track (one later frame)", track) + "\n" +
+         format_op_profile("initializer on every frame", per_frame);
+}
 
 BenchResult bench_tracker(const Config& config, const BenchOptions& options) {
   if (options.frames < 1) throw UsageError("--bench-frames must be at least 1");
@@ -54,33 +98,14 @@ BenchResult bench_tracker(const Config& config, const BenchOptions& options) {
   result.random_weights = options.checkpoint.empty();
   result.frames = options.frames;
 
-  cv::Mat frame;
-  if (!options.input.empty()) {
-    auto source = open_frame_source(options.input);
-    source->next(frame);
-  } else {
-    frame = cv::Mat(480, 640, CV_8UC3);
-    cv::randu(frame, 0, 255);
-  }
-  const Box box{0.f, 0.f, static_cast<float>(frame.cols), static_cast<float>(frame.rows)};
+  const cv::Mat frame = bench_frame(options);
+  const Box box = whole_frame(frame);
 
   // Both trackers exist at once and the four rows are timed round-robin, so
   // any change in machine load during the run affects every row alike.
   std::unique_ptr<PoseTracker> trackers[2];
   for (int fold = 0; fold < 2; ++fold) {
-    Config c = config;
-    c.infer.fold_bn = fold == 1;
-    c.infer.reinit_every = 0;
-    c.infer.reinit_confidence = 0.0;
-    c.infer.box_smoothing = 0.99;  // keep the crop still: timing, not tracking
-    if (options.checkpoint.empty()) {
-      c.model.initializer.pretrained.clear();
-      c.model.encoder.pretrained.clear();
-      torch::manual_seed(config.runtime.seed);
-      trackers[fold] = std::make_unique<PoseTracker>(c, make_dkd_model(c));
-    } else {
-      trackers[fold] = std::make_unique<PoseTracker>(c, options.checkpoint);
-    }
+    trackers[fold] = bench_pose_tracker(config, options, fold == 1);
     trackers[fold]->start(frame, box);
   }
   // Decoding copies the peaks to the CPU, so CUDA work is finished inside each timed call.
@@ -122,6 +147,7 @@ int run_infer_bench(const Config& config, const BenchOptions& options) {
   if (options.checkpoint.empty()) spdlog::info("--bench without --checkpoint: random weights (speed only)");
   const BenchResult result = bench_tracker(config, options);
   std::cout << format_bench(result) << std::flush;
+  if (options.profile) std::cout << "\n" << profile_tracker(config, options) << std::flush;
   return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "dkd/models/factory.h"
 #include "dkd/models/checkpoint.h"
 #include "dkd/util/error.h"
+#include "dkd/util/op_profile.h"
 #include "dkd/util/runtime.h"
 
 namespace dkd {
@@ -87,6 +88,7 @@ void PoseTracker::prepare() {
                   packed);
   torch::InferenceMode guard;
   input_ = torch::zeros({1, 3, input_h_, input_w_}, torch::TensorOptions().device(device_));
+  staging_ = device_.is_cpu() ? input_ : torch::zeros({1, 3, input_h_, input_w_});
 }
 
 void PoseTracker::reset_counters() {
@@ -95,22 +97,27 @@ void PoseTracker::reset_counters() {
 }
 
 CropTransform PoseTracker::crop(const cv::Mat& frame, const Box& box) {
+  DKD_PROFILE_SCOPE("crop");
   if (frame.empty() || frame.type() != CV_8UC3) throw Error("PoseTracker: expected a BGR CV_8UC3 frame");
   const double aspect = static_cast<double>(input_w_) / input_h_;
   const Region region = box_region(box, config_.data.box_scale, aspect);
   const CropTransform t =
       CropTransform::make(region.center, region.width, region.height, 0.0, false, input_w_, input_h_);
-  const cv::Mat patch = warp_image(frame, t);
-  input_[0].copy_(image_to_tensor(patch), /*non_blocking=*/false);
+  warp_image(frame, t, patch_);
+  // Straight into the input tensor (or its host staging copy on another device).
+  image_to_chw(patch_, staging_.data_ptr<float>());
+  if (staging_.data_ptr() != input_.data_ptr()) input_.copy_(staging_);
   return t;
 }
 
 torch::Tensor PoseTracker::crops_of(const CropTransform& input_crop) const {
   if (!model_->prior) return {};
+  DKD_PROFILE_SCOPE("crop_matrix");
   return crop_matrices({input_crop.downscaled(kHeatmapStride)}).to(device_);
 }
 
 TrackResult PoseTracker::decode(const torch::Tensor& heatmaps, const CropTransform& t, const Box& box) {
+  DKD_PROFILE_SCOPE("decode");
   const int64_t hw = heatmaps.size(-1);
   const int stride = static_cast<int>(std::max<int64_t>(1, input_w_ / hw));
   const CropTransform heatmap_transform = t.downscaled(stride);
@@ -166,6 +173,7 @@ TrackResult PoseTracker::track(const cv::Mat& frame) {
   TrackResult r = decode(heatmaps, t, box);
   r.frame_index = ++frame_index_;
   r.initializer_ran = reinit;
+  DKD_PROFILE_SCOPE("box");
   boxes_.update(r.keypoints, r.confidence);
   r.next_box = boxes_.box();
   return r;
@@ -175,7 +183,11 @@ TrackResult PoseTracker::estimate_per_frame(const cv::Mat& frame, const Box& box
   check_box_in_frame(box, frame.size());
   torch::InferenceMode guard;
   const CropTransform t = crop(frame, box);
-  const auto heatmaps = model_->initializer->forward(input_);
+  torch::Tensor heatmaps;
+  {
+    DKD_PROFILE_SCOPE("initializer");
+    heatmaps = model_->initializer->forward(input_);
+  }
   TrackResult r = decode(heatmaps, t, box);
   r.initializer_ran = true;
   r.next_box = box;

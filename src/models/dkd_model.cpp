@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "dkd/util/op_profile.h"
+
 namespace dkd {
 
 DkdModelImpl::DkdModelImpl(PoseInitializer initializer_, FrameEncoder encoder_, KernelDistillator distillator_,
@@ -102,9 +104,23 @@ DkdState DkdModelImpl::start(const torch::Tensor& frame, const torch::Tensor& cr
 
 torch::Tensor DkdModelImpl::step(DkdState& state, const torch::Tensor& frame, const torch::Tensor& crops) {
   TORCH_CHECK(state.features.defined() && state.heatmaps.defined(), "DkdModel::step: call start() on the first frame");
-  auto features = encoder->forward(frame);
-  const auto response = matching->forward(distillator->forward(state.features, state.heatmaps), features);
-  auto heatmaps = fuse_prior(response, state.heatmaps, state.crops, crops, features);
+  torch::Tensor features, kernels, response, heatmaps;
+  {
+    DKD_PROFILE_SCOPE("encoder");
+    features = encoder->forward(frame);
+  }
+  {
+    DKD_PROFILE_SCOPE("distillator");
+    kernels = distillator->forward(state.features, state.heatmaps);
+  }
+  {
+    DKD_PROFILE_SCOPE("matching");
+    response = matching->forward(kernels, features);
+  }
+  {
+    DKD_PROFILE_SCOPE("prior");
+    heatmaps = fuse_prior(response, state.heatmaps, state.crops, crops, features);
+  }
   state.features = features;
   state.heatmaps = heatmaps;
   state.crops = crops;

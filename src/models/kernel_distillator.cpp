@@ -112,8 +112,15 @@ torch::Tensor KernelDistillatorImpl::forward(const torch::Tensor& features, cons
               "KernelDistillator: heatmaps must be [B, ", num_joints_, ", h, w] like the features ", features.sizes(),
               ", got ", heatmaps.sizes());
   if (adjust) return joint_centred_kernels(features, heatmaps);
-  auto x = reduce->forward(torch::cat({features, heatmaps.to(features.dtype())}, 1));
-  if (num_stages_ > 0) x = stages->forward(x);
+  auto x = torch::cat({features, heatmaps.to(features.dtype())}, 1);
+  if (!is_training() && !torch::GradMode::is_enabled()) {
+    // Inference: each conv + batch norm as one convolution (4 operators fewer per step).
+    x = forward_folded(reduce, folded_reduce_, x);
+    if (num_stages_ > 0) x = forward_folded(stages, folded_stages_, x);
+  } else {
+    x = reduce->forward(x);
+    if (num_stages_ > 0) x = stages->forward(x);
+  }
   x = torch::adaptive_avg_pool2d(x, {kernel_size_, kernel_size_});
   return head(x).view({features.size(0), groups_, feature_channels_, kernel_size_, kernel_size_});
 }

@@ -59,6 +59,8 @@ torch::Tensor KernelMatchingImpl::forward(const torch::Tensor& kernels, const to
                 k = kernel_size_;
   TORCH_CHECK(kernels.sizes() == torch::IntArrayRef({b, groups, c, k, k}), "KernelMatching: kernels must be [", b, ", ",
               groups, ", ", c, ", ", k, ", ", k, "], got ", kernels.sizes());
+  if (matching_ == MatchingKind::per_joint && !normalize_ && !is_training() && !torch::GradMode::is_enabled())
+    return forward_folded(kernels, features);
   torch::Tensor matched = features, kernel = kernels;
   if (normalize_) {
     matched = features / (features.norm(2, 1, true) + 1e-6);
@@ -80,6 +82,31 @@ torch::Tensor KernelMatchingImpl::forward(const torch::Tensor& kernels, const to
   out = out * scale.view({1, -1, 1, 1}) + bias.view({1, -1, 1, 1});
   if (static_head) out = out + static_head(features);
   return out;
+}
+
+torch::Tensor KernelMatchingImpl::forward_folded(const torch::Tensor& kernels, const torch::Tensor& features) {
+  // out_j = s_j (K_j * f) + b_j + (W_j . f + c_j) = (s_j K_j + W_j at the centre tap) * f + (b_j + c_j):
+  // one grouped convolution with a bias instead of a convolution, a multiply, an
+  // add, the static head's convolution and another add.
+  const int64_t b = features.size(0), c = feature_channels_, h = features.size(2), w = features.size(3),
+                k = kernel_size_, j = num_joints_;
+  const TensorVersions key =
+      static_head ? TensorVersions::of({scale, bias, static_head->weight, static_head->bias}, kernels.scalar_type())
+                  : TensorVersions::of({scale, bias}, kernels.scalar_type());
+  if (!folded_scale_.defined() || !(key == folded_key_) || folded_scale_.device() != kernels.device()) {
+    folded_scale_ = scale.detach().to(kernels.options()).view({1, j, 1, 1, 1});
+    folded_centre_ = torch::zeros({1, j, c, k, k}, kernels.options());
+    folded_bias_ = bias.detach().to(kernels.options());
+    if (static_head) {
+      folded_centre_.select(3, k / 2).select(3, k / 2).copy_(static_head->weight.detach().view({1, j, c}));
+      if (static_head->bias.defined()) folded_bias_ = folded_bias_ + static_head->bias.detach().to(kernels.options());
+    }
+    folded_key_ = key;
+  }
+  const auto weight = torch::addcmul(folded_centre_, kernels, folded_scale_).reshape({b * j, c, k, k});
+  const auto bias_b = b == 1 ? folded_bias_ : folded_bias_.repeat({b});
+  return torch::conv2d(features.reshape({1, b * c, h, w}), weight, bias_b, {1, 1}, {k / 2, k / 2}, {1, 1}, b)
+      .view({b, j, h, w});
 }
 
 }  // namespace dkd

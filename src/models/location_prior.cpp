@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace dkd {
 
@@ -24,7 +25,10 @@ struct Affine {
 
 }  // namespace
 
-torch::Tensor crop_to_crop_theta(const torch::Tensor& from, const torch::Tensor& to, int64_t h, int64_t w) {
+namespace {
+
+/// Per batch item, the affine of crop_to_crop_theta in double, on the host.
+std::vector<Affine> crop_to_crop_affines(const torch::Tensor& from, const torch::Tensor& to, int64_t h, int64_t w) {
   TORCH_CHECK(from.dim() == 3 && from.size(1) == 2 && from.size(2) == 3 && to.sizes() == from.sizes(),
               "crop_to_crop_theta: crops must be [B, 2, 3], got ", from.sizes(), " and ", to.sizes());
   // A handful of 2x3 matrices per step: plain double arithmetic on the host, one
@@ -37,29 +41,56 @@ torch::Tensor crop_to_crop_theta(const torch::Tensor& from, const torch::Tensor&
   // Pixel index -> normalised coordinate (align_corners = false) of an h x w grid.
   const Affine n{2.0 / w, 0.0, 1.0 / w - 1.0, 0.0, 2.0 / h, 1.0 / h - 1.0};
   const Affine n_inv = n.inverse();
-  const int64_t batch = from.size(0);
-  auto theta = torch::empty({batch, 2, 3}, torch::kDouble);
-  double* out = theta.data_ptr<double>();
-  for (int64_t i = 0; i < batch; ++i) {
+  std::vector<Affine> out;
+  for (int64_t i = 0; i < from.size(0); ++i) {
     const double* f = pf + 6 * i;
     const double* t = pt + 6 * i;
     const Affine a_from{f[0], f[1], f[2], f[3], f[4], f[5]};
     const Affine a_to{t[0], t[1], t[2], t[3], t[4], t[5]};
     // Frame t heatmap pixel -> image -> frame t-1 heatmap pixel, in normalised coordinates.
-    const Affine m = n.after(a_from.after(a_to.inverse())).after(n_inv);
+    out.push_back(n.after(a_from.after(a_to.inverse())).after(n_inv));
+  }
+  return out;
+}
+
+}  // namespace
+
+torch::Tensor crop_to_crop_theta(const torch::Tensor& from, const torch::Tensor& to, int64_t h, int64_t w) {
+  const auto affines = crop_to_crop_affines(from, to, h, w);
+  auto theta = torch::empty({static_cast<int64_t>(affines.size()), 2, 3}, torch::kDouble);
+  double* out = theta.data_ptr<double>();
+  for (const Affine& m : affines) {
     const double v[6] = {m.a, m.b, m.c, m.d, m.e, m.f};
-    std::copy(v, v + 6, out + 6 * i);
+    out = std::copy(v, v + 6, out);
   }
   return theta.to(from.device());
+}
+
+torch::Tensor crop_to_crop_grid(const torch::Tensor& from, const torch::Tensor& to, int64_t h, int64_t w) {
+  const auto affines = crop_to_crop_affines(from, to, h, w);
+  // What affine_grid(theta, align_corners = false) computes, in double, in one
+  // pass: output pixel (i, j) sits at normalised ((2j + 1) / w - 1, (2i + 1) / h - 1).
+  auto grid = torch::empty({static_cast<int64_t>(affines.size()), h, w, 2}, torch::kFloat);
+  float* g = grid.data_ptr<float>();
+  for (const Affine& m : affines) {
+    for (int64_t i = 0; i < h; ++i) {
+      const double y = (2.0 * i + 1.0) / h - 1.0;
+      for (int64_t j = 0; j < w; ++j) {
+        const double x = (2.0 * j + 1.0) / w - 1.0;
+        *g++ = static_cast<float>(m.a * x + m.b * y + m.c);
+        *g++ = static_cast<float>(m.d * x + m.e * y + m.f);
+      }
+    }
+  }
+  return grid.to(from.device());
 }
 
 torch::Tensor warp_heatmaps(const torch::Tensor& heatmaps, const torch::Tensor& from, const torch::Tensor& to) {
   TORCH_CHECK(heatmaps.dim() == 4 && heatmaps.size(0) == from.size(0),
               "warp_heatmaps: heatmaps must be [B, J, h, w] with B = ", from.size(0), ", got ", heatmaps.sizes());
   const int64_t h = heatmaps.size(2), w = heatmaps.size(3);
-  const auto theta = crop_to_crop_theta(from, to, h, w).to(heatmaps.options());
+  const auto grid = crop_to_crop_grid(from, to, h, w).to(heatmaps.scalar_type());
   namespace F = torch::nn::functional;
-  const auto grid = F::affine_grid(theta, {heatmaps.size(0), heatmaps.size(1), h, w}, /*align_corners=*/false);
   return F::grid_sample(
       heatmaps, grid,
       F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false));

@@ -62,24 +62,22 @@ void require_packed_bfloat16(const std::string& key) {
                 key + ": float32");
 }
 
-PackedConv::Key PackedConv::key_of(const torch::Tensor& weight, const torch::Tensor& bias,
-                                   const torch::nn::BatchNorm2dImpl* bn, torch::ScalarType dtype) {
-  Key k;
+TensorVersions TensorVersions::of(std::initializer_list<torch::Tensor> tensors, torch::ScalarType dtype) {
+  TensorVersions k;
   k.dtype = dtype;
+  TORCH_CHECK(tensors.size() <= k.sources.size(), "TensorVersions: at most ", k.sources.size(), " tensors");
   std::size_t i = 0;
-  auto add = [&](const torch::Tensor& t) {
+  for (const auto& t : tensors) {
     if (t.defined()) k.sources[i] = {t.data_ptr(), t._version()};
     ++i;
-  };
-  add(weight);
-  add(bias);
-  if (bn) {
-    add(bn->weight);
-    add(bn->bias);
-    add(bn->running_mean);
-    add(bn->running_var);
   }
   return k;
+}
+
+PackedConv::Key PackedConv::key_of(const torch::Tensor& weight, const torch::Tensor& bias,
+                                   const torch::nn::BatchNorm2dImpl* bn, torch::ScalarType dtype) {
+  if (!bn) return TensorVersions::of({weight, bias}, dtype);
+  return TensorVersions::of({weight, bias, bn->weight, bn->bias, bn->running_mean, bn->running_var}, dtype);
 }
 
 torch::Tensor PackedConv::conv(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl* bn, const torch::Tensor& x) {
@@ -121,6 +119,44 @@ torch::Tensor PackedConv::deconv(torch::nn::ConvTranspose2dImpl& deconv, torch::
   const auto y =
       at::mkldnn_convolution(x.to_mkldnn(key.dtype), weight_, bias_, padding_, stride_, {1, 1}, 1).to_dense();
   return subpixel_interleave(y, out, x.size(2), x.size(3));
+}
+
+torch::Tensor FoldedConv::conv(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl* bn, const torch::Tensor& x) {
+  const PackedConv::Key key = PackedConv::key_of(conv.weight, conv.bias, bn, conv.weight.scalar_type());
+  if (!weight_.defined() || !(key == key_) || weight_.device() != x.device()) {
+    const auto w0 = conv.weight.detach();
+    const auto b0 = conv.bias.defined() ? conv.bias.detach() : torch::zeros({w0.size(0)}, w0.options());
+    std::tie(weight_, bias_) = fold(w0, b0, bn, 0);
+    key_ = key;
+  }
+  const auto& o = conv.options;
+  const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
+  TORCH_CHECK(padding != nullptr, "FoldedConv: only explicit padding is folded");
+  return torch::conv2d(x, weight_, bias_, *o.stride(), **padding, *o.dilation(), o.groups());
+}
+
+torch::Tensor forward_folded(torch::nn::Sequential& sequential, std::vector<FoldedConv>& cache, torch::Tensor x) {
+  const auto children = sequential->children();
+  std::size_t conv_index = 0;
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    if (auto* conv = children[i]->as<torch::nn::Conv2d>()) {
+      auto* bn = i + 1 < children.size() ? children[i + 1]->as<torch::nn::BatchNorm2d>() : nullptr;
+      if (cache.size() <= conv_index) cache.resize(conv_index + 1);
+      x = cache[conv_index++].conv(*conv, bn, x);
+      if (bn) ++i;
+    } else if (children[i]->as<torch::nn::ReLU>()) {
+      x = torch::relu_(x);
+    } else if (auto* pool = children[i]->as<torch::nn::MaxPool2d>()) {
+      x = pool->forward(x);
+    } else if (auto* gn = children[i]->as<torch::nn::GroupNorm>()) {
+      x = gn->forward(x);
+    } else if (auto* bn = children[i]->as<torch::nn::BatchNorm2d>()) {
+      x = bn->forward(x);
+    } else {
+      TORCH_CHECK(children[i]->as<torch::nn::Identity>(), "forward_folded: unexpected module ", children[i]->name());
+    }
+  }
+  return x;
 }
 
 }  // namespace dkd

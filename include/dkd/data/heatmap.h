@@ -31,7 +31,8 @@ struct HeatmapPeaks {
   torch::Tensor maxvals;  ///< [..., J] float peak values
 };
 
-/// Decodes heatmaps [..., J, h, w] (any device; the result is on the same device).
+/// Decodes heatmaps [..., J, h, w] (any device; decoded on the host, the result is
+/// moved back to the heatmaps' device).
 /// `sigma`: the blur of DARK's modulation in heatmap pixels (the training targets' sigma).
 HeatmapPeaks decode_heatmaps(const torch::Tensor& heatmaps, HeatmapDecoder decoder = HeatmapDecoder::argmax,
                              double sigma = 2.0);

@@ -58,6 +58,8 @@ Box box_union(const std::vector<Box>& boxes);
 
 /// Warps an image into the crop (bilinear, constant black border).
 cv::Mat warp_image(const cv::Mat& image, const CropTransform& transform);
+/// The same into `out`, whose buffer is reused when it already has the crop's size.
+void warp_image(const cv::Mat& image, const CropTransform& transform, cv::Mat& out);
 
 /// Maps one frame's joints through `transform`; when the transform is flipped,
 /// left/right joints are swapped with `skeleton` (index j of the result is
@@ -82,6 +84,10 @@ struct ColorJitter {
 
 /// BGR uint8 image -> [3, H, W] float RGB normalised with ImageNet mean/std.
 torch::Tensor image_to_tensor(const cv::Mat& bgr);
+/// The same values written to `chw` (3 * rows * cols floats, planar RGB) in one
+/// pass over the pixels: what image_to_tensor computes, without its temporaries
+/// (the tracker writes each crop straight into its input tensor).
+void image_to_chw(const cv::Mat& bgr, float* chw);
 /// Inverse of image_to_tensor ([3, H, W] -> BGR uint8), for overlays and tests.
 cv::Mat tensor_to_image(const torch::Tensor& chw);
 

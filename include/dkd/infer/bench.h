@@ -18,6 +18,7 @@ struct BenchOptions {
   std::string input;       ///< take the first frame from here; "" = a random 640x480 image
   int frames = 50;         ///< timed frames per row (median reported)
   int warmup = 5;          ///< untimed frames before each row
+  bool profile = false;    ///< also print the operator profile of both (BN folded)
 };
 
 struct BenchRow {
@@ -42,7 +43,12 @@ BenchResult bench_tracker(const Config& config, const BenchOptions& options);
 /// Markdown table: rows track / initializer / speed-up, columns BN unfolded / folded.
 std::string format_bench(const BenchResult& result);
 
-/// Runs bench_tracker and prints format_bench. Returns the exit code (0).
+/// The operator profile (util/op_profile.h) of PoseTracker::track and of the
+/// initializer on every frame, BN folded as dkd_infer runs, as Markdown.
+std::string profile_tracker(const Config& config, const BenchOptions& options);
+
+/// Runs bench_tracker and prints format_bench (and profile_tracker with
+/// options.profile). Returns the exit code (0).
 int run_infer_bench(const Config& config, const BenchOptions& options);
 
 /// dkd_infer --teacher ... --bench: the three imported BlazePose networks on one

@@ -111,8 +111,10 @@ class PoseTracker {
   bool folded_ = false;
   BnFoldReport fold_report_;
 
-  torch::Tensor input_;  ///< [1, 3, H, W] on device_, reused every frame
-  DkdStream stream_;     ///< the DKD stream and its keyframe rule (shared with dkd_eval)
+  torch::Tensor input_;    ///< [1, 3, H, W] on device_, reused every frame
+  torch::Tensor staging_;  ///< input_ itself on the CPU, else its host copy
+  cv::Mat patch_;          ///< the crop, reused every frame
+  DkdStream stream_;       ///< the DKD stream and its keyframe rule (shared with dkd_eval)
   bool started_ = false;
   BoxTracker boxes_;  ///< the box rule (shared with dkd_eval's tracked boxes)
   int64_t frame_index_ = 0;

@@ -23,6 +23,8 @@
 
 #include <torch/torch.h>
 
+#include "dkd/models/packed_conv.h"
+
 #include "dkd/config/config.h"
 
 namespace dkd {
@@ -62,6 +64,8 @@ class KernelDistillatorImpl : public torch::nn::Module {
   int64_t kernel_size_;
   int64_t groups_;
   int64_t num_stages_;
+  /// Inference (eval mode, gradients off): reduce and stages with their batch norms folded.
+  std::vector<FoldedConv> folded_reduce_, folded_stages_;
 };
 TORCH_MODULE(KernelDistillator);
 

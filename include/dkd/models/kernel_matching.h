@@ -20,6 +20,8 @@
 
 #include <torch/torch.h>
 
+#include "dkd/models/packed_conv.h"
+
 #include "dkd/config/config.h"
 
 namespace dkd {
@@ -42,6 +44,12 @@ class KernelMatchingImpl : public torch::nn::Module {
   torch::nn::Conv2d static_head{nullptr};  // distillator.static_head only
 
  private:
+  /// Inference with per-joint, unnormalised matching: scale, bias and the static
+  /// head folded into one grouped convolution (see forward).
+  torch::Tensor forward_folded(const torch::Tensor& kernels, const torch::Tensor& features);
+
+  TensorVersions folded_key_;
+  torch::Tensor folded_scale_, folded_centre_, folded_bias_;  ///< [1, J, 1, 1, 1], [1, J, C, k, k], [J]
   int64_t feature_channels_;
   int64_t num_joints_;
   int64_t kernel_size_;

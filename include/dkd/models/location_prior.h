@@ -31,6 +31,10 @@ namespace dkd {
 /// for torch::nn::functional::affine_grid with align_corners = false: the
 /// normalised coordinates of frame t's h x w heatmap -> those of frame t-1's.
 torch::Tensor crop_to_crop_theta(const torch::Tensor& from, const torch::Tensor& to, int64_t h, int64_t w);
+/// The sampling grid [B, h, w, 2] (float, on from's device) that
+/// affine_grid(crop_to_crop_theta(...), align_corners = false) would build,
+/// computed on the host in double: one tensor instead of affine_grid's operators.
+torch::Tensor crop_to_crop_grid(const torch::Tensor& from, const torch::Tensor& to, int64_t h, int64_t w);
 
 /// Heatmaps [B, J, h, w] of frame t-1 resampled into frame t's crop (bilinear,
 /// zero outside frame t-1's crop). Differentiable in `heatmaps`.

@@ -20,6 +20,7 @@
 // bfloat16 convolutions (AVX-512 and up; native on AVX512-BF16/AMX). Each
 // PackedConv packs its weight in the dtype of the input it is given.
 #include <array>
+#include <initializer_list>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -40,6 +41,18 @@ bool packed_bfloat16_supported();
 /// train.<stage>.precision) when packed_bfloat16_supported() is false.
 void require_packed_bfloat16(const std::string& key);
 
+/// What a cached derived tensor (a packed or folded weight) was built from: the
+/// storage and version counter of up to six source tensors (a fixed array:
+/// checked on every call without allocating) and a dtype. Any in-place update
+/// of a source (loading a checkpoint, an optimizer step) changes it.
+struct TensorVersions {
+  std::array<std::pair<const void*, int64_t>, 6> sources{};
+  torch::ScalarType dtype = torch::kFloat;
+  bool operator==(const TensorVersions& o) const { return sources == o.sources && dtype == o.dtype; }
+  /// Undefined tensors take a slot each and count as empty.
+  static TensorVersions of(std::initializer_list<torch::Tensor> tensors, torch::ScalarType dtype = torch::kFloat);
+};
+
 class PackedConv {
  public:
   /// conv(x) followed by bn (eval-mode statistics; nullptr = none), on a mkldnn
@@ -51,19 +64,34 @@ class PackedConv {
   torch::Tensor deconv(torch::nn::ConvTranspose2dImpl& deconv, torch::nn::BatchNorm2dImpl* bn, const torch::Tensor& x);
 
  private:
-  /// What a packed weight was built from: the storage and version counter of
-  /// the weight, bias and batch-norm tensors (a fixed array: checked on every
-  /// call without allocating), and the dtype it was packed in.
-  struct Key {
-    std::array<std::pair<const void*, int64_t>, 6> sources{};
-    torch::ScalarType dtype = torch::kFloat;
-    bool operator==(const Key& o) const { return sources == o.sources && dtype == o.dtype; }
-  };
+  friend class FoldedConv;
+  using Key = TensorVersions;
   static Key key_of(const torch::Tensor& weight, const torch::Tensor& bias, const torch::nn::BatchNorm2dImpl* bn,
                     torch::ScalarType dtype);
   Key key_;
   torch::Tensor weight_, bias_;
   std::vector<int64_t> padding_, stride_;
 };
+
+/// A convolution with the batch norm after it folded in, for small inference
+/// convolutions on plain tensors (where oneDNN's packed path costs more per call
+/// than it saves): the folded weight and bias are kept and rebuilt, like
+/// PackedConv's, whenever a source tensor changes.
+class FoldedConv {
+ public:
+  /// bn(conv(x)) (bn eval-mode statistics; nullptr = none) as one conv2d.
+  torch::Tensor conv(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl* bn, const torch::Tensor& x);
+
+ private:
+  TensorVersions key_;
+  torch::Tensor weight_, bias_;
+};
+
+/// `sequential`'s forward at inference (eval mode, gradients off) with every
+/// Conv2d -> BatchNorm2d pair run as one FoldedConv (`cache`: one per
+/// convolution, grown on first use) and ReLUs in place; other modules run as
+/// they are. Fewer operators than the module-by-module forward, the same
+/// function to float rounding.
+torch::Tensor forward_folded(torch::nn::Sequential& sequential, std::vector<FoldedConv>& cache, torch::Tensor x);
 
 }  // namespace dkd
