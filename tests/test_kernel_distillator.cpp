@@ -119,4 +119,39 @@ TEST(KernelDistillator, GroupNormKeepsTheSamplesOfABatchApart) {
   EXPECT_THROW(dkd::load_config_from_string("{model: {distillator: {norm: layer}}}", {}, "t"), dkd::ConfigError);
 }
 
+TEST(KernelDistillator, FoldedInferenceEqualsTheModuleByModuleForward) {
+  // Eval mode with gradients off runs each conv + batch norm as one convolution;
+  // batch norms with trained-looking statistics, so folding changes the weights.
+  torch::manual_seed(4);
+  dkd::DistillatorConfig cfg;
+  cfg.channels = 16;
+  cfg.kernel_size = 3;
+  for (const bool pool_first : {false, true}) {
+    cfg.pool_first = pool_first;
+    dkd::KernelDistillator d(cfg, 12, 5, 24);
+    int batch_norms = 0;
+    {
+      torch::NoGradGuard g;
+      for (auto& m : d->modules(false)) {
+        if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+          bn->running_mean.uniform_(-0.5, 0.5);
+          bn->running_var.uniform_(0.5, 2.0);
+          bn->weight.uniform_(0.5, 1.5);
+          bn->bias.uniform_(-0.2, 0.2);
+          ++batch_norms;
+        }
+      }
+    }
+    EXPECT_EQ(batch_norms, 1 + d->num_stages());
+    d->eval();
+    const auto features = torch::randn({2, 12, 24, 24}), heatmaps = torch::rand({2, 5, 24, 24});
+    const auto reference = d->forward(features, heatmaps).detach();
+    torch::NoGradGuard g;
+    const auto folded = d->forward(features, heatmaps);
+    ASSERT_EQ(folded.sizes(), reference.sizes());
+    EXPECT_LT((folded - reference).abs().max().item<double>(), 1e-4 * (1.0 + reference.abs().max().item<double>()))
+        << "pool_first " << pool_first;
+  }
+}
+
 }  // namespace

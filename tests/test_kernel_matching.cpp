@@ -103,3 +103,35 @@ TEST(KernelMatching, NormalizedMatchingIgnoresFeatureAndKernelEnergy) {
   m->forward(k, features).sum().backward();
   EXPECT_GT(k.grad().abs().sum().item<float>(), 0.f);
 }
+
+TEST(KernelMatching, FoldedInferenceEqualsTheModuleByModuleForward) {
+  // Eval mode with gradients off folds scale, bias and the static head into one
+  // grouped convolution; with gradients on the same module runs op by op.
+  torch::manual_seed(3);
+  const int64_t b = 3, c = 8, j = 5, k = 3;
+  auto cfg = config("per_joint", k);
+  for (const bool with_static : {false, true}) {
+    cfg.static_head = with_static;
+    dkd::KernelMatching m(cfg, c, j);
+    {
+      torch::NoGradGuard g;
+      m->scale.uniform_(0.5, 2.0);
+      m->bias.uniform_(-1.0, 1.0);
+    }
+    m->eval();
+    const auto kernels = torch::randn({b, j, c, k, k}), features = torch::randn({b, c, 12, 10});
+    const auto reference = m->forward(kernels, features).detach();
+    torch::Tensor folded;
+    {
+      torch::NoGradGuard g;
+      folded = m->forward(kernels, features);
+      m->scale.mul_(2.0);  // the folded weights must follow a parameter change
+    }
+    EXPECT_LT((folded - reference).abs().max().item<double>(), 1e-4) << "static head " << with_static;
+    EXPECT_GT(reference.abs().max().item<double>(), 1.0);
+    const auto rescaled = m->forward(kernels, features).detach();
+    torch::NoGradGuard g;
+    EXPECT_LT((m->forward(kernels, features) - rescaled).abs().max().item<double>(), 1e-4);
+    EXPECT_GT((rescaled - reference).abs().max().item<double>(), 0.1);
+  }
+}
