@@ -18,7 +18,11 @@
 # test: run it on an idle machine. Needs Debian's python3-torch (apt-get install
 # python3-torch; not part of tools/setup.sh) and the quickstart's data (data/synthetic).
 # Each measurement is the best of ROUNDS interleaved rounds (see below).
-#   tools/compare_pytorch.sh            # FRAMES=30 TRAIN_ITERS=60 ROUNDS=3 BUILD_DIR=build OUT=work_dirs/compare
+#   3. the DKD tracker's streaming step, crop and decode included (dkd_infer --bench), against the
+#      same step in PyTorch eager (tools/compare_dkd_step.py; needs python3-opencv too), at batch 1
+#      and with STREAMS people stepped together; $OUT/step.md and $OUT/step.json.
+#   tools/compare_pytorch.sh            # FRAMES=30 TRAIN_ITERS=60 ROUNDS=3 STEP_FRAMES=300 STREAMS=8 BUILD_DIR=build OUT=work_dirs/compare
+#   tools/compare_pytorch.sh --step-only   # part 3 alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B="${BUILD_DIR:-build}"
@@ -27,6 +31,10 @@ OUT="${OUT:-work_dirs/compare}"
 FRAMES="${FRAMES:-30}"
 TRAIN_ITERS="${TRAIN_ITERS:-60}"
 ROUNDS="${ROUNDS:-3}"
+STEP_FRAMES="${STEP_FRAMES:-300}"
+STREAMS="${STREAMS:-8}"
+step_only=0
+[ "${1:-}" = "--step-only" ] && step_only=1
 mkdir -p "$OUT"
 
 die() { echo "compare_pytorch: $*" >&2; exit 1; }
@@ -55,6 +63,65 @@ cpp_infer() {  # NAME [--set ...]
     --json "$OUT/$1.json" > "$OUT/$1.log" 2>&1 || die "dkd_eval --bench $* failed, see $OUT/$1.log"
   record "$1" "$(large_ms "$OUT/$1.json")"
 }
+# 3. The DKD tracker's streaming step (crop, encoder, distilled kernels, location prior, decode)
+# on the quickstart's checkpoint (random weights without one: the speed does not depend on
+# them): dkd_infer --bench (PoseTracker::track at batch 1, and STREAMS people stepped as one
+# batch) against tools/compare_dkd_step.py, the same model, frame and crop in PyTorch eager,
+# which first checks that its keypoints are the C++ tracker's.
+compare_step() {
+  local ckpt=() cfg=configs/synthetic.yaml
+  [ -f work_dirs/quickstart/best.pt ] && ckpt=(--checkpoint work_dirs/quickstart/best.pt)
+  rm -rf "$OUT/step" "$OUT/step_values"
+  mkdir -p "$OUT/step_values"
+  for round in $(seq 1 "$ROUNDS"); do
+    echo "== round $round of $ROUNDS: the DKD tracker's step ($cfg), median of $STEP_FRAMES steps"
+    "$B/dkd_infer" --config "$cfg" "${ckpt[@]}" --bench --bench-frames "$STEP_FRAMES" --bench-streams "$STREAMS" \
+      --export-step "$OUT/step" > "$OUT/step_cpp.log" 2>&1 || die "dkd_infer --bench failed, see $OUT/step_cpp.log"
+    grep '^{.*"infer_bench"' "$OUT/step_cpp.log" > "$OUT/step_cpp.json"
+    "$PY" tools/compare_dkd_step.py "$OUT/step" --streams "$STREAMS" --frames "$STEP_FRAMES" > "$OUT/step_py.json" \
+      || die "compare_dkd_step.py failed (or its keypoints are not the C++ tracker's): $(cat "$OUT/step_py.json")"
+    "$PY" - "$OUT" <<'PYEOF'
+import json, sys
+out = sys.argv[1]
+cpp = json.loads(open(f"{out}/step_cpp.json").read())
+py = json.loads(open(f"{out}/step_py.json").read())
+rows = {(r["name"], r["bn_folded"]): r["median_ms"] for r in cpp["infer_bench"]}
+with open(f"{out}/step_values/rounds.jsonl", "a") as f:
+    f.write(json.dumps({"cpp_track": rows[("dkd_track", True)], "cpp_initializer": rows[("initializer", True)],
+                        "cpp_streams": rows[("dkd_track_streams", True)], "py_track": py["ms_per_step_batch1"],
+                        "py_streams": py["ms_per_step_streams"], "diff_px": py["max_keypoint_diff_px"]}) + "\n")
+PYEOF
+  done
+  "$PY" - "$OUT" "$STREAMS" "$(nproc)" "${#ckpt[@]}" <<'PYEOF'
+import json, sys
+out, streams, cores, ckpt = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] != "0"
+rounds = [json.loads(l) for l in open(f"{out}/step_values/rounds.jsonl")]
+best = {k: min(r[k] for r in rounds) for k in rounds[0] if k != "diff_px"}
+diff = max(r["diff_px"] for r in rounds)
+md = f"""The DKD tracker's step, C++ (dkd_infer --bench, BN folded) against the same step in PyTorch eager
+(tools/compare_dkd_step.py), {cores} cores, {"the quickstart's checkpoint" if ckpt else "random weights"}, crop and decode included.
+Best of {len(rounds)} interleaved rounds, each the median of its steps; the Python keypoints differ from the
+C++ tracker's by at most {diff:.4f} px on the exported frames.
+
+| measurement (ms per step) | C++ (dkd) | PyTorch eager | C++ / PyTorch |
+|:---|---:|---:|---:|
+| one person (batch 1) | {best["cpp_track"]:.2f} | {best["py_track"]:.2f} | {best["cpp_track"] / best["py_track"]:.2f} |
+| {streams} people stepped as one batch | {best["cpp_streams"]:.2f} | {best["py_streams"]:.2f} | {best["cpp_streams"] / best["py_streams"]:.2f} |
+| C++: the initializer (per-frame large network) on every frame, for scale | {best["cpp_initializer"]:.2f} | | |
+
+Target (issue 35): the C++ step at most 0.50x PyTorch eager's at batch 1.
+"""
+print(md)
+open(f"{out}/step.md", "w").write(md)
+json.dump({"best_ms": best, "max_keypoint_diff_px": diff, "rounds": rounds}, open(f"{out}/step.json", "w"), indent=2)
+PYEOF
+}
+if [ "$step_only" = 1 ]; then
+  "$PY" -c "import cv2" 2>/dev/null || die "$PY cannot import cv2; apt-get install python3-opencv"
+  compare_step
+  exit 0
+fi
+
 for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round of $ROUNDS: inference, per-frame large network of configs/penn.yaml, 256x256, batch 1, median of $FRAMES frames"
   cpp_infer cpp_infer
@@ -174,3 +241,9 @@ json.dump({"infer_ms": {"cpp": cpp, "cpp_plain": cpp_plain, "pytorch": py, "pyto
            "blas": blas, "cores": int(cores), "rounds": values},
           open(f"{out}/compare.json", "w"), indent=2)
 EOF
+
+if "$PY" -c "import cv2" 2>/dev/null; then
+  compare_step
+else
+  echo "compare_pytorch: the DKD step comparison needs python3-opencv (apt-get install python3-opencv); skipped" >&2
+fi

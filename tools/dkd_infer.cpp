@@ -52,6 +52,12 @@ int main(int argc, char** argv) {
                "time track() against the initializer on every frame, with and without BN folding "
                "(random weights without --checkpoint; --input gives the frame)");
   app.add_option("--bench-frames", bench_options.frames, "timed frames per benchmark row")->check(CLI::PositiveNumber);
+  app.add_option("--bench-streams", bench_options.streams,
+                 "with --bench: also time this many people in one frame stepped as one batch (CPU)")
+      ->check(CLI::Range(2, 256));
+  app.add_option("--export-step", bench_options.export_dir,
+                 "with --bench: also write the model (state_dict), the frame and the tracker's crops and keypoints "
+                 "to this folder, for tools/compare_pytorch.py step");
   app.add_flag("--profile", bench_options.profile,
                "with --bench: also profile one tracker step and one per-frame run (operators, parts, allocations, "
                "host time)");

@@ -11,13 +11,21 @@
 #include "dkd/models/blazepose.h"
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
 
+#include "dkd/data/image_io.h"
+#include "dkd/data/transforms.h"
+#include "dkd/data/clip_dataset.h"
+#include "dkd/data/heatmap.h"
 #include "dkd/infer/frame_source.h"
+#include "dkd/models/dkd_stream.h"
+#include "dkd/models/weights.h"
 #include "dkd/infer/pose_tracker.h"
 #include "dkd/models/factory.h"
 #include "dkd/util/bench_timer.h"
@@ -75,6 +83,54 @@ std::unique_ptr<PoseTracker> bench_pose_tracker(const Config& config, const Benc
   return std::make_unique<PoseTracker>(c, make_dkd_model(c));
 }
 
+/// `streams` people in one frame tracked together, as a multi-person tracker
+/// steps them: one crop each (warp + normalise into one batch), one DKD step
+/// of the batch, one decode, keypoints back to image pixels.
+class BatchedSteps {
+ public:
+  BatchedSteps(const Config& config, DkdModel model, const cv::Mat& frame, const Box& box, int streams)
+      : config_(config), frame_(frame), stream_(model) {
+    const int w = config.data.input_size.at(0), h = config.data.input_size.at(1);
+    const Region region = box_region(box, config.data.box_scale, static_cast<double>(w) / h);
+    crop_ = CropTransform::make(region.center, region.width, region.height, 0.0, false, w, h);
+    input_ = torch::zeros({streams, 3, h, w});
+    crops_ = model->prior ? crop_matrices(std::vector<CropTransform>(static_cast<std::size_t>(streams),
+                                                                     crop_.downscaled(kHeatmapStride)))
+                          : torch::Tensor();
+    torch::InferenceMode guard;
+    fill();
+    stream_.start(input_, crops_);
+  }
+  std::size_t step() {
+    torch::InferenceMode guard;
+    fill();
+    const auto heatmaps = stream_.next(input_, crops_, config_.infer, static_cast<std::vector<bool>*>(nullptr));
+    const HeatmapPeaks peaks = decode_heatmaps(heatmaps, config_.eval.decode, config_.data.heatmap_sigma);
+    const auto coords = peaks.coords.to(torch::kCPU).contiguous();
+    const float* c = coords.data_ptr<float>();
+    const CropTransform ht = crop_.downscaled(kHeatmapStride);
+    keypoints_.resize(static_cast<std::size_t>(coords.numel() / 2));
+    for (std::size_t i = 0; i < keypoints_.size(); ++i) keypoints_[i] = heatmap_to_image({c[2 * i], c[2 * i + 1]}, ht);
+    return keypoints_.size();
+  }
+
+ private:
+  void fill() {
+    const int64_t plane = input_[0].numel();
+    for (int64_t s = 0; s < input_.size(0); ++s) {
+      warp_image(frame_, crop_, patch_);
+      image_to_chw(patch_, input_.data_ptr<float>() + s * plane);
+    }
+  }
+  const Config& config_;
+  const cv::Mat& frame_;
+  DkdStream stream_;
+  CropTransform crop_;
+  torch::Tensor input_, crops_;
+  cv::Mat patch_;
+  std::vector<Point2> keypoints_;
+};
+
 }  // namespace
 
 std::string profile_tracker(const Config& config, const BenchOptions& options) {
@@ -87,6 +143,65 @@ std::string profile_tracker(const Config& config, const BenchOptions& options) {
   const OpProfile per_frame = profile_ops([&] { tracker->estimate_per_frame(frame, box); }, runs, options.warmup);
   return format_op_profile("DKD track (one later frame)", track) + "\n" +
          format_op_profile("initializer on every frame", per_frame);
+}
+
+void export_tracker_step(const Config& config, const BenchOptions& options, const std::string& dir, int steps) {
+  if (steps < 1) throw UsageError("export_tracker_step: steps must be at least 1");
+  std::filesystem::create_directories(dir);
+  const cv::Mat frame = bench_frame(options);
+  const Box box = whole_frame(frame);
+  auto tracker = bench_pose_tracker(config, options, /*fold=*/false);
+  save_state_dict(*tracker->model(), dir + "/model.pt");
+  write_image_atomic(dir + "/frame.png", frame);
+  const int w = config.data.input_size.at(0), h = config.data.input_size.at(1);
+  nlohmann::json frames = nlohmann::json::array();
+  for (int i = 0; i <= steps; ++i) {
+    const TrackResult r = i == 0 ? tracker->start(frame, box) : tracker->track(frame);
+    // The crop this frame was taken with, as PoseTracker::crop builds it.
+    const Region region = box_region(r.box, config.data.box_scale, static_cast<double>(w) / h);
+    const cv::Mat m = CropTransform::make(region.center, region.width, region.height, 0.0, false, w, h).to_mat();
+    nlohmann::json crop = nlohmann::json::array();
+    for (int row = 0; row < 2; ++row)
+      for (int col = 0; col < 3; ++col) crop.push_back(m.at<double>(row, col));
+    nlohmann::json keypoints = nlohmann::json::array();
+    for (const auto& p : r.keypoints) keypoints.push_back({p.x, p.y});
+    frames.push_back({{"crop", crop}, {"keypoints", keypoints}, {"mean_confidence", r.mean_confidence}});
+  }
+  const auto backbone = [](const BackboneConfig& b) {
+    return nlohmann::json{{"depth", b.depth},
+                          {"width", b.width},
+                          {"stages", b.stages},
+                          {"deconv_layers", b.deconv_layers},
+                          {"deconv_filters", b.deconv_filters},
+                          {"deconv_kernel", b.deconv_kernel},
+                          {"subpixel", b.deconv_impl == DeconvImpl::subpixel}};
+  };
+  const auto& d = config.model.distillator;
+  const nlohmann::json out{
+      {"input_size", {w, h}},
+      {"num_joints", config.model.num_joints},
+      {"heatmap_sigma", config.data.heatmap_sigma},
+      {"decode", name_of(config.eval.decode)},
+      {"initializer", backbone(config.model.initializer)},
+      {"encoder", backbone(config.model.encoder)},
+      {"distillator",
+       {{"channels", d.channels},
+        {"kernel_size", d.kernel_size},
+        {"matching", name_of(d.matching)},
+        {"kernels", name_of(d.kernels)},
+        {"norm", name_of(d.norm)},
+        {"pool_first", d.pool_first},
+        {"static_head", d.static_head},
+        {"normalize", d.normalize},
+        {"prior", name_of(d.prior)},
+        {"prior_fusion", name_of(d.prior_fusion)},
+        {"prior_channels", d.prior_channels},
+        {"prior_gate", d.prior_gate},
+        {"prior_features", d.prior_features}}},
+      {"frames", frames}};
+  std::ofstream f(dir + "/step.json");
+  f << out.dump(1) << "\n";
+  if (!f) throw DataError(dir + "/step.json", "could not be written");
 }
 
 BenchResult bench_tracker(const Config& config, const BenchOptions& options) {
@@ -108,14 +223,25 @@ BenchResult bench_tracker(const Config& config, const BenchOptions& options) {
     trackers[fold] = bench_pose_tracker(config, options, fold == 1);
     trackers[fold]->start(frame, box);
   }
+  std::unique_ptr<BatchedSteps> batched;
+  if (options.streams > 1) {
+    if (!trackers[1]->device().is_cpu())
+      throw UsageError("--bench-streams: the batched row runs on the CPU only; set runtime.device: cpu");
+    batched = std::make_unique<BatchedSteps>(trackers[1]->config(), trackers[1]->model(), frame, box, options.streams);
+  }
   // Decoding copies the peaks to the CPU, so CUDA work is finished inside each timed call.
-  const std::vector<Timings> t =
-      time_round_robin(options.warmup, options.frames,
-                       {[&] { trackers[0]->track(frame); }, [&] { trackers[0]->estimate_per_frame(frame, box); },
-                        [&] { trackers[1]->track(frame); }, [&] { trackers[1]->estimate_per_frame(frame, box); }});
+  std::vector<std::function<void()>> runs{
+      [&] { trackers[0]->track(frame); }, [&] { trackers[0]->estimate_per_frame(frame, box); },
+      [&] { trackers[1]->track(frame); }, [&] { trackers[1]->estimate_per_frame(frame, box); }};
+  if (batched) runs.push_back([&] { batched->step(); });
+  const std::vector<Timings> t = time_round_robin(options.warmup, options.frames, runs);
   for (int fold = 0; fold < 2; ++fold) {
     result.rows.push_back(summarize("dkd_track", fold == 1, t[2 * fold]));
     result.rows.push_back(summarize("initializer", fold == 1, t[2 * fold + 1]));
+  }
+  if (batched) {
+    result.streams = options.streams;
+    result.rows.push_back(summarize("dkd_track_streams", true, t[4]));
   }
   return result;
 }
@@ -140,6 +266,12 @@ std::string format_bench(const BenchResult& r) {
   const double sf = r.row("initializer", true).median_ms / r.row("dkd_track", true).median_ms;
   std::snprintf(line, sizeof(line), "| speed-up of track over the initializer | %.2fx | %.2fx | |\n", su, sf);
   out += line;
+  if (r.streams > 1) {
+    const double ms = r.row("dkd_track_streams", true).median_ms;
+    std::snprintf(line, sizeof(line), "| DKD track, %d people in one batch (per step; per person) | | %.2f; %.2f | |\n",
+                  r.streams, ms, ms / r.streams);
+    out += line;
+  }
   return out;
 }
 
@@ -147,7 +279,19 @@ int run_infer_bench(const Config& config, const BenchOptions& options) {
   if (options.checkpoint.empty()) spdlog::info("--bench without --checkpoint: random weights (speed only)");
   const BenchResult result = bench_tracker(config, options);
   std::cout << format_bench(result) << std::flush;
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& r : result.rows)
+    rows.push_back({{"name", r.name}, {"bn_folded", r.folded}, {"median_ms", r.median_ms}, {"mean_ms", r.mean_ms}});
+  const nlohmann::json line{{"infer_bench", rows},           {"device", result.device},
+                            {"threads", result.threads},     {"input_size", result.input_size},
+                            {"streams", result.streams},     {"frames", result.frames},
+                            {"random_weights", result.random_weights}};
+  std::cout << "\n" << line.dump() << "\n" << std::flush;
   if (options.profile) std::cout << "\n" << profile_tracker(config, options) << std::flush;
+  if (!options.export_dir.empty()) {
+    export_tracker_step(config, options, options.export_dir);
+    spdlog::info("exported the model, the frame and the tracker's steps to {}", options.export_dir);
+  }
   return 0;
 }
 

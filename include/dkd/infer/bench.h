@@ -18,7 +18,9 @@ struct BenchOptions {
   std::string input;       ///< take the first frame from here; "" = a random 640x480 image
   int frames = 50;         ///< timed frames per row (median reported)
   int warmup = 5;          ///< untimed frames before each row
+  int streams = 0;         ///< > 1: also time that many people stepped as one batch (CPU)
   bool profile = false;    ///< also print the operator profile of both (BN folded)
+  std::string export_dir;  ///< also export_tracker_step there (tools/compare_pytorch.sh)
 };
 
 struct BenchRow {
@@ -34,6 +36,7 @@ struct BenchResult {
   std::vector<int> input_size;  ///< [w, h]
   bool random_weights = true;
   int frames = 0;
+  int streams = 0;  ///< people in the batched row ("dkd_track_streams"); 0 = none
   std::vector<BenchRow> rows;
   const BenchRow& row(const std::string& name, bool folded) const;
 };
@@ -46,6 +49,13 @@ std::string format_bench(const BenchResult& result);
 /// The operator profile (util/op_profile.h) of PoseTracker::track and of the
 /// initializer on every frame, BN folded as dkd_infer runs, as Markdown.
 std::string profile_tracker(const Config& config, const BenchOptions& options);
+
+/// For a peer implementation of the same step (tools/compare_pytorch.py step):
+/// writes `dir`/model.pt (the DKD model's state_dict, PyTorch's format),
+/// `dir`/frame.png (the bench frame) and `dir`/step.json (the settings the step
+/// depends on, and for start() and `steps` track() calls on that frame: the
+/// crop matrix image -> input pixels, the keypoints and the mean confidence).
+void export_tracker_step(const Config& config, const BenchOptions& options, const std::string& dir, int steps = 5);
 
 /// Runs bench_tracker and prints format_bench (and profile_tracker with
 /// options.profile). Returns the exit code (0).
