@@ -37,6 +37,7 @@ TEST(OpProfile, CountsTopLevelOperatorsPerRunAndAttributesThemToParts) {
   for (const auto& op : p.ops) {
     if (op.name == "aten::add") {
       found_add = true;
+      EXPECT_EQ(op.part, "adds");
       EXPECT_DOUBLE_EQ(op.calls, 3.0);
     }
   }
@@ -45,7 +46,7 @@ TEST(OpProfile, CountsTopLevelOperatorsPerRunAndAttributesThemToParts) {
   EXPECT_GE(p.wall_us, p.operator_us);
   const std::string text = dkd::format_op_profile("toy", p);
   EXPECT_NE(text.find("| adds | "), std::string::npos) << text;
-  EXPECT_NE(text.find("| aten::add | 3 |"), std::string::npos) << text;
+  EXPECT_NE(text.find("| aten::add | adds | 3 |"), std::string::npos) << text;
 }
 
 TEST(OpProfile, AScopeCostsNothingVisibleWithoutAProfiler) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <tuple>
+
 #include "dkd/models/backbone.h"
 #include "dkd/models/subpixel_deconv.h"
 
@@ -36,6 +38,21 @@ TEST(SubpixelDeconv, EqualsTransposedConvolutionForEveryKernel) {
     const auto grads = torch::autograd::grad({out}, {x2, deconv->weight, deconv->bias}, {g});
     for (std::size_t i = 0; i < 3; ++i)
       EXPECT_LT(max_rel_diff(grads[i], grads_ref[i]), 1e-5) << "kernel " << kernel << ", gradient " << i;
+  }
+}
+
+TEST(SubpixelDeconv, InferenceGatherEqualsTheTrainingInterleave) {
+  // Without gradients the interleave is one gather; with them, slices and stacks.
+  torch::manual_seed(12);
+  for (const auto& [out, h, w] : {std::tuple<int64_t, int64_t, int64_t>{3, 7, 6}, {16, 12, 12}, {1, 1, 1}}) {
+    const auto y4 = torch::randn({2, 4 * out, h + 1, w + 1}, torch::requires_grad());
+    const auto trained = dkd::subpixel_interleave(y4, out, h, w);
+    ASSERT_TRUE(trained.requires_grad());
+    torch::NoGradGuard no_grad;
+    const auto gathered = dkd::subpixel_interleave(y4, out, h, w);
+    EXPECT_TRUE(torch::equal(gathered, trained)) << out << " x " << h << " x " << w;
+    // The same again from the cached index, and for a batch of one.
+    EXPECT_TRUE(torch::equal(dkd::subpixel_interleave(y4.narrow(0, 1, 1), out, h, w), trained.narrow(0, 1, 1)));
   }
 }
 

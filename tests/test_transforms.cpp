@@ -108,6 +108,26 @@ TEST(Transforms, BoxRegionKeepsTheInputAspect) {
   EXPECT_FLOAT_EQ(u.y2, 20.f);
 }
 
+TEST(Transforms, ImageTensorEqualsTheTensorFormulaBitForBit) {
+  // Every byte value in every channel, in a non-continuous view (a region of a wider image).
+  cv::Mat wide(16, 40, CV_8UC3);
+  for (int y = 0; y < wide.rows; ++y)
+    for (int x = 0; x < wide.cols; ++x)
+      wide.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(static_cast<uint8_t>((y * 40 + x) % 256), static_cast<uint8_t>((y * 40 + x + 85) % 256),
+                    static_cast<uint8_t>((y * 40 + x + 170) % 256));
+  const cv::Mat img = wide(cv::Rect(3, 0, 32, 16));
+  ASSERT_FALSE(img.isContinuous());
+  const auto got = image_to_tensor(img);
+  cv::Mat rgb;
+  cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);
+  const auto bytes = torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8).clone();
+  const auto mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({3, 1, 1});
+  const auto std = torch::tensor({0.229f, 0.224f, 0.225f}).view({3, 1, 1});
+  const auto want = bytes.permute({2, 0, 1}).to(torch::kFloat).div_(255.0f).sub_(mean).div_(std);
+  EXPECT_TRUE(torch::equal(got, want));
+}
+
 TEST(Transforms, ImageTensorRoundTripAndJitter) {
   cv::Mat img(8, 6, CV_8UC3, cv::Scalar(10, 128, 250));  // BGR
   auto t = image_to_tensor(img);

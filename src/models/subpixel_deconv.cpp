@@ -1,5 +1,7 @@
 #include "dkd/models/subpixel_deconv.h"
 
+#include <vector>
+
 namespace dkd {
 
 torch::Tensor subpixel_weight(const torch::Tensor& w, int64_t padding) {
@@ -45,8 +47,40 @@ torch::Tensor subpixel_deconv(const torch::Tensor& x, const torch::Tensor& weigh
   return subpixel_interleave(torch::conv2d(x, k, b4, 1, 1), out, h, w);
 }
 
+namespace {
+
+/// For each output element (c, 2i + a, 2j + b) of the interleave, its flat
+/// index in one sample of y4 [4 out, h + 1, w + 1]: y4[4c + 2a + b, i + a, j + b].
+torch::Tensor interleave_index(int64_t out, int64_t h, int64_t w, const c10::Device& device) {
+  struct Entry {
+    int64_t out, h, w;
+    c10::Device device;
+    torch::Tensor index;
+  };
+  thread_local std::vector<Entry> cache;  // a few shapes per process
+  for (const auto& e : cache)
+    if (e.out == out && e.h == h && e.w == w && e.device == device) return e.index;
+  auto index = torch::empty({out * 2 * h * 2 * w}, torch::kLong);
+  int64_t* p = index.data_ptr<int64_t>();
+  for (int64_t c = 0; c < out; ++c)
+    for (int64_t y = 0; y < 2 * h; ++y)
+      for (int64_t x = 0; x < 2 * w; ++x) {
+        const int64_t a = y % 2, b = x % 2, i = y / 2, j = x / 2;
+        *p++ = ((4 * c + 2 * a + b) * (h + 1) + (i + a)) * (w + 1) + (j + b);
+      }
+  if (cache.size() >= 16) cache.erase(cache.begin());
+  cache.push_back({out, h, w, device, index.to(device)});
+  return cache.back().index;
+}
+
+}  // namespace
+
 torch::Tensor subpixel_interleave(const torch::Tensor& y4, int64_t out, int64_t h, int64_t w) {
   const int64_t n = y4.size(0);
+  if (!(torch::GradMode::is_enabled() && y4.requires_grad())) {
+    // Inference: one gather instead of eight slices and three stacks (overhead-bound at small sizes).
+    return y4.reshape({n, -1}).index_select(1, interleave_index(out, h, w, y4.device())).view({n, out, 2 * h, 2 * w});
+  }
   const auto y = y4.view({n, out, 2, 2, h + 1, w + 1});
   std::vector<torch::Tensor> rows;
   for (int64_t a = 0; a < 2; ++a) {

@@ -73,8 +73,12 @@ OpProfile profile_ops(const std::function<void()>& fn, int runs, int warmup) {
           if (o.part) {
             parts[o.name].time_us += us;
           } else if (o.top_level) {
-            auto& s = ops[o.name];
+            std::string part;  // the innermost marked part around the operator
+            for (auto it = stack.rbegin(); it != stack.rend() && part.empty(); ++it)
+              if (it->part) part = it->name.substr(5);
+            auto& s = ops[part + "\n" + o.name];
             s.name = o.name;
+            s.part = part;
             s.calls += 1;
             s.time_us += us;
             out.operator_us += us;
@@ -127,11 +131,11 @@ std::string format_op_profile(const std::string& title, const OpProfile& p, int 
     }
     s += "\n";
   }
-  s += "| operator | calls | us | us per call |\n|---|---:|---:|---:|\n";
+  s += "| operator | part | calls | us | us per call |\n|---|---|---:|---:|---:|\n";
   for (int i = 0; i < top && i < static_cast<int>(p.ops.size()); ++i) {
     const auto& o = p.ops[static_cast<std::size_t>(i)];
-    std::snprintf(line, sizeof(line), "| %s | %.0f | %.0f | %.1f |\n", o.name.c_str(), o.calls, o.time_us,
-                  o.calls > 0 ? o.time_us / o.calls : 0.0);
+    std::snprintf(line, sizeof(line), "| %s | %s | %.0f | %.0f | %.1f |\n", o.name.c_str(), o.part.c_str(), o.calls,
+                  o.time_us, o.calls > 0 ? o.time_us / o.calls : 0.0);
     s += line;
   }
   return s;

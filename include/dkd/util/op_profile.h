@@ -36,6 +36,7 @@ class ProfileScope {
 
 struct OpStat {
   std::string name;
+  std::string part;      ///< the innermost DKD_PROFILE_SCOPE around it ("" = none)
   double calls = 0.0;    ///< per run
   double time_us = 0.0;  ///< per run, inclusive of the operators it calls
 };
@@ -54,7 +55,7 @@ struct OpProfile {
   double operators = 0.0;       ///< top-level operator calls per run
   double dispatches = 0.0;      ///< every operator call per run
   double allocations = 0.0;     ///< CPU tensor allocations per run
-  std::vector<OpStat> ops;      ///< top-level operators by name, most time first
+  std::vector<OpStat> ops;      ///< top-level operators by part and name, most time first
   std::vector<PartStat> parts;  ///< marked parts, in the order first seen
 };
 
