@@ -29,6 +29,7 @@
 #include "dkd/infer/pose_tracker.h"
 #include "dkd/models/factory.h"
 #include "dkd/util/bench_timer.h"
+#include "dkd/util/blas.h"
 #include "dkd/util/error.h"
 #include "dkd/util/op_profile.h"
 #include "dkd/util/runtime.h"
@@ -239,6 +240,11 @@ BenchResult bench_tracker(const Config& config, const BenchOptions& options) {
     result.rows.push_back(summarize("dkd_track", fold == 1, t[2 * fold]));
     result.rows.push_back(summarize("initializer", fold == 1, t[2 * fold + 1]));
   }
+  // Multiply-adds per call (counted once, outside the timing) and the machine's 3x3
+  // convolution rate: what share of it each row achieves.
+  result.gmacs_track = count_macs([&] { trackers[1]->track(frame); }).total() * 1e-9;
+  result.gmacs_initializer = count_macs([&] { trackers[1]->estimate_per_frame(frame, box); }).total() * 1e-9;
+  result.conv_gflops = measure_machine_rates(trackers[1]->device()).conv_gflops;
   if (batched) {
     result.streams = options.streams;
     result.rows.push_back(summarize("dkd_track_streams", true, t[4]));
@@ -266,6 +272,19 @@ std::string format_bench(const BenchResult& r) {
   const double sf = r.row("initializer", true).median_ms / r.row("dkd_track", true).median_ms;
   std::snprintf(line, sizeof(line), "| speed-up of track over the initializer | %.2fx | %.2fx | |\n", su, sf);
   out += line;
+  if (r.conv_gflops > 0 && r.gmacs_track > 0) {
+    const auto rate = [&](double gmacs, const std::string& name) {
+      return 2.0 * gmacs / (r.row(name, true).median_ms * 1e-3);
+    };
+    const double track = rate(r.gmacs_track, "dkd_track"), init = rate(r.gmacs_initializer, "initializer");
+    std::snprintf(line, sizeof(line),
+                  "\nGMACs per frame: DKD track %.4f, initializer %.4f (%.1fx fewer). Achieved (BN folded): DKD "
+                  "%.1f GFLOP/s, initializer %.1f GFLOP/s; %.0f%% and %.0f%% of this machine's 3x3 convolution rate "
+                  "(%.0f GFLOP/s).\n",
+                  r.gmacs_track, r.gmacs_initializer, r.gmacs_initializer / r.gmacs_track, track, init,
+                  100.0 * track / r.conv_gflops, 100.0 * init / r.conv_gflops, r.conv_gflops);
+    out += line;
+  }
   if (r.streams > 1) {
     const double ms = r.row("dkd_track_streams", true).median_ms;
     std::snprintf(line, sizeof(line), "| DKD track, %d people in one batch (per step; per person) | | %.2f; %.2f | |\n",
@@ -285,7 +304,9 @@ int run_infer_bench(const Config& config, const BenchOptions& options) {
   const nlohmann::json line{{"infer_bench", rows},           {"device", result.device},
                             {"threads", result.threads},     {"input_size", result.input_size},
                             {"streams", result.streams},     {"frames", result.frames},
-                            {"random_weights", result.random_weights}};
+                            {"random_weights", result.random_weights},
+                            {"gmacs_track", result.gmacs_track}, {"gmacs_initializer", result.gmacs_initializer},
+                            {"conv3x3_gflops", result.conv_gflops}};
   std::cout << "\n" << line.dump() << "\n" << std::flush;
   if (options.profile) std::cout << "\n" << profile_tracker(config, options) << std::flush;
   if (!options.export_dir.empty()) {
