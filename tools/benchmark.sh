@@ -484,6 +484,12 @@ fi
   echo
   if [ -z "$compare_note" ]; then cat "$WORK/compare/compare.md"; else echo "$compare_note"; fi
   echo
+  if [ -z "$compare_note" ] && [ -f "$WORK/compare/step.md" ]; then
+    echo "### The DKD tracker's step against PyTorch eager"
+    echo
+    cat "$WORK/compare/step.md"
+    echo
+  fi
   echo "## Complexity"
   echo
   echo '```'

@@ -175,6 +175,10 @@ def main():
                     help="infer: the trunk in bfloat16 (module.to(torch.bfloat16)); the deconvolution head stays "
                          "float, because PyTorch 1.13's bfloat16 conv_transpose2d fails on CPU. train: the forward "
                          "under torch.autocast('cpu', torch.bfloat16), the loss in float")
+    ap.add_argument("--freeze", action="store_true",
+                    help="infer: PyTorch's best float path for inference: torch.jit.trace, torch.jit.freeze and "
+                         "torch.jit.optimize_for_inference (folds batch norms, fuses convolution + ReLU, packs "
+                         "weights for oneDNN)")
     ap.add_argument("--subpixel", action="store_true",
                     help="the deconvolutions as 2x2 convolutions with 4x the output channels and a phase "
                          "interleave (the C++ deconv_impl: subpixel; the same function and parameters)")
@@ -221,6 +225,13 @@ def main():
             def forward(inp):
                 y = net.layers(net.maxpool(torch.relu(net.bn1(net.conv1(inp.to(torch.bfloat16))))))
                 return net.final(net.deconv(y.float()))
+        if a.freeze:
+            with torch.no_grad():
+                frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(net, x)))
+
+            def forward(inp):
+                return frozen(inp)
+        result["freeze"] = a.freeze
         result["subpixel"] = a.subpixel
         result["mkldnn"] = a.mkldnn
         result["bf16"] = a.bf16

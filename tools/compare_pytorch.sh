@@ -128,6 +128,7 @@ for round in $(seq 1 "$ROUNDS"); do
   py_infer py_infer
   cpp_infer cpp_infer_plain --set infer.packed_inference=false
   py_infer py_infer_mkldnn --mkldnn
+  py_infer py_infer_frozen --freeze
   cpp_infer cpp_infer_bf16 --set infer.precision=bfloat16
   py_infer py_infer_bf16 --bf16
 
@@ -193,6 +194,7 @@ rounds = max(len(v) for v in values.values())
 best = {f: (min(v) if "_infer" in f else max(v)) for f, v in values.items()}
 cpp, cpp_plain, cpp_bf16 = best["cpp_infer"], best["cpp_infer_plain"], best["cpp_infer_bf16"]
 py, py_mkldnn, py_bf16 = best["py_infer"], best["py_infer_mkldnn"], best["py_infer_bf16"]
+py_frozen = best["py_infer_frozen"]
 tc, tct = best["train_cpp"], best["train_cpp_transposed"]
 tcb1, tcb2 = best["train_cpp_bf16_epoch1"], best["train_cpp_bf16_epoch2"]
 tp, tps, tpb, tpbs = best["train_py"], best["train_py_subpixel"], best["train_py_bf16"], best["train_py_bf16_subpixel"]
@@ -209,6 +211,7 @@ Each number is the best of {rounds} interleaved rounds (lowest ms, highest frame
 | inference, per-frame large of configs/penn.yaml (ms/frame, 256x256, batch 1; C++ packed oneDNN inference, the default) | {cpp:.1f} | {py:.1f} | {cpp / py:.2f} |
 | the same, C++ with `infer.packed_inference=false` (plain NCHW tensors) | {cpp_plain:.1f} | {py:.1f} | {cpp_plain / py:.2f} |
 | the same, Python with the trunk through `torch.utils.mkldnn` (opt-in packing) | {cpp:.1f} | {py_mkldnn:.1f} | {cpp / py_mkldnn:.2f} |
+| the same, Python's best float path: `torch.jit.freeze` + `optimize_for_inference` | {cpp:.1f} | {py_frozen:.1f} | {cpp / py_frozen:.2f} |
 | the same in bfloat16 (C++ `infer.precision=bfloat16`) against PyTorch in float, the target's comparison | {cpp_bf16:.1f} | {py:.1f} | {cpp_bf16 / py:.2f} |
 | bfloat16 on both sides (PyTorch: the trunk in bfloat16, the head in float: its bfloat16 transposed convolution fails) | {cpp_bf16:.1f} | {py_bf16:.1f} | {cpp_bf16 / py_bf16:.2f} |
 | the network's multiply-adds at this machine's measured rate of a plain NCHW 3x3 convolution ({conv_rate:.0f} GFLOP/s) | {floor:.1f} | | {floor / py:.2f} |
@@ -233,7 +236,7 @@ the C++ tools, a few lines of user code in Python.
 """
 print(md)
 open(f"{out}/compare.md", "w").write(md)
-json.dump({"infer_ms": {"cpp": cpp, "cpp_plain": cpp_plain, "pytorch": py, "pytorch_mkldnn": py_mkldnn,
+json.dump({"infer_ms": {"cpp": cpp, "cpp_plain": cpp_plain, "pytorch": py, "pytorch_mkldnn": py_mkldnn, "pytorch_frozen": py_frozen,
                          "cpp_bf16": cpp_bf16, "pytorch_bf16": py_bf16, "plain_conv_rate_ms": floor},
            "train_frames_per_s": {"cpp": tc, "cpp_transposed": tct, "pytorch": tp, "pytorch_subpixel": tps,
                                   "cpp_bf16_cache_epoch1": tcb1, "cpp_bf16_cache_epoch2": tcb2,

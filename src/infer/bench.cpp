@@ -178,28 +178,27 @@ void export_tracker_step(const Config& config, const BenchOptions& options, cons
                           {"subpixel", b.deconv_impl == DeconvImpl::subpixel}};
   };
   const auto& d = config.model.distillator;
-  const nlohmann::json out{
-      {"input_size", {w, h}},
-      {"num_joints", config.model.num_joints},
-      {"heatmap_sigma", config.data.heatmap_sigma},
-      {"decode", name_of(config.eval.decode)},
-      {"initializer", backbone(config.model.initializer)},
-      {"encoder", backbone(config.model.encoder)},
-      {"distillator",
-       {{"channels", d.channels},
-        {"kernel_size", d.kernel_size},
-        {"matching", name_of(d.matching)},
-        {"kernels", name_of(d.kernels)},
-        {"norm", name_of(d.norm)},
-        {"pool_first", d.pool_first},
-        {"static_head", d.static_head},
-        {"normalize", d.normalize},
-        {"prior", name_of(d.prior)},
-        {"prior_fusion", name_of(d.prior_fusion)},
-        {"prior_channels", d.prior_channels},
-        {"prior_gate", d.prior_gate},
-        {"prior_features", d.prior_features}}},
-      {"frames", frames}};
+  const nlohmann::json out{{"input_size", {w, h}},
+                           {"num_joints", config.model.num_joints},
+                           {"heatmap_sigma", config.data.heatmap_sigma},
+                           {"decode", name_of(config.eval.decode)},
+                           {"initializer", backbone(config.model.initializer)},
+                           {"encoder", backbone(config.model.encoder)},
+                           {"distillator",
+                            {{"channels", d.channels},
+                             {"kernel_size", d.kernel_size},
+                             {"matching", name_of(d.matching)},
+                             {"kernels", name_of(d.kernels)},
+                             {"norm", name_of(d.norm)},
+                             {"pool_first", d.pool_first},
+                             {"static_head", d.static_head},
+                             {"normalize", d.normalize},
+                             {"prior", name_of(d.prior)},
+                             {"prior_fusion", name_of(d.prior_fusion)},
+                             {"prior_channels", d.prior_channels},
+                             {"prior_gate", d.prior_gate},
+                             {"prior_features", d.prior_features}}},
+                           {"frames", frames}};
   std::ofstream f(dir + "/step.json");
   f << out.dump(1) << "\n";
   if (!f) throw DataError(dir + "/step.json", "could not be written");
@@ -301,11 +300,15 @@ int run_infer_bench(const Config& config, const BenchOptions& options) {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& r : result.rows)
     rows.push_back({{"name", r.name}, {"bn_folded", r.folded}, {"median_ms", r.median_ms}, {"mean_ms", r.mean_ms}});
-  const nlohmann::json line{{"infer_bench", rows},           {"device", result.device},
-                            {"threads", result.threads},     {"input_size", result.input_size},
-                            {"streams", result.streams},     {"frames", result.frames},
+  const nlohmann::json line{{"infer_bench", rows},
+                            {"device", result.device},
+                            {"threads", result.threads},
+                            {"input_size", result.input_size},
+                            {"streams", result.streams},
+                            {"frames", result.frames},
                             {"random_weights", result.random_weights},
-                            {"gmacs_track", result.gmacs_track}, {"gmacs_initializer", result.gmacs_initializer},
+                            {"gmacs_track", result.gmacs_track},
+                            {"gmacs_initializer", result.gmacs_initializer},
                             {"conv3x3_gflops", result.conv_gflops}};
   std::cout << "\n" << line.dump() << "\n" << std::flush;
   if (options.profile) std::cout << "\n" << profile_tracker(config, options) << std::flush;

@@ -39,7 +39,7 @@ struct BenchResult {
   double gmacs_track = 0.0;        ///< multiply-adds of one track() (GMACs)
   double gmacs_initializer = 0.0;  ///< of one per-frame initializer run
   double conv_gflops = 0.0;        ///< the device's measured 3x3 convolution rate (util/blas.h)
-  int streams = 0;  ///< people in the batched row ("dkd_track_streams"); 0 = none
+  int streams = 0;                 ///< people in the batched row ("dkd_track_streams"); 0 = none
   std::vector<BenchRow> rows;
   const BenchRow& row(const std::string& name, bool folded) const;
 };
