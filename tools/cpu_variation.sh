@@ -17,7 +17,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${BUILD_DIR:-build}"
 JOBS="${JOBS:-2}"
-QUICK_FILTER='BatchedEval.*:Stream.*:DkdModel*:ModelEval*:PoseTracker*:PackedInference*:BnFold*:SubpixelDeconv*:KernelMatching*:LocationPrior*:EvalCommand*:TrainerTest*'
+QUICK_FILTER='Heatmap.*:KernelDistillator*:OpProfile*:BatchedEval.*:Stream.*:DkdModel*:ModelEval*:PoseTracker*:PackedInference*:BnFold*:SubpixelDeconv*:KernelMatching*:LocationPrior*:EvalCommand*:TrainerTest*'
 
 quick=0
 case "${1:-}" in
