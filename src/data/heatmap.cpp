@@ -64,11 +64,11 @@ Point2 argmax_point(const float* m, int64_t h, int64_t w, int64_t idx) {
 /// DARK's modulation (Zhang et al. 2020): the map blurred by a Gaussian of
 /// `sigma` (radius ceil(3 sigma), replicated borders), rescaled to the original
 /// maximum; separable, into `out` (h * w). `pad` is scratch of (h + 2r) * w
-/// floats. The loops run along rows, so the compiler vectorises them.
-void modulate(const float* m, int64_t h, int64_t w, const std::vector<float>& taps, float* out, float* pad) {
+/// floats, `row` of w + 2r. The loops run along rows, so the compiler vectorises them.
+void modulate(const float* m, int64_t h, int64_t w, const std::vector<float>& taps, float* out, float* pad,
+              std::vector<float>& row) {
   const int64_t r = static_cast<int64_t>(taps.size() / 2), pw = w + 2 * r;
   // Rows blurred along x into the padded buffer's rows r .. r + h - 1 (columns 0 .. w - 1).
-  std::vector<float> row(static_cast<std::size_t>(pw));
   float old_max = -std::numeric_limits<float>::infinity();
   for (int64_t y = 0; y < h; ++y) {
     const float* src = m + y * w;
@@ -150,11 +150,12 @@ HeatmapPeaks decode_heatmaps(const torch::Tensor& heatmaps, HeatmapDecoder decod
   float* c = coords.data_ptr<float>();
   float* v = maxvals.data_ptr<float>();
   const float* m = host.data_ptr<float>();
-  std::vector<float> taps, modulated, scratch;
+  std::vector<float> taps, modulated, scratch, row;
   if (decoder == HeatmapDecoder::dark) {
     taps = gaussian_taps(sigma);
     modulated.resize(static_cast<std::size_t>(h * w));
     scratch.resize(static_cast<std::size_t>((h + taps.size() - 1) * w));
+    row.resize(static_cast<std::size_t>(w + taps.size() - 1));
   }
   for (int64_t i = 0; i < maps && h * w > 0; ++i) {
     const float* map = m + i * h * w;
@@ -162,7 +163,7 @@ HeatmapPeaks decode_heatmaps(const torch::Tensor& heatmaps, HeatmapDecoder decod
     Point2 p = argmax_point(map, h, w, idx);
     const int64_t px = idx % w, py = idx / w;
     if (decoder == HeatmapDecoder::dark && px > 1 && px < w - 2 && py > 1 && py < h - 2) {
-      modulate(map, h, w, taps, modulated.data(), scratch.data());
+      modulate(map, h, w, taps, modulated.data(), scratch.data(), row);
       Point2 fine;
       if (dark_step(modulated.data(), h, w, px, py, fine)) p = fine;
     }

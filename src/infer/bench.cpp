@@ -91,10 +91,8 @@ class BatchedSteps {
  public:
   BatchedSteps(const Config& config, DkdModel model, const cv::Mat& frame, const Box& box, int streams)
       : config_(config), frame_(frame), stream_(model) {
-    const int w = config.data.input_size.at(0), h = config.data.input_size.at(1);
-    const Region region = box_region(box, config.data.box_scale, static_cast<double>(w) / h);
-    crop_ = CropTransform::make(region.center, region.width, region.height, 0.0, false, w, h);
-    input_ = torch::zeros({streams, 3, h, w});
+    crop_ = tracker_crop(config, box);
+    input_ = torch::zeros({streams, 3, crop_.out_h, crop_.out_w});
     crops_ = model->prior ? crop_matrices(std::vector<CropTransform>(static_cast<std::size_t>(streams),
                                                                      crop_.downscaled(kHeatmapStride)))
                           : torch::Tensor();
@@ -158,9 +156,7 @@ void export_tracker_step(const Config& config, const BenchOptions& options, cons
   nlohmann::json frames = nlohmann::json::array();
   for (int i = 0; i <= steps; ++i) {
     const TrackResult r = i == 0 ? tracker->start(frame, box) : tracker->track(frame);
-    // The crop this frame was taken with, as PoseTracker::crop builds it.
-    const Region region = box_region(r.box, config.data.box_scale, static_cast<double>(w) / h);
-    const cv::Mat m = CropTransform::make(region.center, region.width, region.height, 0.0, false, w, h).to_mat();
+    const cv::Mat m = tracker_crop(config, r.box).to_mat();  // the crop this frame was taken with
     nlohmann::json crop = nlohmann::json::array();
     for (int row = 0; row < 2; ++row)
       for (int col = 0; col < 3; ++col) crop.push_back(m.at<double>(row, col));

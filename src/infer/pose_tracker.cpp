@@ -43,6 +43,12 @@ void check_box_in_frame(const Box& box, cv::Size image_size) {
   }
 }
 
+CropTransform tracker_crop(const Config& config, const Box& box) {
+  const int w = config.data.input_size.at(0), h = config.data.input_size.at(1);
+  const Region region = box_region(box, config.data.box_scale, static_cast<double>(w) / h);
+  return CropTransform::make(region.center, region.width, region.height, 0.0, false, w, h);
+}
+
 DkdModel load_model_for_inference(const Config& config, const std::string& checkpoint) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(checkpoint, ec)) throw DataError(checkpoint, "no such checkpoint file");
@@ -99,10 +105,7 @@ void PoseTracker::reset_counters() {
 CropTransform PoseTracker::crop(const cv::Mat& frame, const Box& box) {
   DKD_PROFILE_SCOPE("crop");
   if (frame.empty() || frame.type() != CV_8UC3) throw Error("PoseTracker: expected a BGR CV_8UC3 frame");
-  const double aspect = static_cast<double>(input_w_) / input_h_;
-  const Region region = box_region(box, config_.data.box_scale, aspect);
-  const CropTransform t =
-      CropTransform::make(region.center, region.width, region.height, 0.0, false, input_w_, input_h_);
+  const CropTransform t = tracker_crop(config_, box);
   warp_image(frame, t, patch_);
   // Straight into the input tensor (or its host staging copy on another device).
   image_to_chw(patch_, staging_.data_ptr<float>());

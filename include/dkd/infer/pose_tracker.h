@@ -50,6 +50,11 @@ struct TrackResult {
   bool initializer_ran = false;  ///< this frame ran the pose initializer
 };
 
+/// The crop a person box is taken with: the box enlarged by data.box_scale to the
+/// network's aspect, mapped to data.input_size (image -> input pixels). The tracker,
+/// its batched bench and the step export all crop with it.
+CropTransform tracker_crop(const Config& config, const Box& box);
+
 /// UsageError unless `box` has positive size and lies inside the image
 /// (partially outside by at most half its size on each side is accepted).
 void check_box_in_frame(const Box& box, cv::Size image_size);
