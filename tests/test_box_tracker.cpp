@@ -2,6 +2,7 @@
 // tracked boxes share, on hand-made keypoints.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <vector>
 
 #include "dkd/data/box_tracker.h"
@@ -160,6 +161,48 @@ TEST(BoxTracker, SteadyKeepsTheBoxWhenThePersonIsLostAndStaysOnTheImage) {
   // Joints off the image: the centre is kept on it.
   for (int t = 0; t < 40; ++t) boxes.update(figure(320.f + 40.f * t, 250), kSure);
   EXPECT_LE(0.5f * (boxes.box().x1 + boxes.box().x2), kImage.width - 1.f);
+}
+
+InferConfig network_rule(double smoothing) {
+  InferConfig c;
+  c.box_rule = BoxRuleKind::network;
+  c.box_network_smoothing = smoothing;
+  c.box_max_size_change = 0.05;
+  return c;
+}
+
+TEST(BoxTracker, NetworkRuleFollowsTheNetworksBoxNotTheJoints) {
+  BoxTracker boxes(network_rule(0.0));
+  EXPECT_TRUE(boxes.needs_network());
+  boxes.start({280, 140, 360, 340}, kImage);
+  EXPECT_THROW(boxes.update(figure(320, 250), kSure), Error);  // the rule needs the network's box
+  // The first answer is taken as it is, whatever the joints say.
+  const Box seen{300, 150, 380, 350};
+  boxes.update(figure(100, 100), kSure, &seen);
+  expect_box_near(boxes.box(), seen, 1e-3f);
+  // Later ones: the centre follows at once, the sides change by at most 5%.
+  const Box moved{310, 100, 450, 400};
+  boxes.update(figure(100, 100), kSure, &moved);
+  EXPECT_NEAR(0.5f * (boxes.box().x1 + boxes.box().x2), 380.f, 1e-3f);
+  EXPECT_NEAR(0.5f * (boxes.box().y1 + boxes.box().y2), 250.f, 1e-3f);
+  EXPECT_NEAR(boxes.box().width(), 80 * 1.05, 1e-2);
+  EXPECT_NEAR(boxes.box().height(), 200 * 1.05, 1e-2);
+}
+
+TEST(BoxTracker, NetworkRuleSmoothsAndIgnoresBoxesItCannotUse) {
+  BoxTracker boxes(network_rule(0.75));
+  const Box first{280, 140, 360, 340};
+  boxes.start(first, kImage);
+  boxes.update(figure(320, 250), kSure, &first);
+  const Box right{320, 140, 400, 340};  // 40 px to the right: the box moves a quarter of the way
+  boxes.update(figure(320, 250), kSure, &right);
+  EXPECT_NEAR(0.5f * (boxes.box().x1 + boxes.box().x2), 330.f, 1e-3f);
+  const Box before = boxes.box();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (const Box& bad : {Box{nan, 140, 400, 340}, Box{400, 140, 320, 340}, Box{700, 500, 800, 600}}) {
+    boxes.update(figure(320, 250), kSure, &bad);
+    expect_box_near(boxes.box(), before, 1e-4f);
+  }
 }
 
 }  // namespace

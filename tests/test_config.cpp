@@ -201,7 +201,7 @@ TEST_F(ConfigFiles, NamedVariantsAreParsedOnceByName) {
   EXPECT_NE(e.find("'coco'"), std::string::npos) << e;
   e = error_of(write("bad_stage.yaml", "train: {stages: [initializer, distill]}\n"));
   EXPECT_NE(e.find("train.stages[1]"), std::string::npos) << e;
-  EXPECT_NE(e.find("initializer, baseline or dkd"), std::string::npos) << e;
+  EXPECT_NE(e.find("initializer, baseline, dkd or box"), std::string::npos) << e;
   EXPECT_NE(e.find("bad_stage.yaml"), std::string::npos) << e;
   e = error_of(path, {"model.distillator.matching=full"});
   EXPECT_NE(e.find("per_joint or depthwise"), std::string::npos) << e;
@@ -217,7 +217,7 @@ TEST_F(ConfigFiles, EarlierNamesOfThePerFrameNetworksAreStillRead) {
   EXPECT_EQ(dkd::parse_kind<dkd::ModelKind>("small", "--model"), dkd::ModelKind::baseline);
   // Only the current names are offered.
   const std::string e = error_of(write("typo.yaml", "train: {stages: [larg]}\n"));
-  EXPECT_NE(e.find("initializer, baseline or dkd"), std::string::npos) << e;
+  EXPECT_NE(e.find("initializer, baseline, dkd or box"), std::string::npos) << e;
   EXPECT_EQ(e.find("per_frame_large"), std::string::npos) << e;
 }
 
@@ -251,8 +251,9 @@ TEST(Kinds, EveryConfigVariantIsANamedEnumReadAndWrittenByName) {
 TEST(Kinds, NamesRoundTripAndUnknownNamesNameTheKey) {
   for (const auto& name : dkd::kind_names<dkd::StageKind>())
     EXPECT_EQ(dkd::name_of(dkd::parse_kind<dkd::StageKind>(name, "k")), name);
-  EXPECT_EQ(dkd::model_of(dkd::StageKind::baseline), dkd::ModelKind::baseline);
-  EXPECT_EQ(dkd::model_of(dkd::StageKind::dkd), dkd::ModelKind::dkd);
+  EXPECT_EQ(dkd::pose_model_of(dkd::StageKind::baseline), dkd::ModelKind::baseline);
+  EXPECT_EQ(dkd::pose_model_of(dkd::StageKind::dkd), dkd::ModelKind::dkd);
+  EXPECT_FALSE(dkd::pose_model_of(dkd::StageKind::box).has_value());  // the box network serves every model
   try {
     dkd::parse_kind<dkd::ModelKind>("largest", "--model");
     FAIL() << "no exception";

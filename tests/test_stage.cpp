@@ -53,13 +53,50 @@ TEST(Stage, EachKindTrainsAndValidatesItsOwnModel) {
   for (const StageKind kind : {StageKind::initializer, StageKind::baseline, StageKind::dkd}) {
     const auto stage = make_stage(kind, f.context());
     EXPECT_EQ(stage->kind(), kind);
-    EXPECT_EQ(stage->validated_model(), model_of(kind));
+    EXPECT_EQ(stage->validated_model(), pose_model_of(kind));
     EXPECT_EQ(stage->clip_length(), kind == StageKind::dkd ? 3 : 1);
     EXPECT_STREQ(stage->sample_unit(), kind == StageKind::dkd ? "clips" : "frames");
   }
   EXPECT_EQ(&make_stage(StageKind::initializer, f.context())->trained(), f.models.initializer.ptr().get());
   EXPECT_EQ(&make_stage(StageKind::baseline, f.context())->trained(), f.models.baseline.ptr().get());
   EXPECT_EQ(&make_stage(StageKind::dkd, f.context())->trained(), f.models.dkd.ptr().get());
+  const auto box = make_stage(StageKind::box, f.context());
+  EXPECT_EQ(&box->trained(), f.models.box.ptr().get());
+  EXPECT_FALSE(box->validated_model().has_value());  // validated by its boxes, not by PCK
+  EXPECT_STREQ(box->main_loss(), "loss_box");
+}
+
+TEST(Stage, BoxStageMovesItsCropsAndLearnsWhereTheBoxIs) {
+  Fixture f;
+  f.config.train.box_shift = 0.3;
+  f.config.train.box_scale = 0.2;
+  f.config.data.rotation = 25;
+  const auto stage = make_stage(StageKind::box, f.context());
+  const DataConfig d = stage->training_data(f.config.data);
+  EXPECT_DOUBLE_EQ(d.shift_factor, 0.3);
+  EXPECT_DOUBLE_EQ(d.scale_factor, 0.2);
+  EXPECT_DOUBLE_EQ(d.rotation, 0.0);  // a tracker's crops are upright
+  EXPECT_EQ(make_stage(StageKind::baseline, f.context())->training_data(f.config.data).rotation, 25);
+
+  // The same batch, stepped: the loss falls and only the box network changes.
+  Batch batch = random_batch(f.config, 4, 1);
+  torch::manual_seed(5);
+  batch.boxes = torch::randn({4, 1, 4}) * 0.2;
+  stage->prepare(5e-3);
+  std::vector<torch::Tensor> init_before;
+  for (const auto& p : f.models.initializer->parameters()) init_before.push_back(p.detach().clone());
+  const LossTerms first = stage->step(batch, 0, 0.0);
+  for (const char* name : {"loss_box", "loss_box_centre", "loss_box_size"}) {
+    ASSERT_EQ(first.count(name), 1u) << name;
+    EXPECT_TRUE(std::isfinite(first.at(name))) << name;
+  }
+  LossTerms last;
+  for (int i = 1; i < 30; ++i) last = stage->step(batch, i, 0.0);
+  EXPECT_LT(last.at("loss_box"), 0.5 * first.at("loss_box"));
+  std::vector<torch::Tensor> init_after;
+  for (const auto& p : f.models.initializer->parameters()) init_after.push_back(p.detach());
+  EXPECT_EQ(max_change(init_before, init_after), 0.0);
+  EXPECT_EQ(stage->optimizers().count("box"), 1u);
 }
 
 TEST(Stage, PerFrameStepReturnsTheLossAndUpdatesOnlyItsModel) {

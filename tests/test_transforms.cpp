@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "dkd/data/skeleton.h"
@@ -144,4 +145,35 @@ TEST(Transforms, ImageTensorRoundTripAndJitter) {
   bright.apply(b);
   EXPECT_EQ(b.at<cv::Vec3b>(0, 0)[0], 15);
   EXPECT_EQ(b.at<cv::Vec3b>(0, 0)[2], 255);  // saturates
+}
+
+TEST(Transforms, BoxCodeIsTheBoxInCropSidesAndDecodesBack) {
+  // A box the crop is centred on, the crop 1.25x its height: centre 0, size log(1/1.25).
+  const Box box{100, 50, 180, 250};  // 80 x 200
+  const Region r = box_region(box, 1.25, 0.75);
+  const CropTransform centred = CropTransform::make(r.center, r.width, r.height, 0.0, false, 96, 128);
+  const BoxCode c = box_to_crop_code(box, centred);
+  EXPECT_NEAR(c[0], 0.f, 1e-5f);
+  EXPECT_NEAR(c[1], 0.f, 1e-5f);
+  EXPECT_NEAR(c[3], std::log(1 / 1.25f), 1e-5f);
+  EXPECT_NEAR(c[2], std::log(80 / r.width), 1e-5f);
+  // A crop moved right by 10% of its side sees the person 0.1 to the left.
+  const CropTransform moved = CropTransform::make({r.center.x + static_cast<float>(0.1 * r.width), r.center.y}, r.width,
+                                                  r.height, 0.0, false, 96, 128);
+  EXPECT_NEAR(box_to_crop_code(box, moved)[0], -0.1f, 1e-5f);
+  // Decoding gives the box back, mirrored crops included.
+  for (bool flip : {false, true}) {
+    const CropTransform t = CropTransform::make({150.f, 140.f}, 200.0, 260.0, 0.0, flip, 96, 128);
+    const Box back = box_from_crop_code(box_to_crop_code(box, t), t);
+    EXPECT_NEAR(back.x1, box.x1, 1e-3f);
+    EXPECT_NEAR(back.y1, box.y1, 1e-3f);
+    EXPECT_NEAR(back.x2, box.x2, 1e-3f);
+    EXPECT_NEAR(back.y2, box.y2, 1e-3f);
+  }
+  // A code no network should give still decodes to a finite box of bounded size.
+  const float inf = std::numeric_limits<float>::infinity();
+  const Box wild = box_from_crop_code({std::nanf(""), inf, inf, -inf}, centred);
+  for (float v : {wild.x1, wild.y1, wild.x2, wild.y2}) EXPECT_TRUE(std::isfinite(v));
+  EXPECT_LE(wild.width(), 8 * r.width + 1e-3);
+  EXPECT_GE(wild.height(), r.height / 64 - 1e-3);
 }

@@ -75,7 +75,9 @@ compare_step() {
   mkdir -p "$OUT/step_values"
   for round in $(seq 1 "$ROUNDS"); do
     echo "== round $round of $ROUNDS: the DKD tracker's step ($cfg), median of $STEP_FRAMES steps"
-    "$B/dkd_infer" --config "$cfg" "${ckpt[@]}" --bench --bench-frames "$STEP_FRAMES" --bench-streams "$STREAMS" \
+    # The peer implements the pose step, not the box network (infer.box_rule network): both use steady.
+    "$B/dkd_infer" --config "$cfg" "${ckpt[@]}" --set infer.box_rule=steady --bench --bench-frames "$STEP_FRAMES" \
+      --bench-streams "$STREAMS" \
       --export-step "$OUT/step" > "$OUT/step_cpp.log" 2>&1 || die "dkd_infer --bench failed, see $OUT/step_cpp.log"
     grep '^{.*"infer_bench"' "$OUT/step_cpp.log" > "$OUT/step_cpp.json"
     "$PY" tools/compare_dkd_step.py "$OUT/step" --streams "$STREAMS" --frames "$STEP_FRAMES" > "$OUT/step_py.json" \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The quickstart: generate the built-in synthetic data set, train a compact DKD
 # (pose initializer; per-frame small network, which starts the DKD encoder; then
-# the DKD stage with the location prior, trained on its own rollouts),
+# the DKD stage with the location prior, trained on its own rollouts; then the
+# tracker's box network),
 # evaluate it, print the PCK and FLOPs tables, and render an overlay video of a
 # test clip. Run tools/setup.sh first (README's first command does both).
 #
@@ -14,6 +15,8 @@ CONFIG="configs/synthetic.yaml"
 DATA="data/synthetic"
 WORK="work_dirs/quickstart"
 VIDEOS="${DKD_QUICKSTART_VIDEOS:-300}"
+BOX_DATA="data/synthetic_boxes"  # train.box_data in configs/synthetic.yaml
+BOX_VIDEOS=600
 for tool in dkd_data dkd_train dkd_eval dkd_infer; do
   [ -x "$BUILD/$tool" ] || { echo "quickstart: $BUILD/$tool is missing; run tools/setup.sh first" >&2; exit 1; }
 done
@@ -28,6 +31,15 @@ else
   "$BUILD/dkd_data" synth --format penn --out "$DATA" --videos "$VIDEOS" --seed 1 --force
   "$BUILD/dkd_data" check --dataset penn --root "$DATA"
   touch "$DATA/.dkd_quickstart_$VIDEOS"
+fi
+# The tracker's box network (stage box, train.box_data) also learns from a second set of
+# synthetic people: it generalises to new videos with more of them (docs/method.md, "Tracked boxes").
+if [ -f "$BOX_DATA/.dkd_quickstart_$BOX_VIDEOS" ] && "$BUILD/dkd_data" check --dataset penn --root "$BOX_DATA" > /dev/null 2>&1; then
+  echo "reusing $BOX_DATA"
+else
+  echo "   and $BOX_VIDEOS more for the tracker's box network ($BOX_DATA)"
+  "$BUILD/dkd_data" synth --format penn --out "$BOX_DATA" --videos "$BOX_VIDEOS" --seed 11 --force
+  touch "$BOX_DATA/.dkd_quickstart_$BOX_VIDEOS"
 fi
 t_data=$(now)
 

@@ -268,6 +268,8 @@ const StageConfig& stage_config(const TrainConfig& train, StageKind stage) {
       return train.initializer;
     case StageKind::baseline:
       return train.baseline;
+    case StageKind::box:
+      return train.box;
     case StageKind::dkd:
       break;
   }

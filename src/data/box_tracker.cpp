@@ -22,9 +22,11 @@ void BoxTracker::start(const Box& box, cv::Size image_size) {
   velocity_ = {0.f, 0.f};
   has_center_ = false;
   calibrated_ = false;
+  network_started_ = false;
 }
 
-void BoxTracker::update(const std::vector<Point2>& keypoints, const std::vector<float>& confidence) {
+void BoxTracker::update(const std::vector<Point2>& keypoints, const std::vector<float>& confidence,
+                        const Box* network_box) {
   switch (rule_.box_rule) {
     case BoxRuleKind::extent:
       update_extent(keypoints, confidence);
@@ -32,7 +34,49 @@ void BoxTracker::update(const std::vector<Point2>& keypoints, const std::vector<
     case BoxRuleKind::steady:
       update_steady(keypoints, confidence);
       return;
+    case BoxRuleKind::network:
+      if (!network_box)
+        throw Error("infer.box_rule network: no box from the box network (does the checkpoint have one? stage box)");
+      update_network(keypoints, confidence, *network_box);
+      return;
   }
+}
+
+void BoxTracker::update_network(const std::vector<Point2>& keypoints, const std::vector<float>& confidence,
+                                const Box& seen) {
+  const float W = static_cast<float>(image_size_.width), H = static_cast<float>(image_size_.height);
+  const bool usable = std::isfinite(seen.x1) && std::isfinite(seen.y1) && std::isfinite(seen.x2) &&
+                      std::isfinite(seen.y2) && seen.width() > 0 && seen.height() > 0 && seen.x2 > 0 && seen.y2 > 0 &&
+                      seen.x1 < W && seen.y1 < H;
+  // The joints' box (steady's measure, calibrated on the first frame) where
+  // infer.box_network_weight < 1: precise from frame to frame, but it keeps
+  // the pose network's errors; the box network's is coarser but does not.
+  Measurement joints;
+  const double wn = rule_.box_network_weight;
+  const bool has_joints = wn < 1.0 && measure(keypoints, confidence, joints);
+  if (!usable && !has_joints) return;  // nothing the box can follow: it stays where it is
+  Measurement m;
+  const double a = !usable ? 0.0 : has_joints ? wn : 1.0;  // the network's share
+  const auto mix = [&](double net, double joint) { return a * net + (1 - a) * (has_joints ? joint : 0.0); };
+  m.cx = mix(0.5 * (seen.x1 + seen.x2), joints.cx);
+  m.cy = mix(0.5 * (seen.y1 + seen.y2), joints.cy);
+  m.w = std::max(8.0, mix(seen.width(), joints.w));
+  m.h = std::max(8.0, mix(seen.height(), joints.h));
+  // The first answer places the person (the given box may be loose): taken as it is.
+  m.first = !network_started_;
+  network_started_ = true;
+  double w = m.w, h = m.h;
+  const double s = m.first ? 0.0 : rule_.box_network_smoothing;
+  if (!m.first) {
+    const double prev_w = std::max(1.0f, box_.width()), prev_h = std::max(1.0f, box_.height());
+    const double change = rule_.box_max_size_change;
+    w = s * prev_w + (1 - s) * std::clamp(m.w, prev_w / (1.0 + change), prev_w * (1.0 + change));
+    h = s * prev_h + (1 - s) * std::clamp(m.h, prev_h / (1.0 + change), prev_h * (1.0 + change));
+  }
+  const double ncx = s * 0.5 * (box_.x1 + box_.x2) + (1 - s) * m.cx;
+  const double ncy = s * 0.5 * (box_.y1 + box_.y2) + (1 - s) * m.cy;
+  box_ = on_image(Box{static_cast<float>(ncx - w / 2), static_cast<float>(ncy - h / 2), static_cast<float>(ncx + w / 2),
+                      static_cast<float>(ncy + h / 2)});
 }
 
 void BoxTracker::update_extent(const std::vector<Point2>& keypoints, const std::vector<float>& confidence) {

@@ -171,6 +171,7 @@ ClipSample ClipDataset::get(int64_t index, uint64_t rng_seed) const {
   s.heatmaps = torch::empty({T, J, hh, hw}, torch::kFloat);
   s.weights = torch::empty({T, J}, torch::kFloat);
   s.joints = torch::empty({T, J, 2}, torch::kFloat);
+  s.boxes = torch::empty({T, 4}, torch::kFloat);
   const double aspect = static_cast<double>(in_w_) / in_h_;
   for (int t = 0; t < T; ++t) {
     const int f = s.frames[static_cast<std::size_t>(t)];
@@ -208,6 +209,8 @@ ClipSample ClipDataset::get(int64_t index, uint64_t rng_seed) const {
       ja[t][j][0] = in_pts[static_cast<std::size_t>(j)].x;
       ja[t][j][1] = in_pts[static_cast<std::size_t>(j)].y;
     }
+    const BoxCode code = box_to_crop_code(v.boxes[static_cast<std::size_t>(f)], tr);
+    for (int k = 0; k < 4; ++k) s.boxes[t][k] = code[static_cast<std::size_t>(k)];
     s.transforms.push_back(tr);
   }
   return s;

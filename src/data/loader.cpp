@@ -15,12 +15,13 @@ namespace dkd {
 Batch collate(const std::vector<ClipSample>& samples, const std::vector<VideoRecord>& videos) {
   if (samples.empty()) throw Error("collate: no samples");
   Batch b;
-  std::vector<torch::Tensor> im, hm, w, j;
+  std::vector<torch::Tensor> im, hm, w, j, bx;
   for (const auto& s : samples) {
     im.push_back(s.images);
     hm.push_back(s.heatmaps);
     w.push_back(s.weights);
     j.push_back(s.joints);
+    bx.push_back(s.boxes);
     b.videos.push_back(s.video);
     b.video_ids.push_back(videos[static_cast<std::size_t>(s.video)].id);
     b.frames.push_back(s.frames);
@@ -30,6 +31,7 @@ Batch collate(const std::vector<ClipSample>& samples, const std::vector<VideoRec
   b.heatmaps = torch::stack(hm);
   b.weights = torch::stack(w);
   b.joints = torch::stack(j);
+  b.boxes = torch::stack(bx);
   return b;
 }
 

@@ -1,9 +1,9 @@
 #include "dkd/data/transforms.h"
 
-#include <array>
-
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <limits>
 
 #include <opencv2/imgproc.hpp>
 
@@ -85,6 +85,39 @@ Region box_region(const Box& box, double scale, double aspect) {
   r.width = w * scale;
   r.height = h * scale;
   return r;
+}
+
+BoxCode box_to_crop_code(const Box& box, const CropTransform& crop) {
+  if (crop.out_w <= 0 || crop.out_h <= 0) throw Error("box_to_crop_code: the crop has no size");
+  float x1 = std::numeric_limits<float>::max(), y1 = x1, x2 = -x1, y2 = -x1;
+  for (const Point2 corner :
+       {Point2{box.x1, box.y1}, Point2{box.x2, box.y1}, Point2{box.x1, box.y2}, Point2{box.x2, box.y2}}) {
+    const Point2 p = crop.apply(corner);
+    x1 = std::min(x1, p.x), y1 = std::min(y1, p.y), x2 = std::max(x2, p.x), y2 = std::max(y2, p.y);
+  }
+  // Crop pixel i covers [i - 1/2, i + 1/2]: the crop spans [-1/2, out - 1/2], its centre is (out - 1) / 2.
+  const double w = crop.out_w, h = crop.out_h;
+  return {static_cast<float>((0.5 * (x1 + x2) + 0.5) / w - 0.5), static_cast<float>((0.5 * (y1 + y2) + 0.5) / h - 0.5),
+          static_cast<float>(std::log(std::max(1e-3, (x2 - x1) / w))),
+          static_cast<float>(std::log(std::max(1e-3, (y2 - y1) / h)))};
+}
+
+Box box_from_crop_code(const BoxCode& code, const CropTransform& crop) {
+  if (crop.out_w <= 0 || crop.out_h <= 0) throw Error("box_from_crop_code: the crop has no size");
+  const double lo = std::log(1.0 / 64), hi = std::log(8.0);
+  const auto finite_or = [](float v, double fallback) { return std::isfinite(v) ? static_cast<double>(v) : fallback; };
+  const double w = crop.out_w, h = crop.out_h;
+  const double cx = (std::clamp(finite_or(code[0], 0.0), -4.0, 4.0) + 0.5) * w - 0.5;
+  const double cy = (std::clamp(finite_or(code[1], 0.0), -4.0, 4.0) + 0.5) * h - 0.5;
+  const double bw = std::exp(std::clamp(finite_or(code[2], 0.0), lo, hi)) * w;
+  const double bh = std::exp(std::clamp(finite_or(code[3], 0.0), lo, hi)) * h;
+  float x1 = std::numeric_limits<float>::max(), y1 = x1, x2 = -x1, y2 = -x1;
+  for (const double dx : {-0.5, 0.5})
+    for (const double dy : {-0.5, 0.5}) {
+      const Point2 p = crop.apply_inverse({static_cast<float>(cx + dx * bw), static_cast<float>(cy + dy * bh)});
+      x1 = std::min(x1, p.x), y1 = std::min(y1, p.y), x2 = std::max(x2, p.x), y2 = std::max(y2, p.y);
+    }
+  return {x1, y1, x2, y2};
 }
 
 Box box_union(const std::vector<Box>& boxes) {

@@ -76,7 +76,17 @@ ModelEvaluation evaluate_model(const Config& config, const std::string& checkpoi
   const c10::Device device = apply_runtime(config.runtime);
   ModelSet models = build_model_set(config, device);
   // No checkpoint: an imported initializer (BlazePose) with its own weights.
-  if (!checkpoint.empty()) load_model_weights(checkpoint, models.modules_for(kind));
+  auto parts = models.modules_for(kind);
+  // Tracked boxes from the box network (infer.box_rule: network): the checkpoint's box stage.
+  const bool box_net = config.eval.boxes == BoxSource::tracked && config.infer.box_rule == BoxRuleKind::network;
+  if (box_net) {
+    if (checkpoint.empty())
+      throw UsageError(
+          "infer.box_rule network with eval.boxes tracked needs a checkpoint with a box network "
+          "(train.stages: [..., box])");
+    parts["box"] = models.box.ptr().get();
+  }
+  if (!checkpoint.empty()) load_model_weights(checkpoint, parts);
   EvalModel model = EvalModel::of(models, kind);
   model.set_packed_inference(config.infer);
   PckEvaluator evaluator(config.data.dataset, pck_options_of(config, split_label));
@@ -89,6 +99,12 @@ ModelEvaluation evaluate_model(const Config& config, const std::string& checkpoi
   out.result = evaluator.evaluate();
   out.report = measure_complexity(config);
   out.complexity = complexity_of(out.report, kind, out.totals, &out.gmacs_per_frame, &out.params);
+  if (box_net) {
+    // Every frame after the first also runs the box network: part of what a tracked frame costs.
+    const double box_gmacs = static_cast<double>(models.box->macs()) * 1e-9;
+    out.complexity["gmacs_box_network"] = box_gmacs;
+    spdlog::info("box network: {:.4f} GMACs per frame (not in gmacs_per_frame)", box_gmacs);
+  }
   if (speed) out.speed = measure_speed(model, config, device);
   return out;
 }
@@ -108,7 +124,10 @@ void write_text(const std::string& path, const std::string& text) {
 ModelKind default_model_kind(const Config& config) {
   const auto& stages = config.train.stages;
   if (runs_stage(config.train, StageKind::dkd) || stages.empty()) return ModelKind::dkd;
-  return model_of(stages.back());
+  // The last stage that trains a pose model (the box stage trains none).
+  for (auto it = stages.rbegin(); it != stages.rend(); ++it)
+    if (const auto kind = pose_model_of(*it)) return *kind;
+  return ModelKind::dkd;
 }
 
 int run_checkpoint_eval(const Config& base, const EvalCommandOptions& options_in) {

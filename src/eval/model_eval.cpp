@@ -51,20 +51,33 @@ EvalModel EvalModel::per_frame(PerFrameModel model) {
 }
 
 EvalModel EvalModel::of(ModelSet& set, ModelKind kind) {
-  switch (kind) {
-    case ModelKind::initializer:
-      return per_frame(set.initializer);
-    case ModelKind::baseline:
-      return per_frame(set.baseline);
-    case ModelKind::dkd:
-      break;
-  }
-  return dkd(set.dkd);
+  EvalModel m = [&] {
+    switch (kind) {
+      case ModelKind::initializer:
+        return per_frame(set.initializer);
+      case ModelKind::baseline:
+        return per_frame(set.baseline);
+      case ModelKind::dkd:
+        break;
+    }
+    return dkd(set.dkd);
+  }();
+  m.box_ = set.box;
+  return m;
 }
 
 void EvalModel::eval() {
   if (dkd_) dkd_->eval();
   if (per_frame_) per_frame_->eval();
+  if (box_) box_->eval();
+}
+
+std::vector<Box> EvalModel::find_boxes(const torch::Tensor& frames,
+                                       const std::vector<CropTransform>& input_transforms) {
+  if (!box_) throw Error("infer.box_rule network: this model has no box network (train stage box)");
+  torch::NoGradGuard no_grad;
+  box_->eval();
+  return box_->boxes(frames, input_transforms);
 }
 
 void EvalModel::set_packed_inference(const InferConfig& infer) {
@@ -308,12 +321,21 @@ void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>
       continue;
     }
     append_decoded(heatmaps, transforms, config, owners);
+    // infer.box_rule network: the box network on the same crops says where each person's box is.
+    std::vector<Box> found;
+    if (config.infer.box_rule == BoxRuleKind::network) {
+      std::vector<CropTransform> input_transforms;
+      for (const int64_t v : active)
+        input_transforms.push_back(
+            test_crop_transform(out[static_cast<std::size_t>(v)].crop_boxes.back(), config.data));
+      found = model.find_boxes(x, input_transforms);
+    }
     for (std::size_t row = 0; row < active.size(); ++row) {
       VideoPredictions& o = *owners[row];
       const int J = videos[static_cast<std::size_t>(active[row])]->num_joints;
       const std::vector<Point2> kps(o.joints.end() - J, o.joints.end());
       const std::vector<float> conf(o.confidence.end() - J, o.confidence.end());
-      boxes[static_cast<std::size_t>(active[row])].update(kps, conf);
+      boxes[static_cast<std::size_t>(active[row])].update(kps, conf, found.empty() ? nullptr : &found[row]);
     }
   }
   if (!pending.empty()) append_decoded(torch::cat(pending), pending_transforms, config, pending_owners);

@@ -77,6 +77,7 @@ std::unique_ptr<PoseTracker> bench_pose_tracker(const Config& config, const Benc
   c.infer.reinit_every = 0;
   c.infer.reinit_confidence = 0.0;
   c.infer.box_smoothing = 0.99;
+  c.infer.box_network_smoothing = 0.99;
   if (!options.checkpoint.empty()) return std::make_unique<PoseTracker>(c, options.checkpoint);
   c.model.initializer.pretrained.clear();
   c.model.encoder.pretrained.clear();

@@ -61,15 +61,49 @@ DkdModel load_model_for_inference(const Config& config, const std::string& check
   return model;
 }
 
+BoxNet load_box_net_for_inference(const Config& config, const std::string& checkpoint) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(checkpoint, ec)) throw DataError(checkpoint, "no such checkpoint file");
+  const auto parts = checkpoint_models(checkpoint);
+  if (std::find(parts.begin(), parts.end(), "box") == parts.end())
+    throw DataError(checkpoint,
+                    "infer.box_rule is network but this checkpoint has no box network: train stage box "
+                    "(train.stages: [..., box]) or set infer.box_rule=steady");
+  BoxNet box(config.model.box);
+  load_model_weights(checkpoint, {{"box", box.ptr().get()}});
+  box->to(resolve_device(config.runtime.device));
+  box->eval();
+  return box;
+}
+
 PoseTracker::PoseTracker(const Config& config, const std::string& checkpoint)
     : config_(config), model_(load_model_for_inference(config, checkpoint)), boxes_(config.infer) {
+  if (boxes_.needs_network()) box_net_ = load_box_net_for_inference(config, checkpoint);
   prepare();
+}
+
+void PoseTracker::set_box_net(BoxNet box) {
+  box_net_ = std::move(box);
+  if (box_net_) {
+    box_net_->to(device_);
+    box_net_->eval();
+  }
+}
+
+const Box* PoseTracker::find_box(const CropTransform& input_transform) {
+  if (!boxes_.needs_network()) return nullptr;
+  if (!box_net_) throw Error("infer.box_rule network: the tracker has no box network (train stage box)");
+  found_box_ = box_net_->boxes(input_, {input_transform}).at(0);
+  return &found_box_;
 }
 
 PoseTracker::PoseTracker(const Config& config, DkdModel model)
     : config_(config), model_(std::move(model)), boxes_(config.infer) {
   if (!model_) throw Error("PoseTracker: no model");
+  // Random weights everywhere (set_box_net replaces it).
+  if (boxes_.needs_network()) box_net_ = BoxNet(config.model.box);
   prepare();
+  set_box_net(box_net_);
 }
 
 void PoseTracker::prepare() {
@@ -157,7 +191,7 @@ TrackResult PoseTracker::start(const cv::Mat& frame, const Box& box) {
   r.initializer_ran = true;
   started_ = true;
   boxes_.start(box, frame.size());
-  boxes_.update(r.keypoints, r.confidence);
+  boxes_.update(r.keypoints, r.confidence, find_box(t));
   r.next_box = boxes_.box();
   return r;
 }
@@ -177,7 +211,7 @@ TrackResult PoseTracker::track(const cv::Mat& frame) {
   r.frame_index = ++frame_index_;
   r.initializer_ran = reinit;
   DKD_PROFILE_SCOPE("box");
-  boxes_.update(r.keypoints, r.confidence);
+  boxes_.update(r.keypoints, r.confidence, find_box(t));
   r.next_box = boxes_.box();
   return r;
 }

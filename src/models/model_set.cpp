@@ -9,6 +9,7 @@ std::map<std::string, torch::nn::Module*> ModelSet::modules() {
   auto out = dkd->parts();  // its initializer is the set's initializer
   out["baseline"] = baseline.ptr().get();
   out["discriminator"] = discriminator.ptr().get();
+  out["box"] = box.ptr().get();
   return out;
 }
 
@@ -30,6 +31,8 @@ ModelSet build_model_set(const Config& config, const c10::Device& device) {
   set.initializer = set.dkd->initializer;
   set.baseline = make_per_frame_model(config.model.encoder, config.model.num_joints, "model.encoder");
   set.discriminator = make_discriminator(config);
+  set.box = BoxNet(config.model.box);
+  set.box->to(device);
   set.dkd->to(device);
   set.baseline->to(device);
   set.discriminator->to(device);

@@ -21,6 +21,7 @@ PerFrameModel per_frame_model_of(StageKind kind, const ModelSet& models) {
     case StageKind::baseline:
       return models.baseline;
     case StageKind::dkd:
+    case StageKind::box:
       break;
   }
   throw Error(std::string("stage ") + name_of(kind) + " is not a per-frame stage");

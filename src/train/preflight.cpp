@@ -77,6 +77,12 @@ void check_training_inputs(const Config& config, const std::vector<StageKind>& c
     require_model_in_checkpoint("train.initializer_checkpoint", tr.initializer_checkpoint, "initializer");
   if (dkd_starts_later && tr.encoder_from_baseline && !baseline_before_dkd)
     require_model_in_checkpoint("train.baseline_checkpoint", tr.baseline_checkpoint, "baseline");
+  // The box stage's second data set is scanned when that stage starts: a wrong path fails now.
+  if (contains(pending, StageKind::box) && !tr.box_data.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(tr.box_data, ec))
+      throw ConfigError("train.box_data: " + tr.box_data + " is not a folder (a data set root like data.root)");
+  }
   // Pretrained backbones are loaded whenever the models are built.
   if (!config.model.initializer.pretrained.empty())
     require_readable_file("model.initializer.pretrained", config.model.initializer.pretrained);

@@ -15,6 +15,8 @@ std::unique_ptr<Stage> make_stage(StageKind kind, StageContext context) {
       return make_per_frame_stage(kind, context);
     case StageKind::dkd:
       return make_dkd_stage(context);
+    case StageKind::box:
+      return make_box_stage(context);
   }
   throw Error("unknown stage");
 }

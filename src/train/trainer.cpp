@@ -89,6 +89,16 @@ class Trainer {
   /// records the new best, so its validation finds nothing better; the copy is
   /// made again from the checkpoint of the best epoch.
   void restore_missing_best(const CheckpointMeta& resumed);
+  /// The parts a checkpoint of `resumed` holds for this run: all of them, the
+  /// box network only once its stage has begun (a finished run extended by a
+  /// box stage resumes from checkpoints written before that stage existed).
+  std::map<std::string, torch::nn::Module*> resumable_modules(const CheckpointMeta& resumed) {
+    auto out = models_.modules();
+    const auto& done = resumed.completed_stages;
+    if (resumed.stage != StageKind::box && std::find(done.begin(), done.end(), StageKind::box) == done.end())
+      out.erase("box");
+    return out;
+  }
   bool completed(StageKind kind) const {
     return std::find(meta_.completed_stages.begin(), meta_.completed_stages.end(), kind) !=
            meta_.completed_stages.end();
@@ -205,7 +215,7 @@ int Trainer::run() {
     const std::string path = resume_path_;
     resume = resume_meta_;
     check_resume_world_size(static_cast<int>(resume->world_size), env_.world_size, path);
-    load_model_weights(path, models_.modules());
+    load_model_weights(path, resumable_modules(*resume));
     checkpointer_->resume_from(path);
     restore_missing_best(*resume);
     spdlog::info("resuming from {} (stage {}, epoch {}, step {})", path,
@@ -299,7 +309,9 @@ void Trainer::check_finite(int64_t step, const LossTerms& terms) {
 
 void Trainer::validate_and_keep_best(int64_t epoch, const std::string& file_name) {
   const std::string stage = name_of(stage_->kind());
-  const double pck = validator_->validate(models_, stage_->validated_model(), stage, epoch, meta_.global_step);
+  const std::optional<ModelKind> kind = stage_->validated_model();
+  const double pck = kind ? validator_->validate(models_, *kind, stage, epoch, meta_.global_step)
+                          : validator_->validate_boxes(models_, stage, epoch, meta_.global_step);
   if (pck <= meta_.best_metric) return;
   meta_.best_metric = pck;
   meta_.best_epoch = epoch;
@@ -307,7 +319,8 @@ void Trainer::validate_and_keep_best(int64_t epoch, const std::string& file_name
   const std::string path = checkpoint_now(file_name);
   if (is_main_) {
     copy_to_best(path, stage);
-    spdlog::info("new best {} PCK {:.2f} at epoch {} -> {}", stage, pck, epoch, work_dir_->best_path());
+    spdlog::info("new best {} {} {:.2f} at epoch {} -> {}", stage, kind ? "PCK" : "box accuracy", pck, epoch,
+                 work_dir_->best_path());
   }
   dist_->barrier();
 }
@@ -355,8 +368,23 @@ void Trainer::run_stage(Stage& stage, const CheckpointMeta* resume) {
   stage.prepare(lr);
 
   const int clip_length = stage.clip_length();
-  ClipLoader loader(train_videos_, config_, clip_length, sc.batch_size, /*train=*/true,
-                    static_cast<uint64_t>(config_.runtime.seed), env_.rank, env_.world_size);
+  Config stage_data = config_;  // the stage's own crops (the box stage moves them)
+  stage_data.data = stage.training_data(config_.data);
+  std::vector<VideoRecord> stage_videos;  // with further data sets: the union of their training splits
+  for (const std::string& root : stage.extra_training_roots()) {
+    if (stage_videos.empty()) stage_videos = train_videos_;
+    DataConfig extra = config_.data;
+    extra.root = root;
+    std::vector<VideoRecord> more = load_split(extra, SplitKind::train);
+    for (const VideoRecord& v : more)
+      if (v.num_joints != config_.model.num_joints)
+        throw DataError(v.id, root + " has " + std::to_string(v.num_joints) +
+                                  " joints per frame, model.num_joints is " + std::to_string(config_.model.num_joints));
+    spdlog::info("stage {}: also {} training videos from {}", name, more.size(), root);
+    stage_videos.insert(stage_videos.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  }
+  ClipLoader loader(stage_videos.empty() ? train_videos_ : stage_videos, stage_data, clip_length, sc.batch_size,
+                    /*train=*/true, static_cast<uint64_t>(config_.runtime.seed), env_.rank, env_.world_size);
   const int64_t steps_per_epoch = loader.size();
   if (steps_per_epoch == 0)
     throw DataError(config_.data.root, "stage " + name + ": not enough training samples for one batch of " +
@@ -366,7 +394,7 @@ void Trainer::run_stage(Stage& stage, const CheckpointMeta* resume) {
   if (sc.max_iters > 0) total_steps = std::min<int64_t>(total_steps, sc.max_iters);
 
   if (resume) {
-    meta_ = load_checkpoint(resume_path_, models_.modules(), stage.optimizers());
+    meta_ = load_checkpoint(resume_path_, resumable_modules(*resume), stage.optimizers());
     stage.load_state(meta_);
   } else {
     meta_.stage = stage.kind();
@@ -411,7 +439,7 @@ void Trainer::run_stage(Stage& stage, const CheckpointMeta* resume) {
       ++meta_.iter_in_epoch;
       logger.add_step(terms, batch->images.size(0) * env_.world_size);
       bar.tick(batch->images.size(0),
-               "loss " + std::to_string(terms.at("loss_pose")).substr(0, 8) + stage.status(terms));
+               "loss " + std::to_string(terms.at(stage.main_loss())).substr(0, 8) + stage.status(terms));
 
       if (meta_.step % tr.log_every == 0 && is_main_)
         logger.write(metrics_, {{"type", "train"},
@@ -451,7 +479,8 @@ void Trainer::run_stage(Stage& stage, const CheckpointMeta* resume) {
   // Also reached by a resume from the stage's last checkpoint, when a crash hit
   // its final validation: the stage is not complete until that validation ran.
   finish_stage(end_epoch, end_file);
-  spdlog::info("stage {} done: best PCK {:.2f} at epoch {}", name, meta_.best_metric, meta_.best_epoch);
+  spdlog::info("stage {} done: best {} {:.2f} at epoch {}", name, stage.validated_model() ? "PCK" : "box accuracy",
+               meta_.best_metric, meta_.best_epoch);
 }
 
 }  // namespace

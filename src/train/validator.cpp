@@ -3,8 +3,10 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 
 #include "dkd/dist/process_group.h"
+#include "dkd/eval/box_accuracy.h"
 #include "dkd/eval/model_eval.h"
 #include "dkd/eval/pck.h"
 #include "dkd/train/work_dir.h"
@@ -62,6 +64,54 @@ double Validator::validate(ModelSet& models, ModelKind kind, const std::string& 
     metrics_->write(j);
   }
   return pck;
+}
+
+double Validator::validate_boxes(ModelSet& models, const std::string& stage, int64_t epoch, int64_t step) {
+  if (videos_.empty()) return -1.0;
+  dist_.sync_batchnorm_stats(*models.box);
+  const auto start = std::chrono::steady_clock::now();
+  BoxAccuracy a = measure_box_accuracy(models.box, videos_, config_, device_, rank_, world_size_);
+  if (dist_.enabled()) {
+    std::vector<double> v{static_cast<double>(a.frames), a.hits, a.centre_error_sum, a.size_error_sum};
+    for (int c = 0; c < 3; ++c) {
+      v.push_back(a.centre_error_by_shift[static_cast<std::size_t>(c)]);
+      v.push_back(static_cast<double>(a.frames_by_shift[static_cast<std::size_t>(c)]));
+    }
+    auto sums = torch::tensor(v, torch::kFloat64);
+    dist_.all_reduce_sum(sums);
+    const auto* p = sums.data_ptr<double>();
+    a.frames = static_cast<int64_t>(std::llround(p[0]));
+    a.hits = p[1];
+    a.centre_error_sum = p[2];
+    a.size_error_sum = p[3];
+    for (std::size_t c = 0; c < 3; ++c) {
+      a.centre_error_by_shift[c] = p[4 + 2 * c];
+      a.frames_by_shift[c] = static_cast<int64_t>(std::llround(p[5 + 2 * c]));
+    }
+  }
+  spdlog::info(
+      "validation {} epoch {}: box accuracy {:.2f}% of {} frames (centre within 5% of the box, size within 10%), "
+      "centre error {:.2f}% of the box (crop not moved {:.2f}%, moved half train.box_shift {:.2f}%, all of it "
+      "{:.2f}%), size error {:.3f} (|log|) [{:.1f} s]",
+      stage, epoch, a.accuracy(), a.frames, a.mean_centre_error(), a.mean_centre_error_at(0), a.mean_centre_error_at(1),
+      a.mean_centre_error_at(2), a.mean_size_error(),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  if (metrics_) {
+    nlohmann::json j = {{"type", "val"},
+                        {"stage", stage},
+                        {"epoch", epoch},
+                        {"step", step},
+                        {"box_accuracy", a.accuracy()},
+                        {"box_centre_error", a.mean_centre_error()},
+                        {"box_size_error", a.mean_size_error()},
+                        {"box_centre_error_by_shift",
+                         {a.mean_centre_error_at(0), a.mean_centre_error_at(1), a.mean_centre_error_at(2)}},
+                        {"frames", a.frames},
+                        {"videos", videos_.size()}};
+    for (const auto& v : videos_) j["video_ids"].push_back(v.id);
+    metrics_->write(j);
+  }
+  return a.accuracy();
 }
 
 }  // namespace dkd

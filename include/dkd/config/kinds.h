@@ -6,6 +6,7 @@
 // kind_names are generic over it. A new variant is one enum value plus one
 // table row.
 #include <array>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -16,7 +17,7 @@
 namespace dkd {
 
 /// A training stage (train.stages).
-enum class StageKind { initializer, baseline, dkd };
+enum class StageKind { initializer, baseline, dkd, box };
 
 /// Which network of a checkpoint a command evaluates (dkd_eval --model).
 enum class ModelKind { dkd, initializer, baseline };
@@ -27,7 +28,7 @@ enum class MatchingKind { per_joint, depthwise };
 
 /// How the tracker's box follows the person when no ground-truth box is given
 /// (infer.box_rule; data/box_tracker.h).
-enum class BoxRuleKind { extent, steady };
+enum class BoxRuleKind { extent, steady, network };
 
 /// What a per-frame network is (model.initializer.network): this project's ResNet
 /// with its deconvolution head, or the imported pretrained BlazePose (models/blazepose.h).
@@ -87,8 +88,10 @@ struct EnumNames;  // static constexpr std::array<std::pair<E, const char*>, N> 
 template <>
 struct EnumNames<StageKind> {
   static constexpr const char* what = "stage";
-  static constexpr std::array<std::pair<StageKind, const char*>, 3> values{
-      {{StageKind::initializer, "initializer"}, {StageKind::baseline, "baseline"}, {StageKind::dkd, "dkd"}}};
+  static constexpr std::array<std::pair<StageKind, const char*>, 4> values{{{StageKind::initializer, "initializer"},
+                                                                            {StageKind::baseline, "baseline"},
+                                                                            {StageKind::dkd, "dkd"},
+                                                                            {StageKind::box, "box"}}};
   /// Earlier names of the two per-frame networks, still read with a deprecation note.
   static constexpr std::array<std::pair<StageKind, const char*>, 4> aliases{
       {{StageKind::initializer, "per_frame_large"},
@@ -118,8 +121,8 @@ struct EnumNames<MatchingKind> {
 template <>
 struct EnumNames<BoxRuleKind> {
   static constexpr const char* what = "box rule";
-  static constexpr std::array<std::pair<BoxRuleKind, const char*>, 2> values{
-      {{BoxRuleKind::extent, "extent"}, {BoxRuleKind::steady, "steady"}}};
+  static constexpr std::array<std::pair<BoxRuleKind, const char*>, 3> values{
+      {{BoxRuleKind::extent, "extent"}, {BoxRuleKind::steady, "steady"}, {BoxRuleKind::network, "network"}}};
 };
 
 template <>
@@ -311,17 +314,20 @@ E parse_kind(const std::string& name, const std::string& key) {
   throw ConfigError(key + ": expected " + kind_names_text<E>() + ", got '" + name + "'");
 }
 
-/// The model a stage trains (and validates).
-inline ModelKind model_of(StageKind stage) {
+/// The pose model a stage trains (and validates). The box stage trains no pose
+/// model; its network serves all of them (models/box_net.h): nullopt.
+inline std::optional<ModelKind> pose_model_of(StageKind stage) {
   switch (stage) {
     case StageKind::initializer:
       return ModelKind::initializer;
     case StageKind::baseline:
       return ModelKind::baseline;
     case StageKind::dkd:
+      return ModelKind::dkd;
+    case StageKind::box:
       break;
   }
-  return ModelKind::dkd;
+  return std::nullopt;
 }
 
 }  // namespace dkd

@@ -266,12 +266,26 @@ struct DiscriminatorConfig {
   }
 };
 
+/// The tracker's box network (models/box_net.h; infer.box_rule: network).
+struct BoxNetConfig {
+  int input_size = 64;
+  int channels = 16;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("input_size", input_size, "side the crop is area-resampled to before the box network (a multiple of 8)",
+            Check::range(16, 512));
+    v.field("channels", channels, "channels of its first layer (2x in the four after it)", Check::range(1, 256));
+  }
+};
+
 struct ModelConfig {
   int num_joints = 13;
   BackboneConfig initializer{50, 1.0, 4, 3, 256, 4, ""};
   BackboneConfig encoder{18, 1.0, 4, 3, 256, 4, ""};
   DistillatorConfig distillator;
   DiscriminatorConfig discriminator;
+  BoxNetConfig box;
 
   template <class V>
   void visit(V& v) {
@@ -280,6 +294,9 @@ struct ModelConfig {
     v.section("encoder", encoder, "frame encoder (small network)");
     v.section("distillator", distillator, "pose kernel distillator and kernel matching");
     v.section("discriminator", discriminator, "temporal discriminator (BEGAN)");
+    v.section("box", box,
+              "the tracker's box network: where the person's box is in a crop taken around a moved box (stage box; "
+              "infer.box_rule: network)");
   }
 };
 
@@ -374,6 +391,10 @@ struct TrainConfig {
   StageConfig initializer;
   StageConfig baseline;
   StageConfig dkd{10, 8, std::nullopt, {}, 0};
+  StageConfig box{4, 64, std::nullopt, {}, 0};
+  double box_shift = 0.25;
+  double box_scale = 0.25;
+  std::string box_data;
   std::string initializer_checkpoint;
   bool encoder_from_baseline = false;
   std::string baseline_checkpoint;
@@ -406,6 +427,17 @@ struct TrainConfig {
     v.section("initializer", initializer, "stage 1: per-frame large network (pose initializer)");
     v.section("baseline", baseline, "per-frame small network (encoder + 1x1 head)");
     v.section("dkd", dkd, "DKD stage on clips");
+    v.section("box", box, "the tracker's box network (infer.box_rule: network)");
+    v.field("box_shift", box_shift,
+            "box stage: each training crop moved by up to this fraction of its side per axis (where a tracked box "
+            "may be), so the network learns where the person is, not where the crop is",
+            Check::range(0.0, 0.5));
+    v.field("box_scale", box_scale, "box stage: each training crop scaled by 1 +- this", Check::range(0.0, 0.9));
+    v.field("box_data", box_data,
+            "box stage: a second data set (same format and joints as data.root) whose training split the box "
+            "network also trains on; it learns where people are from more people than the pose networks need "
+            "(the quickstart adds a second synthetic set); empty = data.root only",
+            Check::none());
     v.field("initializer_checkpoint", initializer_checkpoint,
             "dkd stage: take the trained initializer from this checkpoint", Check::none());
     v.field("encoder_from_baseline", encoder_from_baseline,
@@ -478,6 +510,8 @@ struct InferConfig {
   double box_max_size_change = 0.02;
   double box_velocity = 0.0;
   double box_center_smoothing = 0.9;
+  double box_network_smoothing = 0.5;
+  double box_network_weight = 1.0;
   bool box_calibrate = true;
   bool fold_bn = true;
   bool packed_inference = true;
@@ -492,8 +526,9 @@ struct InferConfig {
     v.field("box_rule", box_rule,
             "how the box follows the person without ground-truth boxes (dkd_infer, eval.boxes=tracked): steady (the "
             "confident joints' extent kept in the first box's relation to it, its size changing slowly, its centre "
-            "smoothed) or extent (that extent times box_scale, smoothed: the earlier rule); docs/method.md, "
-            "\"Tracked boxes\"",
+            "smoothed), extent (that extent times box_scale, smoothed: the earlier rule) or network (the box "
+            "network of the checkpoint, stage box, says where the person's box is in the frame's crop; its size "
+            "bounded by box_max_size_change, centre and size smoothed); docs/method.md, \"Tracked boxes\"",
             Check::none());
     v.field("box_smoothing", box_smoothing,
             "exponential smoothing of the tracked box (steady: of its size only; 0 = none)", Check::range(0.0, 0.99));
@@ -509,6 +544,13 @@ struct InferConfig {
     v.field("box_center_smoothing", box_center_smoothing,
             "steady: exponential smoothing of the box centre (0 = none; lower it for people who cross the frame)",
             Check::range(0.0, 0.99));
+    v.field("box_network_smoothing", box_network_smoothing,
+            "network: exponential smoothing of the box network's boxes, centre and size (0 = none)",
+            Check::range(0.0, 0.99));
+    v.field("box_network_weight", box_network_weight,
+            "network: the box network's share of each box, the rest from the confident joints' extent as steady "
+            "measures it (1 = the network alone)",
+            Check::range(0.0, 1.0));
     v.field("box_velocity", box_velocity,
             "steady: share of the person's recent per-frame motion the box moves ahead by", Check::range(0.0, 2.0));
     v.field("fold_bn", fold_bn, "fold batch norm into convolutions at load time", Check::none());

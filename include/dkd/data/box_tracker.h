@@ -21,6 +21,12 @@
 //   extent  the confident joints' extent enlarged by infer.box_scale, each side
 //           within 0.8-1.25x of the previous box, exponentially smoothed with
 //           infer.box_smoothing (the earlier rule).
+//   network the box the box network (models/box_net.h) found in the frame's
+//           crop, blended with steady's joints' box (infer.box_network_weight
+//           is the network's share: the pose networks' joints move with the
+//           crop, the box network's answer does not, but it is coarser), its
+//           sides changing by at most infer.box_max_size_change per frame,
+//           centre and size smoothed with infer.box_network_smoothing.
 #include <vector>
 
 #include <opencv2/core/types.hpp>
@@ -37,14 +43,19 @@ class BoxTracker {
   /// A new video of frames of `image_size`: `box` crops its first frame.
   void start(const Box& box, cv::Size image_size);
   /// The prediction for the frame cropped with box() (image pixels, J joints
-  /// with their heatmap peaks) moves the box on to the next frame.
-  void update(const std::vector<Point2>& keypoints, const std::vector<float>& confidence);
+  /// with their heatmap peaks; with the network rule the box network's box,
+  /// required) moves the box on to the next frame.
+  void update(const std::vector<Point2>& keypoints, const std::vector<float>& confidence,
+              const Box* network_box = nullptr);
+  /// Whether update() needs the box network's box.
+  bool needs_network() const { return rule_.box_rule == BoxRuleKind::network; }
   /// The box the current frame is cropped with.
   const Box& box() const { return box_; }
 
  private:
   void update_extent(const std::vector<Point2>& keypoints, const std::vector<float>& confidence);
   void update_steady(const std::vector<Point2>& keypoints, const std::vector<float>& confidence);
+  void update_network(const std::vector<Point2>& keypoints, const std::vector<float>& confidence, const Box& seen);
   /// The box the confident joints say (steady): their extent in the
   /// first box's relation to it. False when fewer than 2 joints are confident.
   struct Measurement {
@@ -66,6 +77,7 @@ class BoxTracker {
   bool has_center_ = false;
   // steady: the first frame's box over its joints' extent (size and centre shift).
   bool calibrated_ = false;
+  bool network_started_ = false;
   double scale_ = 1.0;
   Point2 shift_;
 };

@@ -40,6 +40,7 @@ struct ClipSample {
   torch::Tensor heatmaps;                 ///< [T, J, H/4, W/4] float
   torch::Tensor weights;                  ///< [T, J] float (1 = visible and inside the crop)
   torch::Tensor joints;                   ///< [T, J, 2] float, target joints in input-crop pixels (after flip swap)
+  torch::Tensor boxes;                    ///< [T, 4] float, the ground-truth box in the crop (box_to_crop_code)
   int video = -1;                         ///< index into the dataset's videos
   std::vector<int> frames;                ///< frame indices in the video
   std::vector<CropTransform> transforms;  ///< image -> input crop, per frame

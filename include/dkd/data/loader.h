@@ -29,6 +29,7 @@ struct Batch {
   torch::Tensor heatmaps;                              ///< [B, T, J, H/4, W/4] float
   torch::Tensor weights;                               ///< [B, T, J] float (visibility)
   torch::Tensor joints;                                ///< [B, T, J, 2] target joints in input-crop pixels
+  torch::Tensor boxes;                                 ///< [B, T, 4] the ground-truth box in the crop (BoxCode)
   std::vector<int> videos;                             ///< index into the loader's videos
   std::vector<std::string> video_ids;                  ///< VideoRecord::id per sample
   std::vector<std::vector<int>> frames;                ///< frame indices per sample

@@ -56,6 +56,18 @@ Region box_region(const Box& box, double scale, double aspect);
 /// Union of boxes.
 Box box_union(const std::vector<Box>& boxes);
 
+/// A box as the box network codes it in a crop (models/box_net.h): its centre
+/// relative to the crop's centre, in crop sides, and the log of its size over
+/// the crop's: {(cx + 1/2) / out_w - 1/2, (cy + 1/2) / out_h - 1/2, log(w / out_w), log(h / out_h)}
+/// (crop pixel i covers [i - 1/2, i + 1/2]),
+/// with the box mapped through `crop` (image -> crop pixels; under a rotation,
+/// the bounds of its mapped corners).
+using BoxCode = std::array<float, 4>;
+BoxCode box_to_crop_code(const Box& box, const CropTransform& crop);
+/// The inverse: the image box a code in `crop` stands for (finite sizes; codes
+/// are clamped to boxes between 1/64 and 8 crop sides).
+Box box_from_crop_code(const BoxCode& code, const CropTransform& crop);
+
 /// Warps an image into the crop (bilinear, constant black border).
 cv::Mat warp_image(const cv::Mat& image, const CropTransform& transform);
 /// The same into `out`, whose buffer is reused when it already has the crop's size.

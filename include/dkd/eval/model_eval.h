@@ -73,6 +73,13 @@ class EvalModel {
   /// for the next next_frames call, e.g. after the others ended.
   void keep_videos(const std::vector<int64_t>& videos);
 
+  /// The tracker's box network (infer.box_rule: network) on crops [N, 3, H, W]
+  /// whose image -> input transforms are `input_transforms`: each person's box
+  /// in the image. Error when the model has none.
+  std::vector<Box> find_boxes(const torch::Tensor& frames, const std::vector<CropTransform>& input_transforms);
+  bool has_box_net() const { return static_cast<bool>(box_); }
+  void set_box_net(BoxNet box) { box_ = std::move(box); }
+
   /// Horizontal flip test for the streaming calls (a second, mirrored DKD stream).
   void set_flip_test(bool flip, const Skeleton* skeleton);
 
@@ -86,7 +93,8 @@ class EvalModel {
 
   DkdModel dkd_{nullptr};
   PerFrameModel per_frame_{nullptr};
-  DkdStream stream_;  ///< one DKD stream per video and the keyframe rule (shared with dkd_infer)
+  BoxNet box_{nullptr};  ///< the tracker's box network, where the model set has one
+  DkdStream stream_;     ///< one DKD stream per video and the keyframe rule (shared with dkd_infer)
   bool flip_ = false;
   const Skeleton* skeleton_ = nullptr;
 };

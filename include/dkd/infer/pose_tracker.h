@@ -35,6 +35,7 @@
 #include "dkd/data/transforms.h"
 #include "dkd/data/video.h"
 #include "dkd/infer/bn_fold.h"
+#include "dkd/models/box_net.h"
 #include "dkd/models/dkd_model.h"
 #include "dkd/models/dkd_stream.h"
 
@@ -64,14 +65,19 @@ void check_box_in_frame(const Box& box, cv::Size image_size);
 /// backbone files of the config are not read. Error naming the checkpoint and
 /// the part when it does not match the config.
 DkdModel load_model_for_inference(const Config& config, const std::string& checkpoint);
+/// The tracker's box network of `checkpoint` (its box stage; infer.box_rule:
+/// network), in eval mode on config.runtime.device.
+BoxNet load_box_net_for_inference(const Config& config, const std::string& checkpoint);
 
 class PoseTracker {
  public:
-  /// Builds the model of `config` and loads `checkpoint` (see load_model_for_inference).
+  /// Builds the model of `config` and loads `checkpoint` (see load_model_for_inference;
+  /// with infer.box_rule network also its box network).
   PoseTracker(const Config& config, const std::string& checkpoint);
   /// Uses an already built model (tests, benchmarks with random weights). The
   /// model is moved to config.runtime.device, put in eval mode and, with
-  /// infer.fold_bn, folded (in place: the caller's module is changed).
+  /// infer.fold_bn, folded (in place: the caller's module is changed). With
+  /// infer.box_rule network the box network is untrained until set_box_net.
   PoseTracker(const Config& config, DkdModel model);
 
   /// First frame: the initializer on `frame` cropped around `box`. Also resets
@@ -85,6 +91,10 @@ class PoseTracker {
   /// `box`; the tracker's state is untouched. The baseline that track() is
   /// compared with (dkd_infer --bench).
   TrackResult estimate_per_frame(const cv::Mat& frame, const Box& box);
+
+  /// The box network infer.box_rule network follows the person with (the
+  /// checkpoint's, or this one: tests, benchmarks).
+  void set_box_net(BoxNet box);
 
   bool started() const { return started_; }
   /// Initializer runs since construction (start() and re-initialisations).
@@ -107,6 +117,9 @@ class PoseTracker {
   /// [1, 2, 3] image -> heatmap affine of the crop, for DKD's location prior (else undefined).
   torch::Tensor crops_of(const CropTransform& input_crop) const;
   TrackResult decode(const torch::Tensor& heatmaps, const CropTransform& heatmap_transform, const Box& box);
+  /// With infer.box_rule network: the box network's box in the crop input_
+  /// holds (image -> input transform `input_transform`); else null.
+  const Box* find_box(const CropTransform& input_transform);
 
   Config config_;
   DkdModel model_{nullptr};
@@ -121,7 +134,9 @@ class PoseTracker {
   cv::Mat patch_;          ///< the crop, reused every frame
   DkdStream stream_;       ///< the DKD stream and its keyframe rule (shared with dkd_eval)
   bool started_ = false;
-  BoxTracker boxes_;  ///< the box rule (shared with dkd_eval's tracked boxes)
+  BoxTracker boxes_;         ///< the box rule (shared with dkd_eval's tracked boxes)
+  BoxNet box_net_{nullptr};  ///< infer.box_rule network: where the person's box is in a crop
+  Box found_box_;
   int64_t frame_index_ = 0;
   int64_t initializer_runs_ = 0;
   int64_t frames_processed_ = 0;

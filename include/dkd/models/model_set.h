@@ -9,6 +9,7 @@
 #include <torch/nn/module.h>
 
 #include "dkd/config/config.h"
+#include "dkd/models/box_net.h"
 #include "dkd/models/dkd_model.h"
 #include "dkd/models/per_frame_model.h"
 #include "dkd/models/temporal_discriminator.h"
@@ -20,9 +21,10 @@ struct ModelSet {
   PerFrameModel baseline{nullptr};     ///< per-frame small network (stage baseline)
   DkdModel dkd{nullptr};               ///< initializer + encoder + distillator + matching
   TemporalDiscriminator discriminator{nullptr};
+  BoxNet box{nullptr};  ///< the tracker's box network (stage box; infer.box_rule: network)
 
   /// Parts by checkpoint name: initializer, baseline, encoder, distillator,
-  /// matching, discriminator.
+  /// matching, discriminator, box.
   std::map<std::string, torch::nn::Module*> modules();
   /// The parts an evaluation of `kind` needs.
   std::map<std::string, torch::nn::Module*> modules_for(ModelKind kind);

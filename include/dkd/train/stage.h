@@ -8,8 +8,10 @@
 //   per_frame_stage.cpp  initializer and baseline: one frame per sample, heatmap MSE
 //   dkd_stage.cpp        DKD on clips: back-propagation through time, location
 //                        prior, teacher forcing, prior corruption, BEGAN
+//   box_stage.cpp        the tracker's box network on moved and scaled crops
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,11 +76,19 @@ class Stage {
   virtual void load_state(const CheckpointMeta& meta) {}
   /// Resets that state for a fresh start.
   virtual void reset_state() {}
+  /// The loss term the progress bar shows.
+  virtual const char* main_loss() const { return "loss_pose"; }
   /// Extra text for the progress bar after the loss ("k 0.0123").
   virtual std::string status(const LossTerms& terms) const { return ""; }
 
-  /// The model the stage's validation evaluates.
-  ModelKind validated_model() const { return model_of(kind()); }
+  /// The pose model the stage's validation evaluates (PCK); nullopt for the box
+  /// stage, validated by its boxes (Validator::validate_boxes).
+  std::optional<ModelKind> validated_model() const { return pose_model_of(kind()); }
+  /// The data pipeline of this stage's training samples, from the run's
+  /// (the box stage moves and scales its crops).
+  virtual DataConfig training_data(const DataConfig& data) const { return data; }
+  /// Further data set roots whose training splits this stage trains on too.
+  virtual std::vector<std::string> extra_training_roots() const { return {}; }
   /// Number of trained parameters (for the log).
   int64_t trainable_parameters() const;
 
@@ -90,6 +100,8 @@ class Stage {
 std::unique_ptr<Stage> make_per_frame_stage(StageKind kind, StageContext context);
 /// The DKD stage.
 std::unique_ptr<Stage> make_dkd_stage(StageContext context);
+/// The box stage: the tracker's box network (models/box_net.h).
+std::unique_ptr<Stage> make_box_stage(StageContext context);
 /// The stage of `kind`.
 std::unique_ptr<Stage> make_stage(StageKind kind, StageContext context);
 

@@ -28,6 +28,9 @@ class Validator {
   /// Mean PCK over joints of `kind` in `models` (-1 when there are no videos).
   /// `stage`, `epoch` and `step` label the log and the metrics line.
   double validate(ModelSet& models, ModelKind kind, const std::string& stage, int64_t epoch, int64_t step);
+  /// The box network's accuracy (% of frames, eval/box_accuracy.h) in crops
+  /// around moved ground-truth boxes: the box stage's measure for best.pt.
+  double validate_boxes(ModelSet& models, const std::string& stage, int64_t epoch, int64_t step);
 
  private:
   const Config& config_;
