@@ -120,6 +120,18 @@ Box box_from_crop_code(const BoxCode& code, const CropTransform& crop) {
   return {x1, y1, x2, y2};
 }
 
+std::vector<Box> boxes_from_crop_codes(const torch::Tensor& codes, const std::vector<CropTransform>& crops) {
+  if (codes.dim() != 2 || codes.size(1) != 4 || codes.size(0) != static_cast<int64_t>(crops.size()))
+    throw Error("boxes_from_crop_codes: expected codes [" + std::to_string(crops.size()) + ", 4] for as many crops");
+  const auto c = codes.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  const float* p = c.data_ptr<float>();
+  std::vector<Box> out;
+  out.reserve(crops.size());
+  for (std::size_t i = 0; i < crops.size(); ++i, p += 4)
+    out.push_back(box_from_crop_code({p[0], p[1], p[2], p[3]}, crops[i]));
+  return out;
+}
+
 Box box_union(const std::vector<Box>& boxes) {
   if (boxes.empty()) return {};
   Box u = boxes[0];

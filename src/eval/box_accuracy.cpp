@@ -43,7 +43,8 @@ BoxAccuracy measure_box_accuracy(BoxNet& box, const std::vector<VideoRecord>& vi
       transforms.push_back(tr);
     }
     if (crops.empty()) continue;
-    const std::vector<Box> found = box->boxes(torch::stack(crops).to(device), transforms);
+    const std::vector<Box> found =
+        boxes_from_crop_codes(box->forward(torch::stack(crops).to(device)).codes, transforms);
     for (std::size_t t = 0; t < found.size(); ++t) {
       const Box& gt = video.boxes[t];
       const Box& b = found[t];

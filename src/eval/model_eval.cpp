@@ -77,7 +77,7 @@ std::vector<Box> EvalModel::find_boxes(const torch::Tensor& frames,
   if (!box_) throw Error("infer.box_rule network: this model has no box network (train stage box)");
   torch::NoGradGuard no_grad;
   box_->eval();
-  return box_->boxes(frames, input_transforms);
+  return boxes_from_crop_codes(box_->forward(frames).codes, input_transforms);
 }
 
 void EvalModel::set_packed_inference(const InferConfig& infer) {

@@ -93,7 +93,7 @@ void PoseTracker::set_box_net(BoxNet box) {
 const Box* PoseTracker::find_box(const CropTransform& input_transform) {
   if (!boxes_.needs_network()) return nullptr;
   if (!box_net_) throw Error("infer.box_rule network: the tracker has no box network (train stage box)");
-  found_box_ = box_net_->boxes(input_, {input_transform}).at(0);
+  found_box_ = boxes_from_crop_codes(box_net_->forward(input_).codes, {input_transform}).at(0);
   return &found_box_;
 }
 

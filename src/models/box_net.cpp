@@ -79,19 +79,6 @@ BoxNetOutput BoxNetImpl::forward(const torch::Tensor& crops) {
   return out;
 }
 
-std::vector<Box> BoxNetImpl::boxes(const torch::Tensor& crops, const std::vector<CropTransform>& input_transforms) {
-  if (static_cast<int64_t>(input_transforms.size()) != crops.size(0))
-    throw Error("BoxNet::boxes: " + std::to_string(input_transforms.size()) + " transforms for " +
-                std::to_string(crops.size(0)) + " crops");
-  const auto codes = forward(crops).codes.to(torch::kCPU, torch::kFloat).contiguous();
-  const float* p = codes.data_ptr<float>();
-  std::vector<Box> out;
-  out.reserve(input_transforms.size());
-  for (std::size_t i = 0; i < input_transforms.size(); ++i, p += 4)
-    out.push_back(box_from_crop_code({p[0], p[1], p[2], p[3]}, input_transforms[i]));
-  return out;
-}
-
 int64_t BoxNetImpl::macs() const {
   const int64_t c = config_.channels, s = config_.input_size;
   const int64_t s2 = s / 2, s4 = s / 4, g = s / kStride;

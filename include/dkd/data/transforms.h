@@ -67,6 +67,8 @@ BoxCode box_to_crop_code(const Box& box, const CropTransform& crop);
 /// The inverse: the image box a code in `crop` stands for (finite sizes; codes
 /// are clamped to boxes between 1/64 and 8 crop sides).
 Box box_from_crop_code(const BoxCode& code, const CropTransform& crop);
+/// Codes [N, 4] (any device), row i in the crop of `crops[i]` -> image boxes.
+std::vector<Box> boxes_from_crop_codes(const torch::Tensor& codes, const std::vector<CropTransform>& crops);
 
 /// Warps an image into the crop (bilinear, constant black border).
 cv::Mat warp_image(const cv::Mat& image, const CropTransform& transform);

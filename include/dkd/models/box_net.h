@@ -30,7 +30,6 @@
 #include <torch/nn/pimpl.h>
 
 #include "dkd/config/config.h"
-#include "dkd/data/transforms.h"
 
 namespace dkd {
 
@@ -38,7 +37,7 @@ struct BoxNetOutput {
   torch::Tensor cell_edges;  ///< [N, 4, G]: each grid cell's box (left, top, right, bottom), crop sides
   torch::Tensor weights;     ///< [N, G]: the cells' weights (softmax)
   torch::Tensor edges;       ///< [N, 4]: the weighted box, crop sides from the crop's top-left
-  torch::Tensor codes;       ///< [N, 4]: the same as a BoxCode (data/transforms.h)
+  torch::Tensor codes;       ///< [N, 4]: the same as BoxCodes (data/transforms.h: boxes_from_crop_codes)
 };
 
 /// The box codes [N, 4] as edge positions [N, 4] (left, top, right, bottom) in crop sides.
@@ -55,9 +54,6 @@ class BoxNetImpl : public torch::nn::Module {
   /// Normalised crops [N, 3, H, W] (the pose network's input) -> edge
   /// distributions, edges and codes.
   BoxNetOutput forward(const torch::Tensor& crops);
-  /// The image boxes the codes of `crops` stand for, one per row; `input_transforms`
-  /// are the crops' image -> input transforms.
-  std::vector<Box> boxes(const torch::Tensor& crops, const std::vector<CropTransform>& input_transforms);
 
   /// Multiply-adds of one forward (for the complexity report).
   int64_t macs() const;
