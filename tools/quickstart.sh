@@ -45,7 +45,8 @@ t_data=$(now)
 
 echo "== 2/5 train: $CONFIG -> $WORK"
 resume=()
-[ -f "$WORK/last_checkpoint" ] && resume=(--resume)
+# An earlier run continues with this config (a stage added since, as the box stage, is trained).
+[ -f "$WORK/last_checkpoint" ] && resume=(--resume --resume-with-changes)
 "$BUILD/dkd_train" --config "$CONFIG" --work-dir "$WORK" "${resume[@]}" "$@"
 t_train=$(now)
 
