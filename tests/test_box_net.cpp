@@ -119,6 +119,7 @@ TEST(BoxNet, TrackedBoxesFollowTheBoxNetworkWithTheNetworkRule) {
   c.infer.box_rule = BoxRuleKind::network;
   c.infer.box_network_smoothing = 0.0;
   c.infer.box_max_size_change = 1.0;
+  c.infer.box_calibrate = false;
   VideoRecord v = test::make_record("penn", "0001", "walk", 4, false, 200, 160, 3);
   for (Box& b : v.boxes) b = Box{60, 40, 100, 80};
   test::write_penn_fixture(v, test::fresh_dir("box_net_tracked"));
@@ -137,6 +138,11 @@ TEST(BoxNet, TrackedBoxesFollowTheBoxNetworkWithTheNetworkRule) {
     EXPECT_NEAR(p.crop_boxes[t].y1, p.crop_boxes[0].y1, 1e-2f) << t;
     EXPECT_NEAR(p.crop_boxes[t].width(), 40.f, 1e-2f) << t;
   }
+  // Calibrated on the first frame's box, the same constant answer is this person's own
+  // offset, not a motion: the box stays where the first one was.
+  c.infer.box_calibrate = true;
+  const VideoPredictions calibrated = predict_video(m, v, c, torch::kCPU);
+  for (std::size_t t = 1; t < 4; ++t) EXPECT_NEAR(calibrated.crop_boxes[t].x1, v.boxes[0].x1, 1e-2f) << t;
 }
 
 TEST(BoxNet, PoseTrackerFollowsTheBoxNetworkWithTheNetworkRule) {
@@ -144,6 +150,7 @@ TEST(BoxNet, PoseTrackerFollowsTheBoxNetworkWithTheNetworkRule) {
   config.infer.box_rule = BoxRuleKind::network;
   config.infer.box_network_smoothing = 0.0;
   config.infer.box_max_size_change = 1.0;
+  config.infer.box_calibrate = false;
   config.model.box.input_size = 32;
   config.model.box.channels = 4;
   torch::manual_seed(2);

@@ -2,6 +2,7 @@
 // tracked boxes share, on hand-made keypoints.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -163,11 +164,12 @@ TEST(BoxTracker, SteadyKeepsTheBoxWhenThePersonIsLostAndStaysOnTheImage) {
   EXPECT_LE(0.5f * (boxes.box().x1 + boxes.box().x2), kImage.width - 1.f);
 }
 
-InferConfig network_rule(double smoothing) {
+InferConfig network_rule(double smoothing, bool calibrate = false) {
   InferConfig c;
   c.box_rule = BoxRuleKind::network;
   c.box_network_smoothing = smoothing;
   c.box_max_size_change = 0.05;
+  c.box_calibrate = calibrate;
   return c;
 }
 
@@ -203,6 +205,28 @@ TEST(BoxTracker, NetworkRuleSmoothsAndIgnoresBoxesItCannotUse) {
     boxes.update(figure(320, 250), kSure, &bad);
     expect_box_near(boxes.box(), before, 1e-4f);
   }
+}
+
+TEST(BoxTracker, NetworkRuleHoldsTheFirstBoxsRelationToTheNetworksAnswer) {
+  BoxTracker boxes(network_rule(0.0, /*calibrate=*/true));
+  const Box first{280, 140, 360, 340};  // 80 x 200, centre (320, 240)
+  boxes.start(first, kImage);
+  // The network places this person 20 px right of the given box and 0.8 of its size:
+  // that relation (a shift of 20 / 160 of its larger side, a size ratio of 1.25) stays.
+  const Box seen{308, 160, 372, 320};  // 64 x 160, centre (340, 240)
+  boxes.update(figure(0, 0), kSure, &seen);
+  expect_box_near(boxes.box(), first, 1e-3f);
+  const Box moved{318, 160, 382, 320};  // the person moved 10 px right
+  boxes.update(figure(0, 0), kSure, &moved);
+  EXPECT_NEAR(0.5f * (boxes.box().x1 + boxes.box().x2), 330.f, 1e-3f);
+  EXPECT_NEAR(boxes.box().width(), 80.f, 1e-3f);
+  EXPECT_NEAR(boxes.box().height(), 200.f, 1e-3f);
+  // A first box far from the network's answer (the whole frame) is held to the bounds.
+  BoxTracker loose(network_rule(0.0, true));
+  loose.start({0, 0, 640, 480}, kImage);
+  loose.update(figure(0, 0), kSure, &seen);
+  EXPECT_LE(loose.box().width(), 64 * 1.5f + 1e-3f);
+  EXPECT_LE(std::abs(0.5f * (loose.box().x1 + loose.box().x2) - 340.f), 0.25f * 160 + 1e-3f);
 }
 
 }  // namespace

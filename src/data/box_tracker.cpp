@@ -23,6 +23,8 @@ void BoxTracker::start(const Box& box, cv::Size image_size) {
   has_center_ = false;
   calibrated_ = false;
   network_started_ = false;
+  network_shift_ = {0.f, 0.f};
+  network_scale_ = {1.f, 1.f};
 }
 
 void BoxTracker::update(const std::vector<Point2>& keypoints, const std::vector<float>& confidence,
@@ -55,13 +57,35 @@ void BoxTracker::update_network(const std::vector<Point2>& keypoints, const std:
   const double wn = rule_.box_network_weight;
   const bool has_joints = wn < 1.0 && measure(keypoints, confidence, joints);
   if (!usable && !has_joints) return;  // nothing the box can follow: it stays where it is
+  // The network's box, in the first box's relation to the network's first answer
+  // (infer.box_calibrate): its error on a person is much the same from frame to
+  // frame, and the first frame's box says what it is.
+  double ncx = 0.5 * (seen.x1 + seen.x2), ncy = 0.5 * (seen.y1 + seen.y2), nw = seen.width(), nh = seen.height();
+  if (usable && !network_started_ && rule_.box_calibrate) {
+    const double side = std::max(1.0, std::max(nw, nh));
+    const auto shift = [&](double box_center, double center) {
+      return static_cast<float>(std::clamp((box_center - center) / side, -kMaxCalibrationShift, kMaxCalibrationShift));
+    };
+    network_shift_ = {shift(0.5 * (box_.x1 + box_.x2), ncx), shift(0.5 * (box_.y1 + box_.y2), ncy)};
+    network_scale_ = {static_cast<float>(std::clamp(box_.width() / std::max(1.0, nw), 1 / kCalibrationRange,
+                                                    kCalibrationRange)),
+                      static_cast<float>(std::clamp(box_.height() / std::max(1.0, nh), 1 / kCalibrationRange,
+                                                    kCalibrationRange))};
+  }
+  if (usable) {
+    const double side = std::max(1.0, std::max(nw, nh));
+    ncx += network_shift_.x * side;
+    ncy += network_shift_.y * side;
+    nw *= network_scale_.x;
+    nh *= network_scale_.y;
+  }
   Measurement m;
   const double a = !usable ? 0.0 : has_joints ? wn : 1.0;  // the network's share
   const auto mix = [&](double net, double joint) { return a * net + (1 - a) * (has_joints ? joint : 0.0); };
-  m.cx = mix(0.5 * (seen.x1 + seen.x2), joints.cx);
-  m.cy = mix(0.5 * (seen.y1 + seen.y2), joints.cy);
-  m.w = std::max(8.0, mix(seen.width(), joints.w));
-  m.h = std::max(8.0, mix(seen.height(), joints.h));
+  m.cx = mix(ncx, joints.cx);
+  m.cy = mix(ncy, joints.cy);
+  m.w = std::max(8.0, mix(nw, joints.w));
+  m.h = std::max(8.0, mix(nh, joints.h));
   // The first answer places the person (the given box may be loose): taken as it is.
   m.first = !network_started_;
   network_started_ = true;
@@ -73,10 +97,10 @@ void BoxTracker::update_network(const std::vector<Point2>& keypoints, const std:
     w = s * prev_w + (1 - s) * std::clamp(m.w, prev_w / (1.0 + change), prev_w * (1.0 + change));
     h = s * prev_h + (1 - s) * std::clamp(m.h, prev_h / (1.0 + change), prev_h * (1.0 + change));
   }
-  const double ncx = s * 0.5 * (box_.x1 + box_.x2) + (1 - s) * m.cx;
-  const double ncy = s * 0.5 * (box_.y1 + box_.y2) + (1 - s) * m.cy;
-  box_ = on_image(Box{static_cast<float>(ncx - w / 2), static_cast<float>(ncy - h / 2), static_cast<float>(ncx + w / 2),
-                      static_cast<float>(ncy + h / 2)});
+  const double bx = s * 0.5 * (box_.x1 + box_.x2) + (1 - s) * m.cx;
+  const double by = s * 0.5 * (box_.y1 + box_.y2) + (1 - s) * m.cy;
+  box_ = on_image(Box{static_cast<float>(bx - w / 2), static_cast<float>(by - h / 2), static_cast<float>(bx + w / 2),
+                      static_cast<float>(by + h / 2)});
 }
 
 void BoxTracker::update_extent(const std::vector<Point2>& keypoints, const std::vector<float>& confidence) {

@@ -539,7 +539,8 @@ struct InferConfig {
             "steady: the box's side changes by at most this fraction per frame", Check::range(0.001, 1.0));
     v.field("box_calibrate", box_calibrate,
             "steady: the first frame's box over its joints' extent sets the margin and centre of every later box "
-            "(else infer.box_scale, centred)",
+            "(else infer.box_scale, centred); network: the first frame's box against the box network's first "
+            "answer sets the shift and size ratio applied to its later answers (within 1/4 of the box, 1/1.5-1.5x)",
             Check::none());
     v.field("box_center_smoothing", box_center_smoothing,
             "steady: exponential smoothing of the box centre (0 = none; lower it for people who cross the frame)",

@@ -22,7 +22,8 @@
 //           within 0.8-1.25x of the previous box, exponentially smoothed with
 //           infer.box_smoothing (the earlier rule).
 //   network the box the box network (models/box_net.h) found in the frame's
-//           crop, blended with steady's joints' box (infer.box_network_weight
+//           crop, held in the relation the first box had to the network's first
+//           answer (infer.box_calibrate), blended with steady's joints' box (infer.box_network_weight
 //           is the network's share: the pose networks' joints move with the
 //           crop, the box network's answer does not, but it is coarser), its
 //           sides changing by at most infer.box_max_size_change per frame,
@@ -78,6 +79,10 @@ class BoxTracker {
   // steady: the first frame's box over its joints' extent (size and centre shift).
   bool calibrated_ = false;
   bool network_started_ = false;
+  // network: the first box's centre shift (in the network box's larger side) and
+  // size ratio (per axis) against the network's first answer.
+  Point2 network_shift_;
+  Point2 network_scale_{1.f, 1.f};
   double scale_ = 1.0;
   Point2 shift_;
 };
