@@ -67,10 +67,9 @@ void BoxTracker::update_network(const std::vector<Point2>& keypoints, const std:
       return static_cast<float>(std::clamp((box_center - center) / side, -kMaxCalibrationShift, kMaxCalibrationShift));
     };
     network_shift_ = {shift(0.5 * (box_.x1 + box_.x2), ncx), shift(0.5 * (box_.y1 + box_.y2), ncy)};
-    network_scale_ = {static_cast<float>(std::clamp(box_.width() / std::max(1.0, nw), 1 / kCalibrationRange,
-                                                    kCalibrationRange)),
-                      static_cast<float>(std::clamp(box_.height() / std::max(1.0, nh), 1 / kCalibrationRange,
-                                                    kCalibrationRange))};
+    network_scale_ = {
+        static_cast<float>(std::clamp(box_.width() / std::max(1.0, nw), 1 / kCalibrationRange, kCalibrationRange)),
+        static_cast<float>(std::clamp(box_.height() / std::max(1.0, nh), 1 / kCalibrationRange, kCalibrationRange))};
   }
   if (usable) {
     const double side = std::max(1.0, std::max(nw, nh));
