@@ -216,6 +216,7 @@ void append_decoded(const torch::Tensor& heatmaps, const std::vector<CropTransfo
 /// A frame cropped for the model: the input [3, H, W] and its heatmap transform.
 struct CroppedFrame {
   torch::Tensor input;
+  CropTransform input_transform;  ///< image -> input crop
   CropTransform heatmap_transform;
   cv::Size image_size;
 };
@@ -223,7 +224,7 @@ struct CroppedFrame {
 CroppedFrame crop_frame(const VideoRecord& video, int t, const Box& box, const Config& config) {
   const cv::Mat img = read_frame(video.frame_paths.at(static_cast<std::size_t>(t)));
   const CropTransform tr = test_crop_transform(box, config.data);
-  return {image_to_tensor(warp_image(img, tr)), tr.downscaled(kHeatmapStride), img.size()};
+  return {image_to_tensor(warp_image(img, tr)), tr, tr.downscaled(kHeatmapStride), img.size()};
 }
 
 /// Every video of the group cropped with its ground-truth boxes, read before
@@ -292,7 +293,7 @@ void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>
     if (active.empty()) break;
 
     std::vector<torch::Tensor> inputs;
-    std::vector<CropTransform> transforms;
+    std::vector<CropTransform> transforms, input_transforms;  // the latter for the box network
     std::vector<VideoPredictions*> owners;
     for (const int64_t v : active) {
       const auto i = static_cast<std::size_t>(v);
@@ -303,6 +304,7 @@ void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>
         out[i].crop_boxes.push_back(box);
         inputs.push_back(f.input);
         transforms.push_back(f.heatmap_transform);
+        input_transforms.push_back(f.input_transform);
       } else {
         inputs.push_back(tests[i].frames[t]);
         transforms.push_back(tests[i].heatmap_transforms.at(static_cast<std::size_t>(t)));
@@ -323,13 +325,7 @@ void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>
     append_decoded(heatmaps, transforms, config, owners);
     // infer.box_rule network: the box network on the same crops says where each person's box is.
     std::vector<Box> found;
-    if (config.infer.box_rule == BoxRuleKind::network) {
-      std::vector<CropTransform> input_transforms;
-      for (const int64_t v : active)
-        input_transforms.push_back(
-            test_crop_transform(out[static_cast<std::size_t>(v)].crop_boxes.back(), config.data));
-      found = model.find_boxes(x, input_transforms);
-    }
+    if (config.infer.box_rule == BoxRuleKind::network) found = model.find_boxes(x, input_transforms);
     for (std::size_t row = 0; row < active.size(); ++row) {
       VideoPredictions& o = *owners[row];
       const int J = videos[static_cast<std::size_t>(active[row])]->num_joints;

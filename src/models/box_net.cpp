@@ -57,7 +57,7 @@ BoxNetImpl::BoxNetImpl(const BoxNetConfig& config, const std::string& key) : con
 BoxNetOutput BoxNetImpl::forward(const torch::Tensor& crops) {
   if (crops.dim() != 4 || crops.size(1) != 3)
     throw Error("BoxNet: expected crops [N, 3, H, W], got " + std::to_string(crops.dim()) + " dimensions");
-  const int64_t s = config_.input_size, n = crops.size(0);
+  const int64_t s = config_.input_size;
   const auto x = crops.size(2) == s && crops.size(3) == s ? crops : torch::adaptive_avg_pool2d(crops, {s, s});
   const auto y = head->forward(trunk->forward(x)).flatten(2);  // [N, 5, G]
   const auto distances = y.narrow(1, 0, 4);                    // crop sides from the cell to each edge
@@ -75,7 +75,6 @@ BoxNetOutput BoxNetImpl::forward(const torch::Tensor& crops) {
   out.codes = torch::stack(
       {0.5 * (l + r) - 0.5, 0.5 * (t + b) - 0.5, (r - l).clamp_min(min_side).log(), (b - t).clamp_min(min_side).log()},
       1);
-  (void)n;
   return out;
 }
 

@@ -6,9 +6,7 @@
 #include <torch/torch.h>
 
 #include "dkd/data/loader.h"
-#include "dkd/dist/gradient_reducer.h"
 #include "dkd/models/box_net.h"
-#include "dkd/train/optim.h"
 #include "dkd/train/stage.h"
 
 namespace dkd {
@@ -37,11 +35,7 @@ class BoxStage final : public Stage {
     return {ctx_.config.train.box_data};
   }
 
-  void prepare(double lr) override {
-    params_ = model_->parameters();
-    optimizer_ = make_optimizer(params_, ctx_.config.train, lr);
-    reducer_ = std::make_unique<GradientReducer>(ctx_.dist, params_, ctx_.config.dist.bucket_mb);
-  }
+  void prepare(double lr) override { update_.prepare(*model_, ctx_, lr); }
 
   LossTerms step(const Batch& batch, int64_t /*step*/, double /*progress*/) override {
     // One frame per sample: [B, 1, ...] -> [B, ...].
@@ -56,26 +50,20 @@ class BoxStage final : public Stage {
       centre = (out.codes.slice(1, 0, 2) - targets.slice(1, 0, 2)).abs().mean();
       size = (out.codes.slice(1, 2, 4) - targets.slice(1, 2, 4)).abs().mean();
     }
-    optimizer_->zero_grad();
-    loss.backward();
-    reducer_->reduce();
-    clip_gradients(params_, ctx_.config.train.grad_clip);
-    optimizer_->step();
+    update_.update(loss);
     return {{"loss_box", loss.item<double>()},
             {"loss_box_centre", centre.item<double>()},
             {"loss_box_size", size.item<double>()}};
   }
 
-  void set_lr(double lr) override { dkd::set_lr(*optimizer_, lr); }
+  void set_lr(double lr) override { update_.set_lr(lr); }
   torch::nn::Module& trained() override { return *model_; }
-  std::vector<torch::Tensor> parameters() const override { return params_; }
-  OptimizerMap optimizers() override { return {{"box", optimizer_.get()}}; }
+  std::vector<torch::Tensor> parameters() const override { return update_.parameters(); }
+  OptimizerMap optimizers() override { return {{"box", update_.optimizer()}}; }
 
  private:
   BoxNet model_;
-  std::vector<torch::Tensor> params_;
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;
-  std::unique_ptr<GradientReducer> reducer_;
+  SingleOptimizer update_;
 };
 
 }  // namespace

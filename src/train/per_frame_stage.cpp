@@ -3,10 +3,8 @@
 #include <torch/torch.h>
 
 #include "dkd/data/loader.h"
-#include "dkd/dist/gradient_reducer.h"
 #include "dkd/train/losses.h"
 #include "dkd/train/mixed_precision.h"
-#include "dkd/train/optim.h"
 #include "dkd/train/stage.h"
 
 namespace dkd {
@@ -40,11 +38,7 @@ class PerFrameStage final : public Stage {
 
   StageKind kind() const override { return kind_; }
 
-  void prepare(double lr) override {
-    params_ = model_->parameters();
-    optimizer_ = make_optimizer(params_, ctx_.config.train, lr);
-    reducer_ = std::make_unique<GradientReducer>(ctx_.dist, params_, ctx_.config.dist.bucket_mb);
-  }
+  void prepare(double lr) override { update_.prepare(*model_, ctx_, lr); }
 
   LossTerms step(const Batch& batch, int64_t /*step*/, double /*progress*/) override {
     // Per-frame stages see clips of one frame: [B, 1, ...] -> [B, ...].
@@ -58,26 +52,20 @@ class PerFrameStage final : public Stage {
       heatmaps = model_->forward(images);
     }
     const auto loss = heatmap_mse(heatmaps.to(torch::kFloat), targets, weights);
-    optimizer_->zero_grad();
-    loss.backward();
-    reducer_->reduce();
-    clip_gradients(params_, ctx_.config.train.grad_clip);
-    optimizer_->step();
+    update_.update(loss);
     return {{"loss_pose", loss.item<double>()}};
   }
 
-  void set_lr(double lr) override { dkd::set_lr(*optimizer_, lr); }
+  void set_lr(double lr) override { update_.set_lr(lr); }
   torch::nn::Module& trained() override { return *model_; }
-  std::vector<torch::Tensor> parameters() const override { return params_; }
-  OptimizerMap optimizers() override { return {{"pose", optimizer_.get()}}; }
+  std::vector<torch::Tensor> parameters() const override { return update_.parameters(); }
+  OptimizerMap optimizers() override { return {{"pose", update_.optimizer()}}; }
 
  private:
   StageKind kind_;
   PerFrameModel model_;
   bool bfloat16_;
-  std::vector<torch::Tensor> params_;
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;
-  std::unique_ptr<GradientReducer> reducer_;
+  SingleOptimizer update_;
 };
 
 }  // namespace

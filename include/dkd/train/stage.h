@@ -25,6 +25,7 @@
 namespace dkd {
 
 class DistContext;
+class GradientReducer;
 struct Batch;
 
 /// The named scalars of one step ("loss_pose", "d_real", ...), logged to metrics.jsonl.
@@ -94,6 +95,27 @@ class Stage {
 
  protected:
   StageContext ctx_;
+};
+
+/// One module's parameters with their optimizer and gradient reducer: the
+/// update of a stage with one loss (the per-frame and box stages).
+class SingleOptimizer {
+ public:
+  SingleOptimizer();
+  ~SingleOptimizer();
+  /// Optimizer (train.optimizer at `lr`) and reducer over `module`'s parameters.
+  void prepare(torch::nn::Module& module, const StageContext& context, double lr);
+  /// zero_grad, backward of `loss`, gradients reduced over ranks and clipped (train.grad_clip), step.
+  void update(const torch::Tensor& loss);
+  void set_lr(double lr);
+  const std::vector<torch::Tensor>& parameters() const { return params_; }
+  torch::optim::Optimizer* optimizer() const { return optimizer_.get(); }
+
+ private:
+  double grad_clip_ = 0.0;
+  std::vector<torch::Tensor> params_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<GradientReducer> reducer_;
 };
 
 /// The per-frame stages: initializer (large network) and baseline (small network).
