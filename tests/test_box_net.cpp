@@ -120,6 +120,7 @@ TEST(BoxNet, TrackedBoxesFollowTheBoxNetworkWithTheNetworkRule) {
   c.infer.box_network_smoothing = 0.0;
   c.infer.box_max_size_change = 1.0;
   c.infer.box_calibrate = false;
+  c.infer.box_network_flip = false;  // the constant answer below is not mirror-symmetric
   VideoRecord v = test::make_record("penn", "0001", "walk", 4, false, 200, 160, 3);
   for (Box& b : v.boxes) b = Box{60, 40, 100, 80};
   test::write_penn_fixture(v, test::fresh_dir("box_net_tracked"));
@@ -138,11 +139,38 @@ TEST(BoxNet, TrackedBoxesFollowTheBoxNetworkWithTheNetworkRule) {
     EXPECT_NEAR(p.crop_boxes[t].y1, p.crop_boxes[0].y1, 1e-2f) << t;
     EXPECT_NEAR(p.crop_boxes[t].width(), 40.f, 1e-2f) << t;
   }
+  // Refined (infer.box_network_refine 1): each frame is cropped again where the network
+  // says in its first crop, so each crop moves twice as far, 10% of its side.
+  c.infer.box_network_refine = 1.0;
+  const VideoPredictions refined = predict_video(m, v, c, torch::kCPU);
+  for (std::size_t t = 1; t < 4; ++t)
+    EXPECT_NEAR(refined.crop_boxes[t].x1 - refined.crop_boxes[t - 1].x1, 0.1f * crop_side, 1e-2f) << t;
+  c.infer.box_network_refine = 0.0;
   // Calibrated on the first frame's box, the same constant answer is this person's own
   // offset, not a motion: the box stays where the first one was.
   c.infer.box_calibrate = true;
   const VideoPredictions calibrated = predict_video(m, v, c, torch::kCPU);
   for (std::size_t t = 1; t < 4; ++t) EXPECT_NEAR(calibrated.crop_boxes[t].x1, v.boxes[0].x1, 1e-2f) << t;
+}
+
+TEST(BoxNet, WithTheMirroredCropItsAnswerMirrorsWithTheCrop) {
+  BoxNetConfig config;
+  config.input_size = 32;
+  config.channels = 4;
+  torch::manual_seed(5);
+  BoxNet net(config);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const auto crops = torch::randn({2, 3, 32, 32});
+  const auto mirror = torch::tensor({-1.f, 1.f, 1.f, 1.f});
+  // One pass: a random network's answer does not mirror with the crop.
+  const auto plain = net->find(crops, false);
+  EXPECT_TRUE(torch::allclose(plain, net->forward(crops).codes));
+  EXPECT_FALSE(torch::allclose(net->find(crops.flip({3}), false), plain * mirror, 1e-3, 1e-3));
+  // With the mirrored crop it does, and it is the mean of the two passes.
+  const auto both = net->find(crops, true);
+  EXPECT_TRUE(torch::allclose(net->find(crops.flip({3}), true), both * mirror, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(both, 0.5 * (plain + net->find(crops.flip({3}), false) * mirror), 1e-5, 1e-5));
 }
 
 TEST(BoxNet, PoseTrackerFollowsTheBoxNetworkWithTheNetworkRule) {
@@ -151,6 +179,7 @@ TEST(BoxNet, PoseTrackerFollowsTheBoxNetworkWithTheNetworkRule) {
   config.infer.box_network_smoothing = 0.0;
   config.infer.box_max_size_change = 1.0;
   config.infer.box_calibrate = false;
+  config.infer.box_network_flip = false;  // the constant answer below is not mirror-symmetric
   config.model.box.input_size = 32;
   config.model.box.channels = 4;
   torch::manual_seed(2);

@@ -229,5 +229,35 @@ TEST(BoxTracker, NetworkRuleHoldsTheFirstBoxsRelationToTheNetworksAnswer) {
   EXPECT_LE(std::abs(0.5f * (loose.box().x1 + loose.box().x2) - 340.f), 0.25f * 160 + 1e-3f);
 }
 
+TEST(BoxTracker, NetworkRuleRefinesTheFramesBoxBeforeThePoseNetworkRuns) {
+  InferConfig rule = network_rule(0.0, /*calibrate=*/true);
+  BoxTracker off(rule);
+  off.start({280, 140, 360, 340}, kImage);
+  EXPECT_FALSE(off.refines());  // infer.box_network_refine is 0 by default
+  rule.box_network_refine = 0.5;
+  EXPECT_EQ(box_network_runs_per_frame(rule), 4);  // the mirrored crop, and twice a frame
+  BoxTracker boxes(rule);
+  const Box first{280, 140, 360, 340};
+  boxes.start(first, kImage);
+  EXPECT_FALSE(boxes.refines());  // not before the first answer calibrated the rule
+  // Calibrated on the first answer (20 px right, 0.8 of the size) as update() does.
+  const Box seen{308, 160, 372, 320};
+  boxes.update(figure(0, 0), kSure, &seen);
+  ASSERT_TRUE(boxes.refines());
+  // In the next frame's crop the network finds the person 40 px further right:
+  // calibrated, centre 360; half of the way (0.5) moves the box to 340.
+  boxes.refine({348, 160, 412, 320});
+  EXPECT_NEAR(0.5f * (boxes.box().x1 + boxes.box().x2), 340.f, 1e-3f);
+  EXPECT_NEAR(boxes.box().width(), 80.f, 1e-3f);
+  // A box it cannot use leaves the box where it is.
+  const Box before = boxes.box();
+  boxes.refine({400, 140, 320, 340});
+  expect_box_near(boxes.box(), before, 1e-4f);
+  rule.box_network_flip = false;
+  EXPECT_EQ(box_network_runs_per_frame(rule), 2);
+  rule.box_rule = BoxRuleKind::steady;
+  EXPECT_EQ(box_network_runs_per_frame(rule), 0);
+}
+
 }  // namespace
 }  // namespace dkd

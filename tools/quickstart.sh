@@ -16,7 +16,7 @@ DATA="data/synthetic"
 WORK="work_dirs/quickstart"
 VIDEOS="${DKD_QUICKSTART_VIDEOS:-300}"
 BOX_DATA="data/synthetic_boxes"  # train.box_data in configs/synthetic.yaml
-BOX_VIDEOS=600
+BOX_VIDEOS=4800  # of 4-6 frames each: many people, few frames of each
 for tool in dkd_data dkd_train dkd_eval dkd_infer; do
   [ -x "$BUILD/$tool" ] || { echo "quickstart: $BUILD/$tool is missing; run tools/setup.sh first" >&2; exit 1; }
 done
@@ -38,7 +38,8 @@ if [ -f "$BOX_DATA/.dkd_quickstart_$BOX_VIDEOS" ] && "$BUILD/dkd_data" check --d
   echo "reusing $BOX_DATA"
 else
   echo "   and $BOX_VIDEOS more for the tracker's box network ($BOX_DATA)"
-  "$BUILD/dkd_data" synth --format penn --out "$BOX_DATA" --videos "$BOX_VIDEOS" --seed 11 --force
+  "$BUILD/dkd_data" synth --format penn --out "$BOX_DATA" --videos "$BOX_VIDEOS" --min-frames 4 --max-frames 6 \
+    --seed 11 --force
   touch "$BOX_DATA/.dkd_quickstart_$BOX_VIDEOS"
 fi
 t_data=$(now)

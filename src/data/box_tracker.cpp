@@ -13,6 +13,11 @@ constexpr double kCalibrationRange = 1.5;
 constexpr double kMaxCalibrationShift = 0.25;
 }  // namespace
 
+int box_network_runs_per_frame(const InferConfig& rule) {
+  if (rule.box_rule != BoxRuleKind::network) return 0;
+  return (rule.box_network_flip ? 2 : 1) * (rule.box_network_refine > 0.0 ? 2 : 1);
+}
+
 BoxTracker::BoxTracker(const InferConfig& rule) : rule_(rule) {}
 
 void BoxTracker::start(const Box& box, cv::Size image_size) {
@@ -44,42 +49,67 @@ void BoxTracker::update(const std::vector<Point2>& keypoints, const std::vector<
   }
 }
 
+bool BoxTracker::usable(const Box& seen) const {
+  const float W = static_cast<float>(image_size_.width), H = static_cast<float>(image_size_.height);
+  return std::isfinite(seen.x1) && std::isfinite(seen.y1) && std::isfinite(seen.x2) && std::isfinite(seen.y2) &&
+         seen.width() > 0 && seen.height() > 0 && seen.x2 > 0 && seen.y2 > 0 && seen.x1 < W && seen.y1 < H;
+}
+
+BoxTracker::Measurement BoxTracker::calibrated(const Box& seen) const {
+  Measurement m;
+  const double side = std::max(1.0f, std::max(seen.width(), seen.height()));
+  m.cx = 0.5 * (seen.x1 + seen.x2) + network_shift_.x * side;
+  m.cy = 0.5 * (seen.y1 + seen.y2) + network_shift_.y * side;
+  m.w = seen.width() * network_scale_.x;
+  m.h = seen.height() * network_scale_.y;
+  return m;
+}
+
+void BoxTracker::refine(const Box& network_box) {
+  if (!refines() || !usable(network_box)) return;
+  const Measurement m = calibrated(network_box);
+  const double r = rule_.box_network_refine;
+  const double prev_w = std::max(1.0f, box_.width()), prev_h = std::max(1.0f, box_.height());
+  const double change = rule_.box_max_size_change;
+  const double w =
+      (1 - r) * prev_w + r * std::clamp(std::max(8.0, m.w), prev_w / (1.0 + change), prev_w * (1.0 + change));
+  const double h =
+      (1 - r) * prev_h + r * std::clamp(std::max(8.0, m.h), prev_h / (1.0 + change), prev_h * (1.0 + change));
+  const double cx = (1 - r) * 0.5 * (box_.x1 + box_.x2) + r * m.cx;
+  const double cy = (1 - r) * 0.5 * (box_.y1 + box_.y2) + r * m.cy;
+  box_ = on_image(Box{static_cast<float>(cx - w / 2), static_cast<float>(cy - h / 2), static_cast<float>(cx + w / 2),
+                      static_cast<float>(cy + h / 2)});
+}
+
 void BoxTracker::update_network(const std::vector<Point2>& keypoints, const std::vector<float>& confidence,
                                 const Box& seen) {
-  const float W = static_cast<float>(image_size_.width), H = static_cast<float>(image_size_.height);
-  const bool usable = std::isfinite(seen.x1) && std::isfinite(seen.y1) && std::isfinite(seen.x2) &&
-                      std::isfinite(seen.y2) && seen.width() > 0 && seen.height() > 0 && seen.x2 > 0 && seen.y2 > 0 &&
-                      seen.x1 < W && seen.y1 < H;
+  const bool usable_box = usable(seen);
   // The joints' box (steady's measure, calibrated on the first frame) where
   // infer.box_network_weight < 1: precise from frame to frame, but it keeps
   // the pose network's errors; the box network's is coarser but does not.
   Measurement joints;
   const double wn = rule_.box_network_weight;
   const bool has_joints = wn < 1.0 && measure(keypoints, confidence, joints);
-  if (!usable && !has_joints) return;  // nothing the box can follow: it stays where it is
+  if (!usable_box && !has_joints) return;  // nothing the box can follow: it stays where it is
   // The network's box, in the first box's relation to the network's first answer
   // (infer.box_calibrate): its error on a person is much the same from frame to
   // frame, and the first frame's box says what it is.
-  double ncx = 0.5 * (seen.x1 + seen.x2), ncy = 0.5 * (seen.y1 + seen.y2), nw = seen.width(), nh = seen.height();
-  if (usable && !network_started_ && rule_.box_calibrate) {
+  if (usable_box && !network_started_ && rule_.box_calibrate) {
+    const double nw = seen.width(), nh = seen.height();
     const double side = std::max(1.0, std::max(nw, nh));
     const auto shift = [&](double box_center, double center) {
       return static_cast<float>(std::clamp((box_center - center) / side, -kMaxCalibrationShift, kMaxCalibrationShift));
     };
-    network_shift_ = {shift(0.5 * (box_.x1 + box_.x2), ncx), shift(0.5 * (box_.y1 + box_.y2), ncy)};
+    network_shift_ = {shift(0.5 * (box_.x1 + box_.x2), 0.5 * (seen.x1 + seen.x2)),
+                      shift(0.5 * (box_.y1 + box_.y2), 0.5 * (seen.y1 + seen.y2))};
     network_scale_ = {
         static_cast<float>(std::clamp(box_.width() / std::max(1.0, nw), 1 / kCalibrationRange, kCalibrationRange)),
         static_cast<float>(std::clamp(box_.height() / std::max(1.0, nh), 1 / kCalibrationRange, kCalibrationRange))};
   }
-  if (usable) {
-    const double side = std::max(1.0, std::max(nw, nh));
-    ncx += network_shift_.x * side;
-    ncy += network_shift_.y * side;
-    nw *= network_scale_.x;
-    nh *= network_scale_.y;
-  }
+  const Measurement net = usable_box ? calibrated(seen) : Measurement{};
+  const double ncx = net.cx, ncy = net.cy, nw = net.w, nh = net.h;
   Measurement m;
-  const double a = !usable ? 0.0 : has_joints ? wn : 1.0;  // the network's share
+  const double a = !usable_box ? 0.0 : has_joints ? wn : 1.0;  // the network's share
   const auto mix = [&](double net, double joint) { return a * net + (1 - a) * (has_joints ? joint : 0.0); };
   m.cx = mix(ncx, joints.cx);
   m.cy = mix(ncy, joints.cy);

@@ -2,11 +2,13 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
 
+#include "dkd/data/box_tracker.h"
 #include "dkd/data/dataset.h"
 #include "dkd/eval/complexity.h"
 #include "dkd/eval/model_eval.h"
@@ -100,8 +102,10 @@ ModelEvaluation evaluate_model(const Config& config, const std::string& checkpoi
   out.report = measure_complexity(config);
   out.complexity = complexity_of(out.report, kind, out.totals, &out.gmacs_per_frame, &out.params);
   if (box_net) {
-    // Every frame after the first also runs the box network: part of what a tracked frame costs.
-    const double box_gmacs = static_cast<double>(models.box->macs()) * 1e-9;
+    // Every frame after the first also runs the box network (on the mirrored
+    // crop too, and again when refining): part of what a tracked frame costs.
+    const double box_gmacs =
+        static_cast<double>(models.box->macs()) * 1e-9 * std::max(1, box_network_runs_per_frame(config.infer));
     out.complexity["gmacs_box_network"] = box_gmacs;
     spdlog::info("box network: {:.4f} GMACs per frame (not in gmacs_per_frame)", box_gmacs);
   }

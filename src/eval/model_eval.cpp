@@ -72,12 +72,12 @@ void EvalModel::eval() {
   if (box_) box_->eval();
 }
 
-std::vector<Box> EvalModel::find_boxes(const torch::Tensor& frames,
-                                       const std::vector<CropTransform>& input_transforms) {
+std::vector<Box> EvalModel::find_boxes(const torch::Tensor& frames, const std::vector<CropTransform>& input_transforms,
+                                       bool flip) {
   if (!box_) throw Error("infer.box_rule network: this model has no box network (train stage box)");
   torch::NoGradGuard no_grad;
   box_->eval();
-  return boxes_from_crop_codes(box_->forward(frames).codes, input_transforms);
+  return boxes_from_crop_codes(box_->find(frames, flip), input_transforms);
 }
 
 void EvalModel::set_packed_inference(const InferConfig& infer) {
@@ -311,6 +311,21 @@ void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>
       }
       owners.push_back(&out[i]);
     }
+    // infer.box_network_refine: the box network reads these crops first, and
+    // the frames are cropped again around what it found.
+    if (tracked && t > 0 && boxes[static_cast<std::size_t>(active[0])].refines()) {
+      const auto found =
+          model.find_boxes(torch::stack(inputs).to(device), input_transforms, config.infer.box_network_flip);
+      for (std::size_t row = 0; row < active.size(); ++row) {
+        const auto i = static_cast<std::size_t>(active[row]);
+        boxes[i].refine(found[row]);
+        CroppedFrame f = crop_frame(*videos[i], t, boxes[i].box(), config);
+        out[i].crop_boxes.back() = boxes[i].box();
+        inputs[row] = f.input;
+        transforms[row] = f.heatmap_transform;
+        input_transforms[row] = f.input_transform;
+      }
+    }
     const auto x = torch::stack(inputs).to(device);
     std::vector<bool> ran(active.size(), true);
     const auto heatmaps =
@@ -325,7 +340,8 @@ void predict_in_lockstep(EvalModel& model, const std::vector<const VideoRecord*>
     append_decoded(heatmaps, transforms, config, owners);
     // infer.box_rule network: the box network on the same crops says where each person's box is.
     std::vector<Box> found;
-    if (config.infer.box_rule == BoxRuleKind::network) found = model.find_boxes(x, input_transforms);
+    if (config.infer.box_rule == BoxRuleKind::network)
+      found = model.find_boxes(x, input_transforms, config.infer.box_network_flip);
     for (std::size_t row = 0; row < active.size(); ++row) {
       VideoPredictions& o = *owners[row];
       const int J = videos[static_cast<std::size_t>(active[row])]->num_joints;

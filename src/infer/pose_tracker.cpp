@@ -93,7 +93,7 @@ void PoseTracker::set_box_net(BoxNet box) {
 const Box* PoseTracker::find_box(const CropTransform& input_transform) {
   if (!boxes_.needs_network()) return nullptr;
   if (!box_net_) throw Error("infer.box_rule network: the tracker has no box network (train stage box)");
-  found_box_ = boxes_from_crop_codes(box_net_->forward(input_).codes, {input_transform}).at(0);
+  found_box_ = boxes_from_crop_codes(box_net_->find(input_, config_.infer.box_network_flip), {input_transform}).at(0);
   return &found_box_;
 }
 
@@ -199,8 +199,14 @@ TrackResult PoseTracker::start(const cv::Mat& frame, const Box& box) {
 TrackResult PoseTracker::track(const cv::Mat& frame) {
   if (!started_) throw Error("PoseTracker::track: call start(frame, box) on the first frame");
   torch::InferenceMode guard;
-  const Box box = boxes_.box();
-  const CropTransform t = crop(frame, box);
+  Box box = boxes_.box();
+  CropTransform t = crop(frame, box);
+  if (boxes_.refines()) {  // infer.box_network_refine: cropped again where the box network finds the person
+    DKD_PROFILE_SCOPE("box");
+    boxes_.refine(*find_box(t));
+    box = boxes_.box();
+    t = crop(frame, box);
+  }
   const torch::Tensor crops = crops_of(t);
   // Keyframes as dkd_eval counts them: the rule lives in DkdStream.
   bool reinit = false;

@@ -78,6 +78,15 @@ BoxNetOutput BoxNetImpl::forward(const torch::Tensor& crops) {
   return out;
 }
 
+torch::Tensor BoxNetImpl::find(const torch::Tensor& crops, bool flip) {
+  const auto codes = forward(crops).codes;
+  if (!flip) return codes;
+  // A mirrored crop's code has its horizontal centre offset negated (codes are
+  // centred on the crop), its vertical offset and sizes unchanged.
+  const auto mirrored = forward(crops.flip({3})).codes * torch::tensor({-1.f, 1.f, 1.f, 1.f}, codes.options());
+  return 0.5 * (codes + mirrored);
+}
+
 int64_t BoxNetImpl::macs() const {
   const int64_t c = config_.channels, s = config_.input_size;
   const int64_t s2 = s / 2, s4 = s / 4, g = s / kStride;

@@ -37,6 +37,10 @@
 
 namespace dkd {
 
+/// How many times a tracked frame runs the box network under `rule` (0 unless
+/// the network rule; the mirrored crop and the refining pass each add one).
+int box_network_runs_per_frame(const InferConfig& rule);
+
 class BoxTracker {
  public:
   explicit BoxTracker(const InferConfig& rule);
@@ -50,6 +54,13 @@ class BoxTracker {
               const Box* network_box = nullptr);
   /// Whether update() needs the box network's box.
   bool needs_network() const { return rule_.box_rule == BoxRuleKind::network; }
+  /// Whether the frame is cropped again after refine() (infer.box_network_refine).
+  bool refines() const { return needs_network() && rule_.box_network_refine > 0.0 && network_started_; }
+  /// The box network's box in this frame's crop from box() (network rule, after
+  /// the first frame) moves box() towards it by infer.box_network_refine: the
+  /// frame is then cropped again, so the pose network sees the person where
+  /// they are now rather than where they were one frame ago.
+  void refine(const Box& network_box);
   /// The box the current frame is cropped with.
   const Box& box() const { return box_; }
 
@@ -64,6 +75,10 @@ class BoxTracker {
     bool first = false;  ///< the first prediction of the video (it calibrated the relation)
   };
   bool measure(const std::vector<Point2>& keypoints, const std::vector<float>& confidence, Measurement& m);
+  /// Whether the box network's box can be used (finite, non-empty, on the image).
+  bool usable(const Box& seen) const;
+  /// The box network's box in the first box's relation to its first answer.
+  Measurement calibrated(const Box& seen) const;
   /// The next box's size from a measurement: bounded change, smoothed.
   void next_size(const Measurement& m, double& w, double& h) const;
   /// Keeps `b`'s centre on the image and its size at most twice the image.

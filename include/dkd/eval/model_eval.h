@@ -76,7 +76,8 @@ class EvalModel {
   /// The tracker's box network (infer.box_rule: network) on crops [N, 3, H, W]
   /// whose image -> input transforms are `input_transforms`: each person's box
   /// in the image. Error when the model has none.
-  std::vector<Box> find_boxes(const torch::Tensor& frames, const std::vector<CropTransform>& input_transforms);
+  std::vector<Box> find_boxes(const torch::Tensor& frames, const std::vector<CropTransform>& input_transforms,
+                              bool flip);
   bool has_box_net() const { return static_cast<bool>(box_); }
   void set_box_net(BoxNet box) { box_ = std::move(box); }
 

@@ -54,6 +54,10 @@ class BoxNetImpl : public torch::nn::Module {
   /// Normalised crops [N, 3, H, W] (the pose network's input) -> edge
   /// distributions, edges and codes.
   BoxNetOutput forward(const torch::Tensor& crops);
+  /// The box codes [N, 4] the tracker uses; with `flip` the mean of the crops'
+  /// and their mirror images' codes (infer.box_network_flip: the network's
+  /// errors on a person are partly left-right asymmetric, and average out).
+  torch::Tensor find(const torch::Tensor& crops, bool flip);
 
   /// Multiply-adds of one forward (for the complexity report).
   int64_t macs() const;
