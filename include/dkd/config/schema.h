@@ -273,7 +273,8 @@ struct BoxNetConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("input_size", input_size, "side the crop is area-resampled to before the box network (a multiple of 8; the quickstart's 96 is its "
+    v.field("input_size", input_size,
+            "side the crop is area-resampled to before the box network (a multiple of 8; the quickstart's 96 is its "
             "crop as it is: resampled to 64, the centre error on new videos was 1.4 points of the box higher)",
             Check::range(16, 512));
     v.field("channels", channels, "channels of its first layer (2x in the four after it)", Check::range(1, 256));
