@@ -26,7 +26,9 @@
 #include "common.h"
 #include "dkd/data/transforms.h"
 #include "dkd/eval/complexity.h"
+#include "dkd/models/backbone.h"
 #include "dkd/models/blazepose.h"
+#include "dkd/models/packed_conv.h"
 #include "dkd/models/tflite_network.h"
 #include "dkd/models/tflite_reader.h"
 #include "dkd/util/error.h"
@@ -364,6 +366,42 @@ TEST(BlazePose, PutsTheFootballersJointsOnHisBody) {
           << dkd::blazepose_name(size) << " landmark " << landmark;
     }
   }
+}
+
+TEST(BlazePose, RunsInBFloat16WhereTheCpuHasBFloat16Convolutions) {
+  // The footballer's crop of the test above, float and bfloat16 (infer.precision).
+  const cv::Mat image = cv::imread("/usr/share/doc/opencv-doc/examples/data/messi5.jpg");
+  ASSERT_FALSE(image.empty());
+  const auto crop = dkd::CropTransform::make({259.5, 189.5}, 420, 420, 0, false, 256, 256);
+  cv::Mat rgb;
+  cv::cvtColor(dkd::warp_image(image, crop), rgb, cv::COLOR_BGR2RGB);
+  const auto input =
+      torch::from_blob(rgb.data, {1, 256, 256, 3}, torch::kUInt8).permute({0, 3, 1, 2}).to(torch::kFloat) / 255.0;
+  dkd::BlazePose net = dkd::load_blazepose(dkd::BlazePoseSize::full);
+  net->eval();
+  if (!dkd::packed_bfloat16_supported()) {
+    EXPECT_THROW(net->network->set_precision(dkd::Precision::bfloat16), dkd::Error);  // names infer.precision
+    GTEST_SKIP() << "no oneDNN bfloat16 convolutions on this CPU";
+  }
+  torch::NoGradGuard no_grad;
+  const auto f32 = net->forward(input);
+  EXPECT_EQ(dkd::set_packed_inference(*net, true, torch::kBFloat16), 1);
+  EXPECT_EQ(net->network->precision(), dkd::Precision::bfloat16);
+  const auto bf16 = net->forward(input);
+  EXPECT_EQ(bf16.landmarks.scalar_type(), torch::kFloat);
+  // The parameters stay float: switched back, the float answer is the same as before.
+  for (const auto& p : net->parameters()) ASSERT_EQ(p.scalar_type(), torch::kFloat);
+  dkd::set_packed_inference(*net, true, torch::kFloat);
+  EXPECT_TRUE(torch::equal(net->forward(input).landmarks, f32.landmarks));
+  // bfloat16 keeps 8 bits of mantissa: the body's landmarks move by a few crop pixels
+  // at most (256-pixel crop), the person flag and the heatmaps' peaks stay.
+  const auto moved = (bf16.landmarks.narrow(1, 0, 33).narrow(2, 0, 2) - f32.landmarks.narrow(1, 0, 33).narrow(2, 0, 2))
+                         .abs();
+  EXPECT_LT(moved.mean().item<float>(), 1.5f);
+  EXPECT_LT(moved.max().item<float>(), 6.f);
+  EXPECT_GT(bf16.pose_flag[0].item<float>(), 0.9f);
+  EXPECT_LT((bf16.heatmaps - f32.heatmaps).abs().max().item<float>(),
+            0.1f * f32.heatmaps.abs().max().item<float>() + 0.1f);
 }
 
 TEST(BlazePose, IsAModuleThatCountsFreezesAndTrains) {

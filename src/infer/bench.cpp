@@ -339,19 +339,25 @@ int run_blazepose_bench(const Config& config, const BenchOptions& options) {
     params.push_back(count_parameters(*nets.back()));
     nets.back()->to(device);
   }
+  // Float and, where this CPU has oneDNN bfloat16 convolutions, bfloat16 runs of
+  // each network, timed in the same rounds.
+  const bool bf16 = device.is_cpu() && packed_bfloat16_supported();
   std::vector<std::function<void()>> runs;
-  for (auto& net : nets) {
-    runs.push_back([&net, &input] {
-      const auto out = net->forward(input);
-      (void)out.landmarks.to(torch::kCPU);  // wait for the device
-    });
+  for (const Precision precision : {Precision::float32, Precision::bfloat16}) {
+    if (precision == Precision::bfloat16 && !bf16) continue;
+    for (auto& net : nets) {
+      runs.push_back([&net, &input, precision] {
+        net->network->set_precision(precision);
+        const auto out = net->forward(input);
+        (void)out.landmarks.to(torch::kCPU);  // wait for the device
+      });
+    }
   }
   std::vector<Timings> ms;
   {
     torch::InferenceMode guard;
     ms = time_round_robin(options.warmup, options.frames, runs);
   }
-  const bool bf16 = device.is_cpu() && packed_bfloat16_supported();
   std::printf(
       "BlazePose imported into LibTorch: one 256x256 crop, batch 1, device %s, %d threads, median of %d runs\n\n",
       device.str().c_str(), torch::get_num_threads(), options.frames);
@@ -359,14 +365,20 @@ int run_blazepose_bench(const Config& config, const BenchOptions& options) {
   nlohmann::json rows = nlohmann::json::array();
   for (size_t k = 0; k < sizes.size(); ++k) {
     const double median = ms[k].median();
+    const std::string bf16_ms = bf16 ? fmt::format("{:.2f}", ms[sizes.size() + k].median())
+                                     : "not run: no bfloat16 convolutions on this CPU";
     std::printf("| %s | %.3f | %.2f | %.2f | %s |\n", blazepose_name(sizes[k]).c_str(), macs[k].total() * 1e-9,
-                params[k] * 1e-6, median,
-                bf16 ? "not implemented for imported networks" : "not run: no bfloat16 convolutions on this CPU");
-    rows.push_back({{"network", blazepose_name(sizes[k])},
-                    {"gmacs", macs[k].total() * 1e-9},
-                    {"params", params[k]},
-                    {"ms_per_crop_float_median", median},
-                    {"ms_per_crop_float_min", ms[k].min()}});
+                params[k] * 1e-6, median, bf16_ms.c_str());
+    nlohmann::json row{{"network", blazepose_name(sizes[k])},
+                       {"gmacs", macs[k].total() * 1e-9},
+                       {"params", params[k]},
+                       {"ms_per_crop_float_median", median},
+                       {"ms_per_crop_float_min", ms[k].min()}};
+    if (bf16) {
+      row["ms_per_crop_bfloat16_median"] = ms[sizes.size() + k].median();
+      row["ms_per_crop_bfloat16_min"] = ms[sizes.size() + k].min();
+    }
+    rows.push_back(row);
   }
   const nlohmann::json line{{"blazepose_bench", rows},
                             {"device", device.str()},

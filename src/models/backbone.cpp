@@ -3,6 +3,7 @@
 #include <string>
 
 #include "dkd/models/subpixel_deconv.h"
+#include "dkd/models/tflite_network.h"
 #include "dkd/util/error.h"
 
 namespace dkd {
@@ -147,6 +148,9 @@ int set_packed_inference(torch::nn::Module& root, bool on, torch::ScalarType dty
   for (const auto& m : root.modules(/*include_self=*/true)) {
     if (auto* b = m->as<BackboneImpl>()) {
       b->set_packed_inference(on, dtype);
+      ++n;
+    } else if (auto* t = m->as<TfliteNetworkImpl>()) {  // imported networks (BlazePose): bfloat16 only
+      t->set_precision(on && dtype == torch::kBFloat16 ? Precision::bfloat16 : Precision::float32);
       ++n;
     }
   }

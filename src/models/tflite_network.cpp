@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "dkd/models/packed_conv.h"
 #include "dkd/util/error.h"
 
 namespace F = torch::nn::functional;
@@ -246,6 +247,33 @@ TfliteNetworkImpl::TfliteNetworkImpl(const TfliteModel& model) : path_(model.pat
   }
 }
 
+void TfliteNetworkImpl::set_precision(Precision precision) {
+  if (precision == Precision::bfloat16) require_packed_bfloat16("infer.precision");
+  precision_ = precision;  // the bfloat16 copies, once made, stay for the next switch
+}
+
+void TfliteNetworkImpl::refresh_bfloat16() {
+  std::vector<std::pair<const void*, uint32_t>> sources;
+  for (const Step& s : steps_)
+    if (s.conv)
+      for (const auto& t : {s.conv->weight, s.conv->bias})
+        sources.emplace_back(t.defined() ? t.data_ptr() : nullptr, t.defined() ? t._version() : 0);
+  if (sources == bf16_sources_) return;
+  bf16_weights_.assign(steps_.size(), {});
+  bf16_biases_.assign(steps_.size(), {});
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    const Step& s = steps_[k];
+    if (!s.conv) continue;
+    bf16_weights_[k] = s.conv->weight.detach().to(torch::kBFloat16).contiguous(torch::MemoryFormat::ChannelsLast);
+    if (s.conv->bias.defined()) bf16_biases_[k] = s.conv->bias.detach().to(torch::kBFloat16);
+  }
+  bf16_constants_.assign(constants_.size(), {});
+  for (size_t id = 0; id < constants_.size(); ++id)
+    if (constants_[id].defined() && constants_[id].is_floating_point())
+      bf16_constants_[id] = constants_[id].to(torch::kBFloat16);
+  bf16_sources_ = std::move(sources);
+}
+
 std::vector<torch::Tensor> TfliteNetworkImpl::forward(const torch::Tensor& input) {
   if (input.dim() != 4 || input.size(1) != input_hwc_[2] || input.size(2) != input_hwc_[0] ||
       input.size(3) != input_hwc_[1]) {
@@ -254,22 +282,36 @@ std::vector<torch::Tensor> TfliteNetworkImpl::forward(const torch::Tensor& input
                 std::to_string(input_hwc_[1]) + "]");
   }
   const int64_t batch = input.size(0);
+  const bool bf16 = precision_ == Precision::bfloat16 && input.device().is_cpu() && !torch::GradMode::is_enabled();
+  if (bf16) refresh_bfloat16();
+  const std::vector<torch::Tensor>& constants = bf16 ? bf16_constants_ : constants_;
   std::vector<torch::Tensor> values(constants_.size());
   // Channels-last activations (and weights): oneDNN's convolutions take NHWC as it is,
   // where NCHW is reordered on every call (measured: 25% faster on the full network).
-  values[input_id_] = input.contiguous(torch::MemoryFormat::ChannelsLast);
+  values[input_id_] = (bf16 ? input.to(torch::kBFloat16) : input).contiguous(torch::MemoryFormat::ChannelsLast);
   const auto get = [&](int32_t id) -> const torch::Tensor& {
-    return values[id].defined() ? values[id] : constants_[id];
+    return values[id].defined() ? values[id] : constants[id];
   };
 
-  for (Step& s : steps_) {
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    Step& s = steps_[k];
     const torch::Tensor& x = get(s.inputs[0]);
     torch::Tensor y;
     switch (s.kind) {
       case TfliteOpKind::conv_2d:
-      case TfliteOpKind::depthwise_conv_2d:
-        y = s.conv->forward(s.pad.empty() ? x : F::pad(x, F::PadFuncOptions(s.pad)));
+      case TfliteOpKind::depthwise_conv_2d: {
+        const torch::Tensor padded = s.pad.empty() ? x : F::pad(x, F::PadFuncOptions(s.pad));
+        if (bf16) {
+          const auto& o = s.conv->options;
+          const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
+          TORCH_CHECK(padding != nullptr, "TfliteNetwork: explicit convolution padding expected");
+          y = torch::conv2d(padded, bf16_weights_[k], bf16_biases_[k], *o.stride(), **padding, *o.dilation(),
+                            o.groups());
+        } else {
+          y = s.conv->forward(padded);
+        }
         break;
+      }
       case TfliteOpKind::max_pool_2d: {
         const torch::Tensor padded =
             s.pad.empty() ? x : F::pad(x, F::PadFuncOptions(s.pad).value(-std::numeric_limits<double>::infinity()));
@@ -306,7 +348,7 @@ std::vector<torch::Tensor> TfliteNetworkImpl::forward(const torch::Tensor& input
   }
   std::vector<torch::Tensor> out;
   out.reserve(output_ids_.size());
-  for (const int32_t id : output_ids_) out.push_back(values[id]);
+  for (const int32_t id : output_ids_) out.push_back(bf16 ? values[id].to(torch::kFloat) : values[id]);
   return out;
 }
 

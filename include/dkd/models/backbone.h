@@ -82,7 +82,9 @@ class BackboneImpl : public torch::nn::Module {
 TORCH_MODULE(Backbone);
 
 /// Turns packed inference on or off for every Backbone inside `root` (config
-/// infer.packed_inference, infer.precision); returns how many backbones it set.
+/// infer.packed_inference, infer.precision), and bfloat16 on or off for every
+/// imported TFLite network (BlazePose; their float path needs no packing);
+/// returns how many networks it set.
 int set_packed_inference(torch::nn::Module& root, bool on, torch::ScalarType dtype = torch::kFloat);
 /// The same from the config: infer.packed_inference and infer.precision. Throws
 /// dkd::Error, naming infer.precision, when bfloat16 is asked for on a machine

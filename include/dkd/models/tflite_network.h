@@ -23,6 +23,7 @@
 
 #include <torch/torch.h>
 
+#include "dkd/config/kinds.h"
 #include "dkd/models/tflite_reader.h"
 
 namespace dkd {
@@ -45,6 +46,15 @@ class TfliteNetworkImpl : public torch::nn::Module {
   const std::vector<int64_t>& input_hwc() const { return input_hwc_; }
   int64_t num_operators() const { return static_cast<int64_t>(steps_.size()); }
 
+  /// Inference precision (infer.precision). bfloat16: on a CPU with oneDNN
+  /// bfloat16 convolutions (packed_bfloat16_supported(); Error otherwise), with
+  /// gradients off, the graph runs on bfloat16 activations and bfloat16 copies
+  /// of the weights and constants (made once, remade when the float weights
+  /// change), and the outputs come back float. The module's parameters stay
+  /// float, so training and float inference are unchanged.
+  void set_precision(Precision precision);
+  Precision precision() const { return precision_; }
+
  private:
   struct Step {
     TfliteOpKind kind = TfliteOpKind::add;
@@ -60,7 +70,14 @@ class TfliteNetworkImpl : public torch::nn::Module {
     std::vector<int32_t> last_use;  ///< computed tensors read for the last time here (freed after it)
   };
 
+  /// The bfloat16 copies of the weights and constants, and what they were made from.
+  void refresh_bfloat16();
+
   std::string path_;
+  Precision precision_ = Precision::float32;
+  std::vector<torch::Tensor> bf16_weights_, bf16_biases_;  ///< by step (undefined for non-convolutions)
+  std::vector<torch::Tensor> bf16_constants_;              ///< by tensor index
+  std::vector<std::pair<const void*, uint32_t>> bf16_sources_;  ///< each weight's data and version when copied
   std::vector<Step> steps_;
   std::vector<int32_t> output_ids_;
   int32_t input_id_ = 0;
