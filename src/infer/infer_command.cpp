@@ -19,6 +19,7 @@
 #include "dkd/infer/landmark_tracker.h"
 #include "dkd/infer/overlay.h"
 #include "dkd/infer/pose_tracker.h"
+#include "dkd/models/backbone.h"
 #include "dkd/models/blazepose.h"
 #include "dkd/models/factory.h"
 #include "dkd/util/error.h"
@@ -111,9 +112,10 @@ int run_infer(const Config& config, const InferOptions& options) {
   std::unique_ptr<PoseTracker> tracker;
   std::unique_ptr<LandmarkTracker> landmark_tracker;
   if (teacher) {
-    landmark_tracker =
-        std::make_unique<LandmarkTracker>(load_blazepose(*teacher_size), skeleton_for(config.data.dataset).joint_names,
-                                          options.box_margin, config.runtime.device);
+    BlazePose network = load_blazepose(*teacher_size);
+    set_packed_inference(*network, config.infer);  // infer.precision: bfloat16 where the CPU has it
+    landmark_tracker = std::make_unique<LandmarkTracker>(network, skeleton_for(config.data.dataset).joint_names,
+                                                         options.box_margin, config.runtime.device);
     predictions.num_joints = landmark_tracker->num_joints();
     predictions.num_landmarks = kBlazePoseLandmarks;
     spdlog::info("tracker: {} on every frame (crop margin {})", blazepose_name(*teacher_size), options.box_margin);
