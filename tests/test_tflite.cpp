@@ -397,13 +397,12 @@ TEST(BlazePose, RunsInBFloat16WhereTheCpuHasBFloat16Convolutions) {
   // (256-pixel crop; measured on an AVX512-BF16 CPU: 1.3 mean, 2.9 at most, heatmaps
   // 2.8 off where they peak at 44), the person flag stays; a wrong weight or layout
   // moves them by tens of pixels.
-  const auto moved = (bf16.landmarks.narrow(1, 0, 33).narrow(2, 0, 2) - f32.landmarks.narrow(1, 0, 33).narrow(2, 0, 2))
-                         .abs();
+  const auto moved =
+      (bf16.landmarks.narrow(1, 0, 33).narrow(2, 0, 2) - f32.landmarks.narrow(1, 0, 33).narrow(2, 0, 2)).abs();
   EXPECT_LT(moved.mean().item<float>(), 3.f);
   EXPECT_LT(moved.max().item<float>(), 8.f);
   EXPECT_GT(bf16.pose_flag[0].item<float>(), 0.9f);
-  EXPECT_LT((bf16.heatmaps - f32.heatmaps).abs().max().item<float>(),
-            0.15f * f32.heatmaps.abs().max().item<float>());
+  EXPECT_LT((bf16.heatmaps - f32.heatmaps).abs().max().item<float>(), 0.15f * f32.heatmaps.abs().max().item<float>());
 }
 
 TEST(BlazePose, IsAModuleThatCountsFreezesAndTrains) {

@@ -365,8 +365,8 @@ int run_blazepose_bench(const Config& config, const BenchOptions& options) {
   nlohmann::json rows = nlohmann::json::array();
   for (size_t k = 0; k < sizes.size(); ++k) {
     const double median = ms[k].median();
-    const std::string bf16_ms = bf16 ? fmt::format("{:.2f}", ms[sizes.size() + k].median())
-                                     : "not run: no bfloat16 convolutions on this CPU";
+    const std::string bf16_ms =
+        bf16 ? fmt::format("{:.2f}", ms[sizes.size() + k].median()) : "not run: no bfloat16 convolutions on this CPU";
     std::printf("| %s | %.3f | %.2f | %.2f | %s |\n", blazepose_name(sizes[k]).c_str(), macs[k].total() * 1e-9,
                 params[k] * 1e-6, median, bf16_ms.c_str());
     nlohmann::json row{{"network", blazepose_name(sizes[k])},

@@ -75,8 +75,8 @@ class TfliteNetworkImpl : public torch::nn::Module {
 
   std::string path_;
   Precision precision_ = Precision::float32;
-  std::vector<torch::Tensor> bf16_weights_, bf16_biases_;  ///< by step (undefined for non-convolutions)
-  std::vector<torch::Tensor> bf16_constants_;              ///< by tensor index
+  std::vector<torch::Tensor> bf16_weights_, bf16_biases_;       ///< by step (undefined for non-convolutions)
+  std::vector<torch::Tensor> bf16_constants_;                   ///< by tensor index
   std::vector<std::pair<const void*, uint32_t>> bf16_sources_;  ///< each weight's data and version when copied
   std::vector<Step> steps_;
   std::vector<int32_t> output_ids_;
