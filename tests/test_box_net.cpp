@@ -159,9 +159,17 @@ TEST(BoxNet, WithTheMirroredCropItsAnswerMirrorsWithTheCrop) {
   config.channels = 4;
   torch::manual_seed(5);
   BoxNet net(config);
+  for (auto& m : net->modules(false))
+    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {  // statistics that folding must carry
+      bn->running_mean.uniform_(-0.5, 0.5);
+      bn->running_var.uniform_(0.5, 2.0);
+    }
   net->eval();
-  torch::NoGradGuard no_grad;
   const auto crops = torch::randn({2, 3, 32, 32});
+  // With gradients on, the trunk runs conv, batch norm, ReLU; without, folded: the same codes.
+  const auto unfolded = net->forward(crops).codes.detach();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose(net->forward(crops).codes, unfolded, 1e-4, 1e-5));
   const auto mirror = torch::tensor({-1.f, 1.f, 1.f, 1.f});
   // One pass: a random network's answer does not mirror with the crop.
   const auto plain = net->find(crops, false);

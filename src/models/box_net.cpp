@@ -59,7 +59,9 @@ BoxNetOutput BoxNetImpl::forward(const torch::Tensor& crops) {
     throw Error("BoxNet: expected crops [N, 3, H, W], got " + std::to_string(crops.dim()) + " dimensions");
   const int64_t s = config_.input_size;
   const auto x = crops.size(2) == s && crops.size(3) == s ? crops : torch::adaptive_avg_pool2d(crops, {s, s});
-  const auto y = head->forward(trunk->forward(x)).flatten(2);  // [N, 5, G]
+  const bool folded = !is_training() && !torch::GradMode::is_enabled();
+  const auto features = folded ? forward_folded(trunk, folded_, x) : trunk->forward(x);
+  const auto y = head->forward(features).flatten(2);  // [N, 5, G]
   const auto distances = y.narrow(1, 0, 4);                    // crop sides from the cell to each edge
   const auto cx = cells_[0].view({1, -1}), cy = cells_[1].view({1, -1});
   BoxNetOutput out;
@@ -79,12 +81,13 @@ BoxNetOutput BoxNetImpl::forward(const torch::Tensor& crops) {
 }
 
 torch::Tensor BoxNetImpl::find(const torch::Tensor& crops, bool flip) {
-  const auto codes = forward(crops).codes;
-  if (!flip) return codes;
+  if (!flip) return forward(crops).codes;
+  const int64_t n = crops.size(0);
+  const auto both = forward(torch::cat({crops, crops.flip({3})})).codes;
   // A mirrored crop's code has its horizontal centre offset negated (codes are
   // centred on the crop), its vertical offset and sizes unchanged.
-  const auto mirrored = forward(crops.flip({3})).codes * torch::tensor({-1.f, 1.f, 1.f, 1.f}, codes.options());
-  return 0.5 * (codes + mirrored);
+  const auto mirrored = both.narrow(0, n, n) * torch::tensor({-1.f, 1.f, 1.f, 1.f}, both.options());
+  return 0.5 * (both.narrow(0, 0, n) + mirrored);
 }
 
 int64_t BoxNetImpl::macs() const {

@@ -30,6 +30,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "dkd/config/config.h"
+#include "dkd/models/packed_conv.h"
 
 namespace dkd {
 
@@ -56,7 +57,10 @@ class BoxNetImpl : public torch::nn::Module {
   BoxNetOutput forward(const torch::Tensor& crops);
   /// The box codes [N, 4] the tracker uses; with `flip` the mean of the crops'
   /// and their mirror images' codes (infer.box_network_flip: the network's
-  /// errors on a person are partly left-right asymmetric, and average out).
+  /// errors on a person are partly left-right asymmetric, and average out),
+  /// both in one batch. In eval mode without gradients the trunk's batch norms
+  /// are folded into their convolutions (the same codes to float rounding,
+  /// fewer operator calls: the tracker's step is overhead-bound).
   torch::Tensor find(const torch::Tensor& crops, bool flip);
 
   /// Multiply-adds of one forward (for the complexity report).
@@ -67,6 +71,7 @@ class BoxNetImpl : public torch::nn::Module {
   torch::nn::Sequential trunk{nullptr};
   torch::nn::Conv2d head{nullptr};
   torch::Tensor cells_;  ///< [2, G] buffer: each cell centre's x and y, crop sides
+  std::vector<FoldedConv> folded_;  ///< find(): the trunk's conv + BN pairs folded (remade when weights change)
 };
 TORCH_MODULE(BoxNet);
 
