@@ -62,7 +62,7 @@ BoxNetOutput BoxNetImpl::forward(const torch::Tensor& crops) {
   const bool folded = !is_training() && !torch::GradMode::is_enabled();
   const auto features = folded ? forward_folded(trunk, folded_, x) : trunk->forward(x);
   const auto y = head->forward(features).flatten(2);  // [N, 5, G]
-  const auto distances = y.narrow(1, 0, 4);                    // crop sides from the cell to each edge
+  const auto distances = y.narrow(1, 0, 4);           // crop sides from the cell to each edge
   const auto cx = cells_[0].view({1, -1}), cy = cells_[1].view({1, -1});
   BoxNetOutput out;
   out.cell_edges = torch::stack({cx - distances.select(1, 0), cy - distances.select(1, 1), cx + distances.select(1, 2),

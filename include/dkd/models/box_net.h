@@ -70,7 +70,7 @@ class BoxNetImpl : public torch::nn::Module {
   BoxNetConfig config_;
   torch::nn::Sequential trunk{nullptr};
   torch::nn::Conv2d head{nullptr};
-  torch::Tensor cells_;  ///< [2, G] buffer: each cell centre's x and y, crop sides
+  torch::Tensor cells_;             ///< [2, G] buffer: each cell centre's x and y, crop sides
   std::vector<FoldedConv> folded_;  ///< find(): the trunk's conv + BN pairs folded (remade when weights change)
 };
 TORCH_MODULE(BoxNet);
