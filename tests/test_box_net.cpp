@@ -21,6 +21,14 @@ using namespace dkd;
 
 namespace {
 
+/// A box network small enough for tests: 32-pixel crops, 4 channels.
+BoxNetConfig small_box_net() {
+  BoxNetConfig config;
+  config.input_size = 32;
+  config.channels = 4;
+  return config;
+}
+
 /// A box network that says, whatever the crop: every cell's box edges are
 /// `left`, `top`, `right`, `bottom` crop sides away from the cell (its trunk
 /// gives zeros, its head only its bias), so the box is the cells' mean.
@@ -42,9 +50,7 @@ BoxNet constant_box_net(const BoxNetConfig& config, float left, float top, float
 }  // namespace
 
 TEST(BoxNet, GivesTheWeightedBoxOfItsCellsAsEdgesAndCodes) {
-  BoxNetConfig config;
-  config.input_size = 32;
-  config.channels = 4;
+  const BoxNetConfig config = small_box_net();
   torch::manual_seed(1);
   BoxNet random(config);
   random->eval();
@@ -88,8 +94,7 @@ TEST(BoxNet, AccuracyIsMeasuredInCropsMovedByTheValidationCycle) {
   c.data.input_size = {64, 64};
   c.data.box_scale = 1.25;
   c.train.box_shift = 0.2;
-  c.model.box.input_size = 32;
-  c.model.box.channels = 4;
+  c.model.box = small_box_net();
   VideoRecord v = test::make_record("penn", "0001", "walk", 9, false, 96, 80, 3);
   for (Box& b : v.boxes) b = Box{30, 20, 60, 50};  // square: the crop is 1.25 times its side
   test::write_penn_fixture(v, test::fresh_dir("box_accuracy"));
@@ -113,8 +118,7 @@ TEST(BoxNet, TrackedBoxesFollowTheBoxNetworkWithTheNetworkRule) {
   c.runtime.device = "cpu";
   c.data.input_size = {64, 64};
   c.model.initializer = {18, 0.25, 4, 3, 16, 4, ""};
-  c.model.box.input_size = 32;
-  c.model.box.channels = 4;
+  c.model.box = small_box_net();
   c.eval.boxes = BoxSource::tracked;
   c.infer.box_rule = BoxRuleKind::network;
   c.infer.box_network_smoothing = 0.0;
@@ -154,9 +158,7 @@ TEST(BoxNet, TrackedBoxesFollowTheBoxNetworkWithTheNetworkRule) {
 }
 
 TEST(BoxNet, WithTheMirroredCropItsAnswerMirrorsWithTheCrop) {
-  BoxNetConfig config;
-  config.input_size = 32;
-  config.channels = 4;
+  const BoxNetConfig config = small_box_net();
   torch::manual_seed(5);
   BoxNet net(config);
   for (auto& m : net->modules(false))
@@ -188,8 +190,7 @@ TEST(BoxNet, PoseTrackerFollowsTheBoxNetworkWithTheNetworkRule) {
   config.infer.box_max_size_change = 1.0;
   config.infer.box_calibrate = false;
   config.infer.box_network_flip = false;  // the constant answer below is not mirror-symmetric
-  config.model.box.input_size = 32;
-  config.model.box.channels = 4;
+  config.model.box = small_box_net();
   torch::manual_seed(2);
   PoseTracker tracker(config, make_dkd_model(config));  // with an untrained box network
   const cv::Mat frame(240, 320, CV_8UC3, cv::Scalar(90, 100, 110));

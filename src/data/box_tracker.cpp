@@ -67,16 +67,20 @@ BoxTracker::Measurement BoxTracker::calibrated(const Box& seen) const {
 
 void BoxTracker::refine(const Box& network_box) {
   if (!refines() || !usable(network_box)) return;
-  const Measurement m = calibrated(network_box);
-  const double r = rule_.box_network_refine;
-  const double prev_w = std::max(1.0f, box_.width()), prev_h = std::max(1.0f, box_.height());
-  const double change = rule_.box_max_size_change;
-  const double w =
-      (1 - r) * prev_w + r * std::clamp(std::max(8.0, m.w), prev_w / (1.0 + change), prev_w * (1.0 + change));
-  const double h =
-      (1 - r) * prev_h + r * std::clamp(std::max(8.0, m.h), prev_h / (1.0 + change), prev_h * (1.0 + change));
-  const double cx = (1 - r) * 0.5 * (box_.x1 + box_.x2) + r * m.cx;
-  const double cy = (1 - r) * 0.5 * (box_.y1 + box_.y2) + r * m.cy;
+  move_toward(calibrated(network_box), 1.0 - rule_.box_network_refine);
+}
+
+void BoxTracker::move_toward(const Measurement& m, double keep) {
+  // The first answer places the person (the given box may be loose): taken as it is.
+  double w = std::max(8.0, m.w), h = std::max(8.0, m.h), cx = m.cx, cy = m.cy;
+  if (!m.first) {
+    const double prev_w = std::max(1.0f, box_.width()), prev_h = std::max(1.0f, box_.height());
+    const double change = rule_.box_max_size_change;
+    w = keep * prev_w + (1 - keep) * std::clamp(w, prev_w / (1.0 + change), prev_w * (1.0 + change));
+    h = keep * prev_h + (1 - keep) * std::clamp(h, prev_h / (1.0 + change), prev_h * (1.0 + change));
+    cx = keep * 0.5 * (box_.x1 + box_.x2) + (1 - keep) * m.cx;
+    cy = keep * 0.5 * (box_.y1 + box_.y2) + (1 - keep) * m.cy;
+  }
   box_ = on_image(Box{static_cast<float>(cx - w / 2), static_cast<float>(cy - h / 2), static_cast<float>(cx + w / 2),
                       static_cast<float>(cy + h / 2)});
 }
@@ -115,21 +119,9 @@ void BoxTracker::update_network(const std::vector<Point2>& keypoints, const std:
   m.cy = mix(ncy, joints.cy);
   m.w = std::max(8.0, mix(nw, joints.w));
   m.h = std::max(8.0, mix(nh, joints.h));
-  // The first answer places the person (the given box may be loose): taken as it is.
   m.first = !network_started_;
   network_started_ = true;
-  double w = m.w, h = m.h;
-  const double s = m.first ? 0.0 : rule_.box_network_smoothing;
-  if (!m.first) {
-    const double prev_w = std::max(1.0f, box_.width()), prev_h = std::max(1.0f, box_.height());
-    const double change = rule_.box_max_size_change;
-    w = s * prev_w + (1 - s) * std::clamp(m.w, prev_w / (1.0 + change), prev_w * (1.0 + change));
-    h = s * prev_h + (1 - s) * std::clamp(m.h, prev_h / (1.0 + change), prev_h * (1.0 + change));
-  }
-  const double bx = s * 0.5 * (box_.x1 + box_.x2) + (1 - s) * m.cx;
-  const double by = s * 0.5 * (box_.y1 + box_.y2) + (1 - s) * m.cy;
-  box_ = on_image(Box{static_cast<float>(bx - w / 2), static_cast<float>(by - h / 2), static_cast<float>(bx + w / 2),
-                      static_cast<float>(by + h / 2)});
+  move_toward(m, rule_.box_network_smoothing);
 }
 
 void BoxTracker::update_extent(const std::vector<Point2>& keypoints, const std::vector<float>& confidence) {

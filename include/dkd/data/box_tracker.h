@@ -79,6 +79,9 @@ class BoxTracker {
   bool usable(const Box& seen) const;
   /// The box network's box in the first box's relation to its first answer.
   Measurement calibrated(const Box& seen) const;
+  /// box() moved to `m`, keeping `keep` of the current box (its sides changing
+  /// by at most infer.box_max_size_change); a first measurement is taken as it is.
+  void move_toward(const Measurement& m, double keep);
   /// The next box's size from a measurement: bounded change, smoothed.
   void next_size(const Measurement& m, double& w, double& h) const;
   /// Keeps `b`'s centre on the image and its size at most twice the image.
